@@ -1,0 +1,213 @@
+"""Procedure and unit catalog types: what a dossier is processed under, and by whom.
+
+Pure: no I/O, standard library only. The loader (`motcua.catalog_source`) reads the YAML files,
+checks their shape and builds these objects; the invariants that hold for *any* catalog (amounts
+positive, reduced time not longer than the prescribed one...) are checked here, in
+`__post_init__`, so a hand-built catalog in a test obeys them too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+
+Level = Literal["province", "commune"]
+LEVELS: tuple[Level, ...] = ("province", "commune")
+
+# National procedure codes look like 1.001193 (one digit, dot, six digits). Procedures whose
+# national code we do not know get a local code with an "L." prefix so they can never collide
+# with, or be mistaken for, a national one.
+NATIONAL_CODE = re.compile(r"^\d\.\d{6}$")
+LOCAL_CODE = re.compile(r"^L\.[a-z0-9][a-z0-9.-]*$")
+# Agency ids as printed in dossier codes, e.g. 000.00.15.H35.
+UNIT_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
+
+# The reduced time a province publishes is "at least 30% shorter" (Lào Cai cut 977 procedures
+# by >= 30%); where we do not know the published figure we estimate it with this cut.
+ESTIMATED_CUT = 0.30
+
+
+class TimeUnit(StrEnum):
+    """The unit a procedure's processing time is stated in."""
+
+    WORKING_DAYS = "working_days"
+    CALENDAR_DAYS = "calendar_days"
+    WORKING_HOURS = "working_hours"
+    SAME_DAY = "same_day"
+    MONTHS = "months"
+
+
+class CountingRule(StrEnum):
+    """How a time in days is turned into an instant (see `domain.clock.due_at`)."""
+
+    # Civil Code art. 147-148: counting starts the day after receipt and the period ends at the
+    # close of office hours of its last day; receipt after hours or on a day off counts as
+    # receipt on the next working day.
+    CIVIL_CODE = "civil_code"
+    # Some provinces' systems hand back at the same clock time N working days later.
+    SAME_TIME_OF_DAY = "same_time_of_day"
+
+
+# Rough length of one unit in office hours, only to compare a reduced time stated in another
+# unit than the prescribed one (e.g. 1 working day cut to 4 working hours). 8 h per working day
+# is what provincial systems store; a calendar day is 5/7 of a working day; a month 22 days.
+_NOMINAL_HOURS: dict[TimeUnit, float] = {
+    TimeUnit.WORKING_HOURS: 1.0,
+    TimeUnit.SAME_DAY: 8.0,
+    TimeUnit.WORKING_DAYS: 8.0,
+    TimeUnit.CALENDAR_DAYS: 8.0 * 5 / 7,
+    TimeUnit.MONTHS: 8.0 * 22,
+}
+
+
+def nominal_hours(amount: int, unit: TimeUnit) -> float:
+    """Approximate office hours in `amount` `unit`s; for sanity comparisons only."""
+    return amount * _NOMINAL_HOURS[unit]
+
+
+def estimated_reduction(amount: int, unit: TimeUnit) -> int:
+    """The reduced time we assume when the province's published figure is unknown.
+
+    A 30% cut with the remaining time rounded *down* (so the cut is never less than 30%, as the
+    provinces announce), but never below 1; a same-day procedure cannot be cut at all.
+    """
+    if unit == TimeUnit.SAME_DAY:
+        return amount
+    return max(1, math.floor(amount * (1 - ESTIMATED_CUT) + 1e-9))
+
+
+def check_amount(amount: int, unit: TimeUnit, what: str = "amount") -> None:
+    """Raise `ValueError` unless `amount` is a valid count of `unit` (>= 1; exactly 1 same day)."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValueError(f"{what} must be an integer, got {amount!r}")
+    if amount < 1:
+        raise ValueError(f"{what} must be >= 1, got {amount}")
+    if unit == TimeUnit.SAME_DAY and amount != 1:
+        raise ValueError(f"{what} must be 1 for same_day (it means 'within the day'), got {amount}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Procedure:
+    """An administrative procedure with its prescribed and reduced processing times."""
+
+    code: str
+    name: str  # Vietnamese, as published
+    level: Level
+    prescribed_amount: int
+    prescribed_unit: TimeUnit
+    reduced_amount: int
+    reduced_unit: TimeUnit
+    # True where no published reduced time is known and `estimated_reduction` was applied.
+    reduced_is_estimate: bool
+    source: str  # URL or legal reference of the times, or "UNVERIFIED ..."
+    due_soon_working_days: int = 1
+    counting_rule: CountingRule = CountingRule.CIVIL_CODE
+
+    def __post_init__(self) -> None:
+        if not (NATIONAL_CODE.match(self.code) or LOCAL_CODE.match(self.code)):
+            raise ValueError(f"code {self.code!r} is neither a national code like 1.001193 "
+                             "nor a local code like L.chung-thuc-di-chuc")
+        if not self.name.strip():
+            raise ValueError("name must not be empty")
+        if self.level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {self.level!r}")
+        check_amount(self.prescribed_amount, self.prescribed_unit, "prescribed_amount")
+        check_amount(self.reduced_amount, self.reduced_unit, "reduced_amount")
+        if self.reduced_unit == self.prescribed_unit:
+            if self.reduced_amount > self.prescribed_amount:
+                raise ValueError("reduced_amount must be <= prescribed_amount")
+        elif (nominal_hours(self.reduced_amount, self.reduced_unit)
+              > nominal_hours(self.prescribed_amount, self.prescribed_unit)):
+            raise ValueError("reduced time must not be longer than the prescribed time")
+        if isinstance(self.due_soon_working_days, bool) or self.due_soon_working_days < 0:
+            raise ValueError("due_soon_working_days must be an integer >= 0")
+        if not self.source.strip():
+            raise ValueError("source must not be empty (write UNVERIFIED if unknown)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unit:
+    """A receiving unit (one-stop shop / public administration service centre)."""
+
+    code: str  # electronic agency id printed in dossier codes, e.g. 000.00.15.H35
+    name: str
+    level: Level
+    province: str
+    # Units change with administrative reorganisations (two-tier government since 1 Jul 2025).
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def __post_init__(self) -> None:
+        if not UNIT_CODE.match(self.code):
+            raise ValueError(f"code {self.code!r} does not look like 000.00.15.H35")
+        if not self.name.strip() or not self.province.strip():
+            raise ValueError("name and province must not be empty")
+        if self.level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {self.level!r}")
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError("valid_to must not be before valid_from")
+
+    def is_active_on(self, day: date) -> bool:
+        """Whether the unit exists (accepts dossiers) on `day`."""
+        return ((self.valid_from is None or self.valid_from <= day)
+                and (self.valid_to is None or day <= self.valid_to))
+
+
+class UnknownProcedure(KeyError):
+    """No procedure with this code in the catalog."""
+
+    def __init__(self, code: str, version: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = f"unknown procedure code {code!r} (catalog version {version})"
+
+    def __str__(self) -> str:  # KeyError would print the repr of its argument
+        return self.message
+
+
+class UnknownUnit(KeyError):
+    """No unit with this code in the catalog."""
+
+    def __init__(self, code: str, version: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = f"unknown unit code {code!r} (catalog version {version})"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Procedures and units by code, with the version recorded in every deadline event."""
+
+    version: str
+    procedures: Mapping[str, Procedure]
+    units: Mapping[str, Unit]
+
+    def __post_init__(self) -> None:
+        for key, proc in self.procedures.items():
+            if key != proc.code:
+                raise ValueError(f"procedure keyed {key!r} has code {proc.code!r}")
+        for key, unit in self.units.items():
+            if key != unit.code:
+                raise ValueError(f"unit keyed {key!r} has code {unit.code!r}")
+
+    def procedure(self, code: str) -> Procedure:
+        """The procedure with this code; `UnknownProcedure` if there is none."""
+        try:
+            return self.procedures[code]
+        except KeyError:
+            raise UnknownProcedure(code, self.version) from None
+
+    def unit(self, code: str) -> Unit:
+        """The unit with this code; `UnknownUnit` if there is none."""
+        try:
+            return self.units[code]
+        except KeyError:
+            raise UnknownUnit(code, self.version) from None

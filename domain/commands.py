@@ -1,0 +1,130 @@
+"""Commands: what clerks, officers, leaders, the citizen and the dossier's own timers ask for.
+
+Every command is one dataclass (so fields can be added compatibly) and carries the acting
+person or system and the request's correlation id, which end up in the events' metadata.
+"""
+
+# No `from __future__ import annotations`: Temporal's converter resolves these dataclasses'
+# type hints inside the workflow sandbox, where string annotations cannot be evaluated.
+import dataclasses
+from datetime import datetime
+
+from domain.states import AlertKind, Channel, Satisfaction
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Command:
+    actor: str = "system"
+    correlation_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReceiveDossier(Command):
+    code: str
+    unit_code: str
+    procedure_code: str
+    channel: Channel
+    applicant_name: str
+    applicant_id_number: str | None = None
+    applicant_phone: str | None = None
+    applicant_email: str | None = None
+    applicant_address: str | None = None
+    documents: tuple[str, ...] = ()
+    original_received_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AssignOfficer(Command):
+    officer: str
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StartProcessing(Command):
+    officer: str | None = None  # defaults to the assignee
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RequestSupplement(Command):
+    reason: str
+    documents: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProvideSupplement(Command):
+    documents: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CompleteProcessing(Command):
+    summary: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReturnResult(Command):
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RefuseDossier(Command):
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WithdrawDossier(Command):
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StopProcessing(Command):
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExtendDeadline(Command):
+    """Apology with a new appointment. The new due time is given by the leader."""
+
+    reason: str
+    new_due_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RateService(Command):
+    satisfaction: Satisfaction
+    comment: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CorrectCalendar(Command):
+    """Operator command: recompute the due time under the calendar the worker now holds."""
+
+    reason: str
+
+
+# Internal commands, issued by the workflow itself -------------------------------------------
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SetDeadline(Command):
+    due_at: datetime
+    due_soon_at: datetime
+    reason: str
+    rule: str
+    amount: int
+    unit: str
+    calendar_version: str
+    catalog_version: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RaiseAlert(Command):
+    kind: AlertKind
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RecordNotification(Command):
+    kind: str
+    alert_event_id: str
+    delivered: bool
+    attempts: int
+    error: str | None = None

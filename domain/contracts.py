@@ -1,0 +1,88 @@
+"""What the dossier workflow and its activities exchange: names and one dataclass each way.
+
+Kept in the pure domain package so that workflow code never imports activity code (which
+does I/O); activities are called by these names.
+"""
+
+# No `from __future__ import annotations`: Temporal's converter resolves these dataclasses'
+# type hints inside the workflow sandbox, where string annotations cannot be evaluated.
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+APPEND_EVENTS = "append_events"
+COMPUTE_DEADLINE = "compute_deadline"
+SEND_NOTIFICATION = "send_notification"
+
+TASK_QUEUE = "motcua-dossiers"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EventEnvelope:
+    """One event as stored: identity and position decided by the workflow (deterministic), so
+    a retried append is recognised and stored once."""
+
+    event_id: str
+    stream: str
+    position: int
+    event_type: str
+    schema_version: int
+    payload: dict[str, Any]
+    metadata: dict[str, str]
+    recorded_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AppendRequest:
+    stream: str
+    events: list[EventEnvelope]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AppendResult:
+    stored: int  # newly written; 0 when a retry found them all already there
+    last_position: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Pause:
+    """A wait for the citizen's supplement: from the request to the papers' arrival."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DeadlineRequest:
+    """Compute a due time from the receipt instant (or the legacy original), then add back the
+    office time of every finished pause. After an extension the leader's appointment is the
+    base instead, and only pauses that began after it are added."""
+
+    procedure_code: str
+    received_at: datetime
+    pauses: list[Pause] = dataclasses.field(default_factory=list)
+    extended_due_at: datetime | None = None
+    extended_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DeadlineResult:
+    due_at: datetime
+    due_soon_at: datetime
+    rule: str
+    amount: int
+    unit: str
+    calendar_version: str
+    catalog_version: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NotificationRequest:
+    kind: str
+    code: str
+    unit_code: str
+    procedure_code: str
+    alert_event_id: str
+    due_at: datetime
+    raised_at: datetime
+    deadline_version: int

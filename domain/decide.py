@@ -1,0 +1,219 @@
+"""`decide(state, command, now) -> events`: the rules of the dossier lifecycle.
+
+Pure: no I/O and no clock; the caller (the workflow) passes `now` from `workflow.now()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from domain import commands as cmd
+from domain import events as ev
+from domain.codes import is_valid_code
+from domain.dossier import Dossier
+from domain.errors import AlreadyExtended, AlreadyRated, InvalidCommand, InvalidTransition
+from domain.states import AlertKind, DossierState, Timeliness
+
+S = DossierState
+_OPEN_BEFORE_RESULT = (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT)
+
+# Which states accept which command. Receipt is checked apart (it needs an empty dossier).
+ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
+    cmd.AssignOfficer: (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT),
+    cmd.StartProcessing: (S.ASSIGNED,),
+    cmd.RequestSupplement: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
+    cmd.ProvideSupplement: (S.AWAITING_SUPPLEMENT,),
+    cmd.CompleteProcessing: (S.PROCESSING,),
+    cmd.ReturnResult: (S.READY,),
+    cmd.RefuseDossier: _OPEN_BEFORE_RESULT,
+    cmd.WithdrawDossier: _OPEN_BEFORE_RESULT,
+    cmd.StopProcessing: _OPEN_BEFORE_RESULT,
+    cmd.ExtendDeadline: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
+    cmd.RateService: (S.RETURNED,),
+    cmd.CorrectCalendar: (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT),
+    cmd.SetDeadline: (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT),
+    cmd.RaiseAlert: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
+    cmd.RecordNotification: tuple(DossierState),
+}
+
+
+def decide(state: Dossier, command: cmd.Command, now: datetime) -> list[ev.Event]:
+    """The events `command` causes in `state`, or a `DomainError` with a stable type."""
+    if isinstance(command, cmd.ReceiveDossier):
+        return _receive(state, command, now)
+    if state.state is None:
+        raise InvalidTransition("the dossier has not been received", state="none")
+    allowed = ALLOWED[type(command)]
+    if state.state not in allowed:
+        raise InvalidTransition(
+            f"{_name(command)} is not allowed while the dossier is {state.state.value}",
+            state=state.state.value)
+    handler = _HANDLERS[type(command)]
+    return handler(state, command, now)
+
+
+def _name(command: cmd.Command) -> str:
+    return type(command).__name__
+
+
+def _text(value: str, field: str) -> str:
+    text = value.strip()
+    if not text:
+        raise InvalidCommand(f"{field} must not be empty", field=field)
+    return text
+
+
+def _receive(state: Dossier, c: cmd.ReceiveDossier, now: datetime) -> list[ev.Event]:
+    if state.state is not None:
+        raise InvalidTransition("the dossier was already received", state=state.state.value)
+    if not is_valid_code(c.code):
+        raise InvalidCommand(f"not a dossier code: {c.code!r}", field="code")
+    if c.original_received_at is not None and c.original_received_at > now:
+        raise InvalidCommand("original_received_at is in the future",
+                             field="original_received_at")
+    return [ev.DossierReceived(
+        at=now, code=c.code, unit_code=c.unit_code, procedure_code=c.procedure_code,
+        channel=c.channel, applicant_name=_text(c.applicant_name, "applicant_name"),
+        applicant_id_number=c.applicant_id_number, applicant_phone=c.applicant_phone,
+        applicant_email=c.applicant_email, applicant_address=c.applicant_address,
+        documents=c.documents, original_received_at=c.original_received_at)]
+
+
+def _assign(s: Dossier, c: cmd.AssignOfficer, now: datetime) -> list[ev.Event]:
+    return [ev.OfficerAssigned(at=now, officer=_text(c.officer, "officer"), note=c.note)]
+
+
+def _start(s: Dossier, c: cmd.StartProcessing, now: datetime) -> list[ev.Event]:
+    officer = c.officer or s.assignee
+    if not officer:
+        raise InvalidCommand("no officer given and none assigned", field="officer")
+    return [ev.ProcessingStarted(at=now, officer=officer)]
+
+
+def _request_supplement(s: Dossier, c: cmd.RequestSupplement, now: datetime) -> list[ev.Event]:
+    # Decision 766: asking a second time once processing has begun counts the dossier as late.
+    late = s.state is S.PROCESSING and s.supplement_requests >= 1
+    return [ev.SupplementRequested(at=now, reason=_text(c.reason, "reason"),
+                                   documents=c.documents, counts_as_late=late)]
+
+
+def _supplement(s: Dossier, c: cmd.ProvideSupplement, now: datetime) -> list[ev.Event]:
+    paused = int((now - s.paused_at).total_seconds()) if s.paused_at else 0
+    return [ev.SupplementReceived(at=now, documents=c.documents, note=c.note,
+                                  paused_seconds=max(paused, 0))]
+
+
+def timeliness_at(s: Dossier, finished_at: datetime) -> Timeliness:
+    """Biểu 06 verdict: compare the finish date with the due date, both in the office's zone
+    (the offset the due time was recorded with; Vietnam keeps one fixed offset)."""
+    if s.late_by_supplement:
+        return Timeliness.LATE
+    if s.due_at is None:
+        return Timeliness.ON_TIME
+    due_day = s.due_at.date()
+    done_day = finished_at.astimezone(s.due_at.tzinfo).date()
+    if done_day < due_day:
+        return Timeliness.EARLY
+    return Timeliness.ON_TIME if done_day == due_day else Timeliness.LATE
+
+
+def _complete(s: Dossier, c: cmd.CompleteProcessing, now: datetime) -> list[ev.Event]:
+    return [ev.ResultReady(at=now, summary=_text(c.summary, "summary"),
+                           timeliness=timeliness_at(s, now))]
+
+
+def _return(s: Dossier, c: cmd.ReturnResult, now: datetime) -> list[ev.Event]:
+    start = s.received_at or now
+    return [ev.ResultReturned(at=now, timeliness=s.timeliness or timeliness_at(s, now),
+                              turnaround_seconds=max(int((now - start).total_seconds()), 0),
+                              note=c.note)]
+
+
+def _refuse(s: Dossier, c: cmd.RefuseDossier, now: datetime) -> list[ev.Event]:
+    return [ev.DossierRefused(at=now, reason=_text(c.reason, "reason"))]
+
+
+def _withdraw(s: Dossier, c: cmd.WithdrawDossier, now: datetime) -> list[ev.Event]:
+    return [ev.DossierWithdrawn(at=now, reason=_text(c.reason, "reason"))]
+
+
+def _stop(s: Dossier, c: cmd.StopProcessing, now: datetime) -> list[ev.Event]:
+    return [ev.ProcessingStopped(at=now, reason=_text(c.reason, "reason"))]
+
+
+def _extend(s: Dossier, c: cmd.ExtendDeadline, now: datetime) -> list[ev.Event]:
+    if s.extended:
+        raise AlreadyExtended("the appointment was already extended once", state=s.state_name)
+    if s.due_at is None or c.new_due_at <= s.due_at:
+        raise InvalidCommand("new_due_at must be later than the current due time",
+                             field="new_due_at")
+    if c.new_due_at.tzinfo is None:
+        raise InvalidCommand("new_due_at needs a UTC offset", field="new_due_at")
+    in_time = s.due_soon_at is None or now <= s.due_soon_at
+    return [ev.DeadlineExtended(at=now, reason=_text(c.reason, "reason"),
+                                previous_due_at=s.due_at, new_due_at=c.new_due_at,
+                                in_time=in_time)]
+
+
+def _rate(s: Dossier, c: cmd.RateService, now: datetime) -> list[ev.Event]:
+    if s.satisfaction is not None:
+        raise AlreadyRated("the citizen already rated this dossier", state=s.state_name)
+    return [ev.ServiceRated(at=now, satisfaction=c.satisfaction, comment=c.comment)]
+
+
+def _correct_calendar(s: Dossier, c: cmd.CorrectCalendar, now: datetime) -> list[ev.Event]:
+    # The new deadline itself is a SetDeadline the workflow issues after computing it.
+    _text(c.reason, "reason")
+    return []
+
+
+def _set_deadline(s: Dossier, c: cmd.SetDeadline, now: datetime) -> list[ev.Event]:
+    if c.due_soon_at > c.due_at:
+        raise InvalidCommand("due_soon_at is after due_at", field="due_soon_at")
+    unchanged = s.due_at == c.due_at and s.due_soon_at == c.due_soon_at
+    if unchanged and c.reason == "calendar_correction":
+        return []  # idempotent: a correction that corrects nothing records nothing
+    return [ev.DeadlineSet(
+        at=now, version=s.deadline_version + 1, due_at=c.due_at, due_soon_at=c.due_soon_at,
+        reason=c.reason, rule=c.rule, amount=c.amount, unit=c.unit,
+        calendar_version=c.calendar_version, catalog_version=c.catalog_version)]
+
+
+def _raise_alert(s: Dossier, c: cmd.RaiseAlert, now: datetime) -> list[ev.Event]:
+    pending = s.pending_alert()
+    if pending is None or pending[0] is not c.kind or now < pending[1] or s.due_at is None:
+        return []  # already raised for this deadline version, or not due: exactly once
+    return [ev.DeadlineAlertRaised(at=now, kind=c.kind, deadline_version=s.deadline_version,
+                                   due_at=s.due_at)]
+
+
+def _record_notification(s: Dossier, c: cmd.RecordNotification,
+                         now: datetime) -> list[ev.Event]:
+    if c.delivered:
+        return [ev.NotificationSent(at=now, kind=c.kind, alert_event_id=c.alert_event_id,
+                                    attempts=c.attempts)]
+    return [ev.NotificationFailed(at=now, kind=c.kind, alert_event_id=c.alert_event_id,
+                                  attempts=c.attempts, error=c.error or "unknown")]
+
+
+_HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Event]]] = {
+    cmd.AssignOfficer: _assign,
+    cmd.StartProcessing: _start,
+    cmd.RequestSupplement: _request_supplement,
+    cmd.ProvideSupplement: _supplement,
+    cmd.CompleteProcessing: _complete,
+    cmd.ReturnResult: _return,
+    cmd.RefuseDossier: _refuse,
+    cmd.WithdrawDossier: _withdraw,
+    cmd.StopProcessing: _stop,
+    cmd.ExtendDeadline: _extend,
+    cmd.RateService: _rate,
+    cmd.CorrectCalendar: _correct_calendar,
+    cmd.SetDeadline: _set_deadline,
+    cmd.RaiseAlert: _raise_alert,
+    cmd.RecordNotification: _record_notification,
+}
+
+__all__ = ["ALLOWED", "AlertKind", "decide", "timeliness_at"]

@@ -1,0 +1,182 @@
+"""The dossier's state and `evolve(state, event) -> state` (a pure fold over its events)."""
+
+# No `from __future__ import annotations`: Temporal's converter resolves these dataclasses'
+# type hints inside the workflow sandbox, where string annotations cannot be evaluated.
+import dataclasses
+from datetime import datetime
+
+from domain import events as ev
+from domain.contracts import Pause
+from domain.states import (
+    SLA_CLOSED_STATES,
+    AlertKind,
+    Channel,
+    DossierState,
+    Satisfaction,
+    SlaStatus,
+    Timeliness,
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Dossier:
+    """Everything the engine knows about one dossier. `version` is the stream position of the
+    last event folded in (0 before receipt)."""
+
+    code: str = ""
+    state: DossierState | None = None
+    version: int = 0
+    unit_code: str = ""
+    procedure_code: str = ""
+    channel: Channel = Channel.COUNTER
+    applicant_name: str = ""
+    received_at: datetime | None = None
+    assignee: str | None = None
+    # The deadline in force, and the one first given on the receipt.
+    due_at: datetime | None = None
+    due_soon_at: datetime | None = None
+    original_due_at: datetime | None = None
+    deadline_version: int = 0
+    deadline_rule: str = ""
+    calendar_version: str = ""
+    catalog_version: str = ""
+    # Alerts already raised, as the deadline version they were raised for (0 = never).
+    due_soon_raised_for: int = 0
+    overdue_raised_for: int = 0
+    overdue_without_apology_raised_for: int = 0
+    # Supplement loop: the clock stops while the citizen gathers papers.
+    paused_at: datetime | None = None
+    resume_state: DossierState | None = None
+    pauses: tuple[Pause, ...] = ()
+    supplement_requests: int = 0
+    late_by_supplement: bool = False
+    extended: bool = False
+    extended_at: datetime | None = None
+    extended_due_at: datetime | None = None
+    finished_at: datetime | None = None
+    closed_at: datetime | None = None
+    timeliness: Timeliness | None = None
+    satisfaction: Satisfaction | None = None
+    outcome_reason: str | None = None
+
+    @property
+    def state_name(self) -> str:
+        """The state's name, or `none` before receipt (for error details)."""
+        return self.state.value if self.state is not None else "none"
+
+    @property
+    def is_open(self) -> bool:
+        """Received and not yet returned, refused, withdrawn or stopped."""
+        return self.state is not None and not self.state.is_terminal
+
+    @property
+    def clock_running(self) -> bool:
+        """The deadline clock runs: open, not paused, result not yet ready."""
+        return (self.state is not None and self.state not in SLA_CLOSED_STATES
+                and self.state is not DossierState.AWAITING_SUPPLEMENT)
+
+    def sla_status(self, now: datetime) -> SlaStatus:
+        """Where the dossier stands against its due time at `now`."""
+        if self.state is None or self.state in SLA_CLOSED_STATES:
+            return SlaStatus.CLOSED
+        if self.state is DossierState.AWAITING_SUPPLEMENT:
+            return SlaStatus.PAUSED
+        if self.due_at is not None and now >= self.due_at:
+            return SlaStatus.OVERDUE
+        if self.due_soon_at is not None and now >= self.due_soon_at:
+            return SlaStatus.DUE_SOON
+        return SlaStatus.ON_TRACK
+
+    def pending_alert(self) -> tuple[AlertKind, datetime] | None:
+        """The next deadline alert still to raise for the deadline in force, and its instant."""
+        if not self.clock_running or self.due_at is None or self.due_soon_at is None:
+            return None
+        v = self.deadline_version
+        if self.due_soon_raised_for < v and self.due_soon_at < self.due_at:
+            return AlertKind.DUE_SOON, self.due_soon_at
+        if self.overdue_raised_for < v:
+            return AlertKind.OVERDUE, self.due_at
+        if self.overdue_without_apology_raised_for < v and not self.extended:
+            return AlertKind.OVERDUE_WITHOUT_APOLOGY, self.due_at
+        return None
+
+
+def evolve(state: Dossier, event: ev.Event) -> Dossier:
+    """The state after `event`. Total over the event types; never raises for a valid stream."""
+    s = dataclasses.replace(state, version=state.version + 1)
+    match event:
+        case ev.DossierReceived():
+            return dataclasses.replace(
+                s, code=event.code, state=DossierState.RECEIVED, unit_code=event.unit_code,
+                procedure_code=event.procedure_code, channel=event.channel,
+                applicant_name=event.applicant_name,
+                received_at=event.original_received_at or event.at)
+        case ev.DeadlineSet():
+            return dataclasses.replace(
+                s, due_at=event.due_at, due_soon_at=event.due_soon_at,
+                original_due_at=s.original_due_at or event.due_at,
+                deadline_version=event.version, deadline_rule=event.rule,
+                calendar_version=event.calendar_version, catalog_version=event.catalog_version)
+        case ev.OfficerAssigned():
+            keep = s.state in (DossierState.PROCESSING, DossierState.AWAITING_SUPPLEMENT)
+            return dataclasses.replace(
+                s, assignee=event.officer,
+                state=s.state if keep else DossierState.ASSIGNED)
+        case ev.ProcessingStarted():
+            return dataclasses.replace(s, state=DossierState.PROCESSING, assignee=event.officer)
+        case ev.SupplementRequested():
+            return dataclasses.replace(
+                s, state=DossierState.AWAITING_SUPPLEMENT, resume_state=s.state,
+                paused_at=event.at, supplement_requests=s.supplement_requests + 1,
+                late_by_supplement=s.late_by_supplement or event.counts_as_late)
+        case ev.SupplementReceived():
+            pause = Pause(start=s.paused_at or event.at, end=event.at)
+            return dataclasses.replace(
+                s, state=s.resume_state or DossierState.RECEIVED, resume_state=None,
+                paused_at=None, pauses=(*s.pauses, pause))
+        case ev.ResultReady():
+            return dataclasses.replace(s, state=DossierState.READY, finished_at=event.at,
+                                       timeliness=event.timeliness)
+        case ev.ResultReturned():
+            return dataclasses.replace(s, state=DossierState.RETURNED, closed_at=event.at,
+                                       timeliness=event.timeliness)
+        case ev.DossierRefused():
+            return _close(s, DossierState.REFUSED, event.at, event.reason)
+        case ev.DossierWithdrawn():
+            # Decision 766 and Biểu 06 count a withdrawal as resolved on time.
+            return dataclasses.replace(_close(s, DossierState.WITHDRAWN, event.at, event.reason),
+                                       timeliness=Timeliness.ON_TIME)
+        case ev.ProcessingStopped():
+            return _close(s, DossierState.STOPPED, event.at, event.reason)
+        case ev.DeadlineExtended():
+            return dataclasses.replace(s, extended=True, extended_at=event.at,
+                                       extended_due_at=event.new_due_at)
+        case ev.ServiceRated():
+            return dataclasses.replace(s, satisfaction=event.satisfaction)
+        case ev.DeadlineAlertRaised():
+            return _raise_alert(s, event)
+        case ev.NotificationSent() | ev.NotificationFailed():
+            return s
+    raise ValueError(f"evolve does not know {type(event).__name__}")
+
+
+def fold(events: list[ev.Event], state: Dossier | None = None) -> Dossier:
+    """The state after all `events`, starting from `state` (or an empty dossier)."""
+    result = state or Dossier()
+    for event in events:
+        result = evolve(result, event)
+    return result
+
+
+def _close(s: Dossier, state: DossierState, at: datetime, reason: str) -> Dossier:
+    return dataclasses.replace(s, state=state, closed_at=at, finished_at=s.finished_at or at,
+                               outcome_reason=reason, paused_at=None, resume_state=None)
+
+
+def _raise_alert(s: Dossier, event: ev.DeadlineAlertRaised) -> Dossier:
+    v = event.deadline_version
+    if event.kind is AlertKind.DUE_SOON:
+        return dataclasses.replace(s, due_soon_raised_for=v)
+    if event.kind is AlertKind.OVERDUE:
+        return dataclasses.replace(s, overdue_raised_for=v)
+    return dataclasses.replace(s, overdue_without_apology_raised_for=v)

@@ -1,0 +1,44 @@
+"""Domain errors. Each carries a stable `type` that callers branch on (never the message)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command the domain refuses. `type` is stable API; `message` is for people."""
+
+    type: str = "DomainError"
+
+    def __init__(self, message: str, **details: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidTransition(DomainError):
+    """The dossier's current state forbids the command (HTTP 409)."""
+
+    type = "InvalidTransition"
+
+
+class InvalidCommand(DomainError):
+    """The command itself is malformed or breaks a rule regardless of state (HTTP 422)."""
+
+    type = "InvalidCommand"
+
+
+class AlreadyExtended(DomainError):
+    """The appointment was already moved once; the law allows a single extension (HTTP 409)."""
+
+    type = "AlreadyExtended"
+
+
+class AlreadyRated(DomainError):
+    """The citizen already rated this dossier (HTTP 409)."""
+
+    type = "AlreadyRated"
+
+
+DOMAIN_ERROR_TYPES: dict[str, type[DomainError]] = {
+    cls.type: cls for cls in (DomainError, InvalidTransition, InvalidCommand, AlreadyExtended,
+                              AlreadyRated)
+}

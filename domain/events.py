@@ -1,0 +1,194 @@
+"""Domain events: past-tense facts, one frozen dataclass each, with a stable `event_type`.
+
+Events carry domain facts only. Who did it, the correlation id and the command that caused it
+travel in the stored event's metadata (see `EventEnvelope` in `domain.envelope`).
+"""
+
+# No `from __future__ import annotations`: Temporal's converter resolves these dataclasses'
+# type hints inside the workflow sandbox, where string annotations cannot be evaluated.
+import dataclasses
+from datetime import datetime
+from typing import Any, ClassVar
+
+from domain.codec import from_dict, to_dict
+from domain.states import AlertKind, Channel, Satisfaction, Timeliness
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of all events. `at` is the instant the fact became true (workflow time)."""
+
+    event_type: ClassVar[str] = "Event"
+    schema_version: ClassVar[int] = 1
+
+    at: datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DossierReceived(Event):
+    event_type: ClassVar[str] = "DossierReceived"
+    code: str
+    unit_code: str
+    procedure_code: str
+    channel: Channel
+    applicant_name: str
+    applicant_id_number: str | None = None
+    applicant_phone: str | None = None
+    applicant_email: str | None = None
+    applicant_address: str | None = None
+    documents: tuple[str, ...] = ()
+    # For dossiers imported from a legacy system: when the citizen really handed it in.
+    original_received_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DeadlineSet(Event):
+    """A (new) due time given to the citizen. Never recomputed silently: a new version is a new
+    event with its reason, and the calendar and catalog versions used."""
+
+    event_type: ClassVar[str] = "DeadlineSet"
+    version: int
+    due_at: datetime
+    due_soon_at: datetime
+    reason: str  # receipt | supplement_received | extension | calendar_correction
+    rule: str
+    amount: int
+    unit: str
+    calendar_version: str
+    catalog_version: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OfficerAssigned(Event):
+    event_type: ClassVar[str] = "OfficerAssigned"
+    officer: str
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProcessingStarted(Event):
+    event_type: ClassVar[str] = "ProcessingStarted"
+    officer: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SupplementRequested(Event):
+    """The clock stops. A second request during processing makes the dossier count as late
+    (Decision 766), recorded here so reports need not re-derive it."""
+
+    event_type: ClassVar[str] = "SupplementRequested"
+    reason: str
+    documents: tuple[str, ...] = ()
+    counts_as_late: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SupplementReceived(Event):
+    event_type: ClassVar[str] = "SupplementReceived"
+    documents: tuple[str, ...] = ()
+    note: str | None = None
+    paused_seconds: int = 0  # wall-clock time the dossier waited
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ResultReady(Event):
+    event_type: ClassVar[str] = "ResultReady"
+    summary: str
+    timeliness: Timeliness
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ResultReturned(Event):
+    event_type: ClassVar[str] = "ResultReturned"
+    timeliness: Timeliness
+    turnaround_seconds: int
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DossierRefused(Event):
+    event_type: ClassVar[str] = "DossierRefused"
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DossierWithdrawn(Event):
+    event_type: ClassVar[str] = "DossierWithdrawn"
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProcessingStopped(Event):
+    event_type: ClassVar[str] = "ProcessingStopped"
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DeadlineExtended(Event):
+    """The written apology with its reason and new appointment (allowed once). `in_time` says
+    whether it was sent by the legal last moment (the due-soon instant)."""
+
+    event_type: ClassVar[str] = "DeadlineExtended"
+    reason: str
+    previous_due_at: datetime
+    new_due_at: datetime
+    in_time: bool
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServiceRated(Event):
+    event_type: ClassVar[str] = "ServiceRated"
+    satisfaction: Satisfaction
+    comment: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DeadlineAlertRaised(Event):
+    """A durable timer fired: due soon, overdue, or overdue without apology (once per kind and
+    deadline version)."""
+
+    event_type: ClassVar[str] = "DeadlineAlertRaised"
+    kind: AlertKind
+    deadline_version: int
+    due_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NotificationSent(Event):
+    event_type: ClassVar[str] = "NotificationSent"
+    kind: str
+    alert_event_id: str
+    attempts: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NotificationFailed(Event):
+    event_type: ClassVar[str] = "NotificationFailed"
+    kind: str
+    alert_event_id: str
+    attempts: int
+    error: str
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.event_type: cls
+    for cls in (
+        DossierReceived, DeadlineSet, OfficerAssigned, ProcessingStarted, SupplementRequested,
+        SupplementReceived, ResultReady, ResultReturned, DossierRefused, DossierWithdrawn,
+        ProcessingStopped, DeadlineExtended, ServiceRated, DeadlineAlertRaised,
+        NotificationSent, NotificationFailed,
+    )
+}
+
+
+def to_payload(event: Event) -> dict[str, Any]:
+    """The event's fields as JSON-safe values (datetimes as ISO 8601 with offset)."""
+    return to_dict(event)
+
+
+def from_payload(event_type: str, payload: dict[str, Any]) -> Event:
+    """Rebuild an event from its stored type and payload."""
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        raise ValueError(f"unknown event type {event_type!r}")
+    return from_dict(cls, payload)

@@ -1,0 +1,91 @@
+"""Dossier states, SLA statuses and the national (DVCQG) status codes beside them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DossierState(StrEnum):
+    """Where a dossier is in its lifecycle (our names; the national code is `status_code`)."""
+
+    RECEIVED = "received"
+    ASSIGNED = "assigned"
+    PROCESSING = "processing"
+    AWAITING_SUPPLEMENT = "awaiting_supplement"
+    READY = "ready"
+    RETURNED = "returned"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    STOPPED = "stopped"
+
+    @property
+    def status_code(self) -> int:
+        """The national portal's status code 1-10 (DOMAIN.md section 1.1)."""
+        return NATIONAL_STATUS_CODES[self]
+
+    @property
+    def is_terminal(self) -> bool:
+        """No command but `rate` (on a returned dossier) is accepted any more."""
+        return self in TERMINAL_STATES
+
+
+# 2 = accepted covers both "received" and "assigned": the portal has no separate assignment code.
+NATIONAL_STATUS_CODES: dict[DossierState, int] = {
+    DossierState.RECEIVED: 2,
+    DossierState.ASSIGNED: 2,
+    DossierState.PROCESSING: 4,
+    DossierState.AWAITING_SUPPLEMENT: 5,
+    DossierState.READY: 9,
+    DossierState.RETURNED: 10,
+    DossierState.REFUSED: 3,
+    DossierState.WITHDRAWN: 7,
+    DossierState.STOPPED: 8,
+}
+
+TERMINAL_STATES = frozenset(
+    {DossierState.RETURNED, DossierState.REFUSED, DossierState.WITHDRAWN, DossierState.STOPPED}
+)
+# States in which the processing clock has stopped for good (result ready or terminal).
+SLA_CLOSED_STATES = TERMINAL_STATES | {DossierState.READY}
+
+
+class SlaStatus(StrEnum):
+    """Where a dossier stands against its due time."""
+
+    ON_TRACK = "on_track"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class Channel(StrEnum):
+    """How the dossier reached the office (Biểu 06 counts online apart from direct/postal)."""
+
+    COUNTER = "counter"
+    ONLINE = "online"
+    POSTAL = "postal"
+
+
+class Timeliness(StrEnum):
+    """Biểu 06 verdict, comparing dates in the office's time zone."""
+
+    EARLY = "early"
+    ON_TIME = "on_time"
+    LATE = "late"
+
+
+class Satisfaction(StrEnum):
+    """The citizen's rating of a returned dossier (Decision 766 satisfaction indicator)."""
+
+    VERY_SATISFIED = "very_satisfied"
+    SATISFIED = "satisfied"
+    NOT_SATISFIED = "not_satisfied"
+
+
+class AlertKind(StrEnum):
+    """Deadline alerts raised by the dossier's durable timers."""
+
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    OVERDUE_WITHOUT_APOLOGY = "overdue_without_apology"

@@ -1,0 +1,124 @@
+"""The `motcua` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+import asyncpg
+
+from motcua import logs
+from motcua.config import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from motcua.eventstore.migrate import migrate
+
+    async def run() -> list[int]:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await migrate(conn)
+        finally:
+            await conn.close()
+
+    applied = asyncio.run(run())
+    print(f"applied migrations: {applied}" if applied else "database is up to date")
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import worker
+
+    asyncio.run(worker.run(settings))
+    return 0
+
+
+def _projector(args: argparse.Namespace, settings: Settings) -> int:
+    from motcua.projector_main import run
+
+    asyncio.run(run(settings))
+    return 0
+
+
+def _projections(args: argparse.Namespace, settings: Settings) -> int:
+    from motcua.eventstore import projector
+
+    async def run() -> int:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await (projector.rebuild(conn) if args.action == "rebuild"
+                          else projector.catch_up(conn))
+        finally:
+            await conn.close()
+
+    print(f"projected {asyncio.run(run())} events")
+    return 0
+
+
+def _api(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run("motcua.api.app:create_app", factory=True, host=args.host, port=args.port,
+                log_config=None, access_log=False)
+    return 0
+
+
+def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    from motcua.devstack.supervisor import run_dev
+
+    return run_dev(args)
+
+
+def _deadline(argv: list[str]) -> int:
+    from motcua.cli_deadline import main as deadline_main
+
+    return deadline_main(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="motcua", description="Dossier workflows and their legal deadlines.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="run the whole stack on embedded defaults")
+    dev.add_argument("--data-dir", default=".motcua", help="all data lives here (.motcua)")
+    dev.add_argument("--port", type=int, default=8080, help="HTTP API port (8080)")
+    dev.add_argument("--temporal-port", type=int, default=7233, help="Temporal port (7233)")
+    dev.add_argument("--temporal-ui-port", type=int, default=8233, help="Temporal UI (8233)")
+    dev.add_argument("--pg-port", type=int, default=55432, help="PostgreSQL port (55432)")
+    dev.set_defaults(handler=_dev)
+    sub.add_parser("worker", help="run the Temporal worker").set_defaults(handler=_worker)
+    api = sub.add_parser("api", help="serve the HTTP API")
+    api.add_argument("--host", default="0.0.0.0")
+    api.add_argument("--port", type=int, default=8080)
+    api.set_defaults(handler=_api)
+    sub.add_parser("projector", help="keep the read models up to date").set_defaults(
+        handler=_projector)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
+    proj = sub.add_parser("projections", help="rebuild or catch up the read models")
+    proj.add_argument("action", choices=["rebuild", "catch-up"])
+    proj.set_defaults(handler=_projections)
+    sub.add_parser("deadline", help="compute a due time (see `motcua deadline --help`)",
+                   add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["deadline"]:
+        return _deadline(args_list[1:])  # its own parser: one line out, one line of error
+    args = build_parser().parse_args(args_list)
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_format)
+    handler: Handler = args.handler
+    try:
+        return handler(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

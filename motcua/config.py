@@ -1,0 +1,44 @@
+"""Settings: one validated object built at start-up from the environment (no import-time side
+effects). The same code runs on the embedded dev stack and on a real cluster by these alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.contracts import TASK_QUEUE
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_", extra="ignore")
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = TASK_QUEUE
+    temporal_api_key: SecretStr | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls: bool = False
+    # DATABASE_URL without prefix: the name every PostgreSQL tool and host already uses.
+    database_url: str = Field(
+        default="postgresql://postgres@localhost:5432/motcua",
+        validation_alias="DATABASE_URL")
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    # Application metrics (prometheus-client) and Temporal SDK metrics need separate ports:
+    # the SDK's exporter binds its own socket. 0 disables either.
+    metrics_port: int = 9464
+    sdk_metrics_port: int = 9465
+    calendar_overrides: Path | None = None
+    procedures_file: Path | None = None
+    units_file: Path | None = None
+    log_level: str = "INFO"
+    log_format: str = "json"  # json | console
+    graceful_shutdown_seconds: float = 30.0
+    # Activities the workflow waits on: bounded, retried by Temporal.
+    activity_timeout_seconds: float = 30.0

@@ -1,0 +1,98 @@
+"""Client-side operations on dossiers, shared by the HTTP API, the CLI and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import asyncpg
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+
+from domain import commands as cmd
+from domain.codes import format_code
+from domain.contracts import TASK_QUEUE
+from domain.dossier import Dossier
+from motcua.eventstore.store import allocate_code_sequence
+from workflows import DossierStart, DossierWorkflow
+
+# The office day a code's YYMMDD names: Vietnam keeps one fixed offset, UTC+7.
+OFFICE_TZ = timezone(timedelta(hours=7))
+
+ACTIONS: dict[str, tuple[type[cmd.Command], Callable[..., Any]]] = {
+    "assign": (cmd.AssignOfficer, DossierWorkflow.assign),
+    "start": (cmd.StartProcessing, DossierWorkflow.start),
+    "request-supplement": (cmd.RequestSupplement, DossierWorkflow.request_supplement),
+    "supplement": (cmd.ProvideSupplement, DossierWorkflow.supplement),
+    "complete": (cmd.CompleteProcessing, DossierWorkflow.complete),
+    "return": (cmd.ReturnResult, DossierWorkflow.return_result),
+    "refuse": (cmd.RefuseDossier, DossierWorkflow.refuse),
+    "withdraw": (cmd.WithdrawDossier, DossierWorkflow.withdraw),
+    "stop": (cmd.StopProcessing, DossierWorkflow.stop),
+    "extend": (cmd.ExtendDeadline, DossierWorkflow.extend),
+    "rate": (cmd.RateService, DossierWorkflow.rate),
+    "correct-calendar": (cmd.CorrectCalendar, DossierWorkflow.correct_calendar),
+}
+
+
+class CommandRejected(Exception):
+    """The workflow refused the command; `type` is the domain error's stable type."""
+
+    def __init__(self, type_: str, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.type = type_
+        self.message = message
+        self.details = details
+
+
+def _rejection(err: WorkflowUpdateFailedError) -> CommandRejected | None:
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) \
+            else {}
+        return CommandRejected(cause.type, cause.message, details)
+    return None
+
+
+async def next_code(pool: asyncpg.Pool, unit_code: str, now: datetime) -> str:
+    """A new unique dossier code for `unit_code`, dated by the office day of `now`."""
+    day: date = now.astimezone(OFFICE_TZ).date()
+    return format_code(unit_code, day, await allocate_code_sequence(pool, unit_code, day))
+
+
+async def receive(client: Client, command: cmd.ReceiveDossier, *, task_queue: str = TASK_QUEUE,
+                  update_id: str | None = None,
+                  rpc_timeout: timedelta | None = None) -> Dossier:
+    """Start the dossier's workflow (or find it running) and wait for its receipt and deadline
+    to be stored. Calling it again with the same code returns the same dossier."""
+    start = WithStartWorkflowOperation(
+        DossierWorkflow.run, DossierStart(receipt=command), id=command.code,
+        task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+    try:
+        return await client.execute_update_with_start_workflow(
+            DossierWorkflow.receipt, start_workflow_operation=start, id=update_id,
+            rpc_timeout=rpc_timeout)
+    except WorkflowUpdateFailedError as err:
+        raise (_rejection(err) or err) from err
+
+
+async def act(client: Client, code: str, action: str, command: cmd.Command, *,
+              update_id: str | None = None, rpc_timeout: timedelta | None = None) -> Dossier:
+    """Run a clerk action as a workflow update; raises `CommandRejected` when refused."""
+    update: Any = ACTIONS[action][1]  # a workflow update method, called by reference
+    handle = client.get_workflow_handle_for(DossierWorkflow.run, code)
+    try:
+        result: Dossier = await handle.execute_update(update, command, id=update_id,
+                                                      rpc_timeout=rpc_timeout)
+        return result
+    except WorkflowUpdateFailedError as err:
+        raise (_rejection(err) or err) from err
+
+
+async def current(client: Client, code: str) -> Dossier:
+    """The dossier's state from its workflow (also works once the workflow has finished)."""
+    handle = client.get_workflow_handle_for(DossierWorkflow.run, code)
+    return await handle.query(DossierWorkflow.state)

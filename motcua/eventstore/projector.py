@@ -1,0 +1,207 @@
+"""The projector: folds new events into the read models (`dossiers`, `work_queue`).
+
+It reads events in commit order, `(tx_id, global_position)`, and only from transactions older
+than every transaction still in flight (`pg_snapshot_xmin`). Identity values are handed out at
+insert time, not commit time, so a plain `global_position > last` reader could skip a row that
+commits late; the transaction-id guard cannot. Each batch updates the read models and the
+checkpoint in one transaction, so a crash mid-batch replays the batch and changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+
+from domain.codec import from_dict, to_dict
+from domain.dossier import Dossier, evolve
+from domain.events import from_payload
+from domain.states import AlertKind, SlaStatus
+from motcua.eventstore.store import NOTIFY_CHANNEL
+
+log = structlog.get_logger(__name__)
+
+NAME = "dossiers"
+BATCH = 500
+
+_FETCH = """
+SELECT tx_id::text AS tx_id, global_position, stream, event_type, payload, recorded_at
+FROM events
+WHERE (tx_id, global_position) > ($1::xid8, $2)
+  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY tx_id, global_position
+LIMIT $3
+"""
+
+_UPSERT = """
+INSERT INTO dossiers (code, unit_code, procedure_code, state, status_code, sla_status, channel,
+    assignee, received_at, due_at, due_soon_at, original_due_at, deadline_version,
+    calendar_version, catalog_version, apology_sent, overdue_without_apology,
+    supplement_requests, paused_seconds, finished_at, closed_at, timeliness, satisfaction,
+    version, updated_at, snapshot)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
+    $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
+    $12::timestamptz[], $13::int[], $14::text[], $15::text[], $16::bool[], $17::bool[],
+    $18::int[], $19::bigint[], $20::timestamptz[], $21::timestamptz[], $22::text[],
+    $23::text[], $24::int[], $25::timestamptz[], $26::jsonb[])
+ON CONFLICT (code) DO UPDATE SET
+    unit_code = excluded.unit_code, procedure_code = excluded.procedure_code,
+    state = excluded.state, status_code = excluded.status_code,
+    sla_status = excluded.sla_status, channel = excluded.channel,
+    assignee = excluded.assignee, received_at = excluded.received_at,
+    due_at = excluded.due_at, due_soon_at = excluded.due_soon_at,
+    original_due_at = excluded.original_due_at, deadline_version = excluded.deadline_version,
+    calendar_version = excluded.calendar_version, catalog_version = excluded.catalog_version,
+    apology_sent = excluded.apology_sent,
+    overdue_without_apology = excluded.overdue_without_apology,
+    supplement_requests = excluded.supplement_requests,
+    paused_seconds = excluded.paused_seconds, finished_at = excluded.finished_at,
+    closed_at = excluded.closed_at, timeliness = excluded.timeliness,
+    satisfaction = excluded.satisfaction, version = excluded.version,
+    updated_at = excluded.updated_at, snapshot = excluded.snapshot
+"""
+
+
+def projected_sla(d: Dossier) -> SlaStatus:
+    """SLA status as the events say: due soon / overdue once their alert was raised for the
+    deadline in force (the timers fire at the exact instant, so this is current)."""
+    status = d.sla_status(datetime.min.replace(tzinfo=UTC))
+    if status is not SlaStatus.ON_TRACK:
+        return status
+    if d.overdue_raised_for >= d.deadline_version > 0:
+        return SlaStatus.OVERDUE
+    if d.due_soon_raised_for >= d.deadline_version > 0:
+        return SlaStatus.DUE_SOON
+    return SlaStatus.ON_TRACK
+
+
+def _row(d: Dossier, updated_at: datetime) -> tuple[object, ...]:
+    assert d.state is not None and d.received_at is not None
+    paused = sum(int((p.end - p.start).total_seconds()) for p in d.pauses)
+    return (d.code, d.unit_code, d.procedure_code, d.state.value, d.state.status_code,
+            projected_sla(d).value, d.channel.value, d.assignee, d.received_at, d.due_at,
+            d.due_soon_at, d.original_due_at, d.deadline_version, d.calendar_version,
+            d.catalog_version, d.extended,
+            d.overdue_without_apology_raised_for > 0 and not d.extended,
+            d.supplement_requests, paused, d.finished_at, d.closed_at,
+            d.timeliness.value if d.timeliness else None,
+            d.satisfaction.value if d.satisfaction else None, d.version, updated_at,
+            json.dumps(to_dict(d), ensure_ascii=False))
+
+
+async def project_batch(conn: asyncpg.Connection, limit: int = BATCH) -> int:
+    """Project the next batch of committed events; returns how many were applied."""
+    async with conn.transaction():
+        cp = await conn.fetchrow(
+            "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) "
+            "DO UPDATE SET name = excluded.name "
+            "RETURNING tx_id::text AS tx_id, global_position", NAME)
+        rows = await conn.fetch(_FETCH, cp["tx_id"], cp["global_position"], limit)
+        if not rows:
+            return 0
+        streams = sorted({r["stream"] for r in rows})
+        snapshots = {
+            r["code"]: from_dict(Dossier, json.loads(r["snapshot"]))
+            for r in await conn.fetch(
+                "SELECT code, snapshot FROM dossiers WHERE code = ANY($1) FOR UPDATE", streams)
+        }
+        for r in rows:
+            state = snapshots.get(r["stream"], Dossier())
+            snapshots[r["stream"]] = evolve(
+                state, from_payload(r["event_type"], json.loads(r["payload"])))
+        await _write(conn, [snapshots[s] for s in streams], rows[-1]["recorded_at"])
+        last = rows[-1]
+        await conn.execute(
+            "UPDATE projection_checkpoints SET tx_id = $2::xid8, global_position = $3, "
+            "last_recorded_at = $4, updated_at = now() WHERE name = $1",
+            NAME, last["tx_id"], last["global_position"], last["recorded_at"])
+    return len(rows)
+
+
+async def _write(conn: asyncpg.Connection, dossiers: Sequence[Dossier],
+                 updated_at: datetime) -> None:
+    rows = [_row(d, updated_at) for d in dossiers if d.state is not None]
+    columns = list(zip(*rows, strict=True))
+    await conn.execute(_UPSERT, *columns)
+    open_rows = [d for d in dossiers if d.is_open and d.state is not None]
+    closed = [d.code for d in dossiers if not d.is_open]
+    if closed:
+        await conn.execute("DELETE FROM work_queue WHERE code = ANY($1)", closed)
+    if open_rows:
+        await conn.executemany(
+            "INSERT INTO work_queue (code, unit_code, procedure_code, state, sla_status, "
+            "assignee, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO UPDATE "
+            "SET state = excluded.state, sla_status = excluded.sla_status, "
+            "assignee = excluded.assignee, due_at = excluded.due_at",
+            [(d.code, d.unit_code, d.procedure_code, d.state.value if d.state else "",
+              projected_sla(d).value, d.assignee, d.due_at) for d in open_rows])
+
+
+async def catch_up(conn: asyncpg.Connection) -> int:
+    """Project until no committed event is left; returns how many were applied."""
+    total = 0
+    while applied := await project_batch(conn):
+        total += applied
+    return total
+
+
+async def rebuild(conn: asyncpg.Connection) -> int:
+    """Drop the read models' contents and project every event again from zero."""
+    async with conn.transaction():
+        await conn.execute("LOCK TABLE projection_checkpoints IN EXCLUSIVE MODE")
+        await conn.execute("TRUNCATE dossiers, work_queue")
+        await conn.execute("DELETE FROM projection_checkpoints WHERE name = $1", NAME)
+    return await catch_up(conn)
+
+
+async def lag_seconds(conn: asyncpg.Connection | asyncpg.Pool) -> float:
+    """Age of the oldest stored event the projector has not applied yet (0 when caught up)."""
+    value = await conn.fetchval(
+        "SELECT extract(epoch FROM clock_timestamp() - min(e.stored_at)) FROM events e "
+        "LEFT JOIN projection_checkpoints c ON c.name = $1 "
+        "WHERE (e.tx_id, e.global_position) > (coalesce(c.tx_id, '0'::xid8), "
+        "coalesce(c.global_position, 0))", NAME)
+    return float(value or 0.0)
+
+
+async def run(pool: asyncpg.Pool, stop: asyncio.Event, poll_interval: float = 1.0) -> None:
+    """Project continuously until `stop` is set: wake on NOTIFY, poll as a fallback, and
+    ride out a database outage (reconnect and resume from the checkpoint)."""
+    wake = asyncio.Event()
+
+    def _notified(*_args: object) -> None:
+        wake.set()
+
+    while not stop.is_set():
+        try:
+            async with pool.acquire() as listener:
+                await listener.add_listener(NOTIFY_CHANNEL, _notified)
+                while not stop.is_set() and not listener.is_closed():
+                    wake.clear()
+                    async with pool.acquire() as conn:
+                        applied = await catch_up(conn)
+                    if applied:
+                        log.debug("projector.applied", events=applied)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(_either(wake, stop), timeout=poll_interval)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+            log.warning("projector.database_unavailable", error=str(err))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll_interval)
+
+
+async def _either(a: asyncio.Event, b: asyncio.Event) -> None:
+    tasks = [asyncio.ensure_future(a.wait()), asyncio.ensure_future(b.wait())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+__all__ = ["AlertKind", "catch_up", "lag_seconds", "project_batch", "rebuild", "run"]

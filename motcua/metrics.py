@@ -1,0 +1,275 @@
+"""Every Prometheus metric motcua exports, defined once (DESIGN.md section 4).
+
+Rules that keep the series count bounded and the data honest:
+- labels are unit codes, procedure-independent enums and route templates; never a dossier code,
+  a person, or a concrete URL path (use the route template, e.g. ``/v1/dossiers/{code}``);
+- counters move only in activities / API / projector code, never in workflow code (a replay
+  would count twice);
+- gauges about dossiers come from the read model (``OpenDossiersCollector``), so they are right
+  however many workers run. Several processes may export them; queries use ``max by (...)`` to
+  de-duplicate identical series from replicas.
+
+``METRICS`` is registered in prometheus_client's default registry on import. Tests that want
+isolation call ``fresh_registry()``, which builds the same set into a new ``CollectorRegistry``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import asyncpg
+import structlog
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+log = structlog.get_logger(__name__)
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+# Legal processing times run from hours (same-day procedures) to months; p50/p95 must land in
+# a bucket that means something to an operator, so buckets follow calendar intuition.
+TURNAROUND_BUCKETS: tuple[float, ...] = (
+    1 * HOUR, 4 * HOUR, 8 * HOUR,
+    1 * DAY, 2 * DAY, 3 * DAY, 5 * DAY, 7 * DAY, 10 * DAY, 15 * DAY, 20 * DAY, 30 * DAY,
+    45 * DAY, 60 * DAY,
+)  # fmt: skip
+# A single-row INSERT ... ON CONFLICT: milliseconds normally, seconds means trouble.
+APPEND_BUCKETS: tuple[float, ...] = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+)  # fmt: skip
+# The clerk-command target is p99 < 100 ms, so resolution is finest around 0.1 s.
+HTTP_BUCKETS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+
+# Closed label vocabularies (documentation for callers; tests check exported samples use them).
+TIMELINESS = ("early", "on_time", "late")
+BREACH_KINDS = ("overdue", "overdue_without_apology")
+ALERT_KINDS = ("due_soon", "overdue", "overdue_without_apology")
+NOTIFICATION_OUTCOMES = ("delivered", "failed", "retried")
+SLA_STATUSES = ("on_track", "due_soon", "overdue", "paused", "closed")
+CLOSED_STATES = ("returned", "refused", "withdrawn", "stopped")
+
+# Open = not in a terminal state. The read model's sla_status is set by the projector from the
+# engine's SLA events, so these gauges agree with the alerts that were recorded.
+OPEN_DOSSIERS_SQL = """
+SELECT coalesce(unit_code, '') AS unit,
+       state,
+       coalesce(sla_status, '') AS sla_status,
+       count(*) AS n,
+       count(*) FILTER (WHERE sla_status = 'overdue' AND NOT coalesce(apology_sent, false))
+           AS overdue_without_apology
+FROM dossiers
+WHERE state <> ALL($1::text[])
+GROUP BY 1, 2, 3
+"""
+
+
+@dataclass(frozen=True)
+class OpenDossiersSnapshot:
+    """Counts from one read of the read model."""
+
+    open: Mapping[tuple[str, str, str], int] = field(default_factory=dict)  # (unit, state, sla)
+    overdue_without_apology: Mapping[str, int] = field(default_factory=dict)  # unit -> count
+    taken_at: float = 0.0  # unix time; 0 means never refreshed
+
+
+class OpenDossiersCollector(Collector):
+    """Gauges over the read model, served from a cached snapshot.
+
+    ``collect()`` runs inside a scrape and must never wait on PostgreSQL, so it only reads the
+    snapshot that ``refresh()`` (driven by ``run_refresher``) replaces atomically.
+    """
+
+    def __init__(self) -> None:
+        self._snapshot = OpenDossiersSnapshot()
+
+    @property
+    def snapshot(self) -> OpenDossiersSnapshot:
+        return self._snapshot
+
+    def set_snapshot(self, snapshot: OpenDossiersSnapshot) -> None:
+        self._snapshot = snapshot  # a single reference swap: scrapes see old or new, never half
+
+    async def refresh(self, pool: asyncpg.Pool) -> OpenDossiersSnapshot:
+        rows = await pool.fetch(OPEN_DOSSIERS_SQL, list(CLOSED_STATES))
+        open_counts: dict[tuple[str, str, str], int] = {}
+        without_apology: dict[str, int] = {}
+        for row in rows:
+            unit = str(row["unit"])
+            open_counts[(unit, str(row["state"]), str(row["sla_status"]))] = int(row["n"])
+            if row["overdue_without_apology"]:
+                without_apology[unit] = without_apology.get(unit, 0) + int(
+                    row["overdue_without_apology"]
+                )
+        snapshot = OpenDossiersSnapshot(open_counts, without_apology, time.time())
+        self.set_snapshot(snapshot)
+        return snapshot
+
+    async def run_refresher(self, pool: asyncpg.Pool, interval: float = 15.0) -> None:
+        """Refresh forever; a failed read keeps the previous snapshot (its age shows it)."""
+        while True:
+            try:
+                await self.refresh(pool)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("open_dossiers_refresh_failed", exc_info=True)
+            await asyncio.sleep(interval)
+
+    def describe(self) -> Iterable[Metric]:
+        # Describing without data lets the registry check names at registration time.
+        return self._families(OpenDossiersSnapshot())
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families(self._snapshot)
+
+    @staticmethod
+    def _families(snap: OpenDossiersSnapshot) -> list[Metric]:
+        open_family = GaugeMetricFamily(
+            "motcua_dossiers_open",
+            "Dossiers not yet closed (not returned/refused/withdrawn/stopped), from the read "
+            "model, by unit, lifecycle state and SLA status.",
+            labels=["unit", "state", "sla_status"],
+        )
+        for (unit, state, sla), n in sorted(snap.open.items()):
+            open_family.add_metric([unit, state, sla], n)
+        overdue = GaugeMetricFamily(
+            "motcua_dossiers_overdue_without_apology",
+            "Open dossiers past their due time for which no apology letter was sent, by unit.",
+            labels=["unit"],
+        )
+        for unit, n in sorted(snap.overdue_without_apology.items()):
+            overdue.add_metric([unit], n)
+        taken = GaugeMetricFamily(
+            "motcua_dossiers_snapshot_timestamp_seconds",
+            "Unix time of the read-model snapshot behind motcua_dossiers_open (staleness check).",
+        )
+        if snap.taken_at:
+            taken.add_metric([], snap.taken_at)
+        return [open_family, overdue, taken]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    dossiers_received: Counter
+    dossiers_returned: Counter
+    sla_breaches: Counter
+    sla_alerts: Counter
+    notifications: Counter
+    dossier_turnaround: Histogram
+    event_store_append: Histogram
+    projection_lag: Gauge
+    http_request_duration: Histogram
+    open_dossiers: OpenDossiersCollector
+
+
+def build_metrics(registry: CollectorRegistry) -> Metrics:
+    """Create every motcua metric in ``registry`` (raises if they are already there)."""
+    open_dossiers = OpenDossiersCollector()
+    registry.register(open_dossiers)
+    return Metrics(
+        dossiers_received=Counter(
+            "motcua_dossiers_received",
+            "Dossiers received, by receiving unit and channel (direct, postal, online).",
+            ["unit", "channel"],
+            registry=registry,
+        ),
+        dossiers_returned=Counter(
+            "motcua_dossiers_returned",
+            "Dossiers whose result was returned, by unit and timeliness (early, on_time, late).",
+            ["unit", "timeliness"],
+            registry=registry,
+        ),
+        sla_breaches=Counter(
+            "motcua_sla_breaches",
+            "Deadline breaches recorded, by unit and kind (overdue, overdue_without_apology).",
+            ["unit", "kind"],
+            registry=registry,
+        ),
+        sla_alerts=Counter(
+            "motcua_sla_alerts",
+            "SLA alerts fired, once per deadline version, by kind "
+            "(due_soon, overdue, overdue_without_apology).",
+            ["kind"],
+            registry=registry,
+        ),
+        notifications=Counter(
+            "motcua_notifications",
+            "Notification delivery attempts, by notification kind and outcome "
+            "(delivered, failed, retried).",
+            ["kind", "outcome"],
+            registry=registry,
+        ),
+        dossier_turnaround=Histogram(
+            "motcua_dossier_turnaround_seconds",
+            "Time from receipt to result returned, in seconds (wall clock, pauses included).",
+            buckets=TURNAROUND_BUCKETS,
+            registry=registry,
+        ),
+        event_store_append=Histogram(
+            "motcua_event_store_append_seconds",
+            "Latency of appending events to the PostgreSQL event store, in seconds.",
+            buckets=APPEND_BUCKETS,
+            registry=registry,
+        ),
+        projection_lag=Gauge(
+            "motcua_projection_lag_seconds",
+            "Age of the newest event not yet applied to the read models, in seconds "
+            "(0 when the projector is caught up).",
+            registry=registry,
+        ),
+        http_request_duration=Histogram(
+            "motcua_http_request_duration_seconds",
+            "HTTP request latency in seconds, by route template, method and status code.",
+            ["route", "method", "status"],
+            buckets=HTTP_BUCKETS,
+            registry=registry,
+        ),
+        open_dossiers=open_dossiers,
+    )
+
+
+def fresh_registry() -> tuple[CollectorRegistry, Metrics]:
+    """A new registry holding only motcua's metrics (no process/GC collectors)."""
+    registry = CollectorRegistry(auto_describe=True)
+    return registry, build_metrics(registry)
+
+
+METRICS = build_metrics(REGISTRY)
+
+DOSSIERS_RECEIVED = METRICS.dossiers_received
+DOSSIERS_RETURNED = METRICS.dossiers_returned
+SLA_BREACHES = METRICS.sla_breaches
+SLA_ALERTS = METRICS.sla_alerts
+NOTIFICATIONS = METRICS.notifications
+DOSSIER_TURNAROUND = METRICS.dossier_turnaround
+EVENT_STORE_APPEND = METRICS.event_store_append
+PROJECTION_LAG = METRICS.projection_lag
+HTTP_REQUEST_DURATION = METRICS.http_request_duration
+OPEN_DOSSIERS = METRICS.open_dossiers
+
+
+# All interfaces by default: Prometheus scrapes the pod/container address.
+def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:
+    """Serve the default registry on ``http://addr:port/metrics`` in a daemon thread."""
+    start_http_server(port, addr=addr)
+
+
+async def run_refresher(pool: asyncpg.Pool, interval: float = 15.0) -> None:
+    """Keep ``OPEN_DOSSIERS`` fresh; run it as a task (``asyncio.create_task``), cancel on exit.
+
+    Run it in the processes that export the open-dossier gauges (the API and the projector).
+    """
+    await OPEN_DOSSIERS.run_refresher(pool, interval)

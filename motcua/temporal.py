@@ -1,0 +1,42 @@
+"""Connecting to Temporal (dev server, self-hosted cluster with mTLS, or Temporal Cloud)."""
+
+from __future__ import annotations
+
+from temporalio.client import Client, Interceptor
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import TLSConfig
+
+from motcua.config import Settings
+
+_runtimes: dict[str, Runtime] = {}
+
+
+def runtime_with_metrics(bind_address: str | None) -> Runtime | None:
+    """A Temporal runtime exporting SDK metrics for Prometheus on `bind_address`, made once."""
+    if not bind_address:
+        return None
+    if bind_address not in _runtimes:
+        _runtimes[bind_address] = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
+            bind_address=bind_address, counters_total_suffix=True, unit_suffix=True,
+            durations_as_seconds=True)))
+    return _runtimes[bind_address]
+
+
+async def connect(settings: Settings, *, runtime: Runtime | None = None,
+                  interceptors: list[Interceptor] | None = None) -> Client:
+    """A client for the configured namespace; TLS when certificates or an API key are set."""
+    tls: TLSConfig | bool = settings.temporal_tls
+    if settings.temporal_tls_cert or settings.temporal_tls_ca:
+        tls = TLSConfig(
+            client_cert=settings.temporal_tls_cert.read_bytes()
+            if settings.temporal_tls_cert else None,
+            client_private_key=settings.temporal_tls_key.read_bytes()
+            if settings.temporal_tls_key else None,
+            server_root_ca_cert=settings.temporal_tls_ca.read_bytes()
+            if settings.temporal_tls_ca else None)
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    if api_key and tls is False:
+        tls = True  # Temporal Cloud API keys are only accepted over TLS
+    return await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, api_key=api_key,
+        tls=tls, runtime=runtime, interceptors=interceptors or [])

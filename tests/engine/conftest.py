@@ -1,0 +1,1 @@
+"""Engine tests use the session fixtures of tests/conftest.py."""

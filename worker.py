@@ -1,0 +1,104 @@
+"""The motcua worker: runs `DossierWorkflow` and its activities against Temporal.
+
+`motcua worker` (or `python worker.py`). Configuration comes from the environment (see
+`motcua.config.Settings`): Temporal address, namespace, task queue, TLS or API key for a real
+cluster, `DATABASE_URL`. One Temporal client and one asyncpg pool per process. SIGTERM and
+SIGINT stop polling, let running activities finish (up to the graceful-shutdown timeout) and
+exit cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import httpx
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.deadlines import DeadlineActivities
+from activities.notify import NotificationActivities
+from activities.store import EventStoreActivities
+from motcua import logs
+from motcua.calendar_source import load_calendar
+from motcua.catalog_source import load_catalog
+from motcua.config import Settings
+from motcua.temporal import connect, runtime_with_metrics
+from workflows import DossierWorkflow
+
+log = structlog.get_logger("motcua.worker")
+
+
+async def create_pool(settings: Settings) -> asyncpg.Pool:
+    """The process's one pool; retried briefly so a worker may start before its database."""
+    for attempt in range(30):
+        try:
+            pool: asyncpg.Pool = await asyncpg.create_pool(
+                settings.database_url, min_size=settings.db_pool_min,
+                max_size=settings.db_pool_max, command_timeout=30)
+            return pool
+        except (OSError, asyncpg.CannotConnectNowError) as err:
+            log.warning("database.unreachable", attempt=attempt + 1, error=str(err))
+            await asyncio.sleep(1.0)
+    raise RuntimeError("PostgreSQL unreachable at DATABASE_URL after 30 attempts")
+
+
+@contextlib.asynccontextmanager
+async def build_worker(settings: Settings, client: Client,
+                       pool: asyncpg.Pool) -> AsyncIterator[Worker]:
+    """A configured worker (not yet running) and the resources its activities hold."""
+    calendar = load_calendar(overrides_path=settings.calendar_overrides)
+    catalog = load_catalog(settings.procedures_file, settings.units_file)
+    secret = settings.webhook_secret.get_secret_value().encode() \
+        if settings.webhook_secret else None
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        store = EventStoreActivities(pool)
+        deadlines = DeadlineActivities(calendar, catalog)
+        notify = NotificationActivities(http, settings.webhook_url, secret)
+        worker = Worker(
+            client, task_queue=settings.task_queue, workflows=[DossierWorkflow],
+            activities=[store.append_events, deadlines.compute_deadline,
+                        notify.send_notification],
+            graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds))
+        log.info("worker.ready", task_queue=settings.task_queue,
+                 calendar_version=calendar.version, catalog_version=catalog.version)
+        yield worker
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set or SIGTERM/SIGINT arrives."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    metrics_address = f"0.0.0.0:{settings.sdk_metrics_port}" if settings.sdk_metrics_port \
+        else None
+    client = await connect(settings, runtime=runtime_with_metrics(metrics_address))
+    pool = await create_pool(settings)
+    try:
+        async with build_worker(settings, client, pool) as worker:
+            task = asyncio.create_task(worker.run())
+            await asyncio.wait([task, asyncio.create_task(stop.wait())],
+                               return_when=asyncio.FIRST_COMPLETED)
+            log.info("worker.stopping")
+            await worker.shutdown()
+            await task
+    finally:
+        await pool.close()
+    log.info("worker.stopped")
+
+
+def main() -> None:
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_format)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()

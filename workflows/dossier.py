@@ -1,0 +1,343 @@
+"""`DossierWorkflow`: one durable workflow per dossier, workflow id = the dossier code.
+
+Deterministic code only: it imports the pure domain package, the standard library and
+`temporalio.workflow`. Every accepted command is decided by the domain, its events are
+appended to PostgreSQL through an activity (ids and positions chosen here, so retries store
+them once), and only then folded into the state. Deadline alerts come from durable timers.
+"""
+
+# No `from __future__ import annotations`: Temporal's converter resolves these dataclasses'
+# type hints inside the workflow sandbox, where string annotations cannot be evaluated.
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import commands as cmd
+    from domain import events as ev
+    from domain.contracts import (
+        APPEND_EVENTS,
+        COMPUTE_DEADLINE,
+        SEND_NOTIFICATION,
+        AppendRequest,
+        AppendResult,
+        DeadlineRequest,
+        DeadlineResult,
+        EventEnvelope,
+        NotificationRequest,
+    )
+    from domain.decide import decide
+    from domain.dossier import Dossier, fold
+    from domain.errors import DomainError
+    from domain.states import DossierState
+
+SA_STATE = SearchAttributeKey.for_keyword("MotcuaState")
+SA_SLA = SearchAttributeKey.for_keyword("MotcuaSlaStatus")
+SA_DUE = SearchAttributeKey.for_datetime("MotcuaDueAt")
+SA_UNIT = SearchAttributeKey.for_keyword("MotcuaUnit")
+SA_PROCEDURE = SearchAttributeKey.for_keyword("MotcuaProcedure")
+SEARCH_ATTRIBUTES = (SA_STATE, SA_SLA, SA_DUE, SA_UNIT, SA_PROCEDURE)
+
+# A returned dossier stays open this long for the citizen's rating, then the workflow ends.
+RATING_WINDOW = timedelta(days=30)
+# Appends wait for PostgreSQL as long as it takes: an event must never be dropped.
+APPEND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
+                           maximum_interval=timedelta(seconds=10))
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                           maximum_interval=timedelta(seconds=60), maximum_attempts=10)
+DEADLINE_REASONS: dict[type[ev.Event], str] = {
+    ev.DossierReceived: "receipt",
+    ev.SupplementReceived: "supplement_received",
+    ev.DeadlineExtended: "extension",
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DossierStart:
+    """The workflow's input: the receipt, and the state carried over a continue-as-new."""
+
+    receipt: cmd.ReceiveDossier
+    state: Dossier | None = None
+
+
+def _rejected(err: DomainError, state: Dossier) -> ApplicationError:
+    return ApplicationError(err.message, {"state": state.state_name, **err.details},
+                            type=err.type, non_retryable=True)
+
+
+@workflow.defn
+class DossierWorkflow:
+    @workflow.init
+    def __init__(self, start: DossierStart) -> None:
+        self._dossier = start.state or Dossier()
+        self._lock = asyncio.Lock()
+        self._revision = 0
+        self._notifications: list[asyncio.Task[None]] = []
+
+    @workflow.run
+    async def run(self, start: DossierStart) -> Dossier:
+        if self._dossier.state is None:
+            await self._execute(start.receipt, causation="start")
+        while not self._finished():
+            if workflow.info().is_continue_as_new_suggested() and not self._notifications:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(DossierStart(receipt=start.receipt, state=self._dossier))
+            await self._wait_for_change_or_alert()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await asyncio.gather(*self._notifications)
+        return self._dossier
+
+    def _finished(self) -> bool:
+        d = self._dossier
+        if d.state is DossierState.RETURNED:
+            return d.satisfaction is not None or (
+                d.closed_at is not None and workflow.now() >= d.closed_at + RATING_WINDOW)
+        return d.state is not None and d.state.is_terminal
+
+    async def _wait_for_change_or_alert(self) -> None:
+        seen = self._revision
+        changed: Callable[[], bool] = lambda: self._revision != seen  # noqa: E731
+        alert = self._dossier.pending_alert()
+        if alert is None:
+            closed = self._dossier.closed_at
+            timeout = (closed + RATING_WINDOW - workflow.now()
+                       if self._dossier.state is DossierState.RETURNED and closed else None)
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(changed, timeout=timeout)
+            return
+        kind, at = alert
+        delay = at - workflow.now()
+        if delay > timedelta(0):
+            try:
+                await workflow.wait_condition(changed, timeout=delay,
+                                              timeout_summary=f"{kind.value} alert")
+                return  # something changed first: re-evaluate the alerts
+            except TimeoutError:
+                pass
+        await self._execute(cmd.RaiseAlert(kind=kind), causation=f"timer:{kind.value}")
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def _execute(self, command: cmd.Command, *, causation: str) -> Dossier:
+        """Decide, compute a new deadline where the events call for one, append, then fold."""
+        async with self._lock:
+            before = self._dossier
+            try:
+                events = decide(before, command, workflow.now())
+                state = fold(events, before)
+                reason = next((DEADLINE_REASONS[type(e)] for e in events
+                               if type(e) in DEADLINE_REASONS), None)
+                if isinstance(command, cmd.CorrectCalendar):
+                    reason = "calendar_correction"
+                if reason is not None:
+                    deadline = await self._compute_deadline(state)
+                    more = decide(state, cmd.SetDeadline(
+                        reason=reason, actor=command.actor, due_at=deadline.due_at,
+                        due_soon_at=deadline.due_soon_at, rule=deadline.rule,
+                        amount=deadline.amount, unit=deadline.unit,
+                        calendar_version=deadline.calendar_version,
+                        catalog_version=deadline.catalog_version), workflow.now())
+                    events, state = [*events, *more], fold(more, state)
+            except DomainError as err:
+                raise _rejected(err, before) from err
+            if not events:
+                return before
+            stored = await self._append(before, events, command, causation)
+            self._dossier = state
+            self._revision += 1
+            self._upsert_search_attributes()
+        for envelope, event in zip(stored, events, strict=True):
+            if isinstance(event, ev.DeadlineAlertRaised):
+                self._notifications.append(asyncio.create_task(self._notify(envelope, event)))
+        return self._dossier
+
+    async def _compute_deadline(self, state: Dossier) -> DeadlineResult:
+        assert state.received_at is not None
+        request = DeadlineRequest(
+            procedure_code=state.procedure_code, received_at=state.received_at,
+            pauses=list(state.pauses), extended_due_at=state.extended_due_at,
+            extended_at=state.extended_at)
+        # A local activity: the result is recorded in history, so a replay (or a worker with
+        # a newer holiday table) gets the deadline the citizen was given, never a new one.
+        result: DeadlineResult = await workflow.execute_local_activity(
+            COMPUTE_DEADLINE, request, result_type=DeadlineResult,
+            start_to_close_timeout=timedelta(seconds=10))
+        return result
+
+    async def _append(self, before: Dossier, events: list[ev.Event], command: cmd.Command,
+                      causation: str) -> list[EventEnvelope]:
+        metadata = {"actor": command.actor, "causation": causation,
+                    "command": type(command).__name__}
+        if command.correlation_id:
+            metadata["correlation_id"] = command.correlation_id
+        code = before.code or getattr(command, "code", "")
+        envelopes = [
+            EventEnvelope(event_id=str(workflow.uuid4()), stream=code,
+                          position=before.version + i, event_type=e.event_type,
+                          schema_version=e.schema_version, payload=ev.to_payload(e),
+                          metadata=metadata, recorded_at=e.at)
+            for i, e in enumerate(events, start=1)
+        ]
+        await workflow.execute_activity(
+            APPEND_EVENTS, AppendRequest(stream=code, events=envelopes),
+            result_type=AppendResult, start_to_close_timeout=timedelta(seconds=15),
+            retry_policy=APPEND_RETRY, summary=f"append {len(envelopes)} events")
+        return envelopes
+
+    async def _notify(self, envelope: EventEnvelope, alert: ev.DeadlineAlertRaised) -> None:
+        d = self._dossier
+        request = NotificationRequest(
+            kind=alert.kind.value, code=d.code, unit_code=d.unit_code,
+            procedure_code=d.procedure_code, alert_event_id=envelope.event_id,
+            due_at=alert.due_at, raised_at=alert.at, deadline_version=alert.deadline_version)
+        try:
+            attempts = await workflow.execute_activity(
+                SEND_NOTIFICATION, request, result_type=int,
+                start_to_close_timeout=timedelta(seconds=30), retry_policy=NOTIFY_RETRY)
+            record = cmd.RecordNotification(kind=request.kind, alert_event_id=envelope.event_id,
+                                            delivered=True, attempts=attempts)
+        except ActivityError as err:
+            cause = err.cause
+            record = cmd.RecordNotification(
+                kind=request.kind, alert_event_id=envelope.event_id, delivered=False,
+                attempts=NOTIFY_RETRY.maximum_attempts,
+                error=str(cause.message if isinstance(cause, ApplicationError) else err))
+        await self._execute(record, causation=f"notification:{envelope.event_id}")
+
+    def _upsert_search_attributes(self) -> None:
+        d = self._dossier
+        updates: list[SearchAttributeUpdate[Any]] = [
+            SA_STATE.value_set(d.state_name),
+            SA_SLA.value_set(d.sla_status(workflow.now()).value),
+            SA_UNIT.value_set(d.unit_code),
+            SA_PROCEDURE.value_set(d.procedure_code),
+        ]
+        if d.due_at is not None:
+            updates.append(SA_DUE.value_set(d.due_at))
+        workflow.upsert_search_attributes(updates)
+
+    # -- queries and updates ----------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> Dossier:
+        """The full current state."""
+        return self._dossier
+
+    async def _update(self, command: cmd.Command) -> Dossier:
+        info = workflow.current_update_info()
+        return await self._execute(command, causation=f"update:{info.id}" if info else "update")
+
+    def _validate(self, command: cmd.Command) -> None:
+        try:
+            decide(self._dossier, command, workflow.now())
+        except DomainError as err:
+            raise _rejected(err, self._dossier) from err
+
+    @workflow.update
+    async def receipt(self) -> Dossier:
+        """Waits until the receipt (and its deadline) is stored; used with update-with-start."""
+        await workflow.wait_condition(lambda: self._dossier.deadline_version > 0)
+        return self._dossier
+
+    @workflow.update
+    async def assign(self, command: cmd.AssignOfficer) -> Dossier:
+        return await self._update(command)
+
+    @assign.validator
+    def _validate_assign(self, command: cmd.AssignOfficer) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def start(self, command: cmd.StartProcessing) -> Dossier:
+        return await self._update(command)
+
+    @start.validator
+    def _validate_start(self, command: cmd.StartProcessing) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def request_supplement(self, command: cmd.RequestSupplement) -> Dossier:
+        return await self._update(command)
+
+    @request_supplement.validator
+    def _validate_request_supplement(self, command: cmd.RequestSupplement) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def supplement(self, command: cmd.ProvideSupplement) -> Dossier:
+        return await self._update(command)
+
+    @supplement.validator
+    def _validate_supplement(self, command: cmd.ProvideSupplement) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def complete(self, command: cmd.CompleteProcessing) -> Dossier:
+        return await self._update(command)
+
+    @complete.validator
+    def _validate_complete(self, command: cmd.CompleteProcessing) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def return_result(self, command: cmd.ReturnResult) -> Dossier:
+        return await self._update(command)
+
+    @return_result.validator
+    def _validate_return_result(self, command: cmd.ReturnResult) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def refuse(self, command: cmd.RefuseDossier) -> Dossier:
+        return await self._update(command)
+
+    @refuse.validator
+    def _validate_refuse(self, command: cmd.RefuseDossier) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def withdraw(self, command: cmd.WithdrawDossier) -> Dossier:
+        return await self._update(command)
+
+    @withdraw.validator
+    def _validate_withdraw(self, command: cmd.WithdrawDossier) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def stop(self, command: cmd.StopProcessing) -> Dossier:
+        return await self._update(command)
+
+    @stop.validator
+    def _validate_stop(self, command: cmd.StopProcessing) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def extend(self, command: cmd.ExtendDeadline) -> Dossier:
+        return await self._update(command)
+
+    @extend.validator
+    def _validate_extend(self, command: cmd.ExtendDeadline) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def rate(self, command: cmd.RateService) -> Dossier:
+        return await self._update(command)
+
+    @rate.validator
+    def _validate_rate(self, command: cmd.RateService) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def correct_calendar(self, command: cmd.CorrectCalendar) -> Dossier:
+        return await self._update(command)
+
+    @correct_calendar.validator
+    def _validate_correct_calendar(self, command: cmd.CorrectCalendar) -> None:
+        self._validate(command)
