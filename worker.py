@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -49,9 +50,10 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
 
 
 @contextlib.asynccontextmanager
-async def build_worker(settings: Settings, client: Client,
-                       pool: asyncpg.Pool) -> AsyncIterator[Worker]:
-    """A configured worker (not yet running) and the resources its activities hold."""
+async def build_worker(settings: Settings, client: Client, pool: asyncpg.Pool, *,
+                       overrides: Sequence[Callable[..., Any]] = ()) -> AsyncIterator[Worker]:
+    """A configured worker (not yet running) and the resources its activities hold.
+    `overrides` replace the activities of the same name (fault-injection tests use it)."""
     calendar = load_calendar(overrides_path=settings.calendar_overrides)
     catalog = load_catalog(settings.procedures_file, settings.units_file)
     secret = settings.webhook_secret.get_secret_value().encode() \
@@ -60,14 +62,20 @@ async def build_worker(settings: Settings, client: Client,
         store = EventStoreActivities(pool)
         deadlines = DeadlineActivities(calendar, catalog)
         notify = NotificationActivities(http, settings.webhook_url, secret)
+        activities = {_name(a): a for a in (store.append_events, deadlines.compute_deadline,
+                                            notify.send_notification, *overrides)}
         worker = Worker(
             client, task_queue=settings.task_queue, workflows=[DossierWorkflow],
-            activities=[store.append_events, deadlines.compute_deadline,
-                        notify.send_notification],
+            activities=list(activities.values()),
             graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds))
         log.info("worker.ready", task_queue=settings.task_queue,
                  calendar_version=calendar.version, catalog_version=catalog.version)
         yield worker
+
+
+def _name(activity_fn: Callable[..., Any]) -> str:
+    defn = activity_fn.__temporal_activity_definition  # type: ignore[attr-defined]
+    return str(defn.name)
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:

@@ -24,7 +24,6 @@ Counting rules as implemented (legal notes in DOMAIN.md §1.2):
 
 from __future__ import annotations
 
-from calendar import monthrange
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
@@ -74,9 +73,12 @@ def next_office_instant(cal: Calendar, instant: datetime) -> datetime:
 
 
 def _add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, monthrange(year, month)[1]))
+    # The corresponding day of the month `months` later, or that month's last day if it has
+    # no such day (31 Jan + 1 month = 28/29 Feb), as Civil Code art. 147 counts months.
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    next_first = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, min(day.day, (next_first - ONE_DAY).day))
 
 
 def due_at(cal: Calendar, received_at: datetime, amount: int, unit: TimeUnit,

@@ -41,6 +41,17 @@ class CalendarOverridesError(ValueError):
     """The overrides file is malformed; the message names the file and the bad entry."""
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so a bad date is reported with its entry
+    (PyYAML would raise a bare ValueError for 2025-13-02 while parsing)."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def default_overrides_path() -> Path:
     """The overrides file shipped with motcua."""
     return Path(str(resources.files("motcua") / "data" / "calendar_overrides.yaml"))
@@ -76,7 +87,7 @@ def read_overrides(path: Path, first_year: int, last_year: int) -> dict[str, lis
     """Validated overrides: {"days_off": [...], "working_days": [...]}, sorted by date."""
     name = path.name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDatesLoader)
     except OSError as exc:
         raise CalendarOverridesError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:

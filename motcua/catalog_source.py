@@ -61,7 +61,7 @@ def _rows(path: Path, key: str) -> list[Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # PyYAML raises ValueError for 2025-13-01
         raise CatalogError(f"{path.name}: not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise CatalogError(f"{path.name}: expected a top-level '{key}:' list")

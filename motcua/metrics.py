@@ -102,7 +102,7 @@ class OpenDossiersCollector(Collector):
     def set_snapshot(self, snapshot: OpenDossiersSnapshot) -> None:
         self._snapshot = snapshot  # a single reference swap: scrapes see old or new, never half
 
-    async def refresh(self, pool: asyncpg.Pool) -> OpenDossiersSnapshot:
+    async def refresh(self, pool: asyncpg.Pool | asyncpg.Connection) -> OpenDossiersSnapshot:
         rows = await pool.fetch(OPEN_DOSSIERS_SQL, list(CLOSED_STATES))
         open_counts: dict[tuple[str, str, str], int] = {}
         without_apology: dict[str, int] = {}
@@ -173,6 +173,26 @@ class Metrics:
     projection_lag: Gauge
     http_request_duration: Histogram
     open_dossiers: OpenDossiersCollector
+
+    def prime(self, units: Iterable[str], channels: Iterable[str] = ()) -> None:
+        """Create every bounded label child at 0 at start-up.
+
+        A counter series that first appears at 1 is invisible to ``increase()``/``rate()``
+        (there is no earlier sample), so without this the first late return of a unit after a
+        restart would never alert. Call it with the unit catalogue's codes.
+        """
+        channel_list = list(channels)
+        for unit in units:
+            for channel in channel_list:
+                self.dossiers_received.labels(unit, channel)
+            for timeliness in TIMELINESS:
+                self.dossiers_returned.labels(unit, timeliness)
+            for kind in BREACH_KINDS:
+                self.sla_breaches.labels(unit, kind)
+        for kind in ALERT_KINDS:
+            self.sla_alerts.labels(kind)
+            for outcome in NOTIFICATION_OUTCOMES:
+                self.notifications.labels(kind, outcome)
 
 
 def build_metrics(registry: CollectorRegistry) -> Metrics:

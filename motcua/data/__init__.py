@@ -1,1 +1,1 @@
-"""Data files shipped with motcua (catalog and calendar overrides); a package so wheels carry them."""
+"""Data files shipped with motcua; a package so that built wheels carry them."""

@@ -28,7 +28,8 @@ EXAMPLES = settings(max_examples=300, deadline=None)
 # Receipts stay clear of both ends of the calendar (2020-2035) so every count fits inside it.
 instants = st.builds(
     lambda naive, zone: naive.replace(tzinfo=zone),
-    st.datetimes(min_value=datetime(2020, 1, 3), max_value=datetime(2035, 9, 30)),
+    # hypothesis bounds are naive wall-clock times; the zone is attached just above.
+    st.datetimes(min_value=datetime(2020, 1, 3), max_value=datetime(2035, 6, 30)),  # noqa: DTZ001
     st.sampled_from(ZONES),
 )
 rules = st.sampled_from(list(CountingRule))

@@ -1,0 +1,185 @@
+"""RFC 9457 problem details: one `Problem` exception, stable type URIs, and the handlers that
+turn every failure a client can cause into `application/problem+json` (never a stack trace).
+
+Clients branch on `type` (a stable URI), never on `title` or `detail`. Extension members:
+`field` (the first offending input), `errors` (every offending input), `state` (the dossier's
+state when a command is refused), `dependency` (what is unreachable), `checks` (readiness).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_BASE = "https://motcua.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One problem type: its URI slug, a fixed human title and its HTTP status."""
+
+    slug: str
+    title: str
+    status: int
+
+    @property
+    def uri(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+
+MALFORMED_REQUEST = Kind("malformed-request", "The request is malformed", 400)
+UNAUTHORIZED = Kind("unauthorized", "A valid bearer token is required", 401)
+FORBIDDEN = Kind("forbidden", "The token does not allow this", 403)
+NOT_FOUND = Kind("not-found", "No such resource", 404)
+METHOD_NOT_ALLOWED = Kind("method-not-allowed", "Method not allowed", 405)
+NOT_ACCEPTABLE = Kind("not-acceptable", "Not acceptable", 406)
+INVALID_TRANSITION = Kind("invalid-transition", "The dossier's state forbids this command", 409)
+ALREADY_EXTENDED = Kind("already-extended", "The appointment was already extended once", 409)
+ALREADY_RATED = Kind("already-rated", "The dossier was already rated", 409)
+PAYLOAD_TOO_LARGE = Kind("payload-too-large", "The request body is too large", 413)
+UNSUPPORTED_MEDIA_TYPE = Kind("unsupported-media-type", "Send application/json", 415)
+INVALID_INPUT = Kind("invalid-input", "The input is invalid", 422)
+INVALID_COMMAND = Kind("invalid-command", "The command breaks a rule of the procedure", 422)
+IDEMPOTENCY_KEY_REUSED = Kind(
+    "idempotency-key-reused", "The Idempotency-Key was already used for another request", 422)
+INTERNAL_ERROR = Kind("internal-error", "Internal error", 500)
+SERVICE_UNAVAILABLE = Kind("service-unavailable", "A backing service is unavailable", 503)
+
+ALL_KINDS = (MALFORMED_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED,
+             NOT_ACCEPTABLE, INVALID_TRANSITION, ALREADY_EXTENDED, ALREADY_RATED,
+             PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, INVALID_INPUT, INVALID_COMMAND,
+             IDEMPOTENCY_KEY_REUSED, INTERNAL_ERROR, SERVICE_UNAVAILABLE)
+_BY_STATUS = {k.status: k for k in ALL_KINDS if k.status not in (409, 422)}
+
+
+class FieldError(BaseModel):
+    """One offending input: where it is (dotted path) and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class ProblemModel(BaseModel):
+    """The problem document (RFC 9457) as OpenAPI shows it."""
+
+    model_config = ConfigDict(extra="allow", title="Problem", json_schema_extra={"examples": [{
+        "type": INVALID_TRANSITION.uri, "title": INVALID_TRANSITION.title, "status": 409,
+        "detail": "CompleteProcessing is not allowed while the dossier is received",
+        "state": "received"}]})
+
+    type: str = Field(description="Stable URI naming the problem; branch on this.")
+    title: str
+    status: int
+    detail: str
+    field: str | None = Field(default=None, description="The first offending input field.")
+    errors: list[FieldError] | None = None
+    state: str | None = Field(default=None, description="The dossier's state (409).")
+    dependency: str | None = Field(default=None, description="What is unreachable (503).")
+    checks: dict[str, str] | None = None
+
+
+class Problem(Exception):
+    """Raise anywhere in a request to answer with this problem."""
+
+    def __init__(self, kind: Kind, detail: str, *, headers: dict[str, str] | None = None,
+                 **extensions: Any) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.headers = headers or {}
+        self.extensions = {k: v for k, v in extensions.items() if v is not None}
+
+
+def unavailable(dependency: str, detail: str) -> Problem:
+    """503 with `Retry-After`, naming the dependency (`temporal` or `postgresql`)."""
+    return Problem(SERVICE_UNAVAILABLE, detail, dependency=dependency,
+                   headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def invalid_input(field: str, message: str) -> Problem:
+    """422 naming one offending field."""
+    return Problem(INVALID_INPUT, f"{field}: {message}", field=field,
+                   errors=[{"field": field, "message": message}])
+
+
+def problem_response(kind: Kind, detail: str, *, headers: dict[str, str] | None = None,
+                     **extensions: Any) -> JSONResponse:
+    """The `application/problem+json` response for `kind`."""
+    body = {"type": kind.uri, "title": kind.title, "status": kind.status, "detail": detail,
+            **{k: v for k, v in extensions.items() if v is not None}}
+    return JSONResponse(body, status_code=kind.status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def from_problem(problem: Problem) -> JSONResponse:
+    return problem_response(problem.kind, problem.detail, headers=problem.headers,
+                            **problem.extensions)
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return from_problem(exc)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+              for e in exc.errors()]
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return problem_response(MALFORMED_REQUEST, "the body is not valid JSON", field="body",
+                                errors=errors)
+    first = errors[0] if errors else {"field": "body", "message": "invalid"}
+    return problem_response(INVALID_INPUT, f"{first['field']}: {first['message']}",
+                            field=first["field"], errors=errors)
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    kind = _BY_STATUS.get(exc.status_code) or Kind(
+        f"http-{exc.status_code}", "HTTP error", exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else kind.title
+    return problem_response(kind, detail, headers=dict(exc.headers or {}))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn exceptions into problem responses."""
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting problem bodies for these statuses."""
+    ref = {"$ref": "#/components/schemas/Problem"}
+    described = {400: "Malformed request", 401: "Missing or invalid token",
+                 403: "The token's role or unit does not allow this",
+                 404: "No such dossier (or not visible to this token)",
+                 409: "The dossier's state forbids the command", 413: "Body over the limit",
+                 415: "Body is not JSON", 422: "Invalid input; `field` names it",
+                 503: "Temporal or PostgreSQL unreachable; retry after `Retry-After` seconds"}
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {"description": described.get(status, "Problem"),
+                                 "content": {MEDIA_TYPE: {"schema": ref}}}
+        if status == 503:
+            entry["headers"] = {"Retry-After": {"schema": {"type": "integer"},
+                                                "description": "Seconds to wait"}}
+        out[status] = entry
+    return out

@@ -1,0 +1,176 @@
+"""Request bodies (pydantic, with OpenAPI examples). Every string is NFC-normalised and checked
+by the types in `motcua.api.text`; unknown fields are refused (422), so a misspelt field never
+silently drops a clerk's input.
+
+Each action body's fields carry the names of its command's fields (`domain.commands`), so
+`command()` builds the command without a mapping table to keep in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain import commands as cmd
+from domain.states import Channel, Satisfaction
+from motcua.api.text import Code, Document, Instant, Name, Note, Reason, Short
+
+MAX_DOCUMENTS = 50
+
+
+class Inbound(BaseModel):
+    """Base of every request body: strict about unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Applicant(Inbound):
+    """The citizen or organisation submitting the dossier (personal data: staff-only)."""
+
+    name: Name = Field(examples=["Nguyễn Văn An"])
+    id_number: Short | None = Field(default=None, max_length=32, examples=["001090012345"])
+    phone: Short | None = Field(default=None, max_length=32, examples=["0912345678"])
+    email: Short | None = Field(default=None, max_length=254, examples=["an.nv@example.vn"])
+    address: Note | None = Field(default=None, max_length=500,
+                                 examples=["Số 1 Tràng Tiền, Hoàn Kiếm, Hà Nội"])
+
+
+class ReceiveRequest(Inbound):
+    """Receive a dossier at the counter, online or by post."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "procedure_code": "1.001193", "unit_code": "000.00.15.H35", "channel": "counter",
+        "applicant": {"name": "Nguyễn Văn An", "phone": "0912345678"},
+        "documents": ["Tờ khai đăng ký khai sinh", "Giấy chứng sinh"]}]})
+
+    procedure_code: Code = Field(description="Catalog code (`GET /v1/procedures`).",
+                                 examples=["1.001193"])
+    unit_code: Code = Field(description="Receiving unit (`GET /v1/units`).",
+                            examples=["000.00.15.H35"])
+    channel: Channel = Field(description="counter, online or postal.")
+    applicant: Applicant
+    documents: list[Document] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+    original_received_at: Instant | None = Field(
+        default=None, description="Only when importing a dossier already in progress: when it "
+        "was really received (ISO 8601 with offset, not in the future).")
+
+    def command(self, *, code: str, actor: str, correlation_id: str) -> cmd.ReceiveDossier:
+        """The engine command for this request under the allocated `code`."""
+        return cmd.ReceiveDossier(
+            code=code, unit_code=self.unit_code, procedure_code=self.procedure_code,
+            channel=self.channel, applicant_name=self.applicant.name,
+            applicant_id_number=self.applicant.id_number, applicant_phone=self.applicant.phone,
+            applicant_email=self.applicant.email, applicant_address=self.applicant.address,
+            documents=tuple(self.documents), original_received_at=self.original_received_at,
+            actor=actor, correlation_id=correlation_id)
+
+
+class ActionBody(Inbound):
+    """Base of the action bodies; `command_type` is the engine command it becomes."""
+
+    command_type: ClassVar[type[cmd.Command]]
+
+    def command(self, *, actor: str, correlation_id: str) -> cmd.Command:
+        """The engine command for this body, acted by `actor`."""
+        fields: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in self.model_dump().items()}
+        return self.command_type(**fields, actor=actor, correlation_id=correlation_id)
+
+
+def _example(**values: Any) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [values]})
+
+
+class AssignBody(ActionBody):
+    """Assign (or reassign) the dossier to an officer."""
+
+    model_config = _example(officer="officer-7", note="Ưu tiên xử lý")
+    command_type = cmd.AssignOfficer
+    officer: Name
+    note: Note | None = None
+
+
+class StartBody(ActionBody):
+    """Start processing; the officer defaults to the assignee."""
+
+    model_config = _example(officer="officer-7")
+    command_type = cmd.StartProcessing
+    officer: Name | None = None
+
+
+class RequestSupplementBody(ActionBody):
+    """Ask the citizen for missing papers (the clock stops until they arrive)."""
+
+    model_config = _example(reason="Thiếu bản sao giấy đăng ký kết hôn",
+                            documents=["Bản sao giấy đăng ký kết hôn"])
+    command_type = cmd.RequestSupplement
+    reason: Reason
+    documents: list[Document] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+
+
+class SupplementBody(ActionBody):
+    """The citizen brought the missing papers (the clock resumes)."""
+
+    model_config = _example(documents=["Bản sao giấy đăng ký kết hôn"], note="Đã đủ")
+    command_type = cmd.ProvideSupplement
+    documents: list[Document] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+    note: Note | None = None
+
+
+class CompleteBody(ActionBody):
+    """Processing finished; the result is ready to hand back."""
+
+    model_config = _example(summary="Đã cấp giấy khai sinh")
+    command_type = cmd.CompleteProcessing
+    summary: Reason
+
+
+class ReturnBody(ActionBody):
+    """The result was handed back to the citizen."""
+
+    model_config = _example(note="Công dân đã nhận kết quả")
+    command_type = cmd.ReturnResult
+    note: Note | None = None
+
+
+class RefuseBody(ActionBody):
+    """Refuse the dossier, with the reason given to the citizen."""
+
+    model_config = _example(reason="Không thuộc thẩm quyền giải quyết")
+    command_type = cmd.RefuseDossier
+    reason: Reason
+
+
+class WithdrawBody(ActionBody):
+    """The citizen withdraws the dossier."""
+
+    model_config = _example(reason="Công dân xin rút hồ sơ")
+    command_type = cmd.WithdrawDossier
+    reason: Reason
+
+
+class StopBody(ActionBody):
+    """Stop processing (e.g. the legal basis lapsed)."""
+
+    model_config = _example(reason="Căn cứ pháp lý không còn hiệu lực")
+    command_type = cmd.StopProcessing
+    reason: Reason
+
+
+class ExtendBody(ActionBody):
+    """Apologise and set a new appointment (allowed once)."""
+
+    model_config = _example(reason="Cần xác minh thêm", new_due_at="2026-12-10T17:00:00+07:00")
+    command_type = cmd.ExtendDeadline
+    reason: Reason
+    new_due_at: Instant
+
+
+class RateBody(ActionBody):
+    """The citizen's satisfaction with a returned dossier."""
+
+    model_config = _example(satisfaction="very_satisfied", comment="Nhanh chóng")
+    command_type = cmd.RateService
+    satisfaction: Satisfaction
+    comment: Note | None = None

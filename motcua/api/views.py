@@ -1,0 +1,165 @@
+"""Response bodies and how they are built from the engine's `Dossier` and the event store.
+
+The staff view carries the timeline (the process-control slip): every stored event with its
+actor, time and correlation id. The public view carries no personal data: no applicant, no
+officer, no reasons (free text may name people), no timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from domain.catalog import Catalog
+from domain.dossier import Dossier, fold
+from domain.events import from_payload
+from domain.states import Channel, DossierState, Satisfaction, SlaStatus, Timeliness
+from motcua.eventstore.store import StoredEvent
+
+CODE_EXAMPLE = "000.00.15.H35-261126-0001"
+
+
+class SlaView(BaseModel):
+    """Where the dossier stands against its due time."""
+
+    status: SlaStatus = Field(description="on_track | due_soon | overdue | paused | closed")
+    due_at: datetime | None
+    due_soon_at: datetime | None
+    original_due_at: datetime | None = Field(description="The due time on the receipt.")
+    extended: bool
+    supplement_requests: int
+
+
+class TimelineEntry(BaseModel):
+    """One event of the dossier, as stored."""
+
+    position: int
+    event_type: str = Field(examples=["OfficerAssigned"])
+    at: datetime
+    actor: str | None = Field(examples=["leader-1"])
+    correlation_id: str | None
+    data: dict[str, Any] = Field(description="The event's payload.")
+
+
+class DossierView(BaseModel):
+    """A dossier as staff see it."""
+
+    code: str = Field(examples=[CODE_EXAMPLE])
+    state: DossierState
+    status_code: int = Field(description="National portal status code 1-10.", examples=[2])
+    procedure_code: str = Field(examples=["1.001193"])
+    unit_code: str = Field(examples=["000.00.15.H35"])
+    channel: Channel
+    applicant_name: str = Field(examples=["Nguyễn Văn An"])
+    received_at: datetime | None
+    due_at: datetime | None
+    assignee: str | None
+    sla: SlaView
+    timeliness: Timeliness | None
+    satisfaction: Satisfaction | None
+    outcome_reason: str | None
+    version: int = Field(description="Stream position of the last event.")
+    timeline: list[TimelineEntry]
+
+
+class DossierSummary(BaseModel):
+    """One row of a dossier list (from the read model)."""
+
+    code: str = Field(examples=[CODE_EXAMPLE])
+    state: str = Field(examples=["received"])
+    status_code: int
+    sla_status: str = Field(examples=["on_track"])
+    unit_code: str
+    procedure_code: str
+    channel: str
+    assignee: str | None
+    received_at: datetime
+    due_at: datetime | None
+
+
+class DossierPage(BaseModel):
+    """A page of dossiers ordered by due time, then code."""
+
+    items: list[DossierSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at "
+                                    "the end.")
+
+
+class PublicDossierView(BaseModel):
+    """What a citizen sees by dossier code: no personal data."""
+
+    code: str = Field(examples=[CODE_EXAMPLE])
+    state: DossierState
+    status_code: int
+    procedure_code: str
+    procedure_name: str | None
+    unit_name: str | None
+    received_at: datetime | None
+    due_at: datetime | None
+    sla_status: SlaStatus
+    next_step: str = Field(examples=["Hồ sơ đang được xử lý."])
+
+
+NEXT_STEP: dict[DossierState, str] = {
+    DossierState.RECEIVED: "Hồ sơ đã được tiếp nhận và đang chờ phân công xử lý.",
+    DossierState.ASSIGNED: "Hồ sơ đã được chuyển đến cán bộ xử lý.",
+    DossierState.PROCESSING: "Hồ sơ đang được xử lý.",
+    DossierState.AWAITING_SUPPLEMENT:
+        "Vui lòng bổ sung giấy tờ theo yêu cầu của cơ quan giải quyết.",
+    DossierState.READY: "Đã có kết quả. Mời ông/bà đến nhận kết quả theo giấy hẹn.",
+    DossierState.RETURNED: "Đã trả kết quả. Mời ông/bà đánh giá mức độ hài lòng.",
+    DossierState.REFUSED: "Hồ sơ không được giải quyết; xem văn bản trả lời của cơ quan.",
+    DossierState.WITHDRAWN: "Hồ sơ đã được rút theo yêu cầu.",
+    DossierState.STOPPED: "Việc giải quyết hồ sơ đã dừng; xem văn bản thông báo.",
+}
+
+
+def folded(events: list[StoredEvent]) -> Dossier:
+    """The dossier's state from its stored events (no Temporal call needed)."""
+    return fold([from_payload(e.event_type, e.payload) for e in events])
+
+
+def timeline(events: list[StoredEvent]) -> list[TimelineEntry]:
+    return [TimelineEntry(position=e.position, event_type=e.event_type, at=e.recorded_at,
+                          actor=e.metadata.get("actor"),
+                          correlation_id=e.metadata.get("correlation_id"), data=e.payload)
+            for e in events]
+
+
+def dossier_view(d: Dossier, events: list[StoredEvent], now: datetime | None = None) -> DossierView:
+    """The staff view of `d` with the timeline of `events`."""
+    assert d.state is not None, "a dossier view needs a received dossier"
+    now = now or datetime.now(UTC)
+    return DossierView(
+        code=d.code, state=d.state, status_code=d.state.status_code,
+        procedure_code=d.procedure_code, unit_code=d.unit_code, channel=d.channel,
+        applicant_name=d.applicant_name, received_at=d.received_at, due_at=d.due_at,
+        assignee=d.assignee,
+        sla=SlaView(status=d.sla_status(now), due_at=d.due_at, due_soon_at=d.due_soon_at,
+                    original_due_at=d.original_due_at, extended=d.extended,
+                    supplement_requests=d.supplement_requests),
+        timeliness=d.timeliness, satisfaction=d.satisfaction, outcome_reason=d.outcome_reason,
+        version=d.version, timeline=timeline(events))
+
+
+def public_view(d: Dossier, catalog: Catalog, now: datetime | None = None) -> PublicDossierView:
+    """The citizen's view of `d`."""
+    assert d.state is not None, "a public view needs a received dossier"
+    procedure = catalog.procedures.get(d.procedure_code)
+    unit = catalog.units.get(d.unit_code)
+    return PublicDossierView(
+        code=d.code, state=d.state, status_code=d.state.status_code,
+        procedure_code=d.procedure_code, procedure_name=procedure.name if procedure else None,
+        unit_name=unit.name if unit else None, received_at=d.received_at, due_at=d.due_at,
+        sla_status=d.sla_status(now or datetime.now(UTC)), next_step=NEXT_STEP[d.state])
+
+
+def summary(row: Any) -> DossierSummary:
+    """A list row from a `dossiers` read-model record."""
+    return DossierSummary(
+        code=row["code"], state=row["state"], status_code=row["status_code"],
+        sla_status=row["sla_status"], unit_code=row["unit_code"],
+        procedure_code=row["procedure_code"], channel=row["channel"], assignee=row["assignee"],
+        received_at=row["received_at"], due_at=row["due_at"])

@@ -1,0 +1,154 @@
+"""The shipped procedure/unit catalog loads, and bad rows are refused by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from domain.catalog import (
+    NATIONAL_CODE,
+    Catalog,
+    Procedure,
+    TimeUnit,
+    UnknownProcedure,
+    UnknownUnit,
+    estimated_reduction,
+)
+from motcua.catalog_source import CatalogError, load_catalog
+
+GOOD_ROW = """\
+  - code: "1.001193"
+    name: "Thủ tục đăng ký khai sinh"
+    level: commune
+    prescribed_amount: 1
+    prescribed_unit: same_day
+    reduced_amount: 1
+    reduced_unit: same_day
+    reduced_is_estimate: true
+    source: "Luật Hộ tịch 2014 art. 16(2)"
+"""
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(dedent(text), encoding="utf-8")
+    return path
+
+
+def _procedures(tmp_path: Path, *rows: str) -> Path:
+    return _write(tmp_path, "procedures.yaml", "procedures:\n" + "".join(rows))
+
+
+def _row(**changes: object) -> str:
+    fields: dict[str, object] = {
+        "code": '"1.004837"', "name": '"Thủ tục đăng ký giám hộ"', "level": "commune",
+        "prescribed_amount": 3, "prescribed_unit": "working_days", "reduced_amount": 2,
+        "reduced_unit": "working_days", "reduced_is_estimate": "true",
+        "source": '"Luật Hộ tịch 2014 art. 20(2)"'}
+    fields.update(changes)
+    lines = [f"    {k}: {v}" for k, v in fields.items() if v is not None]
+    return "  - " + "\n".join(lines).lstrip() + "\n"
+
+
+def test_shipped_catalog_loads() -> None:
+    """The shipped catalog has at least 30 procedures, both levels, and a stable version."""
+    catalog = load_catalog()
+    assert len(catalog.procedures) >= 30
+    assert {p.level for p in catalog.procedures.values()} == {"province", "commune"}
+    assert catalog.procedure("1.001193").prescribed_unit == TimeUnit.SAME_DAY
+    assert catalog.procedure("1.004837").prescribed_amount == 3
+    assert len(catalog.units) >= 2
+    assert load_catalog().version == catalog.version
+    assert all(p.source for p in catalog.procedures.values())
+    assert sum(bool(NATIONAL_CODE.match(code)) for code in catalog.procedures) >= 25
+
+
+def test_shipped_estimates_follow_the_documented_rule() -> None:
+    """Every estimated reduced time is the 30% cut rounded down (same-day uncut)."""
+    for proc in load_catalog().procedures.values():
+        if proc.reduced_is_estimate:
+            assert proc.reduced_amount == estimated_reduction(proc.prescribed_amount,
+                                                              proc.prescribed_unit)
+
+
+def test_estimated_reduction_rounding() -> None:
+    """The estimate keeps at least a 30% cut, never goes below 1, and leaves same-day alone."""
+    assert [estimated_reduction(n, TimeUnit.WORKING_DAYS) for n in (1, 2, 3, 5, 7, 10, 15)] == \
+        [1, 1, 2, 3, 4, 7, 10]
+    assert estimated_reduction(1, TimeUnit.SAME_DAY) == 1
+
+
+def test_unknown_codes_raise_clear_key_errors() -> None:
+    """Looking up an unknown code raises a KeyError subclass with a readable message."""
+    catalog = load_catalog()
+    with pytest.raises(UnknownProcedure, match=r"unknown procedure code '9\.999999'"):
+        catalog.procedure("9.999999")
+    with pytest.raises(KeyError):
+        catalog.unit("000.00.99.X99")
+    with pytest.raises(UnknownUnit) as info:
+        catalog.unit("000.00.99.X99")
+    assert str(info.value).startswith("unknown unit code '000.00.99.X99'")
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    (_row(reduced_amount=4, reduced_is_estimate="false"),
+     "row 2 (code 1.004837): reduced_amount must be <= prescribed_amount"),
+    (_row(prescribed_amount=1, prescribed_unit="same_day", reduced_is_estimate="false"),
+     "row 2 (code 1.004837): reduced time must not be longer than the prescribed time"),
+    (_row(code="1.00483"), "row 2 (code 1.00483): code must be a quoted string"),
+    (_row(code='"1.00483"'), "row 2 (code 1.00483): code '1.00483' is neither"),
+    (_row(prescribed_unit="weeks"), "prescribed_unit must be one of working_days"),
+    (_row(level="district"), "level must be one of province, commune"),
+    (_row(source=None), "missing source"),
+    (_row(colour="red"), "unknown key(s) colour"),
+    (_row(prescribed_amount=0), "prescribed_amount must be >= 1"),
+    (_row(reduced_amount=3), "an estimated reduced time must be 2 working_days"),
+    (_row(code='"1.001193"'), "row 2 (code 1.001193): duplicate code"),
+])
+def test_bad_rows_are_named(tmp_path: Path, row: str, message: str) -> None:
+    """A bad procedure row stops the load with an error naming file, row and code."""
+    path = _procedures(tmp_path, GOOD_ROW, row)
+    with pytest.raises(CatalogError) as info:
+        load_catalog(procedures_path=path)
+    assert str(info.value).startswith("procedures.yaml: ")
+    assert message in str(info.value)
+
+
+def test_bad_unit_row_is_named(tmp_path: Path) -> None:
+    """A malformed unit code is refused with the row number."""
+    units = _write(tmp_path, "units.yaml", """\
+        units:
+          - code: "000.00.00.H39"
+            name: "Trung tâm Phục vụ hành chính công tỉnh Lào Cai"
+            level: province
+            province: "Lào Cai"
+          - code: "H39"
+            name: "Bad"
+            level: commune
+            province: "Lào Cai"
+        """)
+    with pytest.raises(CatalogError, match=r"units.yaml: row 2 \(code H39\): code 'H39'"):
+        load_catalog(units_path=units)
+
+
+def test_file_shape_errors(tmp_path: Path) -> None:
+    """A file without the top-level list, or not YAML at all, is refused by name."""
+    with pytest.raises(CatalogError, match="expected a top-level 'procedures:' list"):
+        load_catalog(procedures_path=_write(tmp_path, "procedures.yaml", "rows: []\n"))
+    with pytest.raises(CatalogError, match="not valid YAML"):
+        load_catalog(procedures_path=_write(tmp_path, "procedures.yaml", "procedures: [\n"))
+    with pytest.raises(CatalogError, match="cannot read"):
+        load_catalog(procedures_path=tmp_path / "missing.yaml")
+
+
+def test_catalog_types_check_their_invariants() -> None:
+    """Procedures built by hand obey the same invariants as loaded ones."""
+    with pytest.raises(ValueError, match="must be 1 for same_day"):
+        Procedure(code="1.001193", name="x", level="commune", prescribed_amount=2,
+                  prescribed_unit=TimeUnit.SAME_DAY, reduced_amount=1,
+                  reduced_unit=TimeUnit.SAME_DAY, reduced_is_estimate=True, source="s")
+    with pytest.raises(ValueError, match="keyed"):
+        Catalog(version="v", procedures={"1.000001": load_catalog().procedure("1.001193")},
+                units={})
