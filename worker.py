@@ -62,8 +62,9 @@ async def build_worker(settings: Settings, client: Client, pool: asyncpg.Pool, *
         store = EventStoreActivities(pool)
         deadlines = DeadlineActivities(calendar, catalog)
         notify = NotificationActivities(http, settings.webhook_url, secret)
-        activities = {_name(a): a for a in (store.append_events, deadlines.compute_deadline,
-                                            notify.send_notification, *overrides)}
+        defaults: list[Callable[..., Any]] = [
+            store.append_events, deadlines.compute_deadline, notify.send_notification]
+        activities = {_name(a): a for a in (*defaults, *overrides)}
         worker = Worker(
             client, task_queue=settings.task_queue, workflows=[DossierWorkflow],
             activities=list(activities.values()),

@@ -22,7 +22,7 @@ from domain.codec import from_dict, to_dict
 from domain.dossier import Dossier, evolve
 from domain.events import from_payload
 from domain.states import AlertKind, SlaStatus
-from motcua.eventstore.store import NOTIFY_CHANNEL
+from motcua.eventstore.store import NOTIFY_CHANNEL, Conn
 
 log = structlog.get_logger(__name__)
 
@@ -32,7 +32,7 @@ BATCH = 500
 _FETCH = """
 SELECT tx_id::text AS tx_id, global_position, stream, event_type, payload, recorded_at
 FROM events
-WHERE (tx_id, global_position) > ($1::xid8, $2)
+WHERE (tx_id, global_position) > ($1::text::xid8, $2)
   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY tx_id, global_position
 LIMIT $3
@@ -94,13 +94,14 @@ def _row(d: Dossier, updated_at: datetime) -> tuple[object, ...]:
             json.dumps(to_dict(d), ensure_ascii=False))
 
 
-async def project_batch(conn: asyncpg.Connection, limit: int = BATCH) -> int:
+async def project_batch(conn: Conn, limit: int = BATCH) -> int:
     """Project the next batch of committed events; returns how many were applied."""
     async with conn.transaction():
         cp = await conn.fetchrow(
             "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) "
             "DO UPDATE SET name = excluded.name "
             "RETURNING tx_id::text AS tx_id, global_position", NAME)
+        assert cp is not None  # INSERT ... RETURNING always returns the row
         rows = await conn.fetch(_FETCH, cp["tx_id"], cp["global_position"], limit)
         if not rows:
             return 0
@@ -117,13 +118,13 @@ async def project_batch(conn: asyncpg.Connection, limit: int = BATCH) -> int:
         await _write(conn, [snapshots[s] for s in streams], rows[-1]["recorded_at"])
         last = rows[-1]
         await conn.execute(
-            "UPDATE projection_checkpoints SET tx_id = $2::xid8, global_position = $3, "
+            "UPDATE projection_checkpoints SET tx_id = $2::text::xid8, global_position = $3, "
             "last_recorded_at = $4, updated_at = now() WHERE name = $1",
             NAME, last["tx_id"], last["global_position"], last["recorded_at"])
     return len(rows)
 
 
-async def _write(conn: asyncpg.Connection, dossiers: Sequence[Dossier],
+async def _write(conn: Conn, dossiers: Sequence[Dossier],
                  updated_at: datetime) -> None:
     rows = [_row(d, updated_at) for d in dossiers if d.state is not None]
     columns = list(zip(*rows, strict=True))
@@ -142,7 +143,7 @@ async def _write(conn: asyncpg.Connection, dossiers: Sequence[Dossier],
               projected_sla(d).value, d.assignee, d.due_at) for d in open_rows])
 
 
-async def catch_up(conn: asyncpg.Connection) -> int:
+async def catch_up(conn: Conn) -> int:
     """Project until no committed event is left; returns how many were applied."""
     total = 0
     while applied := await project_batch(conn):
@@ -150,7 +151,7 @@ async def catch_up(conn: asyncpg.Connection) -> int:
     return total
 
 
-async def rebuild(conn: asyncpg.Connection) -> int:
+async def rebuild(conn: Conn) -> int:
     """Drop the read models' contents and project every event again from zero."""
     async with conn.transaction():
         await conn.execute("LOCK TABLE projection_checkpoints IN EXCLUSIVE MODE")

@@ -8,10 +8,14 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from domain.contracts import AppendResult, EventEnvelope
 
 NOTIFY_CHANNEL = "motcua_events"
+
+# A connection, whether taken from a pool or opened on its own.
+Conn = asyncpg.Connection | PoolConnectionProxy
 
 
 class StreamConflict(Exception):
@@ -32,7 +36,7 @@ ON CONFLICT (event_id) DO NOTHING
 """
 
 
-async def append(conn: asyncpg.Connection, stream: str,
+async def append(conn: Conn, stream: str,
                  events: list[EventEnvelope]) -> AppendResult:
     """Store `events` once each, in one transaction. A retry of an append that already
     committed stores nothing and succeeds; a gap or a foreign event at a position raises

@@ -3,7 +3,6 @@ overdue and overdue-without-apology fire once each at their instant, and move wi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 

@@ -1,0 +1,90 @@
+"""Authentication (bearer token) and authorisation (role x permission, and unit scope), checked
+in one dependency per route: `Depends(require("assign"))`.
+
+Unit scope: a token bound to a unit sees only that unit's dossiers. A read or an action on
+another unit's dossier answers **404**, exactly as for a dossier that does not exist, so a
+token cannot probe which codes exist elsewhere. Asking explicitly for another unit (receiving
+into it, or listing it with `unit=`) answers **403**: no dossier's existence is revealed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from motcua.api.problems import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, Problem
+from motcua.api.resources import PoolDep
+from motcua.api.tokens import Principal, Role, authenticate
+
+CLERK, OFFICER, LEADER, OPS = Role.CLERK, Role.OFFICER, Role.LEADER, Role.OPS
+
+# Which roles may do what. `read` covers dossier lookups, lists and the catalog.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "read": frozenset({CLERK, OFFICER, LEADER, OPS}),
+    "receive": frozenset({CLERK}),
+    "assign": frozenset({LEADER}),
+    "start": frozenset({OFFICER}),
+    "request-supplement": frozenset({OFFICER}),
+    "supplement": frozenset({OFFICER}),
+    "complete": frozenset({OFFICER}),
+    "return": frozenset({CLERK}),
+    "refuse": frozenset({LEADER}),
+    # The citizen asks to withdraw at the counter; a leader may record it too.
+    "withdraw": frozenset({CLERK, LEADER}),
+    "stop": frozenset({LEADER}),
+    "extend": frozenset({LEADER}),
+    # The rating is taken when the result is handed back at the counter.
+    "rate": frozenset({CLERK}),
+}
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer mct_...` "
+                     "(create one with `motcua token create`).")
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(UNAUTHORIZED, detail, headers={"WWW-Authenticate": 'Bearer realm="motcua"'})
+
+
+async def current_principal(
+        pool: PoolDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from an active bearer token; 401 otherwise."""
+    if credentials is None:
+        raise unauthorized("send Authorization: Bearer <token>")
+    principal = await authenticate(pool, credentials.credentials)
+    if principal is None:
+        raise unauthorized("the token is unknown or revoked")
+    return principal
+
+
+def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency giving the caller if one of its roles grants `permission`, else 403."""
+    allowed = PERMISSIONS[permission]
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.roles & allowed:
+            roles = ", ".join(sorted(r.value for r in allowed))
+            raise Problem(FORBIDDEN, f"{permission} needs one of the roles: {roles}")
+        return principal
+
+    return check
+
+
+def check_visible(principal: Principal, unit_code: str) -> None:
+    """404 (as if absent) when `principal` may not see dossiers of `unit_code`."""
+    if not principal.sees(unit_code):
+        raise Problem(NOT_FOUND, "no such dossier")
+
+
+def check_unit_allowed(principal: Principal, unit_code: str, field: str) -> None:
+    """403 when `principal` names a unit outside its scope."""
+    if not principal.sees(unit_code):
+        raise Problem(FORBIDDEN, f"this token is limited to unit {principal.unit_code}",
+                      field=field)
+
+
+Reader = Annotated[Principal, Depends(require("read"))]

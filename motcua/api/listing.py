@@ -1,0 +1,109 @@
+"""Dossier lists from the `dossiers` read model: filters, order by due time, keyset paging.
+
+Paging is a keyset on `(due_at, code)` (the `dossiers_due` index), so a page is stable while
+dossiers are received or change state: no row is skipped or repeated as it would be with
+OFFSET. A dossier without a due time sorts last. The cursor is opaque to clients (base64url of
+the last row's key). The read model is filled asynchronously by the projector, so a dossier
+received a moment ago may be missing for a moment (`GET /v1/dossiers/{code}` reads the event
+store and is always current).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import asyncpg
+
+from motcua.api.problems import invalid_input
+from motcua.api.text import clean, in_range
+from motcua.api.views import DossierPage, summary
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the list is limited to; empty means no limit on that column."""
+
+    states: list[str] = field(default_factory=list)
+    sla: list[str] = field(default_factory=list)
+    unit: str | None = None
+    procedure: str | None = None
+    assignee: str | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+
+
+def encode_cursor(due_at: datetime | None, code: str) -> str:
+    """The opaque cursor after the row `(due_at, code)`."""
+    raw = json.dumps({"d": due_at.isoformat() if due_at else None, "c": code})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime | None, str]:
+    """The row key inside a cursor; 422 naming `cursor` when it was not made by us."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        code = data["c"]
+        due = datetime.fromisoformat(data["d"]) if data["d"] is not None else None
+        if not isinstance(code, str) or (due is not None and due.tzinfo is None):
+            raise ValueError("bad cursor")
+        return (in_range(due) if due is not None else None), clean(code)
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise invalid_input("cursor", "not a cursor returned by this API") from None
+
+
+def _where(filters: Filters, cursor: tuple[datetime | None, str] | None
+           ) -> tuple[str, list[object]]:
+    clauses: list[str] = []
+    args: list[object] = []
+
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if filters.states:
+        clauses.append(f"state = ANY({arg(filters.states)}::text[])")
+    if filters.sla:
+        clauses.append(f"sla_status = ANY({arg(filters.sla)}::text[])")
+    if filters.unit is not None:
+        clauses.append(f"unit_code = {arg(filters.unit)}")
+    if filters.procedure is not None:
+        clauses.append(f"procedure_code = {arg(filters.procedure)}")
+    if filters.assignee is not None:
+        clauses.append(f"assignee = {arg(filters.assignee)}")
+    if filters.due_before is not None:
+        clauses.append(f"due_at < {arg(filters.due_before)}")
+    if filters.due_after is not None:
+        clauses.append(f"due_at >= {arg(filters.due_after)}")
+    if cursor is not None:
+        due, code = cursor
+        if due is None:
+            clauses.append(f"(due_at IS NULL AND code > {arg(code)})")
+        else:
+            clauses.append(f"((due_at, code) > ({arg(due)}::timestamptz, {arg(code)}) "
+                           "OR due_at IS NULL)")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+async def page(pool: asyncpg.Pool, filters: Filters, *, limit: int = DEFAULT_LIMIT,
+               cursor: str | None = None) -> DossierPage:
+    """One page of dossiers matching `filters`, after `cursor`."""
+    where, args = _where(filters, decode_cursor(cursor) if cursor else None)
+    args.append(limit + 1)
+    rows = await pool.fetch(
+        "SELECT code, state, status_code, sla_status, unit_code, procedure_code, channel, "
+        f"assignee, received_at, due_at FROM dossiers{where} "
+        f"ORDER BY due_at ASC NULLS LAST, code ASC LIMIT ${len(args)}", *args)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    return DossierPage(
+        items=[summary(r) for r in rows],
+        next_cursor=encode_cursor(last["due_at"], last["code"]) if more and last else None)

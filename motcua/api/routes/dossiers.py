@@ -1,0 +1,134 @@
+"""`/v1/dossiers`: receive, look up one dossier (event store: always current), list (read
+model: ordered by due time, keyset-paged)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+
+from domain.codes import CODE_PATTERN
+from domain.states import DossierState, SlaStatus
+from motcua import dossiers
+from motcua.api import engine, idempotency, listing, problems
+from motcua.api.auth import Reader, check_unit_allowed, check_visible, require
+from motcua.api.context import PostCtx, replay
+from motcua.api.problems import Problem, invalid_input
+from motcua.api.resources import PoolDep
+from motcua.api.schemas import ReceiveRequest
+from motcua.api.text import Instant, Short
+from motcua.api.tokens import Principal
+from motcua.api.views import CODE_EXAMPLE, DossierPage, DossierView, dossier_view, folded
+from motcua.eventstore.store import read_stream
+
+router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
+
+DossierCode = Annotated[str, Path(description="The dossier code printed on the receipt.",
+                                  examples=[CODE_EXAMPLE])]
+
+
+def unit_of(code: str) -> str:
+    """The issuing unit named in a dossier code; 404 for anything not shaped like a code."""
+    match = CODE_PATTERN.match(code)
+    if match is None:
+        raise engine.not_found()
+    return match["unit"]
+
+
+@router.post("", status_code=201, response_model=DossierView, operation_id="receiveDossier",
+             summary="Receive a dossier",
+             responses=problems.responses(400, 401, 403, 413, 415, 422, 503))
+async def receive_dossier(
+        body: ReceiveRequest, ctx: PostCtx,
+        principal: Annotated[Principal, Depends(require("receive"))]) -> JSONResponse:
+    """Receive a dossier: allocates its code, starts its workflow and answers with the dossier
+    and its due time (201). `original_received_at` imports a dossier already in progress."""
+    check_unit_allowed(principal, body.unit_code, "unit_code")
+    now = datetime.now(UTC)
+    catalog = ctx.resources.catalog
+    unit = catalog.units.get(body.unit_code)
+    if unit is None:
+        raise invalid_input("unit_code", f"unknown unit (catalog version {catalog.version})")
+    if not unit.is_active_on(now.astimezone(dossiers.OFFICE_TZ).date()):
+        raise invalid_input("unit_code", "the unit does not accept dossiers today")
+    if body.procedure_code not in catalog.procedures:
+        raise invalid_input("procedure_code",
+                            f"unknown procedure (catalog version {catalog.version})")
+    if body.original_received_at is not None and body.original_received_at > now:
+        raise invalid_input("original_received_at", "must not be in the future")
+    client = ctx.resources.temporal()  # 503 before a code is spent
+    pool, key = ctx.pool, ctx.idempotency_key
+
+    async def allocate() -> str:
+        return await dossiers.next_code(pool, body.unit_code, now)
+
+    if key is None:
+        code = await allocate()
+    else:
+        claim = await idempotency.claim(
+            pool, principal=principal.name, key=key, operation="receive",
+            fingerprint=idempotency.request_hash("receive", None, body.model_dump(mode="json")),
+            code=allocate)
+        if claim.is_replay:
+            return replay(claim)
+        code = claim.dossier_code
+    command = body.command(code=code, actor=principal.name,
+                           correlation_id=ctx.correlation_id)
+    try:
+        dossier = await engine.receive(client, command,
+                                       task_queue=ctx.resources.settings.task_queue)
+    except Problem as problem:
+        if key is not None and problem.kind.status in (409, 422):
+            await idempotency.release(pool, principal=principal.name, key=key)
+        raise
+    view = dossier_view(dossier, await read_stream(pool, code)).model_dump(mode="json")
+    if key is not None:
+        await idempotency.complete(pool, principal=principal.name, key=key, status_code=201,
+                                   response=view)
+    return JSONResponse(view, status_code=201)
+
+
+@router.get("/{code}", response_model=DossierView, operation_id="getDossier",
+            summary="One dossier with its timeline",
+            responses=problems.responses(401, 403, 404, 503))
+async def get_dossier(code: DossierCode, principal: Reader, pool: PoolDep) -> DossierView:
+    """State, national status code, due time, SLA status, assignee and the timeline of events
+    (actor and time of each). Read from the event store, so it is current at once."""
+    check_visible(principal, unit_of(code))
+    events = await read_stream(pool, code)
+    if not events:
+        raise engine.not_found()
+    dossier = folded(events)
+    check_visible(principal, dossier.unit_code)
+    return dossier_view(dossier, events)
+
+
+@router.get("", response_model=DossierPage, operation_id="listDossiers",
+            summary="List dossiers by due time",
+            responses=problems.responses(401, 403, 422, 503))
+async def list_dossiers(
+        principal: Reader, pool: PoolDep,
+        state: Annotated[list[DossierState] | None, Query(
+            description="Repeat for several states.")] = None,
+        sla: Annotated[list[SlaStatus] | None, Query(
+            description="SLA status; repeat for several.")] = None,
+        unit: Annotated[Short | None, Query(examples=["000.00.15.H35"])] = None,
+        procedure: Annotated[Short | None, Query(examples=["1.001193"])] = None,
+        assignee: Annotated[Short | None, Query(examples=["officer-7"])] = None,
+        due_before: Annotated[Instant | None, Query()] = None,
+        due_after: Annotated[Instant | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=listing.MAX_LIMIT)] = listing.DEFAULT_LIMIT,
+        cursor: Annotated[Short | None, Query(
+            description="`next_cursor` of the previous page.")] = None,
+) -> DossierPage:
+    """Dossiers ordered by due time (then code), from the read model (updated within about a
+    second of each event). A unit-scoped token lists only its unit."""
+    if unit is not None:
+        check_unit_allowed(principal, unit, "unit")
+    filters = listing.Filters(
+        states=[s.value for s in state or []], sla=[s.value for s in sla or []],
+        unit=unit if unit is not None else principal.unit_code, procedure=procedure,
+        assignee=assignee, due_before=due_before, due_after=due_after)
+    return await listing.page(pool, filters, limit=limit, cursor=cursor)

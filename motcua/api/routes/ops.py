@@ -1,0 +1,83 @@
+"""`/healthz` (the process is up), `/readyz` (Temporal and PostgreSQL answer), `/metrics`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from pydantic import BaseModel, Field
+
+from motcua.api import problems
+from motcua.api.problems import SERVICE_UNAVAILABLE, problem_response
+from motcua.api.resources import HEALTH_TIMEOUT, Resources, ResourcesDep
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    """The process answers."""
+
+    status: str = Field(examples=["ok"])
+
+
+class Readiness(BaseModel):
+    """Every dependency answers."""
+
+    status: str = Field(examples=["ready"])
+    checks: dict[str, str] = Field(examples=[{"temporal": "ok", "postgresql": "ok"}])
+
+
+@router.get("/healthz", response_model=Health, operation_id="healthz",
+            summary="Liveness: the process is up")
+async def healthz() -> Health:
+    """Always 200 while the process serves requests (depends on nothing)."""
+    return Health(status="ok")
+
+
+async def _check_temporal(resources: Resources) -> str:
+    if resources.client is None:
+        return "unreachable: not connected yet"
+    try:
+        healthy = await asyncio.wait_for(resources.client.service_client.check_health(
+            timeout=timedelta(seconds=HEALTH_TIMEOUT)), HEALTH_TIMEOUT + 1)
+    except Exception as err:  # any failure means not ready; the reason is reported
+        return f"unreachable: {type(err).__name__}"
+    return "ok" if healthy else "unreachable: not serving"
+
+
+async def _check_postgres(resources: Resources) -> str:
+    if resources.pool is None:
+        return "unreachable: not connected yet"
+    try:
+        await asyncio.wait_for(resources.pool.fetchval("SELECT 1"), HEALTH_TIMEOUT)
+    except Exception as err:  # any failure means not ready; the reason is reported
+        return f"unreachable: {type(err).__name__}"
+    return "ok"
+
+
+@router.get("/readyz", response_model=Readiness, operation_id="readyz",
+            summary="Readiness: Temporal and PostgreSQL reachable",
+            responses=problems.responses(503))
+async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
+    """200 when both answer; 503 with `Retry-After` and `checks` naming what is down."""
+    temporal, postgres = await asyncio.gather(_check_temporal(resources),
+                                              _check_postgres(resources))
+    checks = {"temporal": temporal, "postgresql": postgres}
+    down = [name for name, result in checks.items() if result != "ok"]
+    if down:
+        return problem_response(
+            SERVICE_UNAVAILABLE, f"unreachable: {', '.join(down)}", checks=checks,
+            dependency=down[0], headers={"Retry-After": str(problems.RETRY_AFTER_SECONDS)})
+    return Readiness(status="ready", checks=checks)
+
+
+@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics",
+            response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                             "description": "Prometheus text exposition format"}})
+async def prometheus_metrics() -> Response:
+    """The process's metrics (default registry), in Prometheus text format."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,58 @@
+"""The projector's read models equal a rebuild from zero, and follow the events."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from temporalio.client import Client
+
+from domain import commands as cmd
+from motcua import dossiers
+from motcua.eventstore import projector
+from tests.conftest import Receive
+
+pytestmark = pytest.mark.engine
+
+_SNAPSHOT = ("SELECT code, unit_code, state, status_code, sla_status, assignee, due_at, version, "
+             "timeliness, snapshot::text FROM dossiers ORDER BY code")
+
+
+async def test_projection_equals_rebuild_from_zero(client: Client, pool: asyncpg.Pool,
+                                                   receive: Receive) -> None:
+    """After projecting incrementally, dropping the read models and projecting every event
+    again from zero gives the same rows, in the dossiers table and the work queue."""
+    codes = []
+    for i in range(4):
+        d = await receive()
+        codes.append(d.code)
+        await dossiers.act(client, d.code, "assign", cmd.AssignOfficer(officer=f"o-{i}"))
+    await dossiers.act(client, codes[0], "refuse", cmd.RefuseDossier(reason="sai thẩm quyền"))
+    async with pool.acquire() as conn:
+        await projector.catch_up(conn)
+        before = [tuple(r) for r in await conn.fetch(_SNAPSHOT)]
+        queue_before = [tuple(r) for r in await conn.fetch(
+            "SELECT * FROM work_queue ORDER BY code")]
+        rebuilt = await projector.rebuild(conn)
+        after = [tuple(r) for r in await conn.fetch(_SNAPSHOT)]
+        queue_after = [tuple(r) for r in await conn.fetch(
+            "SELECT * FROM work_queue ORDER BY code")]
+        total = await conn.fetchval("SELECT count(*) FROM events")
+    assert rebuilt == total
+    assert before == after and queue_before == queue_after
+    rows = {r[0]: r for r in after}
+    assert rows[codes[0]][2] == "refused" and rows[codes[1]][2] == "assigned"
+    assert codes[0] not in {r[0] for r in queue_after}
+    assert codes[1] in {r[0] for r in queue_after}
+
+
+async def test_event_store_refuses_update_and_delete(pool: asyncpg.Pool,
+                                                     receive: Receive) -> None:
+    """The events table is append-only: UPDATE, DELETE and TRUNCATE are refused."""
+    d = await receive()
+    for sql in ("UPDATE events SET event_type = 'x' WHERE stream = $1",
+                "DELETE FROM events WHERE stream = $1"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await pool.execute(sql, d.code)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await pool.execute("TRUNCATE events")
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE stream = $1", d.code) == 2
