@@ -41,9 +41,8 @@ header with every POST so that a retry never receives a dossier twice. Each resp
 
 async def _housekeeping(resources: Resources) -> None:
     """Once PostgreSQL is reachable: keep the open-dossier gauges fresh, expire old keys."""
-    while resources.pool is None:
-        await asyncio.sleep(0.5)
-    pool = resources.pool
+    await resources.pool_ready.wait()
+    pool = resources.db()
     refresher = asyncio.create_task(metrics.run_refresher(pool), name="open-dossiers")
     try:
         while True:

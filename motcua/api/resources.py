@@ -45,6 +45,7 @@ class Resources:
     pool: asyncpg.Pool | None = None
     owns_pool: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    pool_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     def temporal(self) -> Client:
         """The client, or a 503 problem while Temporal has not been reached yet."""
@@ -63,7 +64,9 @@ class Resources:
         if self.client is None:
             self.tasks.append(asyncio.create_task(
                 _keep_trying("temporal", self._connect_temporal), name="connect-temporal"))
-        if self.pool is None:
+        if self.pool is not None:
+            self.pool_ready.set()
+        else:
             self.tasks.append(asyncio.create_task(
                 _keep_trying("postgresql", self._connect_pool), name="connect-postgresql"))
 
@@ -87,6 +90,7 @@ class Resources:
             s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max,
             timeout=CONNECT_TIMEOUT, command_timeout=10), CONNECT_TIMEOUT * 2)
         self.pool, self.owns_pool = pool, True
+        self.pool_ready.set()
         log.info("postgresql.connected")
 
 

@@ -40,14 +40,14 @@ class ReceiveRequest(Inbound):
     """Receive a dossier at the counter, online or by post."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "procedure_code": "1.001193", "unit_code": "000.00.15.H35", "channel": "counter",
+        "procedure_code": "1.001193", "unit_code": "000.21.39.H39", "channel": "counter",
         "applicant": {"name": "Nguyễn Văn An", "phone": "0912345678"},
         "documents": ["Tờ khai đăng ký khai sinh", "Giấy chứng sinh"]}]})
 
     procedure_code: Code = Field(description="Catalog code (`GET /v1/procedures`).",
                                  examples=["1.001193"])
     unit_code: Code = Field(description="Receiving unit (`GET /v1/units`).",
-                            examples=["000.00.15.H35"])
+                            examples=["000.21.39.H39"])
     channel: Channel = Field(description="counter, online or postal.")
     applicant: Applicant
     documents: list[Document] = Field(default_factory=list, max_length=MAX_DOCUMENTS)

@@ -18,7 +18,7 @@ from domain.events import from_payload
 from domain.states import Channel, DossierState, Satisfaction, SlaStatus, Timeliness
 from motcua.eventstore.store import StoredEvent
 
-CODE_EXAMPLE = "000.00.15.H35-261126-0001"
+CODE_EXAMPLE = "000.21.39.H39-261126-0001"
 
 
 class SlaView(BaseModel):
@@ -50,7 +50,7 @@ class DossierView(BaseModel):
     state: DossierState
     status_code: int = Field(description="National portal status code 1-10.", examples=[2])
     procedure_code: str = Field(examples=["1.001193"])
-    unit_code: str = Field(examples=["000.00.15.H35"])
+    unit_code: str = Field(examples=["000.21.39.H39"])
     channel: Channel
     applicant_name: str = Field(examples=["Nguyễn Văn An"])
     received_at: datetime | None

@@ -304,16 +304,20 @@ def test_prometheus_rule_equals_the_tested_rules_file() -> None:
 
 # ---------------------------------------------------------------- entrypoint commands
 
-def _image_commands() -> list[tuple[str, str]]:
-    """(where, subcommand) for every place that starts the motcua image."""
-    out = [("Dockerfile CMD", json.loads(_instruction(_stages()[-1], "CMD")[-1])[0])]
-    out += [(f"compose {n}", s["command"][0]) for n, s in _motcua_services().items()]
+def _image_argvs() -> list[tuple[str, list[str]]]:
+    """(where, argv after `motcua`) for every place that starts the motcua image."""
+    out = [("Dockerfile CMD", json.loads(_instruction(_stages()[-1], "CMD")[-1]))]
+    out += [(f"compose {n}", s["command"]) for n, s in _motcua_services().items()]
     for dep in _of_kind("Deployment") + _of_kind("Job"):
         for c in dep["spec"]["template"]["spec"]["containers"]:
             if c["image"] == "motcua":
                 assert "command" not in c, "keep the image ENTRYPOINT (motcua)"
-                out.append((f"k8s {dep['metadata']['name']}", c["args"][0]))
+                out.append((f"k8s {dep['metadata']['name']}", c["args"]))
     return out
+
+
+def _image_commands() -> list[tuple[str, str]]:
+    return [(where, argv[0]) for where, argv in _image_argvs()]
 
 
 def test_every_entrypoint_command_is_a_cli_subcommand() -> None:
@@ -321,6 +325,17 @@ def test_every_entrypoint_command_is_a_cli_subcommand() -> None:
     assert {c for _, c in commands} >= {"worker", "api", "projector", "migrate"}
     for where, command in commands:
         assert command in CLI_COMMANDS, f"{where}: `motcua {command}` is not a CLI command"
+
+
+def test_every_entrypoint_argv_parses() -> None:
+    """The whole argument list, e.g. `api --host 0.0.0.0 --port 8080`, not only its verb."""
+    from motcua.cli import build_parser
+
+    for where, argv in _image_argvs():
+        try:
+            build_parser().parse_args(argv)
+        except SystemExit:
+            pytest.fail(f"{where}: `motcua {' '.join(argv)}` is rejected by the CLI")
 
 
 def test_cli_help_lists_the_commands_we_deploy() -> None:

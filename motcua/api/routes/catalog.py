@@ -37,7 +37,7 @@ class ProcedureView(BaseModel):
 class UnitView(BaseModel):
     """A receiving unit."""
 
-    code: str = Field(examples=["000.00.15.H35"])
+    code: str = Field(examples=["000.21.39.H39"])
     name: str
     level: str
     province: str

@@ -114,7 +114,7 @@ async def list_dossiers(
             description="Repeat for several states.")] = None,
         sla: Annotated[list[SlaStatus] | None, Query(
             description="SLA status; repeat for several.")] = None,
-        unit: Annotated[Short | None, Query(examples=["000.00.15.H35"])] = None,
+        unit: Annotated[Short | None, Query(examples=["000.21.39.H39"])] = None,
         procedure: Annotated[Short | None, Query(examples=["1.001193"])] = None,
         assignee: Annotated[Short | None, Query(examples=["officer-7"])] = None,
         due_before: Annotated[Instant | None, Query()] = None,
