@@ -29,6 +29,8 @@ from motcua import logs
 from motcua.calendar_source import load_calendar
 from motcua.catalog_source import load_catalog
 from motcua.config import Settings
+from motcua.correlation import WorkerInterceptor
+from motcua.metrics import start_metrics_server
 from motcua.temporal import connect, runtime_with_metrics
 from workflows import DossierWorkflow
 
@@ -67,7 +69,7 @@ async def build_worker(settings: Settings, client: Client, pool: asyncpg.Pool, *
         activities = {_name(a): a for a in (*defaults, *overrides)}
         worker = Worker(
             client, task_queue=settings.task_queue, workflows=[DossierWorkflow],
-            activities=list(activities.values()),
+            activities=list(activities.values()), interceptors=[WorkerInterceptor()],
             graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds))
         log.info("worker.ready", task_queue=settings.task_queue,
                  calendar_version=calendar.version, catalog_version=catalog.version)
@@ -89,6 +91,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     metrics_address = f"0.0.0.0:{settings.sdk_metrics_port}" if settings.sdk_metrics_port \
         else None
     client = await connect(settings, runtime=runtime_with_metrics(metrics_address))
+    if settings.metrics_port:
+        start_metrics_server(settings.metrics_port)
     pool = await create_pool(settings)
     try:
         async with build_worker(settings, client, pool) as worker:

@@ -36,6 +36,5 @@ class EventStoreActivities:
         EVENT_STORE_APPEND.observe(time.perf_counter() - started)
         log.info("event_store.appended", stream=request.stream, stored=result.stored,
                  last_position=result.last_position,
-                 types=[e.event_type for e in request.events],
-                 correlation_id=request.events[0].metadata.get("correlation_id"))
+                 types=[e.event_type for e in request.events])
         return result

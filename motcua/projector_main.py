@@ -10,6 +10,7 @@ import structlog
 
 from motcua.config import Settings
 from motcua.eventstore import projector
+from motcua.metrics import run_refresher, start_metrics_server
 from worker import create_pool
 
 log = structlog.get_logger("motcua.projector")
@@ -23,9 +24,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     pool = await create_pool(settings)
-    log.info("projector.started")
+    if settings.metrics_port:
+        start_metrics_server(settings.metrics_port)
+    refresher = asyncio.create_task(run_refresher(pool))
+    log.info("projector.started", metrics_port=settings.metrics_port)
     try:
         await projector.run(pool, stop)
     finally:
+        refresher.cancel()
         await pool.close()
     log.info("projector.stopped")

@@ -7,6 +7,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
 from motcua.config import Settings
+from motcua.correlation import ClientInterceptor
 
 _runtimes: dict[str, Runtime] = {}
 
@@ -39,4 +40,5 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None,
         tls = True  # Temporal Cloud API keys are only accepted over TLS
     return await Client.connect(
         settings.temporal_address, namespace=settings.temporal_namespace, api_key=api_key,
-        tls=tls, runtime=runtime, interceptors=interceptors or [])
+        tls=tls, runtime=runtime,
+        interceptors=[ClientInterceptor()] if interceptors is None else interceptors)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from domain.codes import CODE_PATTERN
 from motcua.api.problems import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, Problem
 from motcua.api.resources import PoolDep
 from motcua.api.tokens import Principal, Role, authenticate
@@ -61,14 +62,28 @@ async def current_principal(
     return principal
 
 
-def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency giving the caller if one of its roles grants `permission`, else 403."""
+def unit_of(code: str) -> str:
+    """The issuing unit named in a dossier code; 404 for anything not shaped like a code."""
+    match = CODE_PATTERN.match(code)
+    if match is None:
+        raise Problem(NOT_FOUND, "no such dossier")
+    return match["unit"]
+
+
+def require(permission: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency giving the caller if one of its roles grants `permission` (else 403) and,
+    on a `/dossiers/{code}` path, if it may see the code's unit (else 404). It runs before the
+    body is validated, so a refusal never depends on what was sent."""
     allowed = PERMISSIONS[permission]
 
-    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def check(request: Request,
+                    principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.roles & allowed:
             roles = ", ".join(sorted(r.value for r in allowed))
             raise Problem(FORBIDDEN, f"{permission} needs one of the roles: {roles}")
+        code = request.path_params.get("code")
+        if isinstance(code, str):
+            check_visible(principal, unit_of(code))
         return principal
 
     return check

@@ -22,7 +22,9 @@ from domain.codec import from_dict, to_dict
 from domain.dossier import Dossier, evolve
 from domain.events import from_payload
 from domain.states import AlertKind, SlaStatus
+from motcua.eventstore import counting
 from motcua.eventstore.store import NOTIFY_CHANNEL, Conn
+from motcua.metrics import PROJECTION_LAG
 
 log = structlog.get_logger(__name__)
 
@@ -94,7 +96,7 @@ def _row(d: Dossier, updated_at: datetime) -> tuple[object, ...]:
             json.dumps(to_dict(d), ensure_ascii=False))
 
 
-async def project_batch(conn: Conn, limit: int = BATCH) -> int:
+async def project_batch(conn: Conn, limit: int = BATCH, *, count_metrics: bool = True) -> int:
     """Project the next batch of committed events; returns how many were applied."""
     async with conn.transaction():
         cp = await conn.fetchrow(
@@ -111,16 +113,20 @@ async def project_batch(conn: Conn, limit: int = BATCH) -> int:
             for r in await conn.fetch(
                 "SELECT code, snapshot FROM dossiers WHERE code = ANY($1) FOR UPDATE", streams)
         }
+        applied = []
         for r in rows:
-            state = snapshots.get(r["stream"], Dossier())
-            snapshots[r["stream"]] = evolve(
-                state, from_payload(r["event_type"], json.loads(r["payload"])))
+            event = from_payload(r["event_type"], json.loads(r["payload"]))
+            state = evolve(snapshots.get(r["stream"], Dossier()), event)
+            snapshots[r["stream"]] = state
+            applied.append((event, state))
         await _write(conn, [snapshots[s] for s in streams], rows[-1]["recorded_at"])
         last = rows[-1]
         await conn.execute(
             "UPDATE projection_checkpoints SET tx_id = $2::text::xid8, global_position = $3, "
             "last_recorded_at = $4, updated_at = now() WHERE name = $1",
             NAME, last["tx_id"], last["global_position"], last["recorded_at"])
+    if count_metrics:
+        counting.count(applied)  # after the commit: each event counted once
     return len(rows)
 
 
@@ -143,10 +149,10 @@ async def _write(conn: Conn, dossiers: Sequence[Dossier],
               projected_sla(d).value, d.assignee, d.due_at) for d in open_rows])
 
 
-async def catch_up(conn: Conn) -> int:
+async def catch_up(conn: Conn, *, count_metrics: bool = True) -> int:
     """Project until no committed event is left; returns how many were applied."""
     total = 0
-    while applied := await project_batch(conn):
+    while applied := await project_batch(conn, count_metrics=count_metrics):
         total += applied
     return total
 
@@ -157,10 +163,10 @@ async def rebuild(conn: Conn) -> int:
         await conn.execute("LOCK TABLE projection_checkpoints IN EXCLUSIVE MODE")
         await conn.execute("TRUNCATE dossiers, work_queue")
         await conn.execute("DELETE FROM projection_checkpoints WHERE name = $1", NAME)
-    return await catch_up(conn)
+    return await catch_up(conn, count_metrics=False)  # history was counted when it happened
 
 
-async def lag_seconds(conn: asyncpg.Connection | asyncpg.Pool) -> float:
+async def lag_seconds(conn: Conn | asyncpg.Pool) -> float:
     """Age of the oldest stored event the projector has not applied yet (0 when caught up)."""
     value = await conn.fetchval(
         "SELECT extract(epoch FROM clock_timestamp() - min(e.stored_at)) FROM events e "
@@ -185,6 +191,8 @@ async def run(pool: asyncpg.Pool, stop: asyncio.Event, poll_interval: float = 1.
                 while not stop.is_set() and not listener.is_closed():
                     wake.clear()
                     async with pool.acquire() as conn:
+                        # Measured on waking, before catching up: how far behind we were.
+                        PROJECTION_LAG.set(await lag_seconds(conn))
                         applied = await catch_up(conn)
                     if applied:
                         log.debug("projector.applied", events=applied)

@@ -14,7 +14,7 @@ from motcua.api import engine, idempotency, problems
 from motcua.api.auth import check_visible, require
 from motcua.api.context import PostContext, PostCtx, replay
 from motcua.api.problems import INVALID_TRANSITION, Problem
-from motcua.api.routes.dossiers import DossierCode, unit_of
+from motcua.api.routes.dossiers import DossierCode
 from motcua.api.schemas import (
     ActionBody,
     AssignBody,
@@ -39,9 +39,9 @@ _RESPONSES = problems.responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
 
 async def perform(action: str, code: str, body: ActionBody, principal: Principal,
                   ctx: PostContext) -> JSONResponse:
-    """Run `action` on dossier `code` for `principal`; the Temporal update id is derived from
-    the Idempotency-Key, so Temporal itself deduplicates a retried update."""
-    check_visible(principal, unit_of(code))
+    """Run `action` on dossier `code` for `principal` (whose role and unit `require` checked);
+    the Temporal update id is derived from the Idempotency-Key, so Temporal itself
+    deduplicates a retried update."""
     client = ctx.resources.temporal()
     pool, key = ctx.pool, ctx.idempotency_key
     if key is not None:

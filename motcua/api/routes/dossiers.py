@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
-from domain.codes import CODE_PATTERN
 from domain.states import DossierState, SlaStatus
 from motcua import dossiers
 from motcua.api import engine, idempotency, listing, problems
@@ -27,14 +26,6 @@ router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 
 DossierCode = Annotated[str, Path(description="The dossier code printed on the receipt.",
                                   examples=[CODE_EXAMPLE])]
-
-
-def unit_of(code: str) -> str:
-    """The issuing unit named in a dossier code; 404 for anything not shaped like a code."""
-    match = CODE_PATTERN.match(code)
-    if match is None:
-        raise engine.not_found()
-    return match["unit"]
 
 
 @router.post("", status_code=201, response_model=DossierView, operation_id="receiveDossier",
@@ -96,8 +87,7 @@ async def receive_dossier(
 async def get_dossier(code: DossierCode, principal: Reader, pool: PoolDep) -> DossierView:
     """State, national status code, due time, SLA status, assignee and the timeline of events
     (actor and time of each). Read from the event store, so it is current at once."""
-    check_visible(principal, unit_of(code))
-    events = await read_stream(pool, code)
+    events = await read_stream(pool, code)  # `Reader` checked the code's unit
     if not events:
         raise engine.not_found()
     dossier = folded(events)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from motcua.api import engine, problems
+from motcua.api.auth import unit_of
 from motcua.api.resources import PoolDep, ResourcesDep
-from motcua.api.routes.dossiers import DossierCode, unit_of
+from motcua.api.routes.dossiers import DossierCode
 from motcua.api.views import PublicDossierView, folded, public_view
 from motcua.eventstore.store import read_stream
 

@@ -1,0 +1,109 @@
+"""A dossier's stored events, typed and folded, with the catalog names the documents print."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from domain import events as ev
+from domain.catalog import Catalog, UnknownProcedure, UnknownUnit
+from domain.dossier import Dossier, fold
+from motcua.eventstore.store import StoredEvent
+
+E = TypeVar("E", bound=ev.Event)
+
+
+class DocumentError(Exception):
+    """Base of the errors `render` raises."""
+
+
+class UnknownDocument(DocumentError, ValueError):
+    """No document of that kind exists (see `KINDS`)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"unknown document kind {kind!r}")
+        self.kind = kind
+
+
+class DocumentUnavailable(DocumentError):
+    """The dossier's events do not contain what this document needs (e.g. no refusal)."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(f"{kind}: {reason}")
+        self.kind = kind
+        self.reason = reason
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recorded:
+    """One typed event with who recorded it and under which cause (from its metadata)."""
+
+    event: ev.Event
+    position: int
+    actor: str
+    causation: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class History:
+    """Everything a document is drawn from: the typed events, the folded state, the receipt
+    event (applicant contact details are not in the state) and the catalog's names."""
+
+    steps: tuple[Recorded, ...]
+    state: Dossier
+    received: ev.DossierReceived
+    received_by: str
+    procedure_name: str
+    unit_name: str
+    province: str
+
+    def all(self, cls: type[E]) -> list[E]:
+        """The events of type `cls`, in stream order."""
+        return [s.event for s in self.steps if isinstance(s.event, cls)]
+
+    def first(self, cls: type[E]) -> E | None:
+        """The first event of type `cls`, if any."""
+        found = self.all(cls)
+        return found[0] if found else None
+
+    def last(self, cls: type[E]) -> E | None:
+        """The last event of type `cls`, if any."""
+        found = self.all(cls)
+        return found[-1] if found else None
+
+    def actor_of(self, event: ev.Event) -> str:
+        """Who recorded `event` (the metadata's actor)."""
+        return next((s.actor for s in self.steps if s.event is event), "")
+
+
+def load(kind: str, events: Sequence[StoredEvent], catalog: Catalog) -> History:
+    """Type, order and fold one dossier's stored events; `DocumentUnavailable` before receipt."""
+    if not events:
+        raise DocumentUnavailable(kind, "no events: the dossier was never received")
+    streams = {e.stream for e in events}
+    if len(streams) > 1:
+        raise ValueError(f"events of several dossiers: {sorted(streams)}")
+    ordered = sorted(events, key=lambda e: e.position)
+    steps = tuple(
+        Recorded(event=ev.from_payload(e.event_type, e.payload), position=e.position,
+                 actor=str(e.metadata.get("actor") or ""),
+                 causation=str(e.metadata.get("causation") or ""))
+        for e in ordered)
+    first = steps[0].event
+    if not isinstance(first, ev.DossierReceived):
+        raise DocumentUnavailable(kind, "the stream does not start with DossierReceived")
+    state = fold([s.event for s in steps])
+    # A catalog that no longer lists the procedure or unit still lets the document be printed,
+    # with the code in place of the name, rather than refusing a citizen their paper.
+    try:
+        procedure_name = catalog.procedure(first.procedure_code).name
+    except UnknownProcedure:
+        procedure_name = f"Thủ tục mã {first.procedure_code}"
+    try:
+        unit = catalog.unit(first.unit_code)
+        unit_name, province = unit.name, unit.province
+    except UnknownUnit:
+        unit_name, province = f"Cơ quan mã {first.unit_code}", ""
+    return History(steps=steps, state=state, received=first, received_by=steps[0].actor,
+                   procedure_name=procedure_name, unit_name=unit_name, province=province)

@@ -1,0 +1,117 @@
+"""`render(kind, events, catalog)`: one citizen document as an HTML page, drawn from events.
+
+Each kind has a context builder that picks the events the document needs (raising
+`DocumentUnavailable` when they are missing) and a Jinja2 template with autoescaping on, so
+names, reasons and notes typed by people can never inject markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import jinja2
+
+from domain import events as ev
+from domain.catalog import Catalog
+from motcua.documents.control import rows
+from motcua.documents.history import DocumentUnavailable, History, UnknownDocument, load
+from motcua.documents.timefmt import CHANNEL_LABELS, vn_date, vn_duration, vn_time
+from motcua.eventstore.store import StoredEvent
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("motcua.documents", "templates"),
+    autoescape=True,  # every template is HTML; user text is escaped everywhere
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+Context = dict[str, Any]
+
+
+def _common(h: History, issued_at: datetime) -> Context:
+    """What every document's header and citizen block show."""
+    r = h.received
+    place = f"{h.province}, " if h.province else ""
+    return {
+        "code": h.state.code, "unit_name": h.unit_name,
+        "place_date": place + vn_date(issued_at),
+        "procedure_name": h.procedure_name,
+        "applicant": {"name": r.applicant_name, "address": r.applicant_address or "",
+                      "phone": r.applicant_phone or "", "email": r.applicant_email or ""},
+        "channel": CHANNEL_LABELS[r.channel],
+        "received_at": vn_time(h.state.received_at or r.at),
+        "received_date": vn_date(h.state.received_at or r.at),
+    }
+
+
+def _receipt(kind: str, h: History) -> Context:
+    # The appointment printed is the one given at receipt (deadline version 1), so a reprint
+    # shows the slip as the citizen got it; later changes have their own documents.
+    first = h.first(ev.DeadlineSet)
+    if first is None:
+        raise DocumentUnavailable(kind, "no deadline was set, so there is no appointment")
+    return {**_common(h, h.received.at), "documents": list(h.received.documents),
+            "duration": vn_duration(first.amount, first.unit), "due_at": vn_time(first.due_at),
+            "clerk": h.received_by}
+
+
+def _supplement_request(kind: str, h: History) -> Context:
+    requests = h.all(ev.SupplementRequested)
+    if not requests:
+        raise DocumentUnavailable(kind, "no supplement was requested")
+    last = requests[-1]  # the latest request is the one the citizen must answer now
+    return {**_common(h, last.at), "reason": last.reason, "documents": list(last.documents),
+            "requested_at": vn_time(last.at), "ordinal": len(requests),
+            "officer": h.actor_of(last)}
+
+
+def _refusal(kind: str, h: History) -> Context:
+    refused = h.last(ev.DossierRefused)
+    if refused is None:
+        raise DocumentUnavailable(kind, "the dossier was not refused")
+    return {**_common(h, refused.at), "reason": refused.reason,
+            "refused_at": vn_time(refused.at), "clerk": h.actor_of(refused)}
+
+
+def _apology(kind: str, h: History) -> Context:
+    extended = h.last(ev.DeadlineExtended)
+    if extended is None:
+        raise DocumentUnavailable(kind, "the appointment was never extended")
+    return {**_common(h, extended.at), "reason": extended.reason,
+            "previous_due_at": vn_time(extended.previous_due_at),
+            "new_due_at": vn_time(extended.new_due_at), "leader": h.actor_of(extended)}
+
+
+def _process_control(kind: str, h: History) -> Context:
+    s = h.state
+    last_at = h.steps[-1].event.at
+    return {**_common(h, last_at), "rows": rows(h),
+            "original_due_at": vn_time(s.original_due_at) if s.original_due_at else "",
+            "due_at": vn_time(s.due_at) if s.due_at else "",
+            "extended": s.extended}
+
+
+_BUILDERS: dict[str, tuple[str, Callable[[str, History], Context]]] = {
+    "receipt": ("receipt.html", _receipt),
+    "supplement-request": ("supplement_request.html", _supplement_request),
+    "refusal": ("refusal.html", _refusal),
+    "apology": ("apology.html", _apology),
+    "process-control": ("process_control.html", _process_control),
+}
+
+KINDS: tuple[str, ...] = tuple(_BUILDERS)
+
+
+def render(kind: str, events: Sequence[StoredEvent], catalog: Catalog) -> str:
+    """The `kind` document of the dossier whose stored `events` are given, as an HTML page.
+
+    Raises `UnknownDocument` for a kind not in `KINDS`, and `DocumentUnavailable` when the events
+    lack what the document needs (no receipt, no refusal, no extension...)."""
+    if kind not in _BUILDERS:
+        raise UnknownDocument(kind)
+    template_name, build = _BUILDERS[kind]
+    history = load(kind, events, catalog)
+    return _ENV.get_template(template_name).render(build(kind, history))

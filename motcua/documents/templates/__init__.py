@@ -1,0 +1,1 @@
+"""Jinja2 templates of the citizen documents (package data)."""

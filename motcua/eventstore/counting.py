@@ -1,0 +1,37 @@
+"""Domain counters, moved by the projector after each committed batch.
+
+Why here: workflow code must never count (a replay would count twice), and an activity may run
+more than once. The projector applies each committed event exactly once per checkpoint advance,
+so counting after its commit moves each counter once per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from domain import events as ev
+from domain.dossier import Dossier
+from domain.states import AlertKind
+from motcua.metrics import (
+    DOSSIER_TURNAROUND,
+    DOSSIERS_RECEIVED,
+    DOSSIERS_RETURNED,
+    SLA_ALERTS,
+    SLA_BREACHES,
+)
+
+
+def count(applied: Iterable[tuple[ev.Event, Dossier]]) -> None:
+    """Move the counters for events just projected; `Dossier` is the state after each."""
+    for event, dossier in applied:
+        match event:
+            case ev.DossierReceived():
+                DOSSIERS_RECEIVED.labels(unit=event.unit_code, channel=event.channel.value).inc()
+            case ev.ResultReturned():
+                DOSSIERS_RETURNED.labels(unit=dossier.unit_code,
+                                         timeliness=event.timeliness.value).inc()
+                DOSSIER_TURNAROUND.observe(event.turnaround_seconds)
+            case ev.DeadlineAlertRaised():
+                SLA_ALERTS.labels(kind=event.kind.value).inc()
+                if event.kind is not AlertKind.DUE_SOON:
+                    SLA_BREACHES.labels(unit=dossier.unit_code, kind=event.kind.value).inc()
