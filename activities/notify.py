@@ -53,6 +53,11 @@ class NotificationActivities:
             headers[SIGNATURE_HEADER] = sign(self._secret, timestamp, body)
         try:
             response = await self._client.post(self._url, content=body, headers=headers)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as err:
+            # A configuration error: retrying cannot fix it, so fail now and be recorded.
+            _count(request.kind, "failed")
+            raise ApplicationError(f"webhook URL unusable: {err}", type="WebhookMisconfigured",
+                                   non_retryable=True) from err
         except httpx.HTTPError as err:
             _count(request.kind, "retried")
             raise ApplicationError(f"webhook unreachable: {err}", type="WebhookUnreachable") \
@@ -62,7 +67,10 @@ class NotificationActivities:
             log.info("notification.delivered", kind=request.kind, code=request.code,
                      attempt=attempt)
             return attempt
-        permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 429)
+        # 4xx (but timeout and rate limit) and redirects (not followed: a signed POST must not
+        # wander) are permanent; 5xx is retried with backoff.
+        code = response.status_code
+        permanent = (300 <= code < 500) and code not in (408, 429)
         _count(request.kind, "failed" if permanent else "retried")
         raise ApplicationError(f"webhook answered {response.status_code}",
                                type="WebhookRejected", non_retryable=permanent)

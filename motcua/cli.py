@@ -73,10 +73,17 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     return run_dev(args)
 
 
-def _deadline(argv: list[str]) -> int:
-    from motcua.cli_deadline import main as deadline_main
+def _own_parser(name: str, argv: list[str]) -> int:
+    """Subcommands with their own argument parser (module `motcua.cli_<name>`)."""
+    import importlib
 
-    return deadline_main(argv)
+    module = importlib.import_module(f"motcua.cli_{name}")
+    result: int = module.main(argv)
+    return result
+
+
+# `deadline` prints one line and nothing else, so it must not configure logging first.
+OWN_PARSERS = {"deadline": "deadline", "token": "token", "calendar": "calendar"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,13 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
     proj.set_defaults(handler=_projections)
     sub.add_parser("deadline", help="compute a due time (see `motcua deadline --help`)",
                    add_help=False)
+    sub.add_parser("token", help="create or revoke API tokens (see `motcua token --help`)",
+                   add_help=False)
+    sub.add_parser("calendar", help="correct open dossiers after a calendar change",
+                   add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] == ["deadline"]:
-        return _deadline(args_list[1:])  # its own parser: one line out, one line of error
+    if args_list[:1] and args_list[0] in OWN_PARSERS:
+        return _own_parser(OWN_PARSERS[args_list[0]], args_list[1:])
     args = build_parser().parse_args(args_list)
     settings = Settings()
     logs.configure(settings.log_level, settings.log_format)

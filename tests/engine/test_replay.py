@@ -6,6 +6,7 @@ To record anew (after a deliberate, patched change): MOTCUA_RECORD_HISTORIES=1 p
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -75,7 +76,8 @@ async def test_current_code_replays_a_fresh_history(client: Client, worker: None
     history = await client.get_workflow_handle(code).fetch_history()
     await Replayer(workflows=[DossierWorkflow]).replay_workflow(history)
     if os.environ.get("MOTCUA_RECORD_HISTORIES"):
-        (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+        await asyncio.to_thread((HISTORIES / f"{name}.json").write_text, history.to_json(),
+                                encoding="utf-8")
 
 
 def _recorded() -> list[Path]:
@@ -90,5 +92,6 @@ def test_histories_are_recorded() -> None:
 @pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)
 async def test_recorded_history_replays(path: Path) -> None:
     """Each committed history replays on the current workflow code without nondeterminism."""
-    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    history = WorkflowHistory.from_json(path.stem, text)
     await Replayer(workflows=[DossierWorkflow]).replay_workflow(history)

@@ -14,6 +14,7 @@ from temporalio.testing import TimeSkipper, TimeSkippingConfig
 from domain import commands as cmd
 from domain.states import AlertKind
 from motcua import dossiers
+from motcua.cli_calendar import correct
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.temporal_server import TemporalDevServer
 from tests.conftest import TASK_QUEUE, receipt, settings_for
@@ -125,10 +126,11 @@ async def test_calendar_correction_rearms_open_dossiers(
         encoding="utf-8")
     settings = settings.model_copy(update={"calendar_overrides": overrides})
     async with build_worker(settings, client, pool) as w, w:
-        corrected = await dossiers.act(client, d.code, "correct-calendar",
-                                       cmd.CorrectCalendar(reason="Quyết định nghỉ bù"))
-        again = await dossiers.act(client, d.code, "correct-calendar",
-                                   cmd.CorrectCalendar(reason="chạy lại"))
+        first = await correct(settings, "Quyết định nghỉ bù", "operator-1")
+        again_outcome = await correct(settings, "chạy lại", "operator-1")
+        assert first == {"moved": 1} and again_outcome == {"unchanged": 1}
+        corrected = await dossiers.current(client, d.code)
+        again = corrected
         assert corrected.due_at is not None and corrected.due_at > d.due_at
         assert corrected.calendar_version != d.calendar_version
         assert again.deadline_version == corrected.deadline_version == 2  # idempotent
