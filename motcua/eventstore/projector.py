@@ -22,7 +22,7 @@ from domain.codec import from_dict, to_dict
 from domain.dossier import Dossier, evolve
 from domain.events import from_payload
 from domain.states import AlertKind, SlaStatus
-from motcua.eventstore import counting
+from motcua.eventstore import counting, reporting
 from motcua.eventstore.store import NOTIFY_CHANNEL, Conn
 from motcua.metrics import PROJECTION_LAG
 
@@ -113,20 +113,22 @@ async def project_batch(conn: Conn, limit: int = BATCH, *, count_metrics: bool =
             for r in await conn.fetch(
                 "SELECT code, snapshot FROM dossiers WHERE code = ANY($1) FOR UPDATE", streams)
         }
-        applied = []
+        applied: list[reporting.Applied] = []
         for r in rows:
             event = from_payload(r["event_type"], json.loads(r["payload"]))
-            state = evolve(snapshots.get(r["stream"], Dossier()), event)
+            before = snapshots.get(r["stream"], Dossier())
+            state = evolve(before, event)
             snapshots[r["stream"]] = state
-            applied.append((event, state))
+            applied.append(reporting.Applied(event, before, state))
         await _write(conn, [snapshots[s] for s in streams], rows[-1]["recorded_at"])
+        await reporting.apply(conn, applied)
         last = rows[-1]
         await conn.execute(
             "UPDATE projection_checkpoints SET tx_id = $2::text::xid8, global_position = $3, "
             "last_recorded_at = $4, updated_at = now() WHERE name = $1",
             NAME, last["tx_id"], last["global_position"], last["recorded_at"])
     if count_metrics:
-        counting.count(applied)  # after the commit: each event counted once
+        counting.count((a.event, a.after) for a in applied)  # after the commit: once each
     return len(rows)
 
 
@@ -162,6 +164,7 @@ async def rebuild(conn: Conn) -> int:
     async with conn.transaction():
         await conn.execute("LOCK TABLE projection_checkpoints IN EXCLUSIVE MODE")
         await conn.execute("TRUNCATE dossiers, work_queue")
+        await reporting.reset(conn)
         await conn.execute("DELETE FROM projection_checkpoints WHERE name = $1", NAME)
     return await catch_up(conn, count_metrics=False)  # history was counted when it happened
 
