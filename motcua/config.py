@@ -40,5 +40,3 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "json"  # json | console
     graceful_shutdown_seconds: float = 30.0
-    # Activities the workflow waits on: bounded, retried by Temporal.
-    activity_timeout_seconds: float = 30.0

