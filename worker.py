@@ -30,7 +30,7 @@ from motcua.calendar_source import load_calendar
 from motcua.catalog_source import load_catalog
 from motcua.config import Settings
 from motcua.correlation import WorkerInterceptor
-from motcua.metrics import start_metrics_server
+from motcua.health import Check, probes
 from motcua.temporal import connect, runtime_with_metrics
 from workflows import DossierWorkflow
 
@@ -91,11 +91,12 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     metrics_address = f"0.0.0.0:{settings.sdk_metrics_port}" if settings.sdk_metrics_port \
         else None
     client = await connect(settings, runtime=runtime_with_metrics(metrics_address))
-    if settings.metrics_port:
-        start_metrics_server(settings.metrics_port)
     pool = await create_pool(settings)
+    checks: dict[str, Check] = {"postgresql": lambda: pool.fetchval("SELECT 1"),
+                                "temporal": client.service_client.check_health}
     try:
-        async with build_worker(settings, client, pool) as worker:
+        async with probes(settings.metrics_port, checks), \
+                build_worker(settings, client, pool) as worker:
             task = asyncio.create_task(worker.run())
             await asyncio.wait([task, asyncio.create_task(stop.wait())],
                                return_when=asyncio.FIRST_COMPLETED)

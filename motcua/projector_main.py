@@ -10,7 +10,8 @@ import structlog
 
 from motcua.config import Settings
 from motcua.eventstore import projector
-from motcua.metrics import run_refresher, start_metrics_server
+from motcua.health import probes
+from motcua.metrics import run_refresher
 from worker import create_pool
 
 log = structlog.get_logger("motcua.projector")
@@ -24,12 +25,11 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     pool = await create_pool(settings)
-    if settings.metrics_port:
-        start_metrics_server(settings.metrics_port)
     refresher = asyncio.create_task(run_refresher(pool))
     log.info("projector.started", metrics_port=settings.metrics_port)
     try:
-        await projector.run(pool, stop)
+        async with probes(settings.metrics_port, {"postgresql": lambda: pool.fetchval("SELECT 1")}):
+            await projector.run(pool, stop)
     finally:
         refresher.cancel()
         await pool.close()

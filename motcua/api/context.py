@@ -34,7 +34,7 @@ class PostContext:
 async def post_context(
         request: Request, resources: ResourcesDep, pool: PoolDep,
         idempotency_key: Annotated[str | None, Header(
-            alias=idempotency.HEADER, max_length=255,
+            alias=idempotency.HEADER, pattern=idempotency.KEY_PATTERN.pattern,
             description="Recommended on every POST: a retry with the same key and body "
             "returns the first response and changes nothing; the same key with another body "
             "is refused (422). Scoped to the token; kept 7 days.",

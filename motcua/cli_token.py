@@ -1,0 +1,100 @@
+"""`motcua token create|revoke|list`: manage the API's bearer tokens.
+
+    motcua token create --name linh --role clerk [--role leader | --role clerk,leader] [--unit U]
+    motcua token revoke --name linh
+    motcua token list
+
+`create` prints the token (and nothing else) on stdout: it is shown once and stored only as a
+hash. Errors go to stderr with exit status 1 (2 for usage errors). The database is the one in
+DATABASE_URL and must be migrated (`motcua migrate`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+from motcua.api.tokens import Role, TokenError, create_token, list_tokens, revoke_token
+from motcua.catalog_source import CatalogError, load_catalog
+from motcua.config import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="motcua token", description="Manage API tokens.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    create = sub.add_parser("create", help="create a token and print it (shown once)")
+    create.add_argument("--name", required=True, help="who uses it; recorded as the actor")
+    create.add_argument("--role", action="append", required=True,
+                        help=f"one of {', '.join(r.value for r in Role)}; repeat or "
+                        "comma-separate for several")
+    create.add_argument("--unit", help="limit the token to this unit's dossiers")
+    revoke = sub.add_parser("revoke", help="revoke a token at once")
+    revoke.add_argument("--name", required=True)
+    sub.add_parser("list", help="list tokens (never their secrets)")
+    return parser
+
+
+async def _with_connection(dsn: str, work: Callable[[asyncpg.Connection], Awaitable[int]]
+                           ) -> int:
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        return await work(conn)
+    finally:
+        await conn.close()
+
+
+def _check_unit(unit: str | None, settings: Settings) -> None:
+    if unit is None:
+        return
+    try:
+        catalog = load_catalog(settings.procedures_file, settings.units_file)
+    except CatalogError as err:
+        raise TokenError(f"cannot check the unit: {err}") from None
+    if unit not in catalog.units:
+        raise TokenError(f"unknown unit {unit!r} (see GET /v1/units)")
+
+
+def main(argv: list[str]) -> int:
+    """Run `motcua token ...` with `argv` (the words after `token`); returns the exit status."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+
+    async def create(conn: asyncpg.Connection) -> int:
+        roles = [r.strip() for value in args.role for r in value.split(",") if r.strip()]
+        print(await create_token(conn, name=args.name, roles=roles, unit_code=args.unit))
+        return 0
+
+    async def revoke(conn: asyncpg.Connection) -> int:
+        if not await revoke_token(conn, args.name):
+            raise TokenError(f"no active token named {args.name!r}")
+        print(f"revoked {args.name}", file=sys.stderr)
+        return 0
+
+    async def show(conn: asyncpg.Connection) -> int:
+        for row in await list_tokens(conn):
+            state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
+            print(f"{row['name']}\t{','.join(row['roles'])}\t{row['unit_code'] or '*'}\t"
+                  f"created {row['created_at']:%Y-%m-%d}\t{state}")
+        return 0
+
+    work = {"create": create, "revoke": revoke, "list": show}[args.action]
+    try:
+        if args.action == "create":
+            _check_unit(args.unit, settings)
+        return asyncio.run(_with_connection(settings.database_url, work))
+    except TokenError as err:
+        print(f"motcua token: {err}", file=sys.stderr)
+    except asyncpg.UndefinedTableError:
+        print("motcua token: the database has no token table; run `motcua migrate` first",
+              file=sys.stderr)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        print(f"motcua token: cannot use the database at DATABASE_URL: {err}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
