@@ -25,8 +25,9 @@ from temporalio.worker import Worker
 from activities.deadlines import DeadlineActivities
 from activities.notify import NotificationActivities
 from activities.store import EventStoreActivities
+from domain.calendar import Calendar
 from motcua import logs
-from motcua.calendar_source import load_calendar
+from motcua.calendar_source import load_calendar, parse_office_hours
 from motcua.catalog_source import load_catalog
 from motcua.config import Settings
 from motcua.correlation import WorkerInterceptor
@@ -51,12 +52,19 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
     raise RuntimeError("PostgreSQL unreachable at DATABASE_URL after 30 attempts")
 
 
+def calendar_for(settings: Settings) -> Calendar:
+    """The office calendar these settings describe (holidays, overrides, office hours)."""
+    return load_calendar(
+        overrides_path=settings.calendar_overrides,
+        hours=parse_office_hours(settings.office_hours) if settings.office_hours else None)
+
+
 @contextlib.asynccontextmanager
 async def build_worker(settings: Settings, client: Client, pool: asyncpg.Pool, *,
                        overrides: Sequence[Callable[..., Any]] = ()) -> AsyncIterator[Worker]:
     """A configured worker (not yet running) and the resources its activities hold.
     `overrides` replace the activities of the same name (fault-injection tests use it)."""
-    calendar = load_calendar(overrides_path=settings.calendar_overrides)
+    calendar = calendar_for(settings)
     catalog = load_catalog(settings.procedures_file, settings.units_file)
     secret = settings.webhook_secret.get_secret_value().encode() \
         if settings.webhook_secret else None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+from datetime import date, time
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -165,3 +165,18 @@ def load_calendar(*, overrides_path: Path | None = None, hours: OfficeHours | No
     })
     return Calendar(days_off=days_off, extra_workdays=extra_workdays, tz=tz, hours=hours,
                     version=version, first_year=first_year, last_year=last_year)
+
+
+def parse_office_hours(text: str) -> OfficeHours:
+    """`"07:30-11:30,13:30-17:00"` as office sessions (same-day cut-off kept at 15:00 when it
+    falls inside them, else the close of the last session)."""
+    try:
+        sessions = tuple(
+            (time.fromisoformat(a.strip()), time.fromisoformat(b.strip()))
+            for a, b in (part.split("-") for part in text.split(","))
+        )
+        default = OfficeHours().same_day_cutoff
+        cutoff = default if sessions[0][0] <= default <= sessions[-1][1] else sessions[-1][1]
+        return OfficeHours(sessions=sessions, same_day_cutoff=cutoff)
+    except ValueError as err:
+        raise CalendarOverridesError(f"office hours {text!r}: {err}") from None

@@ -18,9 +18,9 @@ from temporalio.service import RPCError
 
 from domain import commands as cmd
 from motcua import dossiers
-from motcua.calendar_source import load_calendar
 from motcua.config import Settings
 from motcua.temporal import connect
+from worker import calendar_for
 
 QUERY = "WorkflowType = 'DossierWorkflow' AND ExecutionStatus = 'Running'"
 
@@ -29,7 +29,7 @@ async def correct(settings: Settings, reason: str, actor: str,
                   concurrency: int = 20) -> Counter[str]:
     """Send the correction to every running dossier on this deployment's task queue;
     returns counts by outcome."""
-    version = load_calendar(overrides_path=settings.calendar_overrides).version
+    version = calendar_for(settings).version
     client = await connect(settings)
     outcomes: Counter[str] = Counter()
     gate = asyncio.Semaphore(concurrency)

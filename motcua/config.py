@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     metrics_port: int = 9464
     sdk_metrics_port: int = 9465
     calendar_overrides: Path | None = None
+    # Office sessions, local time: "07:30-11:30,13:30-17:00" (the default when unset).
+    office_hours: str | None = None
     procedures_file: Path | None = None
     units_file: Path | None = None
     log_level: str = "INFO"

@@ -20,6 +20,7 @@ import structlog
 from fastapi import Depends, Request
 from temporalio.client import Client
 
+from domain.calendar import Calendar
 from domain.catalog import Catalog
 from motcua import temporal
 from motcua.api.problems import unavailable
@@ -41,6 +42,7 @@ class Resources:
 
     settings: Settings
     catalog: Catalog
+    calendar: Calendar
     client: Client | None = None
     pool: asyncpg.Pool | None = None
     owns_pool: bool = False

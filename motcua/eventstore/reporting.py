@@ -1,16 +1,40 @@
 """Report pre-aggregation kept by the projector, in the same transaction as the read models.
 
-(Placeholder: the SLA-report aggregates are added by the reports work; until then the
-projector calls these and nothing is kept.)
+Two tables (migration 0004): `report_facts`, one row per dossier with the office dates the SLA
+reports count on, and `report_counts`, additive counts per (unit, procedure, bucket) at three
+grains (day, month, year). For each batch the projector hands over, the touched dossiers'
+facts are read, advanced event by event, and the difference between each dossier's old and new
+contribution is added to the counts. A due time that moves (supplement received, extension,
+calendar correction) just moves the dossier's `overdue_from`, i.e. one -1 and one +1.
+
+Exactly once: the projector applies each event once per checkpoint advance, in the transaction
+that advances the checkpoint, so these additions commit with it or not at all; a rebuild
+empties both tables (`reset`) and replays every event. `recount` recomputes the counts from the
+facts in one statement (after a bulk load of facts, and to check the incremental path).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+import asyncpg
 
 from domain import events as ev
+from domain.decide import timeliness_at
 from domain.dossier import Dossier
 from motcua.eventstore.store import Conn
+
+OFFICE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+DAY, MONTH, YEAR = 0, 1, 2
+GRAINS = (DAY, MONTH, YEAR)
+MEASURES = ("recv_counter", "recv_online", "recv_postal", "res_early", "res_on_time",
+            "res_late", "overdue_delta", "sat_very_satisfied", "sat_satisfied",
+            "sat_not_satisfied")
+_INDEX = {m: i for i, m in enumerate(MEASURES)}
 
 
 class Applied(NamedTuple):
@@ -21,9 +45,210 @@ class Applied(NamedTuple):
     after: Dossier
 
 
+@dataclasses.dataclass(frozen=True)
+class Fact:
+    """What the reports need to know about one dossier (a row of `report_facts`)."""
+
+    code: str
+    unit_code: str
+    procedure_code: str
+    channel: str
+    received_day: date
+    resolved_day: date | None = None
+    timeliness: str | None = None
+    overdue_from: date | None = None
+    late_flag_day: date | None = None
+    rated_day: date | None = None
+    satisfaction: str | None = None
+
+
+FACT_COLUMNS = tuple(f.name for f in dataclasses.fields(Fact))
+
+
+def office_day(instant: datetime) -> date:
+    """The office date of an instant (Biểu 06 compares dates in Asia/Ho_Chi_Minh)."""
+    return instant.astimezone(OFFICE_TZ).date()
+
+
+def bucket(grain: int, day: date) -> date:
+    """The first day of the day, month or year holding `day`."""
+    if grain == DAY:
+        return day
+    return day.replace(day=1) if grain == MONTH else date(day.year, 1, 1)
+
+
+def overdue_from(s: Dossier, received_day: date, late_flag_day: date | None) -> date | None:
+    """The first day at whose end `s`, still in progress, counts as overdue: its due date
+    (unless it waits for a supplement and was within time when the clock stopped: the due time
+    given on the supplement's arrival will add the pause back), or a 766 late flag."""
+    day: date | None = None
+    paused_within_time = (s.paused_at is not None and s.due_at is not None
+                          and s.paused_at < s.due_at)
+    if s.due_at is not None and not paused_within_time:
+        day = office_day(s.due_at)
+    if late_flag_day is not None:
+        day = late_flag_day if day is None else min(day, late_flag_day)
+    return None if day is None else max(day, received_day)
+
+
+def advance(prev: Fact | None, a: Applied) -> Fact | None:
+    """The dossier's fact after one projected event (pure)."""
+    s, event = a.after, a.event
+    if s.state is None or s.received_at is None:
+        return prev
+    received_day = office_day(s.received_at)
+    late_flag = prev.late_flag_day if prev is not None else None
+    if (isinstance(event, ev.SupplementRequested) and event.counts_as_late
+            and late_flag is None):
+        late_flag = office_day(event.at)
+    rated_day = prev.rated_day if prev is not None else None
+    if isinstance(event, ev.ServiceRated) and rated_day is None:
+        rated_day = office_day(event.at)
+    satisfaction = s.satisfaction.value if s.satisfaction is not None else None
+    rated = rated_day if satisfaction is not None else None
+    if prev is not None and prev.resolved_day is not None:  # the verdict is final
+        return dataclasses.replace(prev, rated_day=rated, satisfaction=satisfaction)
+    base = Fact(code=s.code, unit_code=s.unit_code, procedure_code=s.procedure_code,
+                channel=s.channel.value, received_day=received_day, late_flag_day=late_flag,
+                rated_day=rated, satisfaction=satisfaction)
+    if s.finished_at is None:
+        return dataclasses.replace(base, overdue_from=overdue_from(s, received_day, late_flag))
+    # Resolved by this event: judged on the state just before it (closing clears the pause).
+    verdict = s.timeliness or timeliness_at(s, s.finished_at)
+    return dataclasses.replace(
+        base, resolved_day=office_day(s.finished_at), timeliness=verdict.value,
+        overdue_from=overdue_from(a.before, received_day, late_flag))
+
+
+def contributions(f: Fact) -> Iterable[tuple[date, str, int]]:
+    """What one dossier adds to the daily counts: (day, measure, +1/-1)."""
+    yield f.received_day, f"recv_{f.channel}", 1
+    if f.resolved_day is not None:
+        yield f.resolved_day, f"res_{f.timeliness}", 1
+    if f.overdue_from is not None and (f.resolved_day is None
+                                       or f.overdue_from < f.resolved_day):
+        yield f.overdue_from, "overdue_delta", 1
+        if f.resolved_day is not None:
+            yield f.resolved_day, "overdue_delta", -1
+    if f.rated_day is not None:
+        yield f.rated_day, f"sat_{f.satisfaction}", 1
+
+
+Key = tuple[int, date, str, str]
+
+
+def _add(deltas: dict[Key, list[int]], f: Fact, sign: int) -> None:
+    for day, measure, n in contributions(f):
+        for grain in GRAINS:
+            key = (grain, bucket(grain, day), f.unit_code, f.procedure_code)
+            deltas.setdefault(key, [0] * len(MEASURES))[_INDEX[measure]] += sign * n
+
+
+def count_deltas(changes: Iterable[tuple[Fact | None, Fact]]) -> dict[Key, list[int]]:
+    """The net change of the counts when each old fact (or none) becomes the new one."""
+    deltas: dict[Key, list[int]] = {}
+    for old, new in changes:
+        if old is not None:
+            _add(deltas, old, -1)
+        _add(deltas, new, +1)
+    return {k: v for k, v in deltas.items() if any(v)}
+
+
+_UPSERT_FACTS = f"""
+INSERT INTO report_facts ({", ".join(FACT_COLUMNS)})
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::date[],
+                     $7::text[], $8::date[], $9::date[], $10::date[], $11::text[])
+ON CONFLICT (code) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])}
+"""
+_UPSERT_COUNTS = f"""
+INSERT INTO report_counts (grain, bucket, unit_code, procedure_code, {", ".join(MEASURES)})
+SELECT * FROM unnest($1::int2[], $2::date[], $3::text[], $4::text[],
+                     {", ".join(f"${i + 5}::int4[]" for i in range(len(MEASURES)))})
+ON CONFLICT (grain, bucket, unit_code, procedure_code) DO UPDATE SET
+    {", ".join(f"{m} = report_counts.{m} + excluded.{m}" for m in MEASURES)}
+"""
+
+
+def _fact(row: asyncpg.Record) -> Fact:
+    return Fact(**{c: row[c] for c in FACT_COLUMNS})
+
+
 async def apply(conn: Conn, applied: list[Applied]) -> None:
     """Update the report aggregates for a batch of projected events."""
+    codes = sorted({a.after.code for a in applied if a.after.code})
+    if not codes:
+        return
+    rows = await conn.fetch(
+        f"SELECT {', '.join(FACT_COLUMNS)} FROM report_facts WHERE code = ANY($1::text[])",
+        codes)
+    old = {r["code"]: _fact(r) for r in rows}
+    current: dict[str, Fact | None] = dict(old)
+    for a in applied:
+        current[a.after.code] = advance(current.get(a.after.code), a)
+    changed = sorted((f for c, f in current.items() if f is not None and f != old.get(c)),
+                     key=lambda f: f.code)
+    if not changed:
+        return
+    rows_out = [tuple(getattr(f, c) for c in FACT_COLUMNS) for f in changed]
+    await conn.execute(_UPSERT_FACTS, *zip(*rows_out, strict=True))
+    deltas = count_deltas((old.get(f.code), f) for f in changed)
+    if deltas:
+        keys = sorted(deltas)
+        columns = [list(col) for col in zip(*keys, strict=True)]
+        values = [[deltas[k][i] for k in keys] for i in range(len(MEASURES))]
+        await conn.execute(_UPSERT_COUNTS, *columns, *values)
 
 
 async def reset(conn: Conn) -> None:
     """Empty the report aggregates (rebuild from zero)."""
+    await conn.execute("TRUNCATE report_facts, report_counts")
+
+
+def _part(day: str, where: str, measures: dict[str, str]) -> str:
+    cols = ", ".join(f"{measures.get(m, '0')} AS {m}" for m in MEASURES)
+    return (f"SELECT unit_code, procedure_code, {day} AS day, {cols} "
+            f"FROM report_facts WHERE {where}")
+
+
+def _recount_days_sql() -> str:
+    """One INSERT .. SELECT doing what `contributions` does, for every fact at once."""
+    overdue = ("overdue_from IS NOT NULL AND (resolved_day IS NULL "
+               "OR overdue_from < resolved_day)")
+    parts = [
+        _part("received_day", "true",
+              {f"recv_{c}": f"(channel = '{c}')::int" for c in ("counter", "online", "postal")}),
+        _part("resolved_day", "resolved_day IS NOT NULL",
+              {f"res_{t}": f"(timeliness = '{t}')::int" for t in ("early", "on_time", "late")}),
+        _part("overdue_from", overdue, {"overdue_delta": "1"}),
+        _part("resolved_day", f"{overdue} AND resolved_day IS NOT NULL",
+              {"overdue_delta": "-1"}),
+        _part("rated_day", "rated_day IS NOT NULL",
+              {f"sat_{r}": f"(satisfaction = '{r}')::int"
+               for r in ("very_satisfied", "satisfied", "not_satisfied")}),
+    ]
+    sums = ", ".join(f"sum(x.{m})" for m in MEASURES)
+    return (f"INSERT INTO report_counts (grain, bucket, unit_code, procedure_code, "
+            f"{', '.join(MEASURES)}) SELECT 0, x.day, x.unit_code, x.procedure_code, {sums} "
+            f"FROM ({' UNION ALL '.join(parts)}) x GROUP BY 2, 3, 4")
+
+
+def _roll_up_sql(grain: int, unit: str) -> str:
+    """Sum the finer grain's rows into `grain` (month from days, year from months)."""
+    sums = ", ".join(f"sum({m})" for m in MEASURES)
+    return (f"INSERT INTO report_counts (grain, bucket, unit_code, procedure_code, "
+            f"{', '.join(MEASURES)}) SELECT {grain}, date_trunc('{unit}', bucket)::date, "
+            f"unit_code, procedure_code, {sums} FROM report_counts WHERE grain = {grain - 1} "
+            "GROUP BY 2, 3, 4")
+
+
+_RECOUNT = (_recount_days_sql(), _roll_up_sql(MONTH, "month"), _roll_up_sql(YEAR, "year"))
+
+
+async def recount(conn: Conn) -> None:
+    """Recompute every count from `report_facts` (after a bulk load of facts). The projector
+    waits meanwhile (it writes counts after facts, so no change is lost or counted twice)."""
+    async with conn.transaction():
+        await conn.execute("TRUNCATE report_counts")
+        for sql in _RECOUNT:
+            await conn.execute(sql)

@@ -38,6 +38,7 @@ async def test_create_prints_a_working_token_stored_as_hash(
     token = capsys.readouterr().out.strip()
     row = await pool.fetchrow("SELECT token_hash, roles, unit_code FROM api_tokens "
                               "WHERE name = 'cli-clerk'")
+    assert row is not None
     assert row["token_hash"] == hash_token(token) and token not in row["token_hash"]
     assert sorted(row["roles"]) == ["clerk", "officer"] and row["unit_code"] == UNIT
     assert (await http.get("/v1/units", headers=bearer(token))).status_code == 200
@@ -73,6 +74,7 @@ async def test_dev_token_has_every_role_and_is_replaced(database: str,
     second = await create_dev_token(database)
     row = await pool.fetchrow("SELECT token_hash, roles, unit_code FROM api_tokens "
                               "WHERE name = 'dev'")
+    assert row is not None
     assert row["token_hash"] == hash_token(second) != hash_token(first)
     assert sorted(row["roles"]) == ["clerk", "leader", "officer", "ops"]
     assert row["unit_code"] is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -54,14 +55,15 @@ async def test_full_lifecycle_through_actions(http: httpx.AsyncClient, dev_token
     """assign, start, request-supplement, supplement, complete, return, rate: each returns
     the new state."""
     code = (await receive(http, dev_token))["code"]
-    steps = [("assign", {"officer": "officer-1"}, "assigned"),
-             ("start", {}, "processing"),
-             ("request-supplement", {"reason": "Thiếu giấy tờ", "documents": ["CCCD"]},
-              "awaiting_supplement"),
-             ("supplement", {"documents": ["CCCD"]}, "processing"),
-             ("complete", {"summary": "Đã giải quyết"}, "ready"),
-             ("return", {}, "returned"),
-             ("rate", {"satisfaction": "satisfied"}, "returned")]
+    steps: list[tuple[str, dict[str, Any], str]] = [
+        ("assign", {"officer": "officer-1"}, "assigned"),
+        ("start", {}, "processing"),
+        ("request-supplement", {"reason": "Thiếu giấy tờ", "documents": ["CCCD"]},
+         "awaiting_supplement"),
+        ("supplement", {"documents": ["CCCD"]}, "processing"),
+        ("complete", {"summary": "Đã giải quyết"}, "ready"),
+        ("return", {}, "returned"),
+        ("rate", {"satisfaction": "satisfied"}, "returned")]
     for action, body, state in steps:
         response = await act(http, dev_token, code, action, body)
         assert response.status_code == 200, (action, response.text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -93,7 +94,7 @@ async def test_oversized_body_is_413(http: httpx.AsyncClient, dev_token: str) ->
     response = await http.post("/v1/dossiers", json=big, headers=bearer(dev_token))
     assert_problem(response, 413, "payload-too-large")
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(100):
             yield b"x" * 1024
 
@@ -117,3 +118,26 @@ async def test_unknown_route_and_method(http: httpx.AsyncClient, dev_token: str)
     assert_problem(await http.get("/v1/nope", headers=bearer(dev_token)), 404, "not-found")
     assert_problem(await http.delete("/v1/dossiers", headers=bearer(dev_token)), 405,
                    "method-not-allowed")
+
+
+async def test_body_that_is_not_json_is_refused(http: httpx.AsyncClient, dev_token: str) -> None:
+    """A form or text body where JSON is expected is a 4xx problem, never a 500."""
+    code = (await receive(http, dev_token))["code"]
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        response = await http.post(f"/v1/dossiers/{code}/assign", content=b"officer=x",
+                                   headers=bearer(dev_token, **{"Content-Type": content_type}))
+        assert response.status_code in (400, 415, 422), response.text
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_dates_outside_the_office_calendar_are_422(http: httpx.AsyncClient,
+                                                         dev_token: str) -> None:
+    """A receipt or an appointment outside the calendar's years is refused up front (the
+    engine would otherwise retry its deadline computation for ever)."""
+    old = receipt_body(original_received_at="2000-01-01T01:02:03Z")
+    response = await http.post("/v1/dossiers", json=old, headers=bearer(dev_token))
+    assert assert_problem(response, 422, "invalid-input")["field"] == "original_received_at"
+    code = (await receive(http, dev_token))["code"]
+    far = await act(http, dev_token, code, "extend",
+                    {"reason": "x", "new_due_at": "2099-06-01T17:00:00+07:00"})
+    assert assert_problem(far, 422, "invalid-input")["field"] == "new_due_at"

@@ -9,6 +9,7 @@ API and running the worker meanwhile.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 from collections.abc import AsyncIterator
@@ -29,9 +30,10 @@ from tests.conftest import settings_for
 
 pytestmark = pytest.mark.engine
 
-MAX_EXAMPLES = 50
+# Override to explore further, e.g. MOTCUA_FUZZ_SEED=$RANDOM MOTCUA_FUZZ_EXAMPLES=200.
+MAX_EXAMPLES = int(os.environ.get("MOTCUA_FUZZ_EXAMPLES", "50"))
+SEED = int(os.environ.get("MOTCUA_FUZZ_SEED", "20261126"))
 DOSSIERS = 12
-SEED = 20261126
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
           "response_headers_conformance,response_schema_conformance,negative_data_rejection")
 

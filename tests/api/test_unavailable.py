@@ -19,7 +19,7 @@ from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port
 from motcua.devstack.temporal_server import TemporalDevServer
 from tests.api.conftest import MakeToken, bearer, receipt_body, receive
-from tests.conftest import TASK_QUEUE
+from tests.conftest import settings_for
 
 pytestmark = pytest.mark.engine
 
@@ -51,13 +51,14 @@ def assert_503(response: httpx.Response, dependency: str) -> None:
     assert response.json()["dependency"] == dependency
 
 
-async def test_temporal_down_answers_503(postgres: EmbeddedPostgres, pool: asyncpg.Pool,
+async def test_temporal_down_answers_503(postgres: EmbeddedPostgres,
+                                         temporal_server: TemporalDevServer, pool: asyncpg.Pool,
                                          make_token: MakeToken, http: httpx.AsyncClient,
                                          dev_token: str) -> None:
     """Receive and actions are 503 at once; reads from the event store still work."""
     existing = await receive(http, dev_token)  # through the healthy app
-    settings = Settings(temporal_address=f"127.0.0.1:{free_port()}", task_queue=TASK_QUEUE,
-                        DATABASE_URL=postgres.dsn)
+    settings = settings_for(postgres, temporal_server).model_copy(
+        update={"temporal_address": f"127.0.0.1:{free_port()}"})
     token = await make_token("clerk", "leader", "ops")
     async with serve(settings) as down:
         assert (await down.get("/healthz")).status_code == 200
@@ -75,11 +76,12 @@ async def test_temporal_down_answers_503(postgres: EmbeddedPostgres, pool: async
         assert read.status_code == 200
 
 
-async def test_postgres_down_answers_503(temporal_server: TemporalDevServer,
+async def test_postgres_down_answers_503(postgres: EmbeddedPostgres,
+                                         temporal_server: TemporalDevServer,
                                          dev_token: str) -> None:
     """Every route that needs the database is 503; healthz stays 200."""
-    settings = Settings(temporal_address=temporal_server.address, task_queue=TASK_QUEUE,
-                        DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/motcua")
+    settings = settings_for(postgres, temporal_server).model_copy(
+        update={"database_url": f"postgresql://postgres@127.0.0.1:{free_port()}/motcua"})
     async with serve(settings) as down:
         assert (await down.get("/healthz")).status_code == 200
         checks = await ready_checks(down, until="temporal")
@@ -96,8 +98,7 @@ async def test_no_worker_answers_503_in_bounded_time(
         postgres: EmbeddedPostgres, temporal_server: TemporalDevServer, client: Client,
         pool: asyncpg.Pool, dev_token: str) -> None:
     """Temporal up but no worker on the task queue: 503 within the call bound, not a hang."""
-    settings = Settings(temporal_address=temporal_server.address, task_queue="motcua-nobody",
-                        DATABASE_URL=postgres.dsn)
+    settings = settings_for(postgres, temporal_server, task_queue="motcua-nobody")
     async with serve(settings, client=client, pool=pool) as api:
         started = time.monotonic()
         assert_503(await api.post("/v1/dossiers", json=receipt_body(),

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from motcua.api import engine, idempotency, problems
 from motcua.api.auth import check_visible, require
+from motcua.api.checks import check_due_time
 from motcua.api.context import PostContext, PostCtx, replay
 from motcua.api.problems import INVALID_TRANSITION, Problem
 from motcua.api.routes.dossiers import DossierCode
@@ -155,6 +156,7 @@ async def stop(code: DossierCode, body: StopBody, ctx: PostCtx,
 async def extend(code: DossierCode, body: ExtendBody, ctx: PostCtx,
         who: Annotated[Principal, Depends(require("extend"))]) -> JSONResponse:
     """Leader. At most once; `new_due_at` must be later than the due time."""
+    check_due_time(ctx.resources.calendar, body.new_due_at, "new_due_at")
     return await perform("extend", code, body, who, ctx)
 
 

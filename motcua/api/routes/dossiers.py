@@ -13,6 +13,7 @@ from domain.states import DossierState, SlaStatus
 from motcua import dossiers
 from motcua.api import engine, idempotency, listing, problems
 from motcua.api.auth import Reader, check_unit_allowed, check_visible, require
+from motcua.api.checks import check_receipt_time
 from motcua.api.context import PostCtx, replay
 from motcua.api.problems import Problem, invalid_input
 from motcua.api.resources import PoolDep
@@ -44,11 +45,15 @@ async def receive_dossier(
         raise invalid_input("unit_code", f"unknown unit (catalog version {catalog.version})")
     if not unit.is_active_on(now.astimezone(dossiers.OFFICE_TZ).date()):
         raise invalid_input("unit_code", "the unit does not accept dossiers today")
-    if body.procedure_code not in catalog.procedures:
+    procedure = catalog.procedures.get(body.procedure_code)
+    if procedure is None:
         raise invalid_input("procedure_code",
                             f"unknown procedure (catalog version {catalog.version})")
-    if body.original_received_at is not None and body.original_received_at > now:
-        raise invalid_input("original_received_at", "must not be in the future")
+    if body.original_received_at is not None:
+        if body.original_received_at > now:
+            raise invalid_input("original_received_at", "must not be in the future")
+        check_receipt_time(ctx.resources.calendar, procedure, body.original_received_at,
+                           "original_received_at")
     client = ctx.resources.temporal()  # 503 before a code is spent
     pool, key = ctx.pool, ctx.idempotency_key
 

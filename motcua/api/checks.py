@@ -1,0 +1,37 @@
+"""Checks the API makes before handing a command to the engine, for input that the engine
+could only refuse by getting stuck: a date outside the years the office calendar covers makes
+the deadline computation fail (retried for ever) instead of refusing the command.
+
+The deadline is computed here with the same pure clock and the same calendar and catalog files
+as the worker; this only validates — the worker's own computation is the one recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.calendar import Calendar, DateOutsideCalendar
+from domain.catalog import Procedure
+from domain.clock import due_at, due_soon_at
+from motcua.api.problems import invalid_input
+
+
+def _outside(cal: Calendar) -> str:
+    return f"outside the office calendar's years {cal.first_year}-{cal.last_year}"
+
+
+def check_receipt_time(cal: Calendar, procedure: Procedure, received_at: datetime,
+                       field: str) -> None:
+    """422 naming `field` when the deadline from `received_at` leaves the calendar."""
+    try:
+        due = due_at(cal, received_at, procedure.reduced_amount, procedure.reduced_unit,
+                     procedure.counting_rule)
+        due_soon_at(cal, due, procedure.due_soon_working_days)
+    except DateOutsideCalendar:
+        raise invalid_input(field, f"its deadline falls {_outside(cal)}") from None
+
+
+def check_due_time(cal: Calendar, new_due_at: datetime, field: str) -> None:
+    """422 naming `field` when a new appointment is on a day the calendar does not cover."""
+    if not cal.covers(cal.local(new_due_at).date()):
+        raise invalid_input(field, f"the day is {_outside(cal)}")
