@@ -3,6 +3,7 @@ overdue and overdue-without-apology fire once each at their instant, and move wi
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -143,3 +144,20 @@ async def test_calendar_correction_rearms_open_dossiers(
 
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+async def test_search_attributes_find_overdue_dossiers(skipper: TimeSkipper) -> None:
+    """`temporal workflow list --query` finds a dossier by unit and SLA status once overdue."""
+    d = await dossiers.receive(skipper.client, receipt(), task_queue=TASK_QUEUE)
+    assert d.due_at is not None and d.received_at is not None
+    handle = skipper.client.get_workflow_handle(d.code)
+    query = (f"WorkflowId = '{d.code}' AND MotcuaUnit = '{d.unit_code}' "
+             "AND MotcuaSlaStatus = 'overdue' AND MotcuaState = 'received'")
+    assert [w.id async for w in skipper.client.list_workflows(query)] == []
+    await skipper.fast_forward(handle, d.due_at - d.received_at + timedelta(hours=1))
+    for _ in range(50):
+        found = [w.id async for w in skipper.client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert found == [d.code]
