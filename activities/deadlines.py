@@ -9,8 +9,8 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.calendar import Calendar
-from domain.catalog import Catalog, UnknownProcedure
+from domain.calendar import Calendar, DateOutsideCalendar
+from domain.catalog import Catalog, Procedure, UnknownProcedure
 from domain.clock import add_working_time, due_at, due_soon_at, working_time_between
 from domain.contracts import COMPUTE_DEADLINE, DeadlineRequest, DeadlineResult
 
@@ -30,8 +30,16 @@ def compute(cal: Calendar, catalog: Catalog, request: DeadlineRequest) -> Deadli
     """Pure: the reduced time from the receipt, plus the office time of every pause."""
     try:
         proc = catalog.procedure(request.procedure_code)
+        return _compute(cal, catalog, proc, request)
     except UnknownProcedure as err:
         raise ApplicationError(str(err), type="UnknownProcedure", non_retryable=True) from err
+    except DateOutsideCalendar as err:
+        # Retrying cannot help: the calendar does not cover the date (refuse the command).
+        raise ApplicationError(str(err), type="DateOutsideCalendar", non_retryable=True) from err
+
+
+def _compute(cal: Calendar, catalog: Catalog, proc: Procedure,
+             request: DeadlineRequest) -> DeadlineResult:
     if request.extended_due_at is not None:
         due = request.extended_due_at
         since = request.extended_at

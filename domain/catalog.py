@@ -49,7 +49,8 @@ class CountingRule(StrEnum):
     # close of office hours of its last day; receipt after hours or on a day off counts as
     # receipt on the next working day.
     CIVIL_CODE = "civil_code"
-    # Some provinces' systems hand back at the same clock time N working days later.
+    # Some provinces' systems hand back at the same clock time N working days later. Applies to
+    # working-day counts only; calendar days and months keep the Civil Code's end of day.
     SAME_TIME_OF_DAY = "same_time_of_day"
 
 

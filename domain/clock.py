@@ -101,19 +101,24 @@ def due_at(cal: Calendar, received_at: datetime, amount: int, unit: TimeUnit,
             return cal.closing_at(day)
         return cal.closing_at(cal.next_working_day(day))
 
-    if rule == CountingRule.SAME_TIME_OF_DAY:
+    # `same_time_of_day` is a provincial convention for working-day counts. Calendar-day and
+    # month limits always end at the close of office hours (Civil Code art. 147-148): keeping a
+    # clock time there breaks monotonicity wherever a last day off rolls forward (a later
+    # receipt, or one more day, could fall due earlier; found by the property tests).
+    if rule == CountingRule.SAME_TIME_OF_DAY and unit == TimeUnit.WORKING_DAYS:
         start = next_office_instant(cal, local)
         start_day, clock = start.date(), start.time()
     else:
         start_day, clock = effective_receipt_day(cal, local), cal.hours.closing
 
     if unit == TimeUnit.WORKING_DAYS:
-        last_day = cal.nth_working_day_after(start_day, amount)
-    elif unit == TimeUnit.CALENDAR_DAYS:
-        last_day = cal.working_day_on_or_after(start_day + timedelta(days=amount))
+        return cal.at(cal.nth_working_day_after(start_day, amount), clock)
+    if unit == TimeUnit.CALENDAR_DAYS:
+        nominal = start_day + timedelta(days=amount)
     else:  # TimeUnit.MONTHS
-        last_day = cal.working_day_on_or_after(_add_months(start_day, amount))
-    return cal.at(last_day, clock)
+        nominal = _add_months(start_day, amount)
+    # Civil Code art. 148: a last day that is a day off rolls to the end of the next working day.
+    return cal.at(cal.working_day_on_or_after(nominal), clock)
 
 
 def due_soon_at(cal: Calendar, due: datetime, working_days_before: int = 1) -> datetime:

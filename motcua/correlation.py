@@ -33,6 +33,11 @@ def bind(correlation_id: str | None) -> contextvars.Token[str | None]:
     return _current.set(correlation_id)
 
 
+def reset(token: contextvars.Token[str | None]) -> None:
+    """Undo `bind` (end of the request)."""
+    _current.reset(token)
+
+
 def current() -> str | None:
     return _current.get()
 

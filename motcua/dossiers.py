@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -77,6 +79,11 @@ async def receive(client: Client, command: cmd.ReceiveDossier, *, task_queue: st
             rpc_timeout=rpc_timeout)
     except WorkflowUpdateFailedError as err:
         raise (_rejection(err) or err) from err
+    except Exception:
+        # Read the start operation's own outcome, else asyncio reports it as never retrieved.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(start.workflow_handle(), timeout=0.1)
+        raise
 
 
 async def act(client: Client, code: str, action: str, command: cmd.Command, *,

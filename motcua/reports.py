@@ -1,11 +1,12 @@
 """SLA reports: Biểu 06 columns, the Decision 766 on-time rate and satisfaction, per unit,
 procedure and period, read from the projector's pre-aggregated counts (`report_counts`).
 
-A period `[from, to]` (office dates, inclusive) is cut into whole years, whole months and edge
-days, and so is everything before it (for the carried-over and in-progress columns), so a
-report reads a few rows per (unit, procedure) whatever the period's length or the history's.
-Only for a period that is not over yet (it ends on or after the report date) are the dossiers
-in progress judged overdue or not from `report_facts` (the open ones, a partial index).
+One SQL statement per report. A period `[from, to]` (office dates, inclusive) is cut into
+whole years, whole months and edge days, and so is everything before it (for the carried-over
+and in-progress columns), so a report reads a few rows per key whatever the period's length or
+the history's; and it reads the coarsest key its filters and grouping allow (a province total
+is one row per bucket). For a period not over yet, in-progress dossiers are judged overdue at
+the end of the day before the report date (`as_of`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import itertools
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from motcua.eventstore.reporting import DAY, MONTH, OFFICE_TZ, YEAR
+from motcua.eventstore.reporting import BOTH, DAY, MONTH, OFFICE_TZ, PROCEDURE, PROVINCE, UNIT, YEAR
 from motcua.eventstore.store import Conn
 
 GROUPS = ("unit", "procedure")
@@ -29,7 +31,7 @@ DEFINITION: dict[str, Any] = {
     "timezone": "Asia/Ho_Chi_Minh",
     "definitions": [
         {"id": "bieu06", "source": "Biểu số 06/VPCP/KSTT, Circular 01/2020/TT-VPCP",
-         "text": "Dates compared in Asia/Ho_Chi_Minh. Received in the period by receipt "
+         "text": "Dates compared in Asia/Ho_Chi_Minh. Received in the period, by receipt "
          "date: online; direct or postal (counter + postal). Carried over: received before "
          "the period, not resolved before it. received_total = online + direct_postal + "
          "carried_over = resolved_total + in_progress_total. Resolved: processing ended in "
@@ -38,14 +40,16 @@ DEFINITION: dict[str, Any] = {
          "resolved on time; a second supplement request during processing = late. In "
          "progress: received by the period's last day and not resolved by it; overdue when "
          "its due date is on or before that day (for a period not over yet: before the "
-         "report date) or a second supplement request made it late, else within time. The "
-         "due time is the one in force now (extensions and supplement pauses included); a "
-         "dossier awaiting a supplement that was within time when the clock stopped is "
-         "within time."},
+         "report date), or a second supplement request made it late by then; else within "
+         "time. The due time is the last one given (at its resolution, for a dossier "
+         "resolved since), extensions and supplement pauses included; a dossier waiting for "
+         "a supplement (or closed while waiting) that was within time when the clock "
+         "stopped is within time."},
         {"id": "qd766-2.1", "source": "Decision 766/QĐ-TTg, index 2.1",
          "text": "on_time_rate = (resolved early or on time + in progress within time) / "
          "(received in the period + carried over); supplement time is excluded because due "
-         "times already add back the paused office time. Null when the denominator is 0."},
+         "times already add back the paused office time. Rates are fractions (0..1, 6 "
+         "places), null when the denominator is 0."},
         {"id": "bieu06-resolved", "source": "Biểu số 06/VPCP/KSTT",
          "text": "resolved_on_time_rate = (resolved early + on time) / resolved_total."},
         {"id": "qd766-5.4", "source": "Decision 766/QĐ-TTg, group 5",
@@ -87,55 +91,31 @@ class Row:
     rated_satisfied: int = 0
     rated_not_satisfied: int = 0
 
-    @property
-    def received_total(self) -> int:
-        """Biểu 06: received in the period (both channels) plus carried over."""
-        return self.received_online + self.received_direct_postal + self.received_carried_over
-
-    @property
-    def resolved_total(self) -> int:
-        return self.resolved_early + self.resolved_on_time + self.resolved_late
-
-    @property
-    def in_progress_total(self) -> int:
-        return self.received_total - self.resolved_total
-
-    @property
-    def in_progress_within_time(self) -> int:
-        return self.in_progress_total - self.in_progress_overdue
-
-    @property
-    def rated_total(self) -> int:
-        return self.rated_very_satisfied + self.rated_satisfied + self.rated_not_satisfied
-
-    @property
-    def on_time_rate(self) -> float | None:
-        """Decision 766 index 2.1 (see DEFINITION)."""
-        good = self.resolved_early + self.resolved_on_time + self.in_progress_within_time
-        return _ratio(good, self.received_total)
-
-    @property
-    def resolved_on_time_rate(self) -> float | None:
-        return _ratio(self.resolved_early + self.resolved_on_time, self.resolved_total)
-
-    @property
-    def satisfaction_rate(self) -> float | None:
-        return _ratio(self.rated_very_satisfied + self.rated_satisfied, self.rated_total)
-
-    @property
-    def satisfaction_index(self) -> float | None:
-        """Decision 766 index 5.4 without complaints (see DEFINITION)."""
-        if self.on_time_rate is None:
-            return None
-        dislike = self.rated_not_satisfied / self.rated_total if self.rated_total else 0.0
-        return round(max(0.0, self.on_time_rate - dislike), 6)
-
     def as_dict(self) -> dict[str, Any]:
-        """Every column, in `COLUMNS` order."""
-        return {c: getattr(self, c) for c in COLUMNS}
-
-    def is_empty(self) -> bool:
-        return not any(getattr(self, c) for c in COUNTS)
+        """Every column, in `COLUMNS` order, with the totals and rates (see DEFINITION)."""
+        received = self.received_online + self.received_direct_postal + self.received_carried_over
+        early_or_on_time = self.resolved_early + self.resolved_on_time
+        resolved = early_or_on_time + self.resolved_late
+        in_progress = received - resolved
+        within = in_progress - self.in_progress_overdue
+        liked = self.rated_very_satisfied + self.rated_satisfied
+        rated = liked + self.rated_not_satisfied
+        on_time = _ratio(early_or_on_time + within, received)
+        index = None if on_time is None else round(max(
+            0.0, on_time - (self.rated_not_satisfied / rated if rated else 0.0)), 6)
+        return {
+            "unit_code": self.unit_code, "procedure_code": self.procedure_code,
+            "received_total": received, "received_online": self.received_online,
+            "received_direct_postal": self.received_direct_postal,
+            "received_carried_over": self.received_carried_over, "resolved_total": resolved,
+            "resolved_early": self.resolved_early, "resolved_on_time": self.resolved_on_time,
+            "resolved_late": self.resolved_late, "in_progress_total": in_progress,
+            "in_progress_within_time": within, "in_progress_overdue": self.in_progress_overdue,
+            "rated_total": rated, "rated_very_satisfied": self.rated_very_satisfied,
+            "rated_satisfied": self.rated_satisfied,
+            "rated_not_satisfied": self.rated_not_satisfied, "on_time_rate": on_time,
+            "resolved_on_time_rate": _ratio(early_or_on_time, resolved),
+            "satisfaction_rate": _ratio(liked, rated), "satisfaction_index": index}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,80 +184,65 @@ def decompose(lo: date, hi: date) -> list[tuple[int, date, date]]:
 
 
 _SUMS = {
-    "received_online": "sum(c.recv_online) FILTER (WHERE r.part = 'p')",
-    "received_direct_postal": "sum(c.recv_counter + c.recv_postal) FILTER (WHERE r.part = 'p')",
+    "received_online": "sum(c.recv_online) FILTER (WHERE c.bucket >= $4)",
+    "received_direct_postal": "sum(c.recv_counter + c.recv_postal) FILTER (WHERE c.bucket >= $4)",
     "received_carried_over": "sum(c.recv_counter + c.recv_online + c.recv_postal - c.res_early "
-                             "- c.res_on_time - c.res_late) FILTER (WHERE r.part = 'c')",
-    "resolved_early": "sum(c.res_early) FILTER (WHERE r.part = 'p')",
-    "resolved_on_time": "sum(c.res_on_time) FILTER (WHERE r.part = 'p')",
-    "resolved_late": "sum(c.res_late) FILTER (WHERE r.part = 'p')",
-    "in_progress_overdue": "sum(c.overdue_delta)",
-    "rated_very_satisfied": "sum(c.sat_very_satisfied) FILTER (WHERE r.part = 'p')",
-    "rated_satisfied": "sum(c.sat_satisfied) FILTER (WHERE r.part = 'p')",
-    "rated_not_satisfied": "sum(c.sat_not_satisfied) FILTER (WHERE r.part = 'p')",
+                             "- c.res_on_time - c.res_late) FILTER (WHERE c.bucket < $4)",
+    "resolved_early": "sum(c.res_early) FILTER (WHERE c.bucket >= $4)",
+    "resolved_on_time": "sum(c.res_on_time) FILTER (WHERE c.bucket >= $4)",
+    "resolved_late": "sum(c.res_late) FILTER (WHERE c.bucket >= $4)",
+    # Overdue at the end of the cutoff day ($5 = the day after it), minus those resolved
+    # between the cutoff and the period's end (only when the period is not over).
+    "in_progress_overdue": "sum(CASE WHEN c.bucket < $5 THEN c.overdue_delta "
+                           "ELSE -c.res_overdue END)",
+    "rated_very_satisfied": "sum(c.sat_very_satisfied) FILTER (WHERE c.bucket >= $4)",
+    "rated_satisfied": "sum(c.sat_satisfied) FILTER (WHERE c.bucket >= $4)",
+    "rated_not_satisfied": "sum(c.sat_not_satisfied) FILTER (WHERE c.bucket >= $4)",
 }
+assert tuple(_SUMS) == COUNTS == tuple(f.name for f in dataclasses.fields(Row))[2:]
+_SCOPES = {(True, True): BOTH, (True, False): UNIT, (False, False): PROVINCE,
+           (False, True): PROCEDURE}
 
 
-async def _fetch(conn: Conn, sql: str, args: list[Any]) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
-    return rows
-
-
-def _filters(alias: str, unit: str | None, procedure: str | None,
-             first: int) -> tuple[list[str], list[Any]]:
-    """Conditions for the unit/procedure filters, as parameters numbered from `first`."""
-    conds: list[str] = []
-    args: list[Any] = []
-    for column, value in (("unit_code", unit), ("procedure_code", procedure)):
-        if value is not None:
-            args.append(value)
-            conds.append(f"{alias}.{column} = ${first + len(args) - 1}")
-    return conds, args
-
-
-def _groups(alias: str, group_by: Sequence[str]) -> str:
-    unit = f"{alias}.unit_code" if "unit" in group_by else "NULL::text"
-    proc = f"{alias}.procedure_code" if "procedure" in group_by else "NULL::text"
-    return f"{unit} AS unit_code, {proc} AS procedure_code"
-
-
-async def _query(conn: Conn, start: date, end: date, cutoff: date, unit: str | None,
-                 procedure: str | None, group_by: Sequence[str]) -> dict[tuple[Any, Any], Row]:
-    after = end + timedelta(days=1)
-    parts = [("p", *x) for x in decompose(start, after)] + [
-        ("c", *x) for x in decompose(_EPOCH, start)]
-    conds, fargs = _filters("c", unit, procedure, 5)
-    where = "".join(f" AND {c}" for c in conds)
+def _sql(group_by: Sequence[str], unit: bool, procedure: bool) -> str:
+    """The report query: $1-$3 bucket ranges, $4 first day, $5 day after the cutoff, $6 scope,
+    then the unit and procedure filters present."""
+    groups = ", ".join(f"c.{g}_code" if g in group_by else "NULL::text"
+                       for g in GROUPS)
+    filters = [f"c.{name}_code = ${7 + i}" for i, name in
+               enumerate(n for n, on in (("unit", unit), ("procedure", procedure)) if on)]
     sums = ", ".join(f"coalesce({expr}, 0)::int8 AS {name}" for name, expr in _SUMS.items())
-    sql = (f"SELECT {_groups('c', group_by)}, {sums} "
-           "FROM unnest($1::text[], $2::int2[], $3::date[], $4::date[]) AS r(part, grain, lo, hi) "
-           "CROSS JOIN LATERAL (SELECT * FROM report_counts c WHERE c.grain = r.grain "
-           f"AND c.bucket >= r.lo AND c.bucket < r.hi{where} OFFSET 0) c GROUP BY 1, 2")
-    cols = [list(x) for x in zip(*parts, strict=True)]
-    rows = {(r["unit_code"], r["procedure_code"]): Row(**dict(r))
-            for r in await _fetch(conn, sql, [*cols, *fargs])}
-    if cutoff < end:  # the period is not over: overdue = due before the report date
-        conds, fargs = _filters("f", unit, procedure, 3)
-        branch = ("SELECT unit_code, procedure_code FROM report_facts f WHERE {} "
-                  "AND f.received_day <= $1 AND f.overdue_from <= $2"
-                  + "".join(f" AND {c}" for c in conds))
-        sql = (f"SELECT {_groups('x', group_by)}, count(*) AS n FROM ("
-               f"{branch.format('f.resolved_day IS NULL')} UNION ALL "
-               f"{branch.format('f.resolved_day > $1')}) x GROUP BY 1, 2")
-        overdue = {(r["unit_code"], r["procedure_code"]): r["n"]
-                   for r in await _fetch(conn, sql, [end, cutoff, *fargs])}
-        rows = {k: dataclasses.replace(r, in_progress_overdue=overdue.get(k, 0))
-                for k, r in rows.items()}
-    return rows
+    return (f"SELECT {groups}, {sums} "
+            "FROM unnest($1::int2[], $2::date[], $3::date[]) AS r(grain, lo, hi) "
+            "CROSS JOIN LATERAL (SELECT * FROM report_counts c WHERE c.grain = r.grain "
+            "AND c.scope = $6 AND c.bucket >= r.lo AND c.bucket < r.hi"
+            f"{''.join(f' AND {f}' for f in filters)} OFFSET 0) c GROUP BY 1, 2")
+
+
+async def _query(db: asyncpg.Pool | Conn, start: date, end: date, as_of: date, unit: str | None,
+                 procedure: str | None, group_by: Sequence[str]) -> list[Row]:
+    after = end + timedelta(days=1)
+    cutoff_after = min(after, as_of)  # the day after the last day overdue is judged at
+    cuts = sorted({_EPOCH, start, cutoff_after, after})
+    ranges = [r for lo, hi in itertools.pairwise(cuts) for r in decompose(lo, hi)]
+    scope = _SCOPES[("unit" in group_by or unit is not None,
+                     "procedure" in group_by or procedure is not None)]
+    filters = [v for v in (unit, procedure) if v is not None]
+    sql = _sql(group_by, unit is not None, procedure is not None)
+    records = await db.fetch(sql, *[list(x) for x in zip(*ranges, strict=True)], start,
+                               cutoff_after, scope, *filters)
+    keep = [r for r in records if any(r[2:])]  # nothing in or before the period
+    return [Row(r[0] if "unit" in group_by else unit,
+                r[1] if "procedure" in group_by else procedure, *r[2:]) for r in keep]
 
 
 async def sla_report(db: asyncpg.Pool | Conn, *, period_start: date, period_end: date,
                      unit: str | None = None, procedure: str | None = None,
                      group_by: Sequence[str] = (), as_of: date | None = None) -> Report:
     """The SLA report for office dates `period_start`..`period_end` (inclusive), optionally
-    one unit and/or procedure, grouped by any of `unit`, `procedure`. `as_of` (default: today
-    in Asia/Ho_Chi_Minh) only matters for a period not over yet: its in-progress dossiers
-    are overdue when due before that day."""
+    one unit and/or procedure, grouped by any of `unit`, `procedure`. `as_of`, the report
+    date (default: today in Asia/Ho_Chi_Minh; never before the latest event), only matters
+    for a period not over yet: its in-progress dossiers are overdue when due before it."""
     groups = tuple(g for g in GROUPS if g in group_by)
     if set(group_by) - set(GROUPS):
         raise ValueError(f"group_by must be among {', '.join(GROUPS)}")
@@ -286,24 +251,9 @@ async def sla_report(db: asyncpg.Pool | Conn, *, period_start: date, period_end:
     if period_end >= date.max - timedelta(days=1):
         raise ValueError("the period ends too late")
     today = as_of or datetime.now(OFFICE_TZ).date()
-    cutoff = min(period_end, today - timedelta(days=1))
-    if isinstance(db, asyncpg.Pool):
-        async with db.acquire() as conn:
-            return await sla_report(conn, period_start=period_start, period_end=period_end,
-                                    unit=unit, procedure=procedure, group_by=groups,
-                                    as_of=today)
-    if db.is_in_transaction():
-        found = await _query(db, period_start, period_end, cutoff, unit, procedure, groups)
-    else:
-        async with db.transaction(isolation="repeatable_read", readonly=True):
-            found = await _query(db, period_start, period_end, cutoff, unit, procedure, groups)
-    rows = sorted((r for r in found.values() if not r.is_empty()),
-                  key=lambda r: (r.unit_code or "", r.procedure_code or ""))
-    totals = Row(unit_code=unit, procedure_code=procedure, **{
-        c: sum(getattr(r, c) for r in rows) for c in COUNTS})
-    rows = [dataclasses.replace(
-        r, unit_code=r.unit_code if "unit" in groups else unit,
-        procedure_code=r.procedure_code if "procedure" in groups else procedure) for r in rows]
+    found = await _query(db, period_start, period_end, today, unit, procedure, groups)
+    rows = sorted(found, key=lambda r: (r.unit_code or "", r.procedure_code or ""))
+    totals = Row(unit, procedure, *(sum(getattr(r, c) for r in rows) for c in COUNTS))
     return Report(period_start=period_start, period_end=period_end, as_of=today, unit=unit,
                   procedure=procedure, group_by=groups, rows=rows if groups else [totals],
                   totals=totals)

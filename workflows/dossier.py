@@ -50,6 +50,7 @@ RATING_WINDOW = timedelta(days=30)
 # Appends wait for PostgreSQL as long as it takes: an event must never be dropped.
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=10))
+DEADLINE_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=5))
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=60), maximum_attempts=10)
 DEADLINE_REASONS: dict[type[ev.Event], str] = {
@@ -166,9 +167,19 @@ class DossierWorkflow:
             extended_at=state.extended_at)
         # A local activity: the result is recorded in history, so a replay (or a worker with
         # a newer holiday table) gets the deadline the citizen was given, never a new one.
-        result: DeadlineResult = await workflow.execute_local_activity(
-            COMPUTE_DEADLINE, request, result_type=DeadlineResult,
-            start_to_close_timeout=timedelta(seconds=10))
+        try:
+            result: DeadlineResult = await workflow.execute_local_activity(
+                COMPUTE_DEADLINE, request, result_type=DeadlineResult,
+                start_to_close_timeout=timedelta(seconds=10), retry_policy=DEADLINE_RETRY)
+        except ActivityError as err:
+            # No deadline can be given (unknown procedure, date outside the calendar): the
+            # command is refused and nothing is stored.
+            cause = err.cause
+            raise ApplicationError(
+                cause.message if isinstance(cause, ApplicationError) else str(err),
+                {"state": state.state_name},
+                type=cause.type if isinstance(cause, ApplicationError) and cause.type
+                else "DeadlineUnavailable", non_retryable=True) from err
         return result
 
     async def _append(self, before: Dossier, events: list[ev.Event], command: cmd.Command,

@@ -21,7 +21,7 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from motcua import metrics
+from motcua import correlation, metrics
 from motcua.api.problems import (
     INTERNAL_ERROR,
     MALFORMED_REQUEST,
@@ -77,6 +77,7 @@ class RequestContext:
                                       (HEADER.lower().encode(), cid.encode())]
             await send(message)
 
+        token = correlation.bind(cid)  # also into Temporal headers, workflow and activities
         with structlog.contextvars.bound_contextvars(correlation_id=cid):
             try:
                 await self._limited(scope, receive, send_with_id)
@@ -88,6 +89,7 @@ class RequestContext:
                                        f"id {cid}")(scope, receive, send_with_id)
             finally:
                 self._observe(scope, status, time.perf_counter() - started)
+                correlation.reset(token)
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         length = _header(scope, b"content-length")

@@ -30,6 +30,10 @@ class SlaView(BaseModel):
     original_due_at: datetime | None = Field(description="The due time on the receipt.")
     extended: bool
     supplement_requests: int
+    deadline_version: int = Field(description="1 on receipt; +1 for each audited change.")
+    calendar_version: str = Field(description="Hash of the calendar the due time used.")
+    catalog_version: str = Field(description="Version of the procedure catalog used.")
+    rule: str = Field(description="The counting rule, e.g. civil_code.")
 
 
 class TimelineEntry(BaseModel):
@@ -139,7 +143,9 @@ def dossier_view(d: Dossier, events: list[StoredEvent], now: datetime | None = N
         assignee=d.assignee,
         sla=SlaView(status=d.sla_status(now), due_at=d.due_at, due_soon_at=d.due_soon_at,
                     original_due_at=d.original_due_at, extended=d.extended,
-                    supplement_requests=d.supplement_requests),
+                    supplement_requests=d.supplement_requests,
+                    deadline_version=d.deadline_version, calendar_version=d.calendar_version,
+                    catalog_version=d.catalog_version, rule=d.deadline_rule),
         timeliness=d.timeliness, satisfaction=d.satisfaction, outcome_reason=d.outcome_reason,
         version=d.version, timeline=timeline(events))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from motcua.devstack.procs import StackError, port_free, terminate, wait_for_port
@@ -73,7 +74,21 @@ class TemporalDevServer:
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(self.command(), stdout=out, stderr=out,
                                      start_new_session=True)
+        started = time.monotonic()
         wait_for_port(self.port, timeout, self.proc)
+        self._wait_healthy(timeout - (time.monotonic() - started))
+
+    def _wait_healthy(self, timeout: float) -> None:
+        # The frontend accepts connections before it serves ("Frontend is not healthy yet").
+        deadline = time.monotonic() + max(timeout, 5.0)
+        while time.monotonic() < deadline:
+            check = subprocess.run(
+                [temporal_binary(), "operator", "cluster", "health", "--address", self.address],
+                capture_output=True, check=False, timeout=10)
+            if check.returncode == 0 and b"SERVING" in check.stdout:
+                return
+            time.sleep(0.2)
+        raise StackError(f"Temporal at {self.address} did not become healthy")
 
     def stop(self) -> None:
         terminate(self.proc, timeout=20)

@@ -32,11 +32,12 @@ NAME = "dossiers"
 BATCH = 500
 
 _FETCH = """
-SELECT tx_id::text AS tx_id, global_position, stream, event_type, payload, recorded_at
-FROM events
-WHERE (tx_id, global_position) > ($1::text::xid8, $2)
-  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY tx_id, global_position
+SELECT e.tx_id::text AS tx_text, e.global_position, e.stream, e.event_type, e.payload,
+       e.recorded_at
+FROM events e
+WHERE (e.tx_id, e.global_position) > ($1::text::xid8, $2)
+  AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY e.tx_id, e.global_position
 LIMIT $3
 """
 
@@ -102,9 +103,9 @@ async def project_batch(conn: Conn, limit: int = BATCH, *, count_metrics: bool =
         cp = await conn.fetchrow(
             "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) "
             "DO UPDATE SET name = excluded.name "
-            "RETURNING tx_id::text AS tx_id, global_position", NAME)
+            "RETURNING tx_id::text AS tx_text, global_position", NAME)
         assert cp is not None  # INSERT ... RETURNING always returns the row
-        rows = await conn.fetch(_FETCH, cp["tx_id"], cp["global_position"], limit)
+        rows = await conn.fetch(_FETCH, cp["tx_text"], cp["global_position"], limit)
         if not rows:
             return 0
         streams = sorted({r["stream"] for r in rows})
@@ -126,7 +127,7 @@ async def project_batch(conn: Conn, limit: int = BATCH, *, count_metrics: bool =
         await conn.execute(
             "UPDATE projection_checkpoints SET tx_id = $2::text::xid8, global_position = $3, "
             "last_recorded_at = $4, updated_at = now() WHERE name = $1",
-            NAME, last["tx_id"], last["global_position"], last["recorded_at"])
+            NAME, last["tx_text"], last["global_position"], last["recorded_at"])
     if count_metrics:
         counting.count((a.event, a.after) for a in applied)  # after the commit: once each
     return len(rows)

@@ -10,7 +10,8 @@ calendar correction) just moves the dossier's `overdue_from`, i.e. one -1 and on
 Exactly once: the projector applies each event once per checkpoint advance, in the transaction
 that advances the checkpoint, so these additions commit with it or not at all; a rebuild
 empties both tables (`reset`) and replays every event. `recount` recomputes the counts from the
-facts in one statement (after a bulk load of facts, and to check the incremental path).
+facts in SQL (after a bulk load of facts; the tests check it equals the incremental path), and
+`backfill` derives facts from the `dossiers` read model (bulk loads, benchmarks: see there).
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ from motcua.eventstore.store import Conn
 OFFICE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY, MONTH, YEAR = 0, 1, 2
 GRAINS = (DAY, MONTH, YEAR)
+# Keys counted: (unit, procedure), (unit, all), (all, all), (all, procedure); "all" is ''.
+BOTH, UNIT, PROVINCE, PROCEDURE = 0, 1, 2, 3
+ALL = ""
 MEASURES = ("recv_counter", "recv_online", "recv_postal", "res_early", "res_on_time",
-            "res_late", "overdue_delta", "sat_very_satisfied", "sat_satisfied",
+            "res_late", "res_overdue", "overdue_delta", "sat_very_satisfied", "sat_satisfied",
             "sat_not_satisfied")
 _INDEX = {m: i for i, m in enumerate(MEASURES)}
 
@@ -130,18 +134,23 @@ def contributions(f: Fact) -> Iterable[tuple[date, str, int]]:
         yield f.overdue_from, "overdue_delta", 1
         if f.resolved_day is not None:
             yield f.resolved_day, "overdue_delta", -1
+            yield f.resolved_day, "res_overdue", 1
     if f.rated_day is not None:
         yield f.rated_day, f"sat_{f.satisfaction}", 1
 
 
-Key = tuple[int, date, str, str]
+Key = tuple[int, int, date, str, str]
 
 
 def _add(deltas: dict[Key, list[int]], f: Fact, sign: int) -> None:
+    scopes = ((BOTH, f.unit_code, f.procedure_code), (UNIT, f.unit_code, ALL),
+              (PROVINCE, ALL, ALL), (PROCEDURE, ALL, f.procedure_code))
     for day, measure, n in contributions(f):
         for grain in GRAINS:
-            key = (grain, bucket(grain, day), f.unit_code, f.procedure_code)
-            deltas.setdefault(key, [0] * len(MEASURES))[_INDEX[measure]] += sign * n
+            first = bucket(grain, day)
+            for scope, unit, procedure in scopes:
+                key = (grain, scope, first, unit, procedure)
+                deltas.setdefault(key, [0] * len(MEASURES))[_INDEX[measure]] += sign * n
 
 
 def count_deltas(changes: Iterable[tuple[Fact | None, Fact]]) -> dict[Key, list[int]]:
@@ -161,11 +170,12 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[],
 ON CONFLICT (code) DO UPDATE SET
     {", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])}
 """
+_KEY = "grain, scope, bucket, unit_code, procedure_code"
 _UPSERT_COUNTS = f"""
-INSERT INTO report_counts (grain, bucket, unit_code, procedure_code, {", ".join(MEASURES)})
-SELECT * FROM unnest($1::int2[], $2::date[], $3::text[], $4::text[],
-                     {", ".join(f"${i + 5}::int4[]" for i in range(len(MEASURES)))})
-ON CONFLICT (grain, bucket, unit_code, procedure_code) DO UPDATE SET
+INSERT INTO report_counts ({_KEY}, {", ".join(MEASURES)})
+SELECT * FROM unnest($1::int2[], $2::int2[], $3::date[], $4::text[], $5::text[],
+                     {", ".join(f"${i + 6}::int4[]" for i in range(len(MEASURES)))})
+ON CONFLICT ({_KEY}) DO UPDATE SET
     {", ".join(f"{m} = report_counts.{m} + excluded.{m}" for m in MEASURES)}
 """
 
@@ -211,38 +221,40 @@ def _part(day: str, where: str, measures: dict[str, str]) -> str:
             f"FROM report_facts WHERE {where}")
 
 
-def _recount_days_sql() -> str:
-    """One INSERT .. SELECT doing what `contributions` does, for every fact at once."""
+def _recount_sql() -> list[str]:
+    """INSERT .. SELECTs doing what `contributions` and `_add` do, for every fact at once:
+    daily (unit, procedure) counts from the facts, then the other scopes and grains from
+    those."""
     overdue = ("overdue_from IS NOT NULL AND (resolved_day IS NULL "
                "OR overdue_from < resolved_day)")
-    parts = [
-        _part("received_day", "true",
-              {f"recv_{c}": f"(channel = '{c}')::int" for c in ("counter", "online", "postal")}),
-        _part("resolved_day", "resolved_day IS NOT NULL",
-              {f"res_{t}": f"(timeliness = '{t}')::int" for t in ("early", "on_time", "late")}),
-        _part("overdue_from", overdue, {"overdue_delta": "1"}),
-        _part("resolved_day", f"{overdue} AND resolved_day IS NOT NULL",
-              {"overdue_delta": "-1"}),
-        _part("rated_day", "rated_day IS NOT NULL",
-              {f"sat_{r}": f"(satisfaction = '{r}')::int"
-               for r in ("very_satisfied", "satisfied", "not_satisfied")}),
-    ]
-    sums = ", ".join(f"sum(x.{m})" for m in MEASURES)
-    return (f"INSERT INTO report_counts (grain, bucket, unit_code, procedure_code, "
-            f"{', '.join(MEASURES)}) SELECT 0, x.day, x.unit_code, x.procedure_code, {sums} "
-            f"FROM ({' UNION ALL '.join(parts)}) x GROUP BY 2, 3, 4")
-
-
-def _roll_up_sql(grain: int, unit: str) -> str:
-    """Sum the finer grain's rows into `grain` (month from days, year from months)."""
+    choice = {"recv": ("channel", ("counter", "online", "postal")),
+              "res": ("timeliness", ("early", "on_time", "late")),
+              "sat": ("satisfaction", ("very_satisfied", "satisfied", "not_satisfied"))}
+    one = {p: {f"{p}_{v}": f"({col} = '{v}')::int" for v in values}
+           for p, (col, values) in choice.items()}
+    parts = [_part("received_day", "true", one["recv"]),
+             _part("resolved_day", "resolved_day IS NOT NULL", one["res"]),
+             _part("overdue_from", overdue, {"overdue_delta": "1"}),
+             _part("resolved_day", f"{overdue} AND resolved_day IS NOT NULL",
+                   {"overdue_delta": "-1", "res_overdue": "1"}),
+             _part("rated_day", "rated_day IS NOT NULL", one["sat"])]
+    measures = ", ".join(MEASURES)
     sums = ", ".join(f"sum({m})" for m in MEASURES)
-    return (f"INSERT INTO report_counts (grain, bucket, unit_code, procedure_code, "
-            f"{', '.join(MEASURES)}) SELECT {grain}, date_trunc('{unit}', bucket)::date, "
-            f"unit_code, procedure_code, {sums} FROM report_counts WHERE grain = {grain - 1} "
-            "GROUP BY 2, 3, 4")
+    insert = f"INSERT INTO report_counts ({_KEY}, {measures}) "
+    sql = [f"{insert} SELECT 0, 0, day, unit_code, procedure_code, {sums} "
+           f"FROM ({' UNION ALL '.join(parts)}) x GROUP BY 3, 4, 5"]
+    for scope, unit, procedure in ((UNIT, "unit_code", "''"), (PROVINCE, "''", "''"),
+                                   (PROCEDURE, "''", "procedure_code")):
+        sql.append(f"{insert} SELECT 0, {scope}, bucket, {unit}, {procedure}, {sums} "
+                   "FROM report_counts WHERE grain = 0 AND scope = 0 GROUP BY 3, 4, 5")
+    for grain, unit in ((MONTH, "month"), (YEAR, "year")):
+        sql.append(f"{insert} SELECT {grain}, scope, date_trunc('{unit}', bucket)::date, "
+                   f"unit_code, procedure_code, {sums} FROM report_counts "
+                   f"WHERE grain = {grain - 1} GROUP BY 2, 3, 4, 5")
+    return sql
 
 
-_RECOUNT = (_recount_days_sql(), _roll_up_sql(MONTH, "month"), _roll_up_sql(YEAR, "year"))
+_RECOUNT = _recount_sql()
 
 
 async def recount(conn: Conn) -> None:
@@ -250,5 +262,37 @@ async def recount(conn: Conn) -> None:
     waits meanwhile (it writes counts after facts, so no change is lost or counted twice)."""
     async with conn.transaction():
         await conn.execute("TRUNCATE report_counts")
+        await conn.execute("SET LOCAL work_mem = '256MB'")
         for sql in _RECOUNT:
             await conn.execute(sql)
+
+
+_TZ = "'Asia/Ho_Chi_Minh'"
+_BACKFILL = f"""
+INSERT INTO report_facts ({", ".join(FACT_COLUMNS)})
+SELECT code, unit_code, procedure_code, channel, received, resolved,
+       CASE WHEN resolved IS NULL THEN NULL WHEN timeliness IS NOT NULL THEN timeliness
+            WHEN late THEN 'late' WHEN due IS NULL OR resolved = due THEN 'on_time'
+            WHEN resolved < due THEN 'early' ELSE 'late' END,
+       CASE WHEN due IS NULL OR paused_at < due_at THEN NULL ELSE greatest(due, received) END,
+       NULL, CASE WHEN satisfaction IS NOT NULL THEN closed END, satisfaction
+FROM (SELECT d.*, (received_at AT TIME ZONE {_TZ})::date AS received,
+             (finished_at AT TIME ZONE {_TZ})::date AS resolved,
+             (due_at AT TIME ZONE {_TZ})::date AS due,
+             (coalesce(closed_at, finished_at) AT TIME ZONE {_TZ})::date AS closed,
+             (snapshot->>'paused_at')::timestamptz AS paused_at,
+             coalesce((snapshot->>'late_by_supplement')::boolean, false) AS late
+      FROM dossiers d) x
+ON CONFLICT (code) DO NOTHING
+"""
+
+
+async def backfill(conn: Conn) -> int:
+    """Add the facts of dossiers in the `dossiers` read model that have none (a read model
+    loaded in bulk, e.g. by a benchmark), then `recount`; returns how many were added. Close,
+    not exact: the read model keeps neither the rating day (the closing day is used) nor the
+    day of a 766 late flag, nor a pause that ended with a closing. Exact: a projection rebuild."""
+    async with conn.transaction():
+        added = int((await conn.execute(_BACKFILL)).split()[-1])
+        await recount(conn)
+    return added

@@ -1,0 +1,1 @@
+"""API tests: contract, authorisation, idempotency, errors, outages, fuzzing, token CLI."""

@@ -141,3 +141,28 @@ async def test_dates_outside_the_office_calendar_are_422(http: httpx.AsyncClient
     far = await act(http, dev_token, code, "extend",
                     {"reason": "x", "new_due_at": "2099-06-01T17:00:00+07:00"})
     assert assert_problem(far, 422, "invalid-input")["field"] == "new_due_at"
+
+
+async def test_deeply_nested_json_is_a_client_error(http: httpx.AsyncClient,
+                                                    dev_token: str) -> None:
+    """JSON nested beyond the parser's depth, or a body of the wrong shape, is a 4xx."""
+    headers = bearer(dev_token, **{"Content-Type": "application/json"})
+    for content in (b"[" * 30000 + b"]" * 30000, b"[]", b'"x"', b"null"):
+        response = await http.post("/v1/dossiers", content=content, headers=headers)
+        assert response.status_code in (400, 422), response.text
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_bug_is_a_bare_500_problem(http: httpx.AsyncClient, dev_token: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected exception answers a 500 problem with the correlation id, no traceback."""
+    from motcua.api.routes import catalog
+
+    def broken(unit: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(catalog, "_unit", broken)
+    response = await http.get("/v1/units", headers=bearer(dev_token))
+    body = assert_problem(response, 500, "internal-error")
+    assert response.headers["X-Correlation-Id"] in str(body["detail"])
+    assert "secret" not in response.text and "Traceback" not in response.text

@@ -25,22 +25,23 @@ CREATE TABLE report_facts (
     CHECK ((resolved_day IS NULL) = (timeliness IS NULL)),
     CHECK ((rated_day IS NULL) = (satisfaction IS NULL))
 );
--- Dossiers in progress now: the overdue split of a period that is not over yet.
-CREATE INDEX report_facts_open ON report_facts (unit_code, procedure_code, overdue_from)
-    INCLUDE (received_day) WHERE resolved_day IS NULL;
-CREATE INDEX report_facts_resolved ON report_facts (resolved_day);
 
--- Counts per (unit, procedure, bucket) at three grains: 0 = day, 1 = month, 2 = year; bucket
--- is the first day of the day/month/year. Every fact is counted once at each grain, so a
--- period is a few whole years + whole months + edge days, and a running total up to a day
--- (carried over, in progress, overdue) is a few rows per (unit, procedure). One partition per
--- grain keeps the month and year rows packed together (few pages to read, likely cached).
---   recv_<channel>  : received that day;  res_<timeliness> : resolved that day;
---   sat_<rating>    : rated that day;
---   overdue_delta   : +1 on overdue_from, -1 on resolved_day (when it was overdue before),
---                     so its running total up to D = in progress and overdue at the end of D.
+-- Additive counts of the facts, per bucket and key:
+--   grain : 0 = day, 1 = month, 2 = year; `bucket` is the first day of the day/month/year.
+--           Every fact is counted at each grain, so a period is read as whole years + whole
+--           months + edge days, and a running total up to a day as a few rows per key.
+--   scope : 0 = (unit, procedure), 1 = (unit, all procedures), 2 = (all units, all
+--           procedures), 3 = (all units, procedure); "all" is ''. A report reads the coarsest
+--           scope its filters and grouping allow (a province total: one row per bucket).
+-- Measures, on the day they happen:
+--   recv_<channel>, res_<timeliness>, sat_<rating> : received, resolved, rated that day;
+--   overdue_delta : +1 on overdue_from, -1 on resolved_day when it was overdue before, so
+--                   its running total up to D = in progress and overdue at the end of D;
+--   res_overdue   : resolved that day after having been overdue (the -1s above, alone).
+-- One partition per grain keeps the month and year rows packed in few pages.
 CREATE TABLE report_counts (
     grain              smallint NOT NULL,
+    scope              smallint NOT NULL CHECK (scope IN (0, 1, 2, 3)),
     bucket             date     NOT NULL,
     unit_code          text     NOT NULL,
     procedure_code     text     NOT NULL,
@@ -50,13 +51,16 @@ CREATE TABLE report_counts (
     res_early          integer  NOT NULL DEFAULT 0,
     res_on_time        integer  NOT NULL DEFAULT 0,
     res_late           integer  NOT NULL DEFAULT 0,
+    res_overdue        integer  NOT NULL DEFAULT 0,
     overdue_delta      integer  NOT NULL DEFAULT 0,
     sat_very_satisfied integer  NOT NULL DEFAULT 0,
     sat_satisfied      integer  NOT NULL DEFAULT 0,
     sat_not_satisfied  integer  NOT NULL DEFAULT 0,
-    PRIMARY KEY (grain, bucket, unit_code, procedure_code)
+    PRIMARY KEY (grain, scope, bucket, unit_code, procedure_code)
 ) PARTITION BY LIST (grain);
 CREATE TABLE report_counts_day PARTITION OF report_counts FOR VALUES IN (0);
 CREATE TABLE report_counts_month PARTITION OF report_counts FOR VALUES IN (1);
 CREATE TABLE report_counts_year PARTITION OF report_counts FOR VALUES IN (2);
-CREATE INDEX report_counts_unit ON report_counts (unit_code, grain, bucket);
+-- One unit's (or one procedure's) rows over a range of buckets.
+CREATE INDEX report_counts_unit ON report_counts (unit_code, scope, grain, bucket);
+CREATE INDEX report_counts_procedure ON report_counts (procedure_code, scope, grain, bucket);

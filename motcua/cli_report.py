@@ -1,0 +1,110 @@
+"""`motcua report`: the SLA report (Biểu 06, Decision 766) for a period, as JSON or CSV.
+
+    motcua report --from 2025-01-01 --to 2025-03-31 --unit 000.21.39.H39 --by procedure
+    motcua report --from 2025-01-01 --to 2025-12-31 --by unit --format csv > 2025.csv
+
+Reads the projector's report tables in the database named by DATABASE_URL. The report goes to
+stdout and nothing else does; bad arguments give one line on stderr and exit status 2, an
+unreachable database exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import date
+from typing import NoReturn
+
+import asyncpg
+
+from motcua.config import Settings
+from motcua.reports import GROUPS, Report, sla_report, to_csv
+
+PROG = "motcua report"
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage block and exits; we want one line and our own exit path.
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _groups(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in GROUPS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"--by takes {' and/or '.join(GROUPS)}, comma-separated; got {', '.join(unknown)}")
+    return names
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog=PROG, description="Print the SLA report (Biểu 06 columns, Decision "
+                     "766 on-time and satisfaction rates) for a period.")
+    parser.add_argument("--from", dest="start", required=True, type=_day, metavar="YYYY-MM-DD",
+                        help="first day of the period (office date, Asia/Ho_Chi_Minh)")
+    parser.add_argument("--to", dest="end", required=True, type=_day, metavar="YYYY-MM-DD",
+                        help="last day of the period (inclusive)")
+    parser.add_argument("--unit", help="only this unit (its code)")
+    parser.add_argument("--procedure", help="only this procedure (its code)")
+    parser.add_argument("--by", type=_groups, default=(), metavar="unit,procedure",
+                        help="one row per unit and/or procedure (default: totals only)")
+    parser.add_argument("--format", choices=["json", "csv"], default="json")
+    return parser
+
+
+async def _run(dsn: str, args: argparse.Namespace) -> Report:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await sla_report(conn, period_start=args.start, period_end=args.end,
+                                unit=args.unit, procedure=args.procedure, group_by=args.by)
+    finally:
+        await conn.close()
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report as printed: indented JSON, or CSV."""
+    if fmt == "csv":
+        return to_csv(report)
+    return json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """Run `motcua report` with `argv` (without the program name); return the exit status."""
+    try:
+        args = _parser().parse_args(argv)
+        if args.end < args.start:
+            raise _UsageError("--to is before --from")
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    except _UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        report = asyncio.run(_run(Settings().database_url, args))
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        print(f"{PROG}: error: the database is unreachable or not migrated: {exc}",
+              file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(render(report, args.format))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
