@@ -123,3 +123,23 @@ def receive(client: Client, worker: None) -> Receive:
         return await dossiers.receive(client, receipt(**overrides), task_queue=TASK_QUEUE)
 
     return _receive
+
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave with pytest's own status, skipping interpreter finalisation: the Temporal SDK's
+    runtime can abort the process at exit (`PyGILState_Release`, sdk-python#300), which would
+    turn a green run into a crash code."""
+    if _exit_status and not os.environ.get("MOTCUA_NORMAL_EXIT"):
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])
