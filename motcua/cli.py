@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -123,7 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _own_parser(OWN_PARSERS[args_list[0]], args_list[1:])
     args = build_parser().parse_args(args_list)
     settings = Settings()
-    logs.configure(settings.log_level, settings.log_format)
+    # `motcua dev` talks to a person: readable lines unless JSON was asked for explicitly.
+    fmt = "console" if args.command == "dev" and "MOTCUA_LOG_FORMAT" not in os.environ \
+        else settings.log_format
+    logs.configure(settings.log_level, fmt)
     handler: Handler = args.handler
     try:
         return handler(args, settings)

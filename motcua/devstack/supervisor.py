@@ -8,18 +8,13 @@ import asyncio
 import fcntl
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import IO
 
-import asyncpg
-
-from motcua.devstack.postgres import EmbeddedPostgres
-from motcua.devstack.procs import StackError, port_free, terminate, wait_for_port
-from motcua.devstack.temporal_server import TemporalDevServer
-from motcua.eventstore.migrate import migrate
+from motcua.devstack.procs import StackError
+from motcua.devstack.stack import Ports, Stack
 
 
 def _lock(data_dir: Path) -> IO[str]:
@@ -39,31 +34,14 @@ def _lock(data_dir: Path) -> IO[str]:
     return handle
 
 
-def _child(name: str, args: list[str], env: dict[str, str],
-           log_dir: Path) -> subprocess.Popen[bytes]:
-    log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-    return subprocess.Popen([sys.executable, "-m", "motcua.cli", *args], env=env,
-                            stdout=log, stderr=log, start_new_session=True)
+def _dev_token(data_dir: Path, dsn: str) -> str:
+    """Create, once, a development token with every role."""
+    from motcua.api.tokens import create_dev_token
 
-
-async def _prepare_database(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-
-
-def _dev_token(data_dir: Path, env: dict[str, str]) -> str | None:
-    """Create, once, a development token with every role; None until the API has tokens."""
     path = data_dir / "dev-token"
     if path.exists():
         return path.read_text().strip()
-    try:
-        from motcua.api.tokens import create_dev_token
-    except ImportError:
-        return None
-    token = asyncio.run(create_dev_token(env["DATABASE_URL"]))
+    token = asyncio.run(create_dev_token(dsn))
     path.write_text(token + "\n")
     path.chmod(0o600)
     return token
@@ -73,10 +51,8 @@ def run_dev(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    children: dict[str, subprocess.Popen[bytes]] = {}
+    stack: Stack | None = None
     lock: IO[str] | None = None
-    pg: EmbeddedPostgres | None = None
-    temporal: TemporalDevServer | None = None
     stop = False
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -85,43 +61,28 @@ def run_dev(args: argparse.Namespace) -> int:
 
     try:
         lock = _lock(data_dir)
-        if not port_free(args.port):
-            raise StackError(f"port {args.port} is already in use (API); use --port")
-        pg = EmbeddedPostgres(data_dir / "postgres", args.pg_port)
-        temporal = TemporalDevServer(data_dir / "temporal.db", args.temporal_port,
-                                     ui_port=args.temporal_ui_port,
-                                     log_file=data_dir / "temporal.log")
-        pg.start()
-        temporal.start()
-        asyncio.run(_prepare_database(pg.dsn))
-        env = {**os.environ, "DATABASE_URL": pg.dsn,
-               "MOTCUA_TEMPORAL_ADDRESS": temporal.address}
-        env.setdefault("MOTCUA_LOG_FORMAT", "json")
-        token = _dev_token(data_dir, env)
-        children["worker"] = _child("worker", ["worker"], {
-            **env, "MOTCUA_METRICS_PORT": "9464", "MOTCUA_SDK_METRICS_PORT": "9465"}, data_dir)
-        children["projector"] = _child("projector", ["projector"], {
-            **env, "MOTCUA_METRICS_PORT": "9466", "MOTCUA_SDK_METRICS_PORT": "0"}, data_dir)
-        children["api"] = _child(
-            "api", ["api", "--host", "127.0.0.1", "--port", str(args.port)],
-            {**env, "MOTCUA_METRICS_PORT": "0", "MOTCUA_SDK_METRICS_PORT": "0"}, data_dir)
-        wait_for_port(args.port, 30, children["api"])
+        stack = Stack(data_dir, Ports(api=args.port, temporal=args.temporal_port,
+                                      temporal_ui=args.temporal_ui_port, postgres=args.pg_port))
+        stack.start_services()
+        token = _dev_token(data_dir, stack.postgres.dsn)
+        for name in ("worker", "projector", "api"):
+            stack.start(name)
         signal.signal(signal.SIGINT, _on_signal)
         signal.signal(signal.SIGTERM, _on_signal)
+        p = stack.ports
         print(f"motcua dev is ready in {time.monotonic() - started:.1f}s (data in {data_dir})")
-        print(f"  API            http://127.0.0.1:{args.port}  (docs: /docs, /openapi.json)")
-        print(f"  metrics        http://127.0.0.1:{args.port}/metrics, worker :9464, "
-              f"Temporal SDK :9465, projector :9466")
-        print(f"  Temporal       {temporal.address}  (UI http://127.0.0.1:{args.temporal_ui_port})")
-        print(f"  PostgreSQL     {pg.dsn}")
-        if token:
-            print(f"  dev token      {token}  (also in {data_dir / 'dev-token'})")
+        print(f"  API            {stack.api_url}  (docs: /docs, /openapi.json)")
+        print(f"  metrics        {stack.api_url}/metrics, worker :{p.worker_metrics}, "
+              f"Temporal SDK :{p.worker_sdk_metrics}, projector :{p.projector_metrics}")
+        print(f"  Temporal       {stack.temporal.address}  "
+              f"(UI http://127.0.0.1:{args.temporal_ui_port})")
+        print(f"  PostgreSQL     {stack.postgres.dsn}")
+        print(f"  dev token      {token}  (also in {data_dir / 'dev-token'})")
         print(f"  logs           {data_dir}/*.log   — Ctrl-C stops everything", flush=True)
         while not stop:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    raise StackError(f"{name} exited with code {child.returncode}; "
-                                     f"see {data_dir}/{name}.log")
+            dead = stack.dead_children()
+            if dead:
+                raise StackError(f"{dead[0]} exited; see {data_dir}/{dead[0]}.log")
             time.sleep(0.5)
         print("stopping…", flush=True)
         return 0
@@ -131,11 +92,7 @@ def run_dev(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        for child in reversed(children.values()):
-            terminate(child, timeout=40)
-        if temporal is not None:
-            temporal.stop()
-        if pg is not None:
-            pg.stop()
+        if stack is not None:
+            stack.shutdown()
         if lock is not None:
             lock.close()

@@ -1,0 +1,115 @@
+"""The whole embedded stack as one object: PostgreSQL, the Temporal dev server, migrations, and
+the worker, projector and API as child processes. `motcua dev` runs it; the benchmarks and the
+fault-injection tests drive it (stop and start any part on purpose)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from motcua.devstack.postgres import EmbeddedPostgres
+from motcua.devstack.procs import StackError, port_free, terminate, wait_for_port
+from motcua.devstack.temporal_server import TemporalDevServer
+from motcua.eventstore.migrate import migrate
+
+
+@dataclass
+class Ports:
+    api: int = 8080
+    temporal: int = 7233
+    temporal_ui: int | None = 8233
+    postgres: int = 55432
+    worker_metrics: int = 9464
+    worker_sdk_metrics: int = 9465
+    projector_metrics: int = 9466
+
+
+@dataclass
+class Stack:
+    """One stack with all its data in `data_dir`. `env` adds settings for every child."""
+
+    data_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    env: dict[str, str] = field(default_factory=dict)
+    time_skipping: bool = False
+    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.data_dir.resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.postgres = EmbeddedPostgres(self.data_dir / "postgres", self.ports.postgres)
+        self.temporal = TemporalDevServer(
+            self.data_dir / "temporal.db", self.ports.temporal, ui_port=self.ports.temporal_ui,
+            time_skipping=self.time_skipping, log_file=self.data_dir / "temporal.log")
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}"
+
+    def child_env(self) -> dict[str, str]:
+        return {**os.environ, "DATABASE_URL": self.postgres.dsn,
+                "MOTCUA_TEMPORAL_ADDRESS": self.temporal.address, **self.env}
+
+    def start_services(self) -> None:
+        """PostgreSQL, Temporal and the migrations."""
+        if not port_free(self.ports.api):
+            raise StackError(f"port {self.ports.api} is already in use (API); use --port")
+        self.postgres.start()
+        self.temporal.start()
+        asyncio.run(self._migrate())
+
+    async def _migrate(self) -> None:
+        conn = await asyncpg.connect(self.postgres.dsn)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+
+    def start(self, name: str) -> subprocess.Popen[bytes]:
+        """Start `worker`, `projector` or `api` as a child (its log: `<data_dir>/<name>.log`)."""
+        p = self.ports
+        args, extra = {
+            "worker": (["worker"], {"MOTCUA_METRICS_PORT": str(p.worker_metrics),
+                                    "MOTCUA_SDK_METRICS_PORT": str(p.worker_sdk_metrics)}),
+            "projector": (["projector"], {"MOTCUA_METRICS_PORT": str(p.projector_metrics),
+                                          "MOTCUA_SDK_METRICS_PORT": "0"}),
+            "api": (["api", "--host", "127.0.0.1", "--port", str(p.api)],
+                    {"MOTCUA_METRICS_PORT": "0", "MOTCUA_SDK_METRICS_PORT": "0"}),
+        }[name]
+        log = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        child = subprocess.Popen([sys.executable, "-m", "motcua.cli", *args],
+                                 env={**self.child_env(), **extra}, stdout=log, stderr=log,
+                                 start_new_session=True)
+        self.children[name] = child
+        if name == "api":
+            wait_for_port(p.api, 30, child)
+        return child
+
+    def stop(self, name: str, timeout: float = 40.0) -> None:
+        terminate(self.children.pop(name, None), timeout=timeout)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a child: no shutdown hooks, as in a crash."""
+        child = self.children.pop(name)
+        child.kill()
+        child.wait(10)
+
+    def start_all(self) -> None:
+        self.start_services()
+        for name in ("worker", "projector", "api"):
+            self.start(name)
+
+    def dead_children(self) -> list[str]:
+        return [name for name, c in self.children.items() if c.poll() is not None]
+
+    def shutdown(self) -> None:
+        for name in reversed(list(self.children)):
+            self.stop(name)
+        self.temporal.stop()
+        self.postgres.stop()
