@@ -78,6 +78,7 @@ async def build_worker(settings: Settings, client: Client, pool: asyncpg.Pool, *
         worker = Worker(
             client, task_queue=settings.task_queue, workflows=[DossierWorkflow],
             activities=list(activities.values()), interceptors=[WorkerInterceptor()],
+            max_cached_workflows=settings.max_cached_workflows,
             graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds))
         log.info("worker.ready", task_queue=settings.task_queue,
                  calendar_version=calendar.version, catalog_version=catalog.version)

@@ -42,3 +42,5 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "json"  # json | console
     graceful_shutdown_seconds: float = 30.0
+    # Open dossiers kept in the worker's memory (a cache miss replays the history).
+    max_cached_workflows: int = 10000
