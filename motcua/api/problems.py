@@ -53,13 +53,15 @@ INVALID_INPUT = Kind("invalid-input", "The input is invalid", 422)
 INVALID_COMMAND = Kind("invalid-command", "The command breaks a rule of the procedure", 422)
 IDEMPOTENCY_KEY_REUSED = Kind(
     "idempotency-key-reused", "The Idempotency-Key was already used for another request", 422)
+DOCUMENT_UNAVAILABLE = Kind(
+    "document-unavailable", "The dossier has no such document (yet)", 409)
 INTERNAL_ERROR = Kind("internal-error", "Internal error", 500)
 SERVICE_UNAVAILABLE = Kind("service-unavailable", "A backing service is unavailable", 503)
 
 ALL_KINDS = (MALFORMED_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED,
              NOT_ACCEPTABLE, INVALID_TRANSITION, ALREADY_EXTENDED, ALREADY_RATED,
              PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, INVALID_INPUT, INVALID_COMMAND,
-             IDEMPOTENCY_KEY_REUSED, INTERNAL_ERROR, SERVICE_UNAVAILABLE)
+             IDEMPOTENCY_KEY_REUSED, DOCUMENT_UNAVAILABLE, INTERNAL_ERROR, SERVICE_UNAVAILABLE)
 _BY_STATUS = {k.status: k for k in ALL_KINDS if k.status not in (409, 422)}
 
 

@@ -1,0 +1,43 @@
+"""`/v1/dossiers/{code}/documents/{kind}`: the citizen documents, rendered from the events."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse
+
+from motcua.api import engine, problems
+from motcua.api.auth import Reader, check_visible
+from motcua.api.problems import Problem
+from motcua.api.resources import PoolDep, ResourcesDep
+from motcua.api.views import CODE_EXAMPLE, folded
+from motcua.documents import KINDS, DocumentUnavailable, render
+from motcua.eventstore.store import read_stream
+
+router = APIRouter(prefix="/v1/dossiers", tags=["documents"])
+
+DocumentKind = StrEnum("DocumentKind", {k.replace("-", "_"): k for k in KINDS})  # type: ignore[misc]
+
+
+@router.get("/{code}/documents/{kind}", response_class=HTMLResponse,
+            operation_id="getDossierDocument", summary="A citizen document (HTML)",
+            responses={200: {"content": {"text/html": {}}},
+                       **problems.responses(401, 403, 404, 409, 422, 503)})
+async def get_document(
+        code: Annotated[str, Path(examples=[CODE_EXAMPLE])],
+        kind: Annotated[DocumentKind, Path(description="Which document.")],
+        principal: Reader, pool: PoolDep, resources: ResourcesDep) -> HTMLResponse:
+    """The receipt and appointment slip, supplement request, refusal, apology with the new
+    appointment, or the process-control slip, in Vietnamese, as printed for the citizen.
+    409 when the dossier has no such document (e.g. a refusal slip for a dossier not refused)."""
+    events = await read_stream(pool, code)
+    if not events:
+        raise engine.not_found()
+    check_visible(principal, folded(events).unit_code)
+    try:
+        html = render(kind.value, events, resources.catalog)
+    except DocumentUnavailable as err:
+        raise Problem(problems.DOCUMENT_UNAVAILABLE, err.reason) from err
+    return HTMLResponse(html)
