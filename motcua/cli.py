@@ -84,7 +84,8 @@ def _own_parser(name: str, argv: list[str]) -> int:
 
 
 # `deadline` prints one line and nothing else, so it must not configure logging first.
-OWN_PARSERS = {"deadline": "deadline", "token": "token", "calendar": "calendar"}
+OWN_PARSERS = {"deadline": "deadline", "token": "token", "calendar": "calendar",
+               "report": "report"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("token", help="create or revoke API tokens (see `motcua token --help`)",
                    add_help=False)
     sub.add_parser("calendar", help="correct open dossiers after a calendar change",
+                   add_help=False)
+    sub.add_parser("report", help="SLA report: Biểu 06, Decision 766 (`motcua report --help`)",
                    add_help=False)
     return parser
 

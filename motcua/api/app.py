@@ -22,7 +22,7 @@ from motcua import metrics
 from motcua.api import idempotency, problems
 from motcua.api.middleware import RequestContext
 from motcua.api.resources import Resources
-from motcua.api.routes import actions, catalog, documents, dossiers, ops, public
+from motcua.api.routes import actions, catalog, documents, dossiers, ops, public, reports
 from motcua.calendar_source import load_calendar
 from motcua.catalog_source import load_catalog
 from motcua.config import Settings
@@ -102,12 +102,13 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
                       {"name": "actions", "description": "Lifecycle commands (updates)."},
                       {"name": "documents", "description": "Citizen documents (HTML)."},
                       {"name": "catalog", "description": "Procedures and units."},
+                      {"name": "reports", "description": "SLA reports (Biểu 06, Decision 766)."},
                       {"name": "public", "description": "Citizens' lookup, no token."},
                       {"name": "operations", "description": "Health and metrics."}])
     app.state.resources = resources
     problems.install(app)
     app.add_middleware(RequestContext)
-    for module in (dossiers, actions, documents, catalog, public, ops):
+    for module in (dossiers, actions, documents, catalog, public, ops, reports):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
