@@ -35,8 +35,17 @@ PROMETHEUS_RULE = K8S / "prometheusrule.yaml"
 ROOT = DEPLOY.parent
 
 # `motcua --help` subcommands. TODO(lead): import from motcua.cli once it exposes them.
-CLI_COMMANDS = {"dev", "worker", "api", "projector", "migrate", "deadline", "token", "report",
-                "projections"}
+def _cli_commands() -> set[str]:
+    import argparse
+
+    from motcua.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return set(sub.choices)
+
+
+# The deployed commands must be commands the CLI has (read from the parser itself).
+CLI_COMMANDS = _cli_commands()
 # Oldest Kubernetes we promise to support, and the newest the validator knows.
 K8S_VERSIONS = ["1.30.0", kubernetes_validate.utils.latest_version()]
 WORKER_GRACEFUL_SHUTDOWN_S = 30
