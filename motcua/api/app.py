@@ -23,9 +23,9 @@ from motcua.api import idempotency, problems
 from motcua.api.middleware import RequestContext
 from motcua.api.resources import Resources
 from motcua.api.routes import actions, catalog, documents, dossiers, ops, public, reports
-from motcua.calendar_source import load_calendar
 from motcua.catalog_source import load_catalog
 from motcua.config import Settings
+from worker import calendar_for
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     settings = settings or Settings()
     resources = Resources(
         settings=settings, catalog=load_catalog(settings.procedures_file, settings.units_file),
-        calendar=load_calendar(overrides_path=settings.calendar_overrides),
+        calendar=calendar_for(settings),
         client=client, pool=pool)
 
     @contextlib.asynccontextmanager

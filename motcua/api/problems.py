@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -160,9 +161,23 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(kind, detail, headers=dict(exc.headers or {}))
 
 
+# PostgreSQL unreachable once the pool exists: refused connections (OSError), a server shutting
+# down or starting up, a connection lost mid-query. Anything else stays a 500.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
+
+
+async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("postgresql.unavailable", error=f"{type(exc).__name__}: {exc}")
+    return from_problem(unavailable("postgresql", "PostgreSQL is unavailable"))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn exceptions into problem responses."""
     app.add_exception_handler(Problem, _on_problem)
+    for exc_type in DATABASE_DOWN:
+        app.add_exception_handler(exc_type, _on_database_down)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
 
