@@ -119,6 +119,9 @@ class SetDeadline(Command):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RaiseAlert(Command):
     kind: AlertKind
+    # Also raise every later alert already due at the same instant (overdue and overdue
+    # without apology share theirs), so they are stored in one append.
+    all_due: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,7 @@ from typing import Any
 from domain import commands as cmd
 from domain import events as ev
 from domain.codes import is_valid_code
-from domain.dossier import Dossier
+from domain.dossier import Dossier, evolve
 from domain.errors import AlreadyExtended, AlreadyRated, InvalidCommand, InvalidTransition
 from domain.states import AlertKind, DossierState, Timeliness
 
@@ -185,8 +185,16 @@ def _raise_alert(s: Dossier, c: cmd.RaiseAlert, now: datetime) -> list[ev.Event]
     pending = s.pending_alert()
     if pending is None or pending[0] is not c.kind or now < pending[1] or s.due_at is None:
         return []  # already raised for this deadline version, or not due: exactly once
-    return [ev.DeadlineAlertRaised(at=now, kind=c.kind, deadline_version=s.deadline_version,
-                                   due_at=s.due_at)]
+    events: list[ev.Event] = []
+    while pending is not None and now >= pending[1] and s.due_at is not None:
+        event = ev.DeadlineAlertRaised(at=now, kind=pending[0],
+                                       deadline_version=s.deadline_version, due_at=s.due_at)
+        events.append(event)
+        if not c.all_due:
+            break
+        s = evolve(s, event)
+        pending = s.pending_alert()
+    return events
 
 
 def _record_notification(s: Dossier, c: cmd.RecordNotification,

@@ -25,6 +25,9 @@ from workflows import DossierWorkflow
 pytestmark = pytest.mark.engine
 
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
+# Histories are named <scenario>.<tag>.json; record anew under a new tag after each patch, and
+# keep the old ones: running dossiers started on old code must still replay.
+TAG = "v2"  # v1: before the `local-appends-v2` patch
 
 
 async def _happy(client: Client, skipper: TimeSkipper) -> str:
@@ -76,8 +79,8 @@ async def test_current_code_replays_a_fresh_history(client: Client, worker: None
     history = await client.get_workflow_handle(code).fetch_history()
     await Replayer(workflows=[DossierWorkflow]).replay_workflow(history)
     if os.environ.get("MOTCUA_RECORD_HISTORIES"):
-        await asyncio.to_thread((HISTORIES / f"{name}.json").write_text, history.to_json(),
-                                encoding="utf-8")
+        await asyncio.to_thread((HISTORIES / f"{name}.{TAG}.json").write_text,
+                                history.to_json(), encoding="utf-8")
 
 
 def _recorded() -> list[Path]:
@@ -85,8 +88,11 @@ def _recorded() -> list[Path]:
 
 
 def test_histories_are_recorded() -> None:
-    """The representative histories are committed (replay below would be vacuous without)."""
-    assert {p.stem for p in _recorded()} >= set(SCENARIOS)
+    """The representative histories are committed, for every code version a running dossier
+    may have started on (replay below would be vacuous without them)."""
+    recorded = {p.stem for p in _recorded()}
+    for tag in ("v1", TAG):
+        assert {f"{name}.{tag}" for name in SCENARIOS} <= recorded
 
 
 @pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)
