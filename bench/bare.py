@@ -59,21 +59,25 @@ class BareWorkflow:
         return self._steps
 
 
-async def lifecycle(client: Client, code: str, task_queue: str) -> None:
-    """One bare lifecycle, called as the API calls the engine."""
+async def lifecycle(client: Client, code: str, task_queue: str, steps: bool = True) -> None:
+    """One bare lifecycle, called as the API calls the engine (only the receipt, leaving the
+    workflow open, when not `steps`)."""
     start = WithStartWorkflowOperation(
         BareWorkflow.run, code, id=code, task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
     await client.execute_update_with_start_workflow(
         BareWorkflow.receipt, start_workflow_operation=start, id=f"receive:{code}")
+    if not steps:
+        return
     handle = client.get_workflow_handle_for(BareWorkflow.run, code)
     for name in STEPS:
         await handle.execute_update(BareWorkflow.step, name)
 
 
 async def drive(address: str, task_queue: str, count: int, concurrency: int,
-                prefix: str) -> float:
-    """Run `count` bare lifecycles, `concurrency` at a time; returns the seconds taken."""
+                prefix: str, steps: bool = True) -> float:
+    """Run `count` bare lifecycles (or receipts only), `concurrency` at a time; returns the
+    seconds taken."""
     client = await Client.connect(address)
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(count):
@@ -82,21 +86,23 @@ async def drive(address: str, task_queue: str, count: int, concurrency: int,
     async def loop() -> None:
         while not queue.empty():
             i = queue.get_nowait()
-            await lifecycle(client, f"{prefix}-{i:06d}", task_queue)
+            await lifecycle(client, f"{prefix}-{i:06d}", task_queue, steps)
 
     started = time.monotonic()
     await asyncio.gather(*(loop() for _ in range(concurrency)))
     return time.monotonic() - started
 
 
-async def serve(address: str, task_queue: str) -> None:
+async def serve(address: str, task_queue: str, max_cached: int) -> None:
     """The bare worker, until SIGTERM."""
     client = await Client.connect(address)
-    worker = Worker(client, task_queue=task_queue, workflows=[BareWorkflow], activities=[noop])
+    worker = Worker(client, task_queue=task_queue, workflows=[BareWorkflow], activities=[noop],
+                    max_cached_workflows=max_cached)
     await worker.run()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] != "worker":
-        sys.exit("usage: python -m bench.bare worker TEMPORAL_ADDRESS TASK_QUEUE")
-    asyncio.run(serve(sys.argv[2], sys.argv[3]))
+    if len(sys.argv) not in (4, 5) or sys.argv[1] != "worker":
+        sys.exit("usage: python -m bench.bare worker TEMPORAL_ADDRESS TASK_QUEUE [MAX_CACHED]")
+    asyncio.run(serve(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5
+                      else 1000))

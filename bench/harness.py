@@ -134,22 +134,6 @@ async def running_stack(name: str, *, env: dict[str, str] | None = None,
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
-async def wait_worker_ready(run: Running, timeout: float = 60.0) -> None:
-    """Wait until a dossier can be received (the worker polls and the API answers)."""
-    deadline = time.monotonic() + timeout
-    async with run.http() as http:
-        while True:
-            try:
-                r = await http.get("/readyz")
-                if r.status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the API never became ready")
-            await asyncio.sleep(0.2)
-
-
 def receive_body(procedure: str = PROCEDURE, unit: str = UNIT,
                  original_received_at: str | None = None) -> dict[str, Any]:
     """A receipt request body."""
@@ -184,11 +168,11 @@ async def lifecycle(http: httpx.AsyncClient) -> str:
 
 
 async def wait_projected(dsn: str, codes: Sequence[str], state: str,
-                         timeout: float = 300.0) -> float:
+                         within: float = 300.0) -> float:
     """Block until the read model shows every code in `state`; returns when (monotonic)."""
     conn = await asyncpg.connect(dsn)
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             n = await conn.fetchval(
                 "SELECT count(*) FROM dossiers WHERE code = ANY($1::text[]) AND state = $2",
@@ -200,6 +184,16 @@ async def wait_projected(dsn: str, codes: Sequence[str], state: str,
             await asyncio.sleep(0.05)
     finally:
         await conn.close()
+
+
+def roots(run: Running, extra: dict[str, int] | None = None) -> dict[str, int]:
+    """The process trees whose CPU time `bench.cpu` counts: each part of the stack, this
+    process (the load generator) and any `extra`."""
+    stack = run.stack
+    assert stack.temporal.proc is not None and stack.postgres.proc is not None
+    return {"temporal": stack.temporal.proc.pid, "postgres": stack.postgres.proc.pid,
+            **{name: child.pid for name, child in stack.children.items()},
+            "bench driver": os.getpid(), **(extra or {})}
 
 
 def rss_bytes(pid: int) -> int:

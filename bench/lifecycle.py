@@ -1,0 +1,160 @@
+"""Benchmark 1: full dossier lifecycles per second through the HTTP API, against the bare
+Temporal ceiling of the same shape, on the same dev server in the same run.
+
+A lifecycle is receive, assign, start, complete, return (five POSTs, each answered once its
+events are in PostgreSQL). `concurrency` clients loop until `count` lifecycles are done; the
+clock stops when the projector shows all of them `returned` in the read model. The bare
+workflow (`bench.bare`) runs the same way, before and after the API run (the ratio uses the
+mean of both, which evens out the drift of a noisy shared machine). CPU seconds used by each
+part of the stack during each run are recorded (`bench.cpu`), and in full mode a py-spy
+profile of the API, worker and projector is taken afterwards (`bench.profile`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench import bare
+from bench.cpu import CpuMeter
+from bench.harness import Result, Running, lifecycle, roots, running_stack, wait_projected
+from bench.profile import Recorder, py_spy, summarize
+
+TARGET_RATIO = 0.8
+
+
+async def api_run(run: Running, count: int, concurrency: int) -> tuple[float, float, list[str]]:
+    """(seconds to the last answer, seconds until projected, codes) for `count` lifecycles."""
+    codes: list[str] = []
+    todo = iter(range(count))
+
+    async with run.http(connections=concurrency) as http:
+        async def loop() -> None:
+            for _ in todo:
+                codes.append(await lifecycle(http))
+
+        started = time.monotonic()
+        await asyncio.gather(*(loop() for _ in range(concurrency)))
+        answered = time.monotonic() - started
+    projected = await wait_projected(run.stack.postgres.dsn, codes, "returned") - started
+    return answered, projected, codes
+
+
+def start_bare_worker(run: Running, task_queue: str,
+                      max_cached: int = 1000) -> subprocess.Popen[bytes]:
+    """The bare workflow's worker, as a child process (its log in the stack's folder)."""
+    log = open(run.stack.data_dir / "bare-worker.log", "ab")  # noqa: SIM115 - the child's
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.bare", "worker", run.stack.temporal.address, task_queue,
+         str(max_cached)],
+        stdout=log, stderr=log, start_new_session=True,
+        cwd=Path(__file__).resolve().parent.parent)
+
+
+async def bare_run(run: Running, worker: subprocess.Popen[bytes], task_queue: str, count: int,
+                   concurrency: int, prefix: str) -> tuple[float, dict[str, float]]:
+    meter = CpuMeter(roots(run, {"bare worker": worker.pid}))
+    meter.start()
+    seconds = await bare.drive(run.stack.temporal.address, task_queue, count, concurrency, prefix)
+    return seconds, meter.stop()
+
+
+async def bench(quick: bool, results_dir: Path) -> Result:
+    count, concurrency = (12, 4) if quick else (600, 16)
+    result = Result("lifecycle", "Lifecycle throughput (API vs bare Temporal)",
+                    params={"lifecycles": count, "concurrency": concurrency,
+                            "warm_up_lifecycles": 2 * concurrency})
+    async with running_stack("lifecycle") as run:
+        queue = "bench-bare"
+        worker = start_bare_worker(run, queue)
+        try:
+            # Warm up both paths (connections, caches, the dev server's first tasks).
+            await bare.drive(run.stack.temporal.address, queue, 2 * concurrency, concurrency,
+                             "warm")
+            await api_run(run, 2 * concurrency, concurrency)
+            bare1, cpu_bare1 = await bare_run(run, worker, queue, count, concurrency, "bare1")
+            meter = CpuMeter(roots(run, {"bare worker": worker.pid}))
+            meter.start()
+            answered, projected, _ = await api_run(run, count, concurrency)
+            cpu_api = meter.stop()
+            bare2, cpu_bare2 = await bare_run(run, worker, queue, count, concurrency, "bare2")
+            size = await _event_store_size(run)
+            if not quick:
+                result.params["profile"] = await profile(run, results_dir, concurrency)
+        finally:
+            worker.terminate()
+            worker.wait(20)
+    api_rate = count / projected
+    bare_rates = (count / bare1, count / bare2)
+    ceiling = sum(bare_rates) / 2
+    ratio = api_rate / ceiling
+    result.add("API lifecycles/s (projected)", api_rate, "/s")
+    result.add("bare Temporal lifecycles/s (mean)", ceiling, "/s")
+    result.add("ratio API / bare", ratio, "", target=f">= {TARGET_RATIO}",
+               met=ratio >= TARGET_RATIO)
+    cpu_bare = {k: (v + cpu_bare2.get(k, 0.0)) / 2 for k, v in cpu_bare1.items()}
+    result.add("CPU per lifecycle, API path", 1000 * sum(cpu_api.values()) / count, "ms")
+    result.add("CPU per lifecycle, bare", 1000 * sum(cpu_bare.values()) / count, "ms")
+    result.params.update({
+        "api_seconds_to_last_answer": round(answered, 2),
+        "api_seconds_until_projected": round(projected, 2),
+        "api_lifecycles_per_s_answered": round(count / answered, 2),
+        "bare_runs_lifecycles_per_s": [round(r, 2) for r in bare_rates],
+        "cpu_seconds_api_run": cpu_api, "cpu_seconds_bare_run_1": cpu_bare1,
+        "cpu_seconds_bare_run_2": cpu_bare2,
+        "cpu_ms_per_lifecycle_api": {k: round(1000 * v / count, 1) for k, v in cpu_api.items()},
+        "cpu_ms_per_lifecycle_bare": {k: round(1000 * v / count, 1)
+                                      for k, v in cpu_bare.items()},
+        "event_store": size})
+    result.notes.append("bare: same shape (update-with-start + 1 local activity + 1 activity, "
+                        "then 4 updates with 1 activity each), no domain code, no database, "
+                        "own worker process, same dev server, separate task queue")
+    return result
+
+
+async def _event_store_size(run: Running) -> dict[str, Any]:
+    conn = await asyncpg.connect(run.stack.postgres.dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(DISTINCT stream) AS dossiers, count(*) AS events, "
+            "pg_total_relation_size('events') AS bytes FROM events")
+        assert row is not None
+        return {"dossiers": row["dossiers"], "events": row["events"],
+                "bytes_per_returned_dossier": round(row["bytes"] / max(row["dossiers"], 1))}
+    finally:
+        await conn.close()
+
+
+async def profile(run: Running, results_dir: Path, concurrency: int,
+                  seconds: float = 45.0) -> dict[str, Any]:
+    """py-spy on the API, worker and projector while lifecycles run: collapsed stacks first
+    (summarised), then flame graphs (for people), each for about `seconds`."""
+    if py_spy() is None:
+        return {"skipped": "py-spy is not installed"}
+    pids = {name: run.pid(name) for name in ("worker", "api", "projector")}
+    out: dict[str, Any] = {}
+    for fmt in ("raw", "flamegraph"):
+        recorder = Recorder(results_dir, pids, fmt=fmt)
+        recorder.start()
+        await asyncio.sleep(1.0)  # py-spy attaches
+        started = time.monotonic()
+        deadline = started + seconds
+
+        async def until(deadline: float = deadline) -> None:
+            async with run.http(connections=concurrency) as http:
+                while time.monotonic() < deadline:
+                    await lifecycle(http)
+
+        await asyncio.gather(*(until() for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+        files = await asyncio.to_thread(recorder.stop)
+        if fmt == "raw":
+            out = {name: summarize(path, elapsed) for name, path in files.items()}
+        out["files"] = sorted([*out.get("files", []), *(p.name for p in files.values())])
+    return out
