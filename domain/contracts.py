@@ -42,6 +42,10 @@ class AppendRequest:
 class AppendResult:
     stored: int  # newly written; 0 when a retry found them all already there
     last_position: int
+    # When some events were already there (a retry), what the store holds from the first
+    # requested position on: the workflow folds these, so its state is always the fold of the
+    # stored stream, even when a re-executed decision differed (e.g. in its timestamps).
+    canonical: list[EventEnvelope] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

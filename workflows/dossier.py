@@ -154,7 +154,13 @@ class DossierWorkflow:
                 raise _rejected(err, before) from err
             if not events:
                 return before
-            stored = await self._append(before, events, command, causation)
+            stored, canonical = await self._append(before, events, command, causation)
+            if canonical:
+                # A retried decision found its events already stored (maybe decided at another
+                # instant): adopt what the store holds, so state == fold(stored events).
+                stored = canonical
+                events = [ev.from_payload(e.event_type, e.payload) for e in canonical]
+                state = fold(events, before)
             self._dossier = state
             self._revision += 1
             self._upsert_search_attributes()
@@ -187,7 +193,9 @@ class DossierWorkflow:
         return result
 
     async def _append(self, before: Dossier, events: list[ev.Event], command: cmd.Command,
-                      causation: str) -> list[EventEnvelope]:
+                      causation: str) -> tuple[list[EventEnvelope], list[EventEnvelope]]:
+        """Store `events`; returns the envelopes sent and, after a retry that found events
+        already stored, the stored ones (else an empty list)."""
         metadata = {"actor": command.actor, "causation": causation,
                     "command": type(command).__name__}
         if command.correlation_id:
@@ -206,16 +214,16 @@ class DossierWorkflow:
             # is the measured bottleneck), its result recorded in the workflow task itself.
             # Safe because the append is idempotent: a crashed worker's retry stores nothing
             # twice. Retries beyond the threshold continue from a durable timer.
-            await workflow.execute_local_activity(
+            result = await workflow.execute_local_activity(
                 APPEND_EVENTS, request, result_type=AppendResult,
                 start_to_close_timeout=timedelta(seconds=15), retry_policy=APPEND_RETRY,
                 local_retry_threshold=timedelta(seconds=10), summary=f"append {len(envelopes)}")
         else:  # histories recorded before the patch
-            await workflow.execute_activity(
+            result = await workflow.execute_activity(
                 APPEND_EVENTS, request, result_type=AppendResult,
                 start_to_close_timeout=timedelta(seconds=15), retry_policy=APPEND_RETRY,
                 summary=f"append {len(envelopes)} events")
-        return envelopes
+        return envelopes, result.canonical
 
     async def _notify(self, envelope: EventEnvelope, alert: ev.DeadlineAlertRaised) -> None:
         d = self._dossier

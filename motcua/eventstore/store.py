@@ -65,7 +65,21 @@ async def append(conn: Conn, stream: str,
         stored = int(status.split()[-1])
         if stored:
             await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, stream)
-    return AppendResult(stored=stored, last_position=last)
+        canonical: list[EventEnvelope] = []
+        if stored < len(events):
+            rows = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM events WHERE stream = $1 AND position >= $2 "
+                "ORDER BY position", stream, positions[0])
+            canonical = [_envelope(_stored(r)) for r in rows]
+            last = canonical[-1].position
+    return AppendResult(stored=stored, last_position=last, canonical=canonical)
+
+
+def _envelope(e: StoredEvent) -> EventEnvelope:
+    return EventEnvelope(event_id=e.event_id, stream=e.stream, position=e.position,
+                         event_type=e.event_type, schema_version=e.schema_version,
+                         payload=e.payload, metadata={k: str(v) for k, v in e.metadata.items()},
+                         recorded_at=e.recorded_at)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -23,6 +24,7 @@ from motcua import dossiers
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port, terminate
 from motcua.devstack.temporal_server import TemporalDevServer
+from motcua.eventstore.store import append
 from tests.conftest import receipt, settings_for
 from tests.engine.helpers import assert_stream_sound
 from worker import build_worker
@@ -146,3 +148,37 @@ async def test_append_failure_after_commit_is_retried_without_duplicates(
     assert flaky.injected == 5
     types = await assert_stream_sound(pool, d.code, final)
     assert len(types) == 6
+
+
+class RedecidedAppend:
+    """Stores each batch as an earlier, crashed attempt would have decided it (same event ids,
+    a different instant), then runs the real append: the worker-crash case of a local activity
+    whose workflow task never completed and was decided again."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.inner = EventStoreActivities(pool)
+        self.pool = pool
+
+    @activity.defn(name=APPEND_EVENTS)
+    async def append_events(self, request: AppendRequest) -> AppendResult:
+        earlier = [dataclasses.replace(e, payload={**e.payload, "at": "2026-01-02T03:04:05+00:00"})
+                   for e in request.events]
+        async with self.pool.acquire() as conn:
+            await append(conn, request.stream, earlier)
+        return await self.inner.append_events(request)
+
+
+async def test_redecided_events_are_adopted_from_the_store(
+        client: Client, pool: asyncpg.Pool, postgres: EmbeddedPostgres,
+        temporal_server: TemporalDevServer) -> None:
+    """When a retried decision finds its events already stored with other content, the
+    workflow adopts the stored events: its state stays the fold of the stored stream."""
+    queue = "motcua-redecided"
+    redecided = RedecidedAppend(pool)
+    async with build_worker(settings_for(postgres, temporal_server, queue), client, pool,
+                            overrides=[redecided.append_events]) as worker, worker:
+        d = await dossiers.receive(client, receipt(), task_queue=queue)
+        d = await dossiers.act(client, d.code, "assign", cmd.AssignOfficer(officer="o-4"))
+    assert d.received_at is not None and d.received_at.year == 2026
+    assert d.received_at.isoformat() == "2026-01-02T03:04:05+00:00"
+    await assert_stream_sound(pool, d.code, d)
