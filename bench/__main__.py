@@ -13,6 +13,7 @@ import dataclasses
 import importlib
 import json
 import os
+import shutil
 import tempfile
 import time
 import traceback
@@ -68,11 +69,11 @@ def table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
-def document(results: Sequence[Result], quick: bool, started: datetime) -> dict[str, Any]:
+def describe(quick: bool, started: datetime) -> dict[str, Any]:
+    """What the run measures: taken before it starts (a commit made meanwhile is not it)."""
     return {"started_at": started.isoformat(), "mode": "quick" if quick else "full",
             "command": system.command(), "machine": system.machine(),
-            "versions": system.versions(), "git": system.git(),
-            "results": [dataclasses.asdict(r) for r in results]}
+            "versions": system.versions(), "git": system.git()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,10 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     stamp = started.strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
     # Full runs keep their profiles beside the JSON (the latest overwrites the previous ones).
     results_dir = RESULTS if not args.quick else Path(tempfile.mkdtemp(prefix="motcua-bench-"))
-    doc_machine = system.machine()
-    results = asyncio.run(run_all(names, args.quick, results_dir))
-    doc = document(results, args.quick, started)
-    doc["machine"] = doc_machine
+    doc = describe(args.quick, started)
+    try:
+        results = asyncio.run(run_all(names, args.quick, results_dir))
+    finally:
+        if args.quick:
+            shutil.rmtree(results_dir, ignore_errors=True)
+    doc["results"] = [dataclasses.asdict(r) for r in results]
     text = json.dumps(doc, indent=2, ensure_ascii=False, default=str)
     # A quick run (make test) leaves no file in the repository unless asked to.
     if args.quick:
