@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -31,7 +30,7 @@ from motcua.calendar_source import load_calendar, parse_office_hours
 from motcua.catalog_source import load_catalog
 from motcua.config import Settings
 from motcua.correlation import WorkerInterceptor
-from motcua.health import Check, probes
+from motcua.health import Check, probes, stop_on_signals
 from motcua.temporal import connect, runtime_with_metrics
 from workflows import DossierWorkflow
 
@@ -92,11 +91,7 @@ def _name(activity_fn: Callable[..., Any]) -> str:
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set or SIGTERM/SIGINT arrives."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals(stop)
     metrics_address = f"0.0.0.0:{settings.sdk_metrics_port}" if settings.sdk_metrics_port \
         else None
     client = await connect(settings, runtime=runtime_with_metrics(metrics_address))

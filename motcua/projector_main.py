@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 
 import structlog
 
 from motcua.config import Settings
 from motcua.eventstore import projector
-from motcua.health import probes
+from motcua.health import probes, stop_on_signals
 from motcua.metrics import run_refresher
 from worker import create_pool
 
@@ -19,11 +17,7 @@ log = structlog.get_logger("motcua.projector")
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Project until SIGTERM/SIGINT (or `stop`)."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals(stop)
     pool = await create_pool(settings)
     refresher = asyncio.create_task(run_refresher(pool))
     log.info("projector.started", metrics_port=settings.metrics_port)
