@@ -46,12 +46,13 @@ async def api_run(run: Running, count: int, concurrency: int) -> tuple[float, fl
     return answered, projected, codes
 
 
-def start_bare_worker(run: Running, task_queue: str,
-                      max_cached: int = 1000) -> subprocess.Popen[bytes]:
-    """The bare workflow's worker, as a child process (its log in the stack's folder)."""
-    log = open(run.stack.data_dir / "bare-worker.log", "ab")  # noqa: SIM115 - the child's
+def start_bare_worker(run: Running, task_queue: str, max_cached: int = 1000,
+                      module: str = "bench.bare") -> subprocess.Popen[bytes]:
+    """A bare workflow's worker (`module`'s), as a child process (its log in the stack's
+    folder)."""
+    log = open(run.stack.data_dir / f"{module}-worker.log", "ab")  # noqa: SIM115 - the child's
     return subprocess.Popen(
-        [sys.executable, "-m", "bench.bare", "worker", run.stack.temporal.address, task_queue,
+        [sys.executable, "-m", module, "worker", run.stack.temporal.address, task_queue,
          str(max_cached)],
         stdout=log, stderr=log, start_new_session=True,
         cwd=Path(__file__).resolve().parent.parent)

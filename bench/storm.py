@@ -25,21 +25,26 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench import bare_storm
 from bench.cpu import CpuMeter
 from bench.harness import (
     DATA,
     UNIT,
     Result,
+    Running,
     post_ok,
     receive_body,
     roots,
     running_stack,
     summary,
 )
-from motcua.dossiers import OFFICE_TZ
+from bench.lifecycle import start_bare_worker
+from motcua.config import Settings
+from motcua.runtime import calendar_for
 
 PROCEDURE = "L.bench-storm"
 TARGET_P99_S = 2.0
+TARGET_RATIO = 1.5  # motcua's lateness p99 within 1.5x the bare-timer p99 of the same run
 _ALERTS = """
 SELECT stream, extract(epoch FROM (payload->>'at')::timestamptz
                                   - (payload->>'due_at')::timestamptz) AS late,
@@ -53,7 +58,7 @@ WHERE event_type = 'DeadlineAlertRaised' AND payload->>'kind' = 'overdue'
 
 def overrides_file(folder: Path) -> Path:
     """Yesterday, today and tomorrow (office dates) as working days."""
-    today = datetime.now(OFFICE_TZ).date()
+    today = calendar_for(Settings()).local(datetime.now(UTC)).date()
     by_year: dict[int, list[str]] = {}
     for d in (today - timedelta(days=1), today, today + timedelta(days=1)):
         by_year.setdefault(d.year, []).append(d.isoformat())
@@ -135,6 +140,8 @@ async def _storm(result: Result, quick: bool, env: dict[str, str]) -> Result:
         rows = await wait_alerts(run.stack.postgres.dsn, codes, first_due, last_due,
                                  last_due + timedelta(seconds=drain_s))
         cpu = meter.stop()
+        # The ceiling, on the same server in the same run, once motcua's storm is over.
+        bare = await _bare_storm(run, n, window_s)
     late = [float(r["late"]) for r in rows]
     stored = [float(r["late_stored"]) for r in rows]
     streams = {r["stream"] for r in rows}
@@ -150,6 +157,15 @@ async def _storm(result: Result, quick: bool, env: dict[str, str]) -> Result:
     result.add("lateness max", s["max"], "s")
     result.add("stored - due p99", e["p99"], "s")
     result.add("overdue alerts recorded per s", len(rows) / span if span > 0 else None, "/s")
+    b = summary(bare.lateness_s)
+    fired = [bare.first_due.timestamp() + window_s * i / n + late
+             for i, late in enumerate(bare.lateness_s)]
+    bare_span = max(fired) - bare.first_due.timestamp()
+    result.add("bare-timer storm alerts per s", n / bare_span if bare_span > 0 else None, "/s")
+    result.add("bare-timer lateness p99", b["p99"], "s")
+    ratio = s["p99"] / b["p99"] if b["p99"] > 0 else None
+    result.add("lateness p99 / bare p99", ratio, "x", target=f"<= {TARGET_RATIO}",
+               met=ratio is not None and ratio <= TARGET_RATIO)
     result.params.update({
         "pilot_receipts_per_s": round(rate, 2), "import_seconds": round(import_s, 1),
         "import_receipts_per_s": round(n / import_s, 2), "first_due": first_due.isoformat(),
@@ -158,12 +174,27 @@ async def _storm(result: Result, quick: bool, env: dict[str, str]) -> Result:
         "overdue_alerts_per_s": round(len(rows) / span, 1) if span > 0 else None,
         "cpu_seconds_first_due_to_last_alert": cpu,
         "lateness_s": {k: round(v, 3) for k, v in s.items()},
-        "stored_minus_due_s": {k: round(v, 3) for k, v in e.items()}})
+        "stored_minus_due_s": {k: round(v, 3) for k, v in e.items()},
+        "bare_storm": {"workflows": n, "start_seconds": round(bare.start_s, 1),
+                       "lateness_s": {k: round(v, 3) for k, v in b.items()},
+                       "seconds_from_first_due_to_last_alert": round(bare_span, 1),
+                       "worker": "one process, max_concurrent_workflow_tasks=200"}})
     if late_imports:
         result.notes.append(f"{late_imports} dossiers were imported after their due time "
                             "(the import ran longer than estimated): their alerts are late "
                             "by the import delay")
     return result
+
+
+async def _bare_storm(run: Running, n: int, window_s: float) -> bare_storm.StormRun:
+    """The bare-timer storm (`bench.bare_storm`) on this run's Temporal server."""
+    queue = "bench-bare-storm"
+    worker = start_bare_worker(run, queue, max_cached=n + 1000, module="bench.bare_storm")
+    try:
+        return await bare_storm.storm(run.stack.temporal.address, queue, n, window_s, "bstorm")
+    finally:
+        worker.terminate()
+        await asyncio.to_thread(worker.wait, 20)
 
 
 async def wait_alerts(dsn: str, codes: list[str], first_due: datetime, last_due: datetime,
