@@ -2,7 +2,8 @@
 
 `motcua worker` (or `python worker.py`). Configuration comes from the environment (see
 `motcua.config.Settings`): Temporal address, namespace, task queue, TLS or API key for a real
-cluster, `DATABASE_URL`. One Temporal client and one asyncpg pool per process. SIGTERM and
+cluster, `DATABASE_URL`. One Temporal client and one asyncpg pool per process (the pool,
+calendar and catalog come from `motcua.runtime`, shared with every other entry point). SIGTERM and
 SIGINT stop polling, let running activities finish (up to the graceful-shutdown timeout) and
 exit cleanly.
 """
@@ -24,38 +25,16 @@ from temporalio.worker import Worker
 from activities.deadlines import DeadlineActivities
 from activities.notify import NotificationActivities
 from activities.store import EventStoreActivities
-from domain.calendar import Calendar
 from motcua import logs
-from motcua.calendar_source import load_calendar, parse_office_hours
-from motcua.catalog_source import load_catalog
 from motcua.config import Settings
 from motcua.correlation import WorkerInterceptor
 from motcua.health import Check, probes, stop_on_signals
+from motcua.metrics import METRICS
+from motcua.runtime import calendar_for, catalog_for, create_pool
 from motcua.temporal import connect, runtime_with_metrics
 from workflows import DossierWorkflow
 
 log = structlog.get_logger("motcua.worker")
-
-
-async def create_pool(settings: Settings) -> asyncpg.Pool:
-    """The process's one pool; retried briefly so a worker may start before its database."""
-    for attempt in range(30):
-        try:
-            pool: asyncpg.Pool = await asyncpg.create_pool(
-                settings.database_url, min_size=settings.db_pool_min,
-                max_size=settings.db_pool_max, command_timeout=30)
-            return pool
-        except (OSError, asyncpg.CannotConnectNowError) as err:
-            log.warning("database.unreachable", attempt=attempt + 1, error=str(err))
-            await asyncio.sleep(1.0)
-    raise RuntimeError("PostgreSQL unreachable at DATABASE_URL after 30 attempts")
-
-
-def calendar_for(settings: Settings) -> Calendar:
-    """The office calendar these settings describe (holidays, overrides, office hours)."""
-    return load_calendar(
-        overrides_path=settings.calendar_overrides,
-        hours=parse_office_hours(settings.office_hours) if settings.office_hours else None)
 
 
 @contextlib.asynccontextmanager
@@ -64,7 +43,7 @@ async def build_worker(settings: Settings, client: Client, pool: asyncpg.Pool, *
     """A configured worker (not yet running) and the resources its activities hold.
     `overrides` replace the activities of the same name (fault-injection tests use it)."""
     calendar = calendar_for(settings)
-    catalog = load_catalog(settings.procedures_file, settings.units_file)
+    catalog = catalog_for(settings)
     secret = settings.webhook_secret.get_secret_value().encode() \
         if settings.webhook_secret else None
     async with httpx.AsyncClient(timeout=10.0) as http:
@@ -92,6 +71,7 @@ def _name(activity_fn: Callable[..., Any]) -> str:
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set or SIGTERM/SIGINT arrives."""
     stop = stop_on_signals(stop)
+    METRICS.prime_notifications()  # at 0 from the start, so rate() sees the first failures
     metrics_address = f"0.0.0.0:{settings.sdk_metrics_port}" if settings.sdk_metrics_port \
         else None
     client = await connect(settings, runtime=runtime_with_metrics(metrics_address))

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import system
+from bench import results_table, system
 from bench.harness import Result
 
 BENCHMARKS = ("lifecycle", "latency", "storm", "footprint", "reports")
@@ -117,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"commit: {doc['git']['commit']}{' (with local changes)' if doc['git']['dirty'] else ''}")
     print(f"command: {doc['command']}")
     print(f"written: {', '.join(str(p) for p in paths)}")
+    if not args.quick and set(names) == set(BENCHMARKS):  # the README shows whole runs only
+        print(f"table: {results_table.publish(doc, paths[0])} and {results_table.README}")
     return 1 if any(r.error for r in results) else 0
 
 

@@ -35,6 +35,8 @@ from bench.lifecycle import start_bare_worker
 from domain import commands as cmd
 from domain.states import Channel
 from motcua import dossiers
+from motcua.config import Settings
+from motcua.runtime import calendar_for
 
 _SIZES = """
 SELECT (SELECT count(*) FROM events) AS events,
@@ -52,9 +54,12 @@ async def receive_direct(client: Client, pool: asyncpg.Pool, count: int,
     codes: list[str] = []
     todo = iter(range(count))
 
+    calendar = calendar_for(Settings())
+
     async def loop() -> None:
         for _ in todo:
-            code = await dossiers.next_code(pool, UNIT, datetime.now(UTC))
+            today = calendar.local(datetime.now(UTC)).date()
+            code = await dossiers.next_code(pool, UNIT, today)
             await dossiers.receive(client, cmd.ReceiveDossier(
                 code=code, unit_code=UNIT, procedure_code=PROCEDURE, channel=Channel.COUNTER,
                 applicant_name="Nguyễn Văn An", actor="bench"))

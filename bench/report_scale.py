@@ -23,7 +23,7 @@ from motcua import reports
 from motcua.config import Settings
 from motcua.eventstore import reporting
 from motcua.eventstore.projector import NAME
-from worker import calendar_for
+from motcua.runtime import calendar_for
 
 TARGET_MS = 200.0
 DOSSIER_COLUMNS = [
@@ -101,6 +101,7 @@ def periods(today: date) -> dict[str, dict[str, str]]:
 async def time_reports(run: Running, today: date, repeat: int) -> tuple[str, dict[str, Any]]:
     """Time each report `repeat` times (after 5 unmeasured); returns (how, per report)."""
     out: dict[str, Any] = {}
+    tz = calendar_for(Settings()).tz
     async with run.http(connections=2) as http:
         probe = await http.get("/v1/reports/sla", params=periods(today)["province, year"])
         via_http = probe.status_code == 200
@@ -121,7 +122,7 @@ async def time_reports(run: Running, today: date, repeat: int) -> tuple[str, dic
                         body = (await reports.sla_report(
                             pool, period_start=date.fromisoformat(params["from"]),
                             period_end=date.fromisoformat(params["to"]),
-                            unit=params.get("unit"))).as_dict()
+                            unit=params.get("unit"), tz=tz)).as_dict()
                     if i >= 5:
                         ms.append((time.perf_counter() - started) * 1000)
                 out[name] = {"params": params, "ms": summary(ms),

@@ -134,7 +134,8 @@ class Generator:
                 break
             for event in decide(state, command, at):
                 before, state = state, evolve(state, event)
-                fact = reporting.advance(fact, reporting.Applied(event, before, state))
+                fact = reporting.advance(fact, reporting.Applied(event, before, state),
+                                         self.cal.tz)
                 payload = json.dumps(ev.to_payload(event), ensure_ascii=False)
                 events.append((event.event_type, event.schema_version, payload, event.at,
                                code in payload))

@@ -36,8 +36,13 @@ class OfficeHours:
         (time(7, 30), time(11, 30)),
         (time(13, 30), time(17, 0)),
     )
-    # A same-day procedure received at or after this time is due the next working day.
+    # A same-day procedure received after this time is due the next working day.
     same_day_cutoff: time = time(15, 0)
+    # When a day-based period ends on its last day. None: the close of office (`closing`), our
+    # practice because results are handed over in office hours; Civil Code 2015 art. 148(6)
+    # ends a day at 24:00, which `time.max` (23:59:59.999999) stands for. A setting
+    # (MOTCUA_PERIOD_END); see README, "Stated choices".
+    period_end: time | None = None
 
     def __post_init__(self) -> None:
         if not self.tz_name:
@@ -55,6 +60,9 @@ class OfficeHours:
             previous_end = end
         if not self.opening <= self.same_day_cutoff <= self.closing:
             raise ValueError("same_day_cutoff must lie within office hours")
+        if self.period_end is not None and (
+                self.period_end.tzinfo is not None or self.period_end < self.closing):
+            raise ValueError("period_end must be a local time at or after the close of office")
 
     @property
     def opening(self) -> time:
@@ -65,6 +73,11 @@ class OfficeHours:
     def closing(self) -> time:
         """End of the last session: the close of office hours, when day-based periods end."""
         return self.sessions[-1][1]
+
+    @property
+    def day_end(self) -> time:
+        """When a day-based period ends on its last day (see `period_end`)."""
+        return self.period_end or self.closing
 
     @property
     def day_length(self) -> timedelta:
@@ -184,6 +197,10 @@ class Calendar:
     def closing_at(self, day: date) -> datetime:
         """The close of office hours on `day`."""
         return self.at(day, self.hours.closing)
+
+    def period_end_at(self, day: date) -> datetime:
+        """When a day-based period whose last day is `day` ends (`OfficeHours.day_end`)."""
+        return self.at(day, self.hours.day_end)
 
     def sessions_on(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The office sessions of `day` as aware instants; empty on a day off."""

@@ -24,8 +24,20 @@ LEVELS: tuple[Level, ...] = ("province", "commune")
 # with, or be mistaken for, a national one.
 NATIONAL_CODE = re.compile(r"^\d\.\d{6}$")
 LOCAL_CODE = re.compile(r"^L\.[a-z0-9][a-z0-9.-]*$")
-# Agency ids as printed in dossier codes, e.g. 000.00.15.H35.
-UNIT_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
+# Agency ids as printed in dossier codes. Two forms are accepted:
+# * the older one, level-one code rightmost, e.g. 000.00.15.H35;
+# * Decision 20/2020/QĐ-TTg art. 4: at most 35 characters, groups of 0-9 and A-Z separated by
+#   dots, developed left to right, the level-one code "MX1X2" (M a letter A-Y, X1X2 digits)
+#   leftmost, e.g. H39.21.05 (copy: tnt305/tai_lieu_noi_bo src/etl/dataset/1747c214cb9ddfd8.md).
+LEGACY_UNIT_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
+DECISION_20_UNIT_CODE = re.compile(r"^[A-Y]\d{2}(?:\.[0-9A-Z]{1,10})*$")
+UNIT_CODE_MAX = 35
+
+
+def is_unit_code(code: str) -> bool:
+    """Whether `code` is an agency id in either accepted form (see above)."""
+    return len(code) <= UNIT_CODE_MAX and bool(
+        LEGACY_UNIT_CODE.match(code) or DECISION_20_UNIT_CODE.match(code))
 
 # The reduced time a province publishes is "at least 30% shorter" (Lào Cai cut 977 procedures
 # by >= 30%); where we do not know the published figure we estimate it with this cut.
@@ -144,8 +156,9 @@ class Unit:
     valid_to: date | None = None
 
     def __post_init__(self) -> None:
-        if not UNIT_CODE.match(self.code):
-            raise ValueError(f"code {self.code!r} does not look like 000.00.15.H35")
+        if not is_unit_code(self.code):
+            raise ValueError(f"code {self.code!r} is neither like 000.00.15.H35 nor a "
+                             "Decision 20/2020/QĐ-TTg id like H39.21.05")
         if not self.name.strip() or not self.province.strip():
             raise ValueError("name and province must not be empty")
         if self.level not in LEVELS:

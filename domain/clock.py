@@ -3,42 +3,47 @@
 Pure functions over a `Calendar`: aware datetimes in (any zone), aware datetimes out, expressed
 in the calendar's office time zone. Naive datetimes are refused.
 
-Counting rules as implemented (legal notes in DOMAIN.md §1.2):
+Counting rules, version 2 (since the Nov 2026 correction, issue 11 point 1). One principle for
+every unit: **day one is the first working day after the calendar date of receipt (office time
+zone), whatever the hour**; the hour of receipt never costs the citizen a whole extra day.
+Each rule's texts are in `RULE_SOURCES` (shown on the receipt, the public page and the API):
 
-* Effective receipt: a dossier received on a day off, or at/after the close of office hours
-  (17:00), counts as received on the next working day (an online dossier sent on Sunday is
-  received on Monday).
-* working_days, civil_code: counting starts the day after the effective receipt day; due at the
-  close of office hours on the N-th working day after it.
-* working_days, same_time_of_day: a receipt outside office sessions (night, lunch, day off)
-  first moves to the next opening; due at that clock time N working days later.
-* calendar_days: the last day is the effective receipt day + N; if it is not a working day the
-  period ends on the next working day (Civil Code art. 148); due at close of office hours.
-  With same_time_of_day the due time is the (moved) receipt clock time on that day instead.
-* months: as calendar days, with the corresponding day of the N-th month (clamped to the
-  month's last day, Civil Code art. 147).
-* working_hours: N hours of office time counted from receipt (time outside sessions skipped).
-* same_day: close of office hours on the day of receipt; the next working day's close when
-  received at/after the 15:00 cut-off or on a day off. The counting rule does not apply.
+* working_days, civil_code: due at the end of the N-th working day after the date of receipt.
+  Civil Code 2015 art. 147(2)-(3) ("ngày đầu tiên của thời hạn không được tính mà tính từ ngày
+  tiếp theo liền kề"), art. 148(1); Decree 297/2025/NĐ-CP art. 3(5) (received after 17:00 or on
+  a day off: "được tính từ 08 giờ 00 ngày làm việc kế tiếp").
+* working_days, same_time_of_day (a provincial practice, our reading of how to apply the same
+  principle): the receipt's clock time on the N-th working day after the date of receipt; a
+  receipt in the lunch break or before opening takes the next session's start that day, one
+  after the close of office or on a day off takes the close of office.
+* calendar_days: the last day is the date of receipt + N; a last day off rolls to the next
+  working day (Civil Code art. 147(2), 148(1), 148(5)); due at the end of that day.
+* months: the corresponding day of the N-th month after the date of receipt, or that month's
+  last day (Civil Code art. 148(3)); a last day off rolls as above (art. 148(5)).
+* working_hours: N hours of office time from the instant of receipt (Civil Code art. 147(1):
+  hours run from the instant; time outside sessions is skipped, our practice).
+* same_day: the end of the day of receipt; the next working day's end when received after
+  15:00 ("sau 15 giờ": 15:00:00 itself is still the same day; Luật Hộ tịch 2014 art. 5(3),
+  Decree 23/2015/NĐ-CP art. 7) or on a day off. The day-one rule does not apply.
+
+"The end of the day" is the close of office (17:00), not 24:00 as Civil Code art. 148(6) says:
+results are handed over in office hours (our practice; see README, "Stated choices").
+
+Version 1 (before the correction) moved an after-hours or day-off receipt to the next working
+day and then skipped that day too, one working day more than the law allows. Due times already
+given under it stay as given: a dossier keeps the rule version of its receipt deadline
+(`DeadlineSet.rule_version`), and recomputations (supplement, calendar correction) use it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from domain.calendar import ONE_DAY, Calendar
 from domain.catalog import CountingRule, TimeUnit, check_amount
+from domain.states import Timeliness as Timeliness
 
 ZERO = timedelta(0)
-
-
-class Timeliness(StrEnum):
-    """Biểu 06 classification of a finished dossier (compares dates, not instants)."""
-
-    EARLY = "early"
-    ON_TIME = "on_time"
-    LATE = "late"
 
 
 def _span(start: datetime, end: datetime) -> timedelta:
@@ -51,8 +56,61 @@ def _plus(instant: datetime, delta: timedelta, cal: Calendar) -> datetime:
     return (instant.astimezone(UTC) + delta).astimezone(cal.tz)
 
 
+# The counting rule in force for new receipts. 1 = before the Nov 2026 correction.
+RULE_VERSION = 2
+
+# The texts each rule follows, by (counting rule, unit), as shown to citizens and inspectors.
+_DAY_ONE = ("Bộ luật Dân sự 2015 Điều 147 khoản 2; Nghị định 297/2025/NĐ-CP Điều 3 khoản 5 "
+            "(ngày thứ nhất là ngày làm việc kế tiếp ngày tiếp nhận)")
+RULE_SOURCES: dict[tuple[str, str], str] = {
+    ("civil_code", "working_days"):
+        f"{_DAY_ONE}; Điều 148 khoản 1 (hết ngày làm việc thứ N)",
+    ("same_time_of_day", "working_days"):
+        f"{_DAY_ONE}; cùng giờ tiếp nhận của ngày làm việc thứ N (thông lệ cấp tỉnh, "
+        "cách hiểu của motcua)",
+    ("civil_code", "calendar_days"): f"{_DAY_ONE}; Điều 148 khoản 1 và 5",
+    ("civil_code", "months"): f"{_DAY_ONE}; Điều 148 khoản 3 và 5",
+    ("civil_code", "working_hours"):
+        "Bộ luật Dân sự 2015 Điều 147 khoản 1 (tính từ thời điểm tiếp nhận; chỉ tính giờ "
+        "hành chính)",
+    ("civil_code", "same_day"):
+        "Luật Hộ tịch 2014 Điều 5 khoản 3; Nghị định 23/2015/NĐ-CP Điều 7 (nhận sau 15 giờ: "
+        "trả trong ngày làm việc tiếp theo)",
+}
+RULE_V1_SOURCE = ("motcua quy tắc v1 (trước đính chính 11/2026): hồ sơ nhận ngoài giờ/ngày nghỉ "
+                  "được dời sang ngày làm việc kế tiếp rồi bỏ qua ngày đó; giữ nguyên cho hạn đã "
+                  "hẹn")
+
+
+def rule_name(rule: str, unit: str, version: int = RULE_VERSION) -> str:
+    """The rule's stable name as printed, e.g. `civil_code/working_days@v2`."""
+    # calendar days and months always end at the end of the day, whatever the catalog says.
+    if unit not in (TimeUnit.WORKING_DAYS, TimeUnit.WORKING_DAYS.value):
+        rule = CountingRule.CIVIL_CODE.value
+    return f"{CountingRule(rule).value}/{TimeUnit(unit).value}@v{version}"
+
+
+def rule_source(rule: str, unit: str, version: int = RULE_VERSION) -> str:
+    """The legal texts the rule follows (article and clause), or the legacy note for v1."""
+    if version < RULE_VERSION:
+        return RULE_V1_SOURCE
+    if unit != TimeUnit.WORKING_DAYS.value:
+        rule = CountingRule.CIVIL_CODE.value
+    return RULE_SOURCES[(CountingRule(rule).value, TimeUnit(unit).value)]
+
+
+def receipt_day(cal: Calendar, received_at: datetime) -> date:
+    """The calendar date of receipt in the office time zone (the day not counted)."""
+    return cal.local(received_at).date()
+
+
+def first_counted_day(cal: Calendar, received_at: datetime) -> date:
+    """Day one of a day-based period: the first working day after the date of receipt."""
+    return cal.next_working_day(receipt_day(cal, received_at))
+
+
 def effective_receipt_day(cal: Calendar, received_at: datetime) -> date:
-    """The day a dossier legally counts as received (next working day if after hours/off)."""
+    """Rule v1 only: the next working day if received after hours or on a day off."""
     local = cal.local(received_at)
     day = local.date()
     if cal.is_working_day(day) and local < cal.closing_at(day):
@@ -72,9 +130,20 @@ def next_office_instant(cal: Calendar, instant: datetime) -> datetime:
         local = cal.at(day, cal.hours.opening)
 
 
+def _clock_of_receipt(cal: Calendar, local: datetime) -> time:
+    """same_time_of_day: the clock time carried to the last day. Inside a session, the receipt
+    time; before opening or at lunch, the next session's start that day; after the close of
+    office or on a day off, the close (no office time separates it from the next opening, and
+    moving to the next opening would push the due date a whole day: rule v2)."""
+    for start, end in cal.sessions_on(local.date()):
+        if local < end:
+            return max(start, local).time()
+    return cal.hours.day_end
+
+
 def _add_months(day: date, months: int) -> date:
     # The corresponding day of the month `months` later, or that month's last day if it has
-    # no such day (31 Jan + 1 month = 28/29 Feb), as Civil Code art. 147 counts months.
+    # no such day (31 Jan + 1 month = 28/29 Feb), as Civil Code art. 148(3) counts months.
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     next_first = date(year + month // 12, month % 12 + 1, 1)
@@ -82,11 +151,13 @@ def _add_months(day: date, months: int) -> date:
 
 
 def due_at(cal: Calendar, received_at: datetime, amount: int, unit: TimeUnit,
-           rule: CountingRule = CountingRule.CIVIL_CODE) -> datetime:
+           rule: CountingRule = CountingRule.CIVIL_CODE, *,
+           rule_version: int = RULE_VERSION) -> datetime:
     """The due instant of a dossier received at `received_at` with `amount` `unit`s to process.
 
-    Raises `ValueError` for a bad amount or a naive datetime, `DateOutsideCalendar` when the
-    count leaves the calendar's years.
+    `rule_version` 1 reproduces due times given before the Nov 2026 correction (for dossiers
+    received under it); new receipts use `RULE_VERSION`. Raises `ValueError` for a bad amount
+    or a naive datetime, `DateOutsideCalendar` when the count leaves the calendar's years.
     """
     unit, rule = TimeUnit(unit), CountingRule(rule)
     check_amount(amount, unit)
@@ -97,27 +168,49 @@ def due_at(cal: Calendar, received_at: datetime, amount: int, unit: TimeUnit,
 
     if unit == TimeUnit.SAME_DAY:
         day = local.date()
-        if cal.is_working_day(day) and local < cal.at(day, cal.hours.same_day_cutoff):
-            return cal.closing_at(day)
-        return cal.closing_at(cal.next_working_day(day))
+        if rule_version < 2:  # v1 treated 15:00:00 itself as after the cut-off
+            same_day = local < cal.at(day, cal.hours.same_day_cutoff)
+        else:  # "sau 15 giờ": strictly after 15:00:00
+            same_day = local <= cal.at(day, cal.hours.same_day_cutoff)
+        if cal.is_working_day(day) and same_day:
+            return cal.period_end_at(day)
+        return cal.period_end_at(cal.next_working_day(day))
 
     # `same_time_of_day` is a provincial convention for working-day counts. Calendar-day and
     # month limits always end at the close of office hours (Civil Code art. 147-148): keeping a
     # clock time there breaks monotonicity wherever a last day off rolls forward (a later
     # receipt, or one more day, could fall due earlier; found by the property tests).
+    if rule_version < 2:
+        return _due_at_v1(cal, local, amount, unit, rule)
+    day = local.date()  # the date of receipt: not counted (Civil Code art. 147(2))
+    clock = (_clock_of_receipt(cal, local)
+             if rule == CountingRule.SAME_TIME_OF_DAY and unit == TimeUnit.WORKING_DAYS
+             else cal.hours.day_end)
+    if unit == TimeUnit.WORKING_DAYS:
+        return cal.at(cal.nth_working_day_after(day, amount), clock)
+    if unit == TimeUnit.CALENDAR_DAYS:
+        nominal = day + timedelta(days=amount)
+    else:  # TimeUnit.MONTHS
+        nominal = _add_months(day, amount)
+    # Civil Code art. 148(5): a last day that is a day off rolls to the next working day's end.
+    return cal.at(cal.working_day_on_or_after(nominal), clock)
+
+
+def _due_at_v1(cal: Calendar, local: datetime, amount: int, unit: TimeUnit,
+               rule: CountingRule) -> datetime:
+    # Rule v1, kept only so that due times given before the correction are reproduced when a
+    # supplement or calendar correction recomputes them. Do not use for new receipts.
     if rule == CountingRule.SAME_TIME_OF_DAY and unit == TimeUnit.WORKING_DAYS:
         start = next_office_instant(cal, local)
         start_day, clock = start.date(), start.time()
     else:
-        start_day, clock = effective_receipt_day(cal, local), cal.hours.closing
-
+        start_day, clock = effective_receipt_day(cal, local), cal.hours.day_end
     if unit == TimeUnit.WORKING_DAYS:
         return cal.at(cal.nth_working_day_after(start_day, amount), clock)
     if unit == TimeUnit.CALENDAR_DAYS:
         nominal = start_day + timedelta(days=amount)
-    else:  # TimeUnit.MONTHS
+    else:
         nominal = _add_months(start_day, amount)
-    # Civil Code art. 148: a last day that is a day off rolls to the end of the next working day.
     return cal.at(cal.working_day_on_or_after(nominal), clock)
 
 
@@ -179,9 +272,17 @@ def add_working_time(cal: Calendar, instant: datetime, duration: timedelta) -> d
         day += ONE_DAY
 
 
-def timeliness(cal: Calendar, finished_at: datetime, due: datetime) -> Timeliness:
-    """Early / on time / late by comparing the office-time-zone DATES (Biểu 06)."""
-    finished_day, due_day = cal.local(finished_at).date(), cal.local(due).date()
+def timeliness(office: Calendar | tzinfo, finished_at: datetime, due: datetime) -> Timeliness:
+    """Biểu 06's early / on time / late: the DATE `finished_at` falls on against the date of
+    `due`, both in the office's time zone (`office` is the calendar, whose zone it is, or the
+    zone itself). A dossier finished at 23:59 on its due date is on time; one minute past
+    midnight it is late. The only place this rule is written: the decision, the documents and
+    the reports all call it (Decision 766's extra rules for a dossier are `decide.timeliness_at`).
+    """
+    zone = office.tz if isinstance(office, Calendar) else office
+    if finished_at.utcoffset() is None or due.utcoffset() is None:
+        raise ValueError("timeliness needs aware datetimes (with a UTC offset)")
+    finished_day, due_day = finished_at.astimezone(zone).date(), due.astimezone(zone).date()
     if finished_day < due_day:
         return Timeliness.EARLY
     if finished_day == due_day:

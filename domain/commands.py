@@ -114,6 +114,8 @@ class SetDeadline(Command):
     unit: str
     calendar_version: str
     catalog_version: str
+    rule_version: int = 1
+    rule_source: str = ""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -8,28 +8,14 @@ does I/O); activities are called by these names.
 # type hints inside the workflow sandbox, where string annotations cannot be evaluated.
 import dataclasses
 from datetime import datetime
-from typing import Any
+
+from domain.envelope import EventEnvelope
 
 APPEND_EVENTS = "append_events"
 COMPUTE_DEADLINE = "compute_deadline"
 SEND_NOTIFICATION = "send_notification"
 
 TASK_QUEUE = "motcua-dossiers"
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class EventEnvelope:
-    """One event as stored: identity and position decided by the workflow (deterministic), so
-    a retried append is recognised and stored once."""
-
-    event_id: str
-    stream: str
-    position: int
-    event_type: str
-    schema_version: int
-    payload: dict[str, Any]
-    metadata: dict[str, str]
-    recorded_at: datetime
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -67,6 +53,9 @@ class DeadlineRequest:
     pauses: list[Pause] = dataclasses.field(default_factory=list)
     extended_due_at: datetime | None = None
     extended_at: datetime | None = None
+    # The counting-rule version of the dossier's receipt deadline (None: a new receipt, use the
+    # rule in force). Keeps due times given under rule v1 reproducible (domain.clock).
+    rule_version: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -78,6 +67,9 @@ class DeadlineResult:
     unit: str
     calendar_version: str
     catalog_version: str
+    # Results recorded before the Nov 2026 correction carry neither: they were rule v1.
+    rule_version: int = 1
+    rule_source: str = ""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -6,15 +6,16 @@ Pure: no I/O and no clock; the caller (the workflow) passes `now` from `workflow
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from domain import commands as cmd
 from domain import events as ev
+from domain.clock import timeliness
 from domain.codes import is_valid_code
 from domain.dossier import Dossier, evolve
 from domain.errors import AlreadyExtended, AlreadyRated, InvalidCommand, InvalidTransition
-from domain.states import AlertKind, DossierState, Timeliness
+from domain.states import DossierState, Timeliness
 
 S = DossierState
 _OPEN_BEFORE_RESULT = (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT)
@@ -70,15 +71,28 @@ def _receive(state: Dossier, c: cmd.ReceiveDossier, now: datetime) -> list[ev.Ev
         raise InvalidTransition("the dossier was already received", state=state.state.value)
     if not is_valid_code(c.code):
         raise InvalidCommand(f"not a dossier code: {c.code!r}", field="code")
-    if c.original_received_at is not None and c.original_received_at > now:
-        raise InvalidCommand("original_received_at is in the future",
-                             field="original_received_at")
+    check_original_receipt(c.original_received_at, now)
     return [ev.DossierReceived(
         at=now, code=c.code, unit_code=c.unit_code, procedure_code=c.procedure_code,
         channel=c.channel, applicant_name=_text(c.applicant_name, "applicant_name"),
         applicant_id_number=c.applicant_id_number, applicant_phone=c.applicant_phone,
         applicant_email=c.applicant_email, applicant_address=c.applicant_address,
         documents=c.documents, original_received_at=c.original_received_at)]
+
+
+def check_original_receipt(original_received_at: datetime | None, now: datetime) -> None:
+    """A dossier imported from a legacy system cannot have been handed in after `now`
+    (`InvalidCommand` naming the field). The API checks it before spending a code."""
+    if original_received_at is not None and original_received_at > now:
+        raise InvalidCommand("original_received_at is in the future",
+                             field="original_received_at")
+
+
+def no_more_commands(state: Dossier) -> InvalidTransition:
+    """The refusal of any command sent once the dossier's life has ended (`Dossier.ended`):
+    its workflow is gone, so the API answers with this from the stored events."""
+    return InvalidTransition(f"the dossier is {state.state_name}; it accepts no more commands",
+                             state=state.state_name)
 
 
 def _assign(s: Dossier, c: cmd.AssignOfficer, now: datetime) -> list[ev.Event]:
@@ -106,17 +120,14 @@ def _supplement(s: Dossier, c: cmd.ProvideSupplement, now: datetime) -> list[ev.
 
 
 def timeliness_at(s: Dossier, finished_at: datetime) -> Timeliness:
-    """Biểu 06 verdict: compare the finish date with the due date, both in the office's zone
-    (the offset the due time was recorded with; Vietnam keeps one fixed offset)."""
+    """A dossier's Biểu 06 verdict if it finishes at `finished_at`: late once Decision 766's
+    second supplement request flagged it, on time without a due time, otherwise the date rule
+    of `domain.clock.timeliness` in the zone the due time was recorded with (the office's)."""
     if s.late_by_supplement:
         return Timeliness.LATE
     if s.due_at is None:
         return Timeliness.ON_TIME
-    due_day = s.due_at.date()
-    done_day = finished_at.astimezone(s.due_at.tzinfo).date()
-    if done_day < due_day:
-        return Timeliness.EARLY
-    return Timeliness.ON_TIME if done_day == due_day else Timeliness.LATE
+    return timeliness(s.due_at.tzinfo or UTC, finished_at, s.due_at)
 
 
 def _complete(s: Dossier, c: cmd.CompleteProcessing, now: datetime) -> list[ev.Event]:
@@ -178,7 +189,8 @@ def _set_deadline(s: Dossier, c: cmd.SetDeadline, now: datetime) -> list[ev.Even
     return [ev.DeadlineSet(
         at=now, version=s.deadline_version + 1, due_at=c.due_at, due_soon_at=c.due_soon_at,
         reason=c.reason, rule=c.rule, amount=c.amount, unit=c.unit,
-        calendar_version=c.calendar_version, catalog_version=c.catalog_version)]
+        calendar_version=c.calendar_version, catalog_version=c.catalog_version,
+        rule_version=c.rule_version, rule_source=c.rule_source)]
 
 
 def _raise_alert(s: Dossier, c: cmd.RaiseAlert, now: datetime) -> list[ev.Event]:
@@ -224,4 +236,4 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Ev
     cmd.RecordNotification: _record_notification,
 }
 
-__all__ = ["ALLOWED", "AlertKind", "decide", "timeliness_at"]
+__all__ = ["ALLOWED", "decide", "timeliness_at"]

@@ -3,9 +3,10 @@
 # No `from __future__ import annotations`: Temporal's converter resolves these dataclasses'
 # type hints inside the workflow sandbox, where string annotations cannot be evaluated.
 import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from domain import events as ev
+from domain.clock import RULE_VERSION, rule_name, rule_source
 from domain.contracts import Pause
 from domain.states import (
     SLA_CLOSED_STATES,
@@ -16,6 +17,9 @@ from domain.states import (
     SlaStatus,
     Timeliness,
 )
+
+# A returned dossier stays open this long for the citizen's rating; then its life ends.
+RATING_WINDOW = timedelta(days=30)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -38,6 +42,11 @@ class Dossier:
     original_due_at: datetime | None = None
     deadline_version: int = 0
     deadline_rule: str = ""
+    # The counting rule's version of the receipt deadline (kept by every recomputation, so due
+    # times given under rule v1 stay as given) and the texts of the deadline in force.
+    rule_version: int = 0
+    deadline_rule_source: str = ""
+    deadline_unit: str = ""
     calendar_version: str = ""
     catalog_version: str = ""
     # Alerts already raised, as the deadline version they were raised for (0 = never).
@@ -87,6 +96,48 @@ class Dossier:
             return SlaStatus.DUE_SOON
         return SlaStatus.ON_TRACK
 
+    def ended(self, now: datetime) -> bool:
+        """The dossier's life is over at `now`: refused, withdrawn or stopped, or returned and
+        either rated or past its `RATING_WINDOW`. Its workflow ends then, and any command
+        sent after is refused (`decide.no_more_commands`)."""
+        if self.state is DossierState.RETURNED:
+            return self.satisfaction is not None or (
+                self.closed_at is not None and now >= self.closed_at + RATING_WINDOW)
+        return self.state is not None and self.state.is_terminal
+
+    def recorded_sla_status(self) -> SlaStatus:
+        """The SLA status as the events say, without a clock (the read models' status): due
+        soon / overdue once their alert was raised for the deadline in force. The timers fire at
+        the exact instant, so this is current while the engine runs."""
+        status = self.sla_status(datetime.min.replace(tzinfo=UTC))
+        if status is not SlaStatus.ON_TRACK:
+            return status
+        if self.overdue_raised_for >= self.deadline_version > 0:
+            return SlaStatus.OVERDUE
+        if self.due_soon_raised_for >= self.deadline_version > 0:
+            return SlaStatus.DUE_SOON
+        return SlaStatus.ON_TRACK
+
+    @property
+    def counting_rule(self) -> tuple[str, str]:
+        """The counting rule of the deadline in force, as (name, legal source) for receipts and
+        views; empty strings before the first due time."""
+        if not self.deadline_rule or not self.deadline_unit:
+            return "", ""
+        version = self.counting_rule_version or RULE_VERSION
+        name = rule_name(self.deadline_rule, self.deadline_unit, version)
+        return name, self.deadline_rule_source or rule_source(
+            self.deadline_rule, self.deadline_unit, version)
+
+    @property
+    def counting_rule_version(self) -> int | None:
+        """The rule version a recomputation must use: the receipt's; 1 for a state carried
+        over from before the field existed but already given a due time; None before the
+        first due time (use the rule in force)."""
+        if self.rule_version:
+            return self.rule_version
+        return 1 if self.deadline_version else None
+
     def pending_alert(self) -> tuple[AlertKind, datetime] | None:
         """The next deadline alert still to raise for the deadline in force, and its instant."""
         if not self.clock_running or self.due_at is None or self.due_soon_at is None:
@@ -116,6 +167,8 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
                 s, due_at=event.due_at, due_soon_at=event.due_soon_at,
                 original_due_at=s.original_due_at or event.due_at,
                 deadline_version=event.version, deadline_rule=event.rule,
+                rule_version=s.rule_version or event.rule_version,
+                deadline_rule_source=event.rule_source, deadline_unit=event.unit,
                 calendar_version=event.calendar_version, catalog_version=event.catalog_version)
         case ev.OfficerAssigned():
             keep = s.state in (DossierState.PROCESSING, DossierState.AWAITING_SUPPLEMENT)

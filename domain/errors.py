@@ -37,8 +37,3 @@ class AlreadyRated(DomainError):
 
     type = "AlreadyRated"
 
-
-DOMAIN_ERROR_TYPES: dict[str, type[DomainError]] = {
-    cls.type: cls for cls in (DomainError, InvalidTransition, InvalidCommand, AlreadyExtended,
-                              AlreadyRated)
-}

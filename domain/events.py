@@ -2,11 +2,18 @@
 
 Events carry domain facts only. Who did it, the correlation id and the command that caused it
 travel in the stored event's metadata (see `EventEnvelope` in `domain.envelope`).
+
+Schema versions: a stored event keeps the `schema_version` it was written with. When an event's
+fields change, raise its class's `schema_version` and register an upcaster from the old version
+(`@upcaster("EventType", 1)`: a function from the v1 payload to the v2 payload); `from_payload`
+applies them in turn, so every reader (workflow, projector, API, documents) sees the current
+shape. Every event is at version 1 today.
 """
 
 # No `from __future__ import annotations`: Temporal's converter resolves these dataclasses'
 # type hints inside the workflow sandbox, where string annotations cannot be evaluated.
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -56,6 +63,10 @@ class DeadlineSet(Event):
     unit: str
     calendar_version: str
     catalog_version: str
+    # The counting rule's version and the texts it follows (domain.clock.RULE_SOURCES). Events
+    # stored before the Nov 2026 correction have neither: they were computed by rule v1.
+    rule_version: int = 1
+    rule_source: str = ""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -186,9 +197,43 @@ def to_payload(event: Event) -> dict[str, Any]:
     return to_dict(event)
 
 
-def from_payload(event_type: str, payload: dict[str, Any]) -> Event:
-    """Rebuild an event from its stored type and payload."""
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+# (event type, version) -> the function taking that version's payload to the next version's.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register the decorated function as the upcaster of `event_type` payloads written at
+    `from_version` (it returns the payload at `from_version + 1`)."""
+    def register(fn: Upcaster) -> Upcaster:
+        key = (event_type, from_version)
+        if key in UPCASTERS:
+            raise ValueError(f"an upcaster for {event_type} v{from_version} is registered")
+        UPCASTERS[key] = fn
+        return fn
+    return register
+
+
+def upcast(event_type: str, payload: dict[str, Any], schema_version: int,
+           current: int) -> dict[str, Any]:
+    """`payload`, written at `schema_version`, brought to `current` one version at a time."""
+    if schema_version > current:
+        raise ValueError(f"{event_type} v{schema_version} is newer than this code (v{current})")
+    for version in range(schema_version, current):
+        step = UPCASTERS.get((event_type, version))
+        if step is None:
+            raise ValueError(f"no upcaster for {event_type} v{version} -> v{version + 1}")
+        payload = step(payload)
+    return payload
+
+
+def from_payload(event_type: str, payload: dict[str, Any],
+                 schema_version: int | None = None) -> Event:
+    """Rebuild an event from its stored type, payload and schema version (None: the payload is
+    at the current version, e.g. straight from `to_payload`), upcasting older versions."""
     cls = EVENT_TYPES.get(event_type)
     if cls is None:
         raise ValueError(f"unknown event type {event_type!r}")
+    if schema_version is not None:
+        payload = upcast(event_type, payload, schema_version, cls.schema_version)
     return from_dict(cls, payload)

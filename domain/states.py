@@ -20,7 +20,7 @@ class DossierState(StrEnum):
 
     @property
     def status_code(self) -> int:
-        """The national portal's status code 1-10 (DOMAIN.md section 1.1)."""
+        """The national portal's status code 1-10 (docs/legal-sources.md §2)."""
         return NATIONAL_STATUS_CODES[self]
 
     @property

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, time
+from datetime import date, time, tzinfo
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -129,14 +129,21 @@ def _version(payload: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
+def office_zone(name: str = OfficeHours.tz_name) -> tzinfo:
+    """The `tzinfo` of an office time zone name (default: the domain's `OfficeHours.tz_name`).
+    Processes take theirs from `motcua.runtime.calendar_for(settings).tz`; the default is for
+    callers given none (tests, one-off tools)."""
+    try:
+        return ZoneInfo(name)  # built here, outside any workflow sandbox
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+
+
 def load_calendar(*, overrides_path: Path | None = None, hours: OfficeHours | None = None,
                   first_year: int = 2020, last_year: int = 2035) -> Calendar:
     """The office calendar for `first_year..last_year` (holidays VN + overrides)."""
     hours = hours or OfficeHours()
-    try:
-        tz = ZoneInfo(hours.tz_name)  # built here, outside any workflow sandbox
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {hours.tz_name!r}") from None
+    tz = office_zone(hours.tz_name)
     path = overrides_path or default_overrides_path()
     overrides = read_overrides(path, first_year, last_year)
 
@@ -161,10 +168,25 @@ def load_calendar(*, overrides_path: Path | None = None, hours: OfficeHours | No
             "tz": hours.tz_name,
             "sessions": [[s.isoformat(), e.isoformat()] for s, e in hours.sessions],
             "same_day_cutoff": hours.same_day_cutoff.isoformat(),
+            # Only when set, so the default calendar keeps its version.
+            **({"period_end": hours.period_end.isoformat()} if hours.period_end else {}),
         },
     })
     return Calendar(days_off=days_off, extra_workdays=extra_workdays, tz=tz, hours=hours,
                     version=version, first_year=first_year, last_year=last_year)
+
+
+def parse_period_end(text: str | None) -> time | None:
+    """`MOTCUA_PERIOD_END`: "17:00"-style local time, or "24:00" for the Civil Code's end of
+    day (art. 148(6)), read as 23:59:59.999999; empty or None: the close of office."""
+    if text is None or not text.strip():
+        return None
+    if text.strip() in ("24:00", "24:00:00"):
+        return time.max
+    try:
+        return time.fromisoformat(text.strip())
+    except ValueError:
+        raise CalendarOverridesError(f"period end {text!r} is not HH:MM or 24:00") from None
 
 
 def parse_office_hours(text: str) -> OfficeHours:

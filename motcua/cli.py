@@ -47,12 +47,15 @@ def _projector(args: argparse.Namespace, settings: Settings) -> int:
 
 def _projections(args: argparse.Namespace, settings: Settings) -> int:
     from motcua.eventstore import projector
+    from motcua.runtime import calendar_for
+
+    tz = calendar_for(settings).tz
 
     async def run() -> int:
         conn = await asyncpg.connect(settings.database_url)
         try:
-            return await (projector.rebuild(conn) if args.action == "rebuild"
-                          else projector.catch_up(conn))
+            return await (projector.rebuild(conn, tz=tz) if args.action == "rebuild"
+                          else projector.catch_up(conn, tz=tz))
         finally:
             await conn.close()
 
@@ -85,7 +88,7 @@ def _own_parser(name: str, argv: list[str]) -> int:
 
 # `deadline` prints one line and nothing else, so it must not configure logging first.
 OWN_PARSERS = {"deadline": "deadline", "token": "token", "calendar": "calendar",
-               "report": "report"}
+               "report": "report", "user": "user", "psql": "psql", "whatif": "whatif"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,8 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
                    add_help=False)
     sub.add_parser("calendar", help="correct open dossiers after a calendar change",
                    add_help=False)
+    sub.add_parser("user", help="console users: create, disable, reset-password "
+                   "(`motcua user --help`)", add_help=False)
     sub.add_parser("report", help="SLA report: Biểu 06, Decision 766 (`motcua report --help`)",
                    add_help=False)
+    sub.add_parser("psql", help="the embedded psql on DATABASE_URL (default: the dev database)",
+                   add_help=False)
+    sub.add_parser("whatif", help="replay a period under a proposed catalog; `whatif "
+                   "recommend` (`motcua whatif --help`)", add_help=False)
     return parser
 
 

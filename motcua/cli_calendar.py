@@ -19,8 +19,8 @@ from temporalio.service import RPCError
 from domain import commands as cmd
 from motcua import dossiers
 from motcua.config import Settings
+from motcua.runtime import calendar_for
 from motcua.temporal import connect
-from worker import calendar_for
 
 QUERY = "WorkflowType = 'DossierWorkflow' AND ExecutionStatus = 'Running'"
 

@@ -15,24 +15,15 @@ import asyncio
 import json
 import sys
 from datetime import date
-from typing import NoReturn
 
 import asyncpg
 
+from motcua.cli_args import Parser, UsageError
 from motcua.config import Settings
 from motcua.reports import GROUPS, Report, sla_report, to_csv
+from motcua.runtime import calendar_for
 
 PROG = "motcua report"
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    # argparse prints the usage block and exits; we want one line and our own exit path.
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
 
 
 def _day(text: str) -> date:
@@ -51,11 +42,11 @@ def _groups(text: str) -> tuple[str, ...]:
     return names
 
 
-def _parser() -> _Parser:
-    parser = _Parser(prog=PROG, description="Print the SLA report (Biểu 06 columns, Decision "
+def _parser() -> Parser:
+    parser = Parser(prog=PROG, description="Print the SLA report (Biểu 06 columns, Decision "
                      "766 on-time and satisfaction rates) for a period.")
     parser.add_argument("--from", dest="start", required=True, type=_day, metavar="YYYY-MM-DD",
-                        help="first day of the period (office date, Asia/Ho_Chi_Minh)")
+                        help="first day of the period (office date, MOTCUA_OFFICE_TZ)")
     parser.add_argument("--to", dest="end", required=True, type=_day, metavar="YYYY-MM-DD",
                         help="last day of the period (inclusive)")
     parser.add_argument("--unit", help="only this unit (its code)")
@@ -66,11 +57,13 @@ def _parser() -> _Parser:
     return parser
 
 
-async def _run(dsn: str, args: argparse.Namespace) -> Report:
-    conn = await asyncpg.connect(dsn)
+async def _run(settings: Settings, args: argparse.Namespace) -> Report:
+    tz = calendar_for(settings).tz
+    conn = await asyncpg.connect(settings.database_url)
     try:
         return await sla_report(conn, period_start=args.start, period_end=args.end,
-                                unit=args.unit, procedure=args.procedure, group_by=args.by)
+                                unit=args.unit, procedure=args.procedure, group_by=args.by,
+                                tz=tz)
     finally:
         await conn.close()
 
@@ -87,14 +80,14 @@ def main(argv: list[str]) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.end < args.start:
-            raise _UsageError("--to is before --from")
+            raise UsageError("--to is before --from")
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
-    except _UsageError as exc:
+    except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     try:
-        report = asyncio.run(_run(Settings().database_url, args))
+        report = asyncio.run(_run(Settings(), args))
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         print(f"{PROG}: error: the database is unreachable or not migrated: {exc}",
               file=sys.stderr)

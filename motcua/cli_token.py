@@ -1,8 +1,9 @@
 """`motcua token create|revoke|list`: manage the API's bearer tokens.
 
     motcua token create --name linh --role clerk [--role leader | --role clerk,leader] [--unit U]
+                        [--expires-in-days N]
     motcua token revoke --name linh
-    motcua token list
+    motcua token list    (name, roles, unit, created, active/revoked/expires, last used)
 
 `create` prints the token (and nothing else) on stdout: it is shown once and stored only as a
 hash. Errors go to stderr with exit status 1 (2 for usage errors). The database is the one in
@@ -15,6 +16,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -32,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"one of {', '.join(r.value for r in Role)}; repeat or "
                         "comma-separate for several")
     create.add_argument("--unit", help="limit the token to this unit's dossiers")
+    create.add_argument("--expires-in-days", type=int, metavar="N",
+                        help="refuse the token N days from now (default: never)")
     revoke = sub.add_parser("revoke", help="revoke a token at once")
     revoke.add_argument("--name", required=True)
     sub.add_parser("list", help="list tokens (never their secrets)")
@@ -65,7 +69,13 @@ def main(argv: list[str]) -> int:
 
     async def create(conn: asyncpg.Connection) -> int:
         roles = [r.strip() for value in args.role for r in value.split(",") if r.strip()]
-        print(await create_token(conn, name=args.name, roles=roles, unit_code=args.unit))
+        expires = None
+        if args.expires_in_days is not None:
+            if args.expires_in_days < 1:
+                raise TokenError("--expires-in-days must be at least 1")
+            expires = datetime.now(UTC) + timedelta(days=args.expires_in_days)
+        print(await create_token(conn, name=args.name, roles=roles, unit_code=args.unit,
+                                 expires_at=expires))
         return 0
 
     async def revoke(conn: asyncpg.Connection) -> int:
@@ -77,8 +87,13 @@ def main(argv: list[str]) -> int:
     async def show(conn: asyncpg.Connection) -> int:
         for row in await list_tokens(conn):
             state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
+            if not row["revoked_at"] and row["expires_at"] is not None:
+                past = row["expires_at"] <= datetime.now(UTC)
+                state = f"{'expired' if past else 'expires'} {row['expires_at']:%Y-%m-%d %H:%M}"
+            used = (f"last used {row['last_used_at']:%Y-%m-%d %H:%M}" if row["last_used_at"]
+                    else "never used")
             print(f"{row['name']}\t{','.join(row['roles'])}\t{row['unit_code'] or '*'}\t"
-                  f"created {row['created_at']:%Y-%m-%d}\t{state}")
+                  f"created {row['created_at']:%Y-%m-%d}\t{state}\t{used}")
         return 0
 
     work = {"create": create, "revoke": revoke, "list": show}[args.action]

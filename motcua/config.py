@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.calendar import OfficeHours
 from domain.contracts import TASK_QUEUE
 
 
@@ -37,10 +38,27 @@ class Settings(BaseSettings):
     calendar_overrides: Path | None = None
     # Office sessions, local time: "07:30-11:30,13:30-17:00" (the default when unset).
     office_hours: str | None = None
+    # The office time zone (IANA name); its one default is the domain's `OfficeHours.tz_name`.
+    office_tz: str = OfficeHours.tz_name
+    # When a day-based period ends on its last day: unset = the close of office (17:00 with the
+    # default sessions), our practice; "24:00" = the Civil Code's end of day (art. 148(6)).
+    # README, "Stated choices".
+    period_end: str | None = None
     procedures_file: Path | None = None
     units_file: Path | None = None
+    # The console's session cookie is `Secure` (HTTPS only) except on the dev stack, which
+    # serves plain http://127.0.0.1 and sets MOTCUA_SECURE_COOKIES=false.
+    secure_cookies: bool = True
     log_level: str = "INFO"
     log_format: str = "json"  # json | console
     graceful_shutdown_seconds: float = 30.0
     # Open dossiers kept in the worker's memory (a cache miss replays the history).
     max_cached_workflows: int = 10000
+    # Security (issue 12). Base URL of the citizens' lookup page, printed in each receipt's QR
+    # code (e.g. https://dichvucong.example.gov.vn; empty: a relative link).
+    public_url: str = ""
+    # Public lookups per client and minute in this process (set the same at the ingress).
+    lookup_per_minute: float = 20.0
+    # Keys encrypting Temporal payloads (`motcua.codec`): "id:base64-32-bytes,..."; the first
+    # encrypts, all decrypt (rotation). Unset: payloads are stored in clear (dev only).
+    payload_keys: SecretStr | None = None

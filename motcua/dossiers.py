@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -17,26 +16,9 @@ from domain import commands as cmd
 from domain.codes import format_code
 from domain.contracts import TASK_QUEUE
 from domain.dossier import Dossier
+from motcua.actions import ACTIONS
 from motcua.eventstore.store import allocate_code_sequence
 from workflows import DossierStart, DossierWorkflow
-
-# The office day a code's YYMMDD names: Vietnam keeps one fixed offset, UTC+7.
-OFFICE_TZ = timezone(timedelta(hours=7))
-
-ACTIONS: dict[str, tuple[type[cmd.Command], Callable[..., Any]]] = {
-    "assign": (cmd.AssignOfficer, DossierWorkflow.assign),
-    "start": (cmd.StartProcessing, DossierWorkflow.start),
-    "request-supplement": (cmd.RequestSupplement, DossierWorkflow.request_supplement),
-    "supplement": (cmd.ProvideSupplement, DossierWorkflow.supplement),
-    "complete": (cmd.CompleteProcessing, DossierWorkflow.complete),
-    "return": (cmd.ReturnResult, DossierWorkflow.return_result),
-    "refuse": (cmd.RefuseDossier, DossierWorkflow.refuse),
-    "withdraw": (cmd.WithdrawDossier, DossierWorkflow.withdraw),
-    "stop": (cmd.StopProcessing, DossierWorkflow.stop),
-    "extend": (cmd.ExtendDeadline, DossierWorkflow.extend),
-    "rate": (cmd.RateService, DossierWorkflow.rate),
-    "correct-calendar": (cmd.CorrectCalendar, DossierWorkflow.correct_calendar),
-}
 
 
 class CommandRejected(Exception):
@@ -58,9 +40,9 @@ def _rejection(err: WorkflowUpdateFailedError) -> CommandRejected | None:
     return None
 
 
-async def next_code(pool: asyncpg.Pool, unit_code: str, now: datetime) -> str:
-    """A new unique dossier code for `unit_code`, dated by the office day of `now`."""
-    day: date = now.astimezone(OFFICE_TZ).date()
+async def next_code(pool: asyncpg.Pool, unit_code: str, day: date) -> str:
+    """A new unique dossier code for `unit_code`, dated `day`: the office date of receipt
+    (`calendar.local(now).date()`, in the calendar's time zone)."""
     return format_code(unit_code, day, await allocate_code_sequence(pool, unit_code, day))
 
 
@@ -88,8 +70,9 @@ async def receive(client: Client, command: cmd.ReceiveDossier, *, task_queue: st
 
 async def act(client: Client, code: str, action: str, command: cmd.Command, *,
               update_id: str | None = None, rpc_timeout: timedelta | None = None) -> Dossier:
-    """Run a clerk action as a workflow update; raises `CommandRejected` when refused."""
-    update: Any = ACTIONS[action][1]  # a workflow update method, called by reference
+    """Run `action` (a name in `motcua.actions.ACTIONS`) as its workflow update; raises
+    `CommandRejected` when refused."""
+    update: Any = ACTIONS[action].update  # a workflow update method, called by reference
     handle = client.get_workflow_handle_for(DossierWorkflow.run, code)
     try:
         result: Dossier = await handle.execute_update(update, command, id=update_id,

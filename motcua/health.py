@@ -24,8 +24,33 @@ log = structlog.get_logger(__name__)
 Check = Callable[[], Awaitable[object]]
 
 
+class Unreachable(Exception):
+    """Raised by a check with its own reason for failing (e.g. "not connected yet")."""
+
+
+async def probe(check: Check, limit: float) -> str:
+    """One check's result: "ok", or "unreachable: <reason>" (the check's own reason, or the
+    error's type), within `limit` seconds. A check answering False (Temporal's health check) is
+    "not serving"."""
+    try:
+        answer = await asyncio.wait_for(check(), timeout=limit)
+    except Unreachable as err:
+        return f"unreachable: {err}"
+    except Exception as err:  # any failure means not ready; its type is the reason shown
+        return f"unreachable: {type(err).__name__}"
+    return "unreachable: not serving" if answer is False else "ok"
+
+
+async def probe_all(checks: Mapping[str, Check], limit: float) -> dict[str, str]:
+    """Every check's result, by name, the checks run concurrently."""
+    names = list(checks)
+    results = await asyncio.gather(*(probe(checks[n], limit) for n in names))
+    return dict(zip(names, results, strict=True))
+
+
 class Readiness:
-    """The latest result of each dependency check, by name."""
+    """The latest result of each dependency check, by name (the worker's and projector's
+    `/readyz`; the API's `/readyz` runs the same `probe_all` on demand)."""
 
     def __init__(self) -> None:
         self.results: dict[str, str] = {}
@@ -37,12 +62,7 @@ class Readiness:
     async def run(self, checks: Mapping[str, Check], interval: float = 5.0) -> None:
         """Check forever; cancel the task to stop."""
         while True:
-            for name, check in checks.items():
-                try:
-                    await asyncio.wait_for(check(), timeout=interval)
-                    self.results[name] = "ok"
-                except Exception as err:
-                    self.results[name] = f"unavailable: {type(err).__name__}"
+            self.results.update(await probe_all(checks, limit=interval))
             await asyncio.sleep(interval)
 
 

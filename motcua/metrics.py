@@ -1,4 +1,4 @@
-"""Every Prometheus metric motcua exports, defined once (DESIGN.md section 4).
+"""Every Prometheus metric motcua exports, defined once.
 
 Rules that keep the series count bounded and the data honest:
 - labels are unit codes, procedure-independent enums and route templates; never a dossier code,
@@ -22,16 +22,11 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
-from prometheus_client import (
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    start_http_server,
-)
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from domain.states import TERMINAL_STATES, AlertKind, Channel, Timeliness
 
 log = structlog.get_logger(__name__)
 
@@ -53,13 +48,17 @@ HTTP_BUCKETS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 
-# Closed label vocabularies (documentation for callers; tests check exported samples use them).
-TIMELINESS = ("early", "on_time", "late")
-BREACH_KINDS = ("overdue", "overdue_without_apology")
-ALERT_KINDS = ("due_soon", "overdue", "overdue_without_apology")
+# Closed label vocabularies. Channels, timeliness and alert kinds are the domain's own values
+# (the events carry them); a breach is an alert at or past the due time (every kind but
+# due_soon); the outcomes are those `activities/notify.py` counts.
+BREACH_KINDS = tuple(kind for kind in AlertKind if kind is not AlertKind.DUE_SOON)
 NOTIFICATION_OUTCOMES = ("delivered", "failed", "retried")
-SLA_STATUSES = ("on_track", "due_soon", "overdue", "paused", "closed")
-CLOSED_STATES = ("returned", "refused", "withdrawn", "stopped")
+CLOSED_STATES = tuple(sorted(state.value for state in TERMINAL_STATES))
+
+
+def _listed(values: Iterable[str]) -> str:
+    return ", ".join(values)
+
 
 # Open = not in a terminal state. The read model's sla_status is set by the projector from the
 # engine's SLA events, so these gauges agree with the alerts that were recorded.
@@ -173,26 +172,32 @@ class Metrics:
     projection_lag: Gauge
     http_request_duration: Histogram
     open_dossiers: OpenDossiersCollector
+    dossiers_at_risk: Gauge
 
-    def prime(self, units: Iterable[str], channels: Iterable[str] = ()) -> None:
-        """Create every bounded label child at 0 at start-up.
+    def prime(self, units: Iterable[str]) -> None:
+        """Create at 0 every child of the counters the projector moves, for `units` (the unit
+        catalogue's codes); the projector calls it at start-up.
 
         A counter series that first appears at 1 is invisible to ``increase()``/``rate()``
         (there is no earlier sample), so without this the first late return of a unit after a
-        restart would never alert. Call it with the unit catalogue's codes.
+        restart would never fire ``MotcuaLateReturns`` (deploy/prometheus/rules).
         """
-        channel_list = list(channels)
         for unit in units:
-            for channel in channel_list:
-                self.dossiers_received.labels(unit, channel)
-            for timeliness in TIMELINESS:
-                self.dossiers_returned.labels(unit, timeliness)
-            for kind in BREACH_KINDS:
-                self.sla_breaches.labels(unit, kind)
-        for kind in ALERT_KINDS:
-            self.sla_alerts.labels(kind)
+            for channel in Channel:
+                self.dossiers_received.labels(unit, channel.value)
+            for timeliness in Timeliness:
+                self.dossiers_returned.labels(unit, timeliness.value)
+            for breach in BREACH_KINDS:
+                self.sla_breaches.labels(unit, breach.value)
+        for kind in AlertKind:
+            self.sla_alerts.labels(kind.value)
+
+    def prime_notifications(self) -> None:
+        """Create at 0 every child of the notification counter (the worker calls it at
+        start-up), so the first failures after a restart count in ``rate()``."""
+        for kind in AlertKind:
             for outcome in NOTIFICATION_OUTCOMES:
-                self.notifications.labels(kind, outcome)
+                self.notifications.labels(kind.value, outcome)
 
 
 def build_metrics(registry: CollectorRegistry) -> Metrics:
@@ -202,33 +207,33 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
     return Metrics(
         dossiers_received=Counter(
             "motcua_dossiers_received",
-            "Dossiers received, by receiving unit and channel (direct, postal, online).",
+            f"Dossiers received, by receiving unit and channel ({_listed(Channel)}).",
             ["unit", "channel"],
             registry=registry,
         ),
         dossiers_returned=Counter(
             "motcua_dossiers_returned",
-            "Dossiers whose result was returned, by unit and timeliness (early, on_time, late).",
+            f"Dossiers whose result was returned, by unit and timeliness "
+            f"({_listed(Timeliness)}).",
             ["unit", "timeliness"],
             registry=registry,
         ),
         sla_breaches=Counter(
             "motcua_sla_breaches",
-            "Deadline breaches recorded, by unit and kind (overdue, overdue_without_apology).",
+            f"Deadline breaches recorded, by unit and kind ({_listed(BREACH_KINDS)}).",
             ["unit", "kind"],
             registry=registry,
         ),
         sla_alerts=Counter(
             "motcua_sla_alerts",
-            "SLA alerts fired, once per deadline version, by kind "
-            "(due_soon, overdue, overdue_without_apology).",
+            f"SLA alerts fired, once per deadline version, by kind ({_listed(AlertKind)}).",
             ["kind"],
             registry=registry,
         ),
         notifications=Counter(
             "motcua_notifications",
-            "Notification delivery attempts, by notification kind and outcome "
-            "(delivered, failed, retried).",
+            f"Notification delivery attempts, by notification kind and outcome "
+            f"({_listed(NOTIFICATION_OUTCOMES)}).",
             ["kind", "outcome"],
             registry=registry,
         ),
@@ -258,6 +263,13 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
             registry=registry,
         ),
         open_dossiers=open_dossiers,
+        dossiers_at_risk=Gauge(
+            "motcua_dossiers_at_risk",
+            "Open dossiers forecast to finish late with probability >= 0.8, by unit (empirical "
+            "distribution of working time used; refreshed by motcua.forecast).",
+            ["unit"],
+            registry=registry,
+        ),
     )
 
 
@@ -279,12 +291,7 @@ EVENT_STORE_APPEND = METRICS.event_store_append
 PROJECTION_LAG = METRICS.projection_lag
 HTTP_REQUEST_DURATION = METRICS.http_request_duration
 OPEN_DOSSIERS = METRICS.open_dossiers
-
-
-# All interfaces by default: Prometheus scrapes the pod/container address.
-def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:
-    """Serve the default registry on ``http://addr:port/metrics`` in a daemon thread."""
-    start_http_server(port, addr=addr)
+DOSSIERS_AT_RISK = METRICS.dossiers_at_risk
 
 
 async def run_refresher(pool: asyncpg.Pool, interval: float = 15.0) -> None:

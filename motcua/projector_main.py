@@ -9,8 +9,8 @@ import structlog
 from motcua.config import Settings
 from motcua.eventstore import projector
 from motcua.health import probes, stop_on_signals
-from motcua.metrics import run_refresher
-from worker import create_pool
+from motcua.metrics import METRICS, run_refresher
+from motcua.runtime import calendar_for, catalog_for, create_pool
 
 log = structlog.get_logger("motcua.projector")
 
@@ -18,12 +18,14 @@ log = structlog.get_logger("motcua.projector")
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Project until SIGTERM/SIGINT (or `stop`)."""
     stop = stop_on_signals(stop)
+    # The counters this process moves start at 0 for every unit, so alerts see a first increase.
+    METRICS.prime(catalog_for(settings).units)
     pool = await create_pool(settings)
     refresher = asyncio.create_task(run_refresher(pool))
     log.info("projector.started", metrics_port=settings.metrics_port)
     try:
         async with probes(settings.metrics_port, {"postgresql": lambda: pool.fetchval("SELECT 1")}):
-            await projector.run(pool, stop)
+            await projector.run(pool, stop, tz=calendar_for(settings).tz)
     finally:
         refresher.cancel()
         await pool.close()

@@ -16,48 +16,53 @@ import dataclasses
 import io
 import itertools
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import asyncpg
 
-from motcua.eventstore.reporting import BOTH, DAY, MONTH, OFFICE_TZ, PROCEDURE, PROVINCE, UNIT, YEAR
+from motcua.calendar_source import office_zone
+from motcua.eventstore.reporting import BOTH, DAY, MONTH, PROCEDURE, PROVINCE, UNIT, YEAR
 from motcua.eventstore.store import Conn
 
 GROUPS = ("unit", "procedure")
 DEFINITION_VERSION = "2025-1"
-DEFINITION: dict[str, Any] = {
-    "version": DEFINITION_VERSION,
-    "timezone": "Asia/Ho_Chi_Minh",
-    "definitions": [
-        {"id": "bieu06", "source": "Biểu số 06/VPCP/KSTT, Circular 01/2020/TT-VPCP",
-         "text": "Dates compared in Asia/Ho_Chi_Minh. Received in the period, by receipt "
-         "date: online; direct or postal (counter + postal). Carried over: received before "
-         "the period, not resolved before it. received_total = online + direct_postal + "
-         "carried_over = resolved_total + in_progress_total. Resolved: processing ended in "
-         "the period (result ready, or refused, withdrawn, stopped): early if the end date is "
-         "before the due date, on time on it or with no due time, late after it; withdrawn = "
-         "resolved on time; a second supplement request during processing = late. In "
-         "progress: received by the period's last day and not resolved by it; overdue when "
-         "its due date is on or before that day (for a period not over yet: before the "
-         "report date), or a second supplement request made it late by then; else within "
-         "time. The due time is the last one given (at its resolution, for a dossier "
-         "resolved since), extensions and supplement pauses included; a dossier waiting for "
-         "a supplement (or closed while waiting) that was within time when the clock "
-         "stopped is within time."},
-        {"id": "qd766-2.1", "source": "Decision 766/QĐ-TTg, index 2.1",
-         "text": "on_time_rate = (resolved early or on time + in progress within time) / "
-         "(received in the period + carried over); supplement time is excluded because due "
-         "times already add back the paused office time. Rates are fractions (0..1, 6 "
-         "places), null when the denominator is 0."},
-        {"id": "bieu06-resolved", "source": "Biểu số 06/VPCP/KSTT",
-         "text": "resolved_on_time_rate = (resolved early + on time) / resolved_total."},
-        {"id": "qd766-5.4", "source": "Decision 766/QĐ-TTg, group 5",
-         "text": "Ratings by rating date. satisfaction_rate = (very satisfied + satisfied) / "
-         "rated_total. satisfaction_index = 1 - (1 - on_time_rate) - not_satisfied / "
-         "rated_total, at least 0 (index 5.4 without complaints, which are not recorded)."},
-    ],
-}
+DEFINITIONS: list[dict[str, str]] = [
+    {"id": "bieu06", "source": "Biểu số 06/VPCP/KSTT, Circular 01/2020/TT-VPCP",
+     "text": "Dates compared in the office time zone (`timezone`). Received in the "
+     "period, by receipt "
+     "date: online; direct or postal (counter + postal). Carried over: received before "
+     "the period, not resolved before it. received_total = online + direct_postal + "
+     "carried_over = resolved_total + in_progress_total. Resolved: processing ended in "
+     "the period (result ready, or refused, withdrawn, stopped): early if the end date is "
+     "before the due date, on time on it or with no due time, late after it; withdrawn = "
+     "resolved on time; a second supplement request during processing = late. In "
+     "progress: received by the period's last day and not resolved by it; overdue when "
+     "its due date is on or before that day (for a period not over yet: before the "
+     "report date), or a second supplement request made it late by then; else within "
+     "time. The due time is the last one given (at its resolution, for a dossier "
+     "resolved since), extensions and supplement pauses included; a dossier waiting for "
+     "a supplement (or closed while waiting) that was within time when the clock "
+     "stopped is within time."},
+    {"id": "qd766-2.1", "source": "Decision 766/QĐ-TTg, index 2.1",
+     "text": "on_time_rate = (resolved early or on time + in progress within time) / "
+     "(received in the period + carried over); supplement time is excluded because due "
+     "times already add back the paused office time. Rates are fractions (0..1, 6 "
+     "places), null when the denominator is 0."},
+    {"id": "bieu06-resolved", "source": "Biểu số 06/VPCP/KSTT",
+     "text": "resolved_on_time_rate = (resolved early + on time) / resolved_total."},
+    {"id": "qd766-5.4", "source": "Decision 766/QĐ-TTg, group 5",
+     "text": "Ratings by rating date. satisfaction_rate = (very satisfied + satisfied) / "
+     "rated_total. satisfaction_index = 1 - (1 - on_time_rate) - not_satisfied / "
+     "rated_total, at least 0 (index 5.4 without complaints, which are not recorded)."},
+]
+
+
+def definition(tz_name: str) -> dict[str, Any]:
+    """The versioned definitions, with the office time zone the dates are taken in."""
+    return {"version": DEFINITION_VERSION, "timezone": tz_name, "definitions": DEFINITIONS}
+
+
 COUNTS = ("received_online", "received_direct_postal", "received_carried_over",
           "resolved_early", "resolved_on_time", "resolved_late", "in_progress_overdue",
           "rated_very_satisfied", "rated_satisfied", "rated_not_satisfied")
@@ -92,7 +97,7 @@ class Row:
     rated_not_satisfied: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        """Every column, in `COLUMNS` order, with the totals and rates (see DEFINITION)."""
+        """Every column, in `COLUMNS` order, with the totals and rates (see DEFINITIONS)."""
         received = self.received_online + self.received_direct_postal + self.received_carried_over
         early_or_on_time = self.resolved_early + self.resolved_on_time
         resolved = early_or_on_time + self.resolved_late
@@ -130,7 +135,7 @@ class Report:
     group_by: tuple[str, ...]
     rows: list[Row]
     totals: Row
-    definition: dict[str, Any] = dataclasses.field(default_factory=lambda: DEFINITION)
+    definition: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON document (`GET /v1/reports/sla`, `motcua report`)."""
@@ -238,11 +243,14 @@ async def _query(db: asyncpg.Pool | Conn, start: date, end: date, as_of: date, u
 
 async def sla_report(db: asyncpg.Pool | Conn, *, period_start: date, period_end: date,
                      unit: str | None = None, procedure: str | None = None,
-                     group_by: Sequence[str] = (), as_of: date | None = None) -> Report:
+                     group_by: Sequence[str] = (), as_of: date | None = None,
+                     tz: tzinfo | None = None) -> Report:
     """The SLA report for office dates `period_start`..`period_end` (inclusive), optionally
     one unit and/or procedure, grouped by any of `unit`, `procedure`. `as_of`, the report
-    date (default: today in Asia/Ho_Chi_Minh; never before the latest event), only matters
-    for a period not over yet: its in-progress dossiers are overdue when due before it."""
+    date (default: today in the office time zone `tz`; never before the latest event), only
+    matters for a period not over yet: its in-progress dossiers are overdue when due before it.
+    `tz` is the calendar's (`runtime.calendar_for(settings).tz`; default: the domain's default
+    office zone)."""
     groups = tuple(g for g in GROUPS if g in group_by)
     if set(group_by) - set(GROUPS):
         raise ValueError(f"group_by must be among {', '.join(GROUPS)}")
@@ -250,10 +258,11 @@ async def sla_report(db: asyncpg.Pool | Conn, *, period_start: date, period_end:
         raise ValueError("the period ends before it starts")
     if period_end >= date.max - timedelta(days=1):
         raise ValueError("the period ends too late")
-    today = as_of or datetime.now(OFFICE_TZ).date()
+    zone = tz or office_zone()
+    today = as_of or datetime.now(zone).date()
     found = await _query(db, period_start, period_end, today, unit, procedure, groups)
     rows = sorted(found, key=lambda r: (r.unit_code or "", r.procedure_code or ""))
     totals = Row(unit, procedure, *(sum(getattr(r, c) for r in rows) for c in COUNTS))
     return Report(period_start=period_start, period_end=period_end, as_of=today, unit=unit,
                   procedure=procedure, group_by=groups, rows=rows if groups else [totals],
-                  totals=totals)
+                  totals=totals, definition=definition(str(zone)))

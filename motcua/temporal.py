@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.client import Client, Interceptor
+from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
+from motcua.codec import EncryptionCodec, keyring_from
 from motcua.config import Settings
 from motcua.correlation import ClientInterceptor
 
@@ -21,6 +25,16 @@ def runtime_with_metrics(bind_address: str | None) -> Runtime | None:
             bind_address=bind_address, counters_total_suffix=True, unit_suffix=True,
             durations_as_seconds=True)))
     return _runtimes[bind_address]
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """The default converter, with payloads encrypted when `MOTCUA_PAYLOAD_KEYS` is set (the
+    worker inherits it from its client: `motcua.codec`)."""
+    keys = settings.payload_keys.get_secret_value() if settings.payload_keys else None
+    keyring = keyring_from(keys)
+    if keyring is None:
+        return DataConverter.default
+    return dataclasses.replace(DataConverter.default, payload_codec=EncryptionCodec(keyring))
 
 
 async def connect(settings: Settings, *, runtime: Runtime | None = None,
@@ -40,5 +54,5 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None,
         tls = True  # Temporal Cloud API keys are only accepted over TLS
     return await Client.connect(
         settings.temporal_address, namespace=settings.temporal_namespace, api_key=api_key,
-        tls=tls, runtime=runtime,
+        tls=tls, runtime=runtime, data_converter=data_converter(settings),
         interceptors=[ClientInterceptor()] if interceptors is None else interceptors)

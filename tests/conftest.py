@@ -44,6 +44,8 @@ def postgres(stack_dir: Path) -> Iterator[EmbeddedPostgres]:
     server.start()
     yield server
     server.stop()
+    if not os.environ.get("MOTCUA_KEEP_TEST_DATA"):
+        server.destroy()  # as root the cluster lives outside stack_dir (see devstack.postgres)
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,9 @@ import pytest
 
 from domain import commands as cmd
 from domain import events as ev
-from domain.contracts import EventEnvelope
 from domain.decide import decide
 from domain.dossier import Dossier, evolve
+from domain.envelope import EventEnvelope
 from domain.states import Channel, Satisfaction
 from motcua.eventstore import projector, store
 from motcua.reports import COUNTS, Report

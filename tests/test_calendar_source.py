@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.calendar import OfficeHours
-from motcua.calendar_source import CalendarOverridesError, load_calendar
+from domain.catalog import TimeUnit
+from domain.clock import due_at
+from motcua.calendar_source import (
+    CalendarOverridesError,
+    default_overrides_path,
+    load_calendar,
+    parse_period_end,
+    read_overrides,
+)
 
 
 def _overrides(tmp_path: Path, text: str) -> Path:
@@ -79,3 +88,38 @@ def test_unknown_time_zone_is_refused() -> None:
     """An office time zone the tz database does not know is a clear error."""
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
         load_calendar(hours=OfficeHours(tz_name="Mars/Olympus"))
+
+
+def test_period_end_is_a_setting() -> None:
+    """The end of a day-based period is the close of office by default (our practice) and can
+    be set to the Civil Code's 24:00 (art. 148(6)); the calendar version records the choice."""
+    assert parse_period_end(None) is None and parse_period_end("") is None
+    assert parse_period_end("24:00") == time.max
+    assert parse_period_end("17:30") == time(17, 30)
+    with pytest.raises(CalendarOverridesError, match="HH:MM or 24:00"):
+        parse_period_end("late")
+    with pytest.raises(ValueError, match="period_end"):
+        OfficeHours(period_end=time(16, 0))
+    default = load_calendar()
+    midnight = load_calendar(hours=OfficeHours(period_end=time.max))
+    assert default.version != midnight.version
+    assert load_calendar(hours=OfficeHours()).version == default.version
+    received = datetime(2025, 3, 3, 10, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert due_at(default, received, 1, TimeUnit.WORKING_DAYS).time() == time(17, 0)
+    due = due_at(midnight, received, 1, TimeUnit.WORKING_DAYS)
+    assert (due.date().isoformat(), due.time()) == ("2025-03-04", time.max)
+    assert due_at(midnight, received, 1, TimeUnit.SAME_DAY).time() == time.max
+
+
+def test_culture_day_is_a_working_day_until_a_law_says_otherwise() -> None:
+    """holidays 0.109 makes 24 Nov a day off from 2026 on a Party resolution; the shipped
+    overrides follow Labour Code 2019 art. 112(1) and keep it (and the package's observed
+    Mondays) a working day, each entry naming that source (issue 11 point 10)."""
+    cal = load_calendar()
+    for day in (date(2026, 11, 24), date(2027, 11, 24), date(2029, 11, 26), date(2030, 11, 25)):
+        assert cal.is_working_day(day), day
+    assert not cal.is_working_day(date(2029, 11, 24))  # a Saturday stays a Saturday
+    assert not cal.is_working_day(date(2026, 8, 31))   # the package's 2026 swap is kept
+    assert cal.is_working_day(date(2026, 8, 22))
+    shipped = read_overrides(default_overrides_path(), 2020, 2035)
+    assert all("Điều 112" in e["source"] for e in shipped["working_days"])

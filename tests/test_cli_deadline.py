@@ -91,3 +91,30 @@ def test_runs_as_a_module() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "2025-04-26T17:00:00+07:00\n"
     assert result.stdout.count("\n") == 1
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    # Issue 11's examples: day one is the first working day after the date of receipt.
+    (["--received", "2026-11-28T09:00", "--days", "3"], "2026-12-02T17:00:00+07:00"),
+    (["--received", "2025-04-27T10:00", "--days", "2"], "2025-04-29T17:00:00+07:00"),
+    # After hours, on a holiday eve, at night in 2024 and 2027.
+    (["--received", "2025-04-29T22:30", "--days", "1"], "2025-05-05T17:00:00+07:00"),
+    (["--received", "2024-12-31T23:59", "--days", "1"], "2025-01-02T17:00:00+07:00"),
+    (["--received", "2027-03-05T03:00", "--days", "1"], "2027-03-08T17:00:00+07:00"),
+    # Same day: 15:00:00 exactly is still the same day.
+    (["--received", "2025-03-03T15:00:00", "--days", "1", "--unit", "same_day"],
+     "2025-03-03T17:00:00+07:00"),
+])
+def test_day_one_rule_at_any_hour(argv: list[str], expected: str,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The legal instant for receipts at night, on weekends and on holiday eves."""
+    assert main(argv) == 0
+    assert capsys.readouterr().out == expected + "\n"
+
+
+def test_explain_names_the_rule_and_its_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """--explain adds one line with the rule's name and the articles it follows."""
+    assert main(["--received", "2026-11-28T09:00", "--days", "3", "--explain"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "2026-12-02T17:00:00+07:00"
+    assert out[1].startswith("civil_code/working_days@v2: Bộ luật Dân sự 2015 Điều 147 khoản 2")

@@ -14,11 +14,11 @@ from domain import events as ev
 from domain.catalog import Catalog
 from domain.decide import decide
 from domain.dossier import Dossier, fold
+from domain.envelope import EventEnvelope
 from domain.states import Channel
 from motcua.catalog_source import load_catalog
 from motcua.documents import KINDS, DocumentUnavailable, UnknownDocument, render
 from motcua.documents.timefmt import vn_date, vn_time
-from motcua.eventstore.store import StoredEvent
 
 VN = timezone(timedelta(hours=7))
 CODE = "000.21.39.H39-250408-0001"
@@ -36,7 +36,7 @@ class Story:
 
     def __init__(self) -> None:
         self.state = Dossier()
-        self.stored: list[StoredEvent] = []
+        self.stored: list[EventEnvelope] = []
 
     def do(self, command: cmd.Command, now: datetime, due: datetime | None = None,
            reason: str = "receipt") -> Story:
@@ -52,7 +52,7 @@ class Story:
         for event in events:
             position = len(self.stored) + 1
             payload = json.loads(json.dumps(ev.to_payload(event), ensure_ascii=False))
-            self.stored.append(StoredEvent(
+            self.stored.append(EventEnvelope(
                 global_position=1000 + position, stream=CODE, position=position,
                 event_id=str(uuid.uuid4()), event_type=event.event_type,
                 schema_version=event.schema_version, payload=payload, metadata=metadata,
@@ -258,3 +258,31 @@ def test_unknown_kind(catalog: Catalog) -> None:
         render("invoice", received().stored, catalog)
     assert set(KINDS) == {"receipt", "supplement-request", "refusal", "apology",
                           "process-control"}
+
+
+def test_receipt_names_the_counting_rule_and_its_texts(catalog: Catalog) -> None:
+    """The receipt says how the appointment was counted and which texts that follows; a
+    deadline stored before the Nov 2026 correction (no rule version) says it was rule v1."""
+    legacy = render("receipt", received().stored, catalog)
+    assert "civil_code/working_days@v1" in legacy
+    assert "motcua quy tắc v1" in legacy
+    story = Story().do(cmd.ReceiveDossier(
+        code=CODE, unit_code=UNIT, procedure_code=PROCEDURE, channel=Channel.COUNTER,
+        applicant_name="Nguyễn Văn An", actor="clerk-1"), at(8, 8, 30))
+    events = decide(story.state, cmd.SetDeadline(
+        due_at=at(10, 17), due_soon_at=at(9, 17), reason="receipt", rule="civil_code",
+        amount=2, unit="working_days", calendar_version="cal-1", catalog_version="cat-1",
+        rule_version=2, rule_source="Bộ luật Dân sự 2015 Điều 147 khoản 2"), at(8, 8, 30))
+    assert isinstance(events[0], ev.DeadlineSet) and events[0].rule_version == 2
+    story.state = fold(events, story.state)
+    story.stored.append(EventEnvelope(
+        global_position=2000, stream=CODE, position=len(story.stored) + 1,
+        event_id=str(uuid.uuid4()), event_type=events[0].event_type,
+        schema_version=events[0].schema_version,
+        payload=json.loads(json.dumps(ev.to_payload(events[0]), ensure_ascii=False)),
+        metadata={"actor": "clerk-1"}, recorded_at=events[0].at))
+    html = render("receipt", story.stored, catalog)
+    assert "Cách tính thời hạn: civil_code/working_days@v2" in html
+    assert "Bộ luật Dân sự 2015 Điều 147 khoản 2" in html
+    assert story.state.counting_rule == ("civil_code/working_days@v2",
+                                         "Bộ luật Dân sự 2015 Điều 147 khoản 2")

@@ -98,31 +98,6 @@ async def test_province_and_unit_totals_equal_the_sum_of_their_groups(
             assert whole.totals == parts.totals, (start, end, unit, proc)
 
 
-async def test_backfill_from_the_read_model_matches_the_projected_facts(
-        pool: asyncpg.Pool, data: dict[str, Hand]) -> None:
-    """Facts derived from the `dossiers` read model (bulk loads) equal the projected ones,
-    except for what the read model does not keep (rating day, late-flag day, a pause that
-    ended with a closing); rolled back afterwards."""
-    columns = "code, unit_code, procedure_code, channel, received_day, resolved_day, timeliness"
-    query = f"SELECT {columns}, satisfaction, overdue_from FROM report_facts WHERE code = ANY($1)"
-    async with pool.acquire() as conn:
-        await projector.catch_up(conn, count_metrics=False)
-        projected = {r["code"]: tuple(r) for r in await conn.fetch(query, list(data))}
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            await conn.execute("DELETE FROM report_facts WHERE code = ANY($1)", list(data))
-            assert await reporting.backfill(conn) >= len(data)
-            derived = {r["code"]: tuple(r) for r in await conn.fetch(query, list(data))}
-        finally:
-            await transaction.rollback()
-    exact = [c for c, h in data.items()
-             if h.late_day is None and (h.judged is None or h.judged.paused_at is None)]
-    assert len(exact) > 30
-    assert {c: v[:8] for c, v in derived.items()} == {c: v[:8] for c, v in projected.items()}
-    assert {c: derived[c] for c in exact} == {c: projected[c] for c in exact}
-
-
 def test_decompose_covers_each_day_once() -> None:
     """Any range of days is cut into aligned years, months and days covering it exactly."""
     rng = random.Random(11)

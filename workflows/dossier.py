@@ -30,11 +30,12 @@ with workflow.unsafe.imports_passed_through():
         AppendResult,
         DeadlineRequest,
         DeadlineResult,
-        EventEnvelope,
         NotificationRequest,
     )
+    from domain.deadlines import deadline_reason
     from domain.decide import decide
-    from domain.dossier import Dossier, fold
+    from domain.dossier import RATING_WINDOW, Dossier, fold
+    from domain.envelope import EventEnvelope
     from domain.errors import DomainError
     from domain.states import DossierState
 
@@ -48,19 +49,12 @@ SEARCH_ATTRIBUTES = (SA_STATE, SA_SLA, SA_DUE, SA_UNIT, SA_PROCEDURE)
 # Patch: appends as local activities, and alerts due at the same instant stored together.
 # Histories from before it replay on the old branch (tests/replay/histories/*.v1.json).
 LOCAL_APPENDS = "local-appends-v2"
-# A returned dossier stays open this long for the citizen's rating, then the workflow ends.
-RATING_WINDOW = timedelta(days=30)
 # Appends wait for PostgreSQL as long as it takes: an event must never be dropped.
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=10))
 DEADLINE_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=5))
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=60), maximum_attempts=10)
-DEADLINE_REASONS: dict[type[ev.Event], str] = {
-    ev.DossierReceived: "receipt",
-    ev.SupplementReceived: "supplement_received",
-    ev.DeadlineExtended: "extension",
-}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -99,11 +93,7 @@ class DossierWorkflow:
         return self._dossier
 
     def _finished(self) -> bool:
-        d = self._dossier
-        if d.state is DossierState.RETURNED:
-            return d.satisfaction is not None or (
-                d.closed_at is not None and workflow.now() >= d.closed_at + RATING_WINDOW)
-        return d.state is not None and d.state.is_terminal
+        return self._dossier.ended(workflow.now())
 
     async def _wait_for_change_or_alert(self) -> None:
         seen = self._revision
@@ -137,10 +127,7 @@ class DossierWorkflow:
             try:
                 events = decide(before, command, workflow.now())
                 state = fold(events, before)
-                reason = next((DEADLINE_REASONS[type(e)] for e in events
-                               if type(e) in DEADLINE_REASONS), None)
-                if isinstance(command, cmd.CorrectCalendar):
-                    reason = "calendar_correction"
+                reason = deadline_reason(command, events)
                 if reason is not None:
                     deadline = await self._compute_deadline(state)
                     more = decide(state, cmd.SetDeadline(
@@ -148,7 +135,9 @@ class DossierWorkflow:
                         due_soon_at=deadline.due_soon_at, rule=deadline.rule,
                         amount=deadline.amount, unit=deadline.unit,
                         calendar_version=deadline.calendar_version,
-                        catalog_version=deadline.catalog_version), workflow.now())
+                        catalog_version=deadline.catalog_version,
+                        rule_version=deadline.rule_version, rule_source=deadline.rule_source),
+                        workflow.now())
                     events, state = [*events, *more], fold(more, state)
             except DomainError as err:
                 raise _rejected(err, before) from err
@@ -159,7 +148,7 @@ class DossierWorkflow:
                 # A retried decision found its events already stored (maybe decided at another
                 # instant): adopt what the store holds, so state == fold(stored events).
                 stored = canonical
-                events = [ev.from_payload(e.event_type, e.payload) for e in canonical]
+                events = [e.event for e in canonical]
                 state = fold(events, before)
             self._dossier = state
             self._revision += 1
@@ -174,7 +163,10 @@ class DossierWorkflow:
         request = DeadlineRequest(
             procedure_code=state.procedure_code, received_at=state.received_at,
             pauses=list(state.pauses), extended_due_at=state.extended_due_at,
-            extended_at=state.extended_at)
+            extended_at=state.extended_at,
+            # Data only (no new command, so no patch): a recomputation keeps the counting rule
+            # of the receipt deadline; a replay reads the recorded result and never runs this.
+            rule_version=state.counting_rule_version)
         # A local activity: the result is recorded in history, so a replay (or a worker with
         # a newer holiday table) gets the deadline the citizen was given, never a new one.
         try:
@@ -202,10 +194,8 @@ class DossierWorkflow:
             metadata["correlation_id"] = command.correlation_id
         code = before.code or getattr(command, "code", "")
         envelopes = [
-            EventEnvelope(event_id=str(workflow.uuid4()), stream=code,
-                          position=before.version + i, event_type=e.event_type,
-                          schema_version=e.schema_version, payload=ev.to_payload(e),
-                          metadata=metadata, recorded_at=e.at)
+            EventEnvelope.wrap(e, event_id=str(workflow.uuid4()), stream=code,
+                               position=before.version + i, metadata=metadata)
             for i, e in enumerate(events, start=1)
         ]
         request = AppendRequest(stream=code, events=envelopes)

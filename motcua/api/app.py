@@ -18,14 +18,24 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
-from motcua import metrics
+from motcua import console, forecast, metrics
 from motcua.api import idempotency, problems
+from motcua.api.guard import BodyGuard
 from motcua.api.middleware import RequestContext
 from motcua.api.resources import Resources
-from motcua.api.routes import actions, catalog, documents, dossiers, ops, public, reports
-from motcua.catalog_source import load_catalog
+from motcua.api.routes import (
+    actions,
+    catalog,
+    codec,
+    documents,
+    dossiers,
+    ops,
+    public,
+    reports,
+)
+from motcua.api.routes import whatif as whatif_routes
 from motcua.config import Settings
-from worker import calendar_for
+from motcua.runtime import calendar_for, catalog_for
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +47,13 @@ unit's dossiers (others answer 404, as if absent). Every failure is an RFC 9457
 `application/problem+json` document whose `type` URI is stable. Send an `Idempotency-Key`
 header with every POST so that a retry never receives a dossier twice. Each response carries
 `X-Correlation-Id` (yours, or a new one), also written into the events it caused.
+
+Exceptions to problem+json: a request the HTTP server itself cannot parse — a NUL or another
+invalid byte in a header, invalid UTF-8 or percent-encoding in the path, a malformed
+Content-Length or chunked encoding — is refused by the server (uvicorn/h11) before it reaches
+the application, with a short `text/plain` body (400) and no `X-Correlation-Id`. Writes are
+authenticated before their body is read (401 first), and a body that is not declared as JSON
+is 415.
 """
 
 
@@ -45,6 +62,8 @@ async def _housekeeping(resources: Resources) -> None:
     await resources.pool_ready.wait()
     pool = resources.db()
     refresher = asyncio.create_task(metrics.run_refresher(pool), name="open-dossiers")
+    at_risk = asyncio.create_task(  # motcua_dossiers_at_risk and the likely-late list
+        forecast.FORECAST.run_refresher(pool, resources.calendar), name="forecast")
     try:
         while True:
             try:
@@ -56,8 +75,11 @@ async def _housekeeping(resources: Resources) -> None:
             await asyncio.sleep(PURGE_INTERVAL)
     finally:
         refresher.cancel()
+        at_risk.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refresher
+        with contextlib.suppress(asyncio.CancelledError):
+            await at_risk
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -69,8 +91,30 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 ref_template="#/components/schemas/{model}"))
         defs = schema["components"]["schemas"]["Problem"].pop("$defs", {})
         schema["components"]["schemas"].update(defs)
+        _link_dossier_operations(schema)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _link_dossier_operations(schema: dict[str, Any]) -> None:
+    """OpenAPI links: the `code` in a dossier answer feeds every `/v1/dossiers/{code}...`
+    operation, so clients (and the stateful fuzzer) can follow a receipt through its life."""
+    targets = {op["operationId"]: path for path, item in schema["paths"].items()
+               for op in item.values() if isinstance(op, dict) and "operationId" in op
+               and path.startswith("/v1/dossiers/{code}")}
+    links = {op_id: {"operationId": op_id, "parameters": {"code": "$response.body#/code"}}
+             for op_id in targets}
+    for path, item in schema["paths"].items():
+        if not path.startswith("/v1/dossiers"):
+            continue
+        for op in item.values():
+            if not isinstance(op, dict):
+                continue
+            for status in ("200", "201"):
+                response = op.get("responses", {}).get(status)
+                body = (response or {}).get("content", {}).get("application/json", {})
+                if body.get("schema", {}).get("$ref", "").endswith("/DossierView"):
+                    response["links"] = links
 
 
 def create_app(settings: Settings | None = None, *, client: Client | None = None,
@@ -79,8 +123,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     default); injected ones are used as they are and left open at shutdown."""
     settings = settings or Settings()
     resources = Resources(
-        settings=settings, catalog=load_catalog(settings.procedures_file, settings.units_file),
-        calendar=calendar_for(settings),
+        settings=settings, catalog=catalog_for(settings), calendar=calendar_for(settings),
         client=client, pool=pool)
 
     @contextlib.asynccontextmanager
@@ -107,8 +150,11 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
                       {"name": "operations", "description": "Health and metrics."}])
     app.state.resources = resources
     problems.install(app)
+    app.add_middleware(BodyGuard)  # inside RequestContext: its answers carry the id, are logged
     app.add_middleware(RequestContext)
-    for module in (dossiers, actions, documents, catalog, public, ops, reports):
+    for module in (dossiers, actions, documents, catalog, public, ops, reports, codec,
+                   whatif_routes):
         app.include_router(module.router)
+    console.install(app)  # the people's pages: /, /login, /tra-cuu, /danh-gia, ...
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -16,29 +16,20 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from domain.codes import CODE_PATTERN
+from motcua.actions import HTTP_ACTIONS
 from motcua.api.problems import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, Problem
 from motcua.api.resources import PoolDep
 from motcua.api.tokens import Principal, Role, authenticate
 
 CLERK, OFFICER, LEADER, OPS = Role.CLERK, Role.OFFICER, Role.LEADER, Role.OPS
 
-# Which roles may do what. `read` covers dossier lookups, lists and the catalog.
+# Which roles may do what. `read` covers dossier lookups, lists and the catalog; `report` the
+# SLA reports; each action's roles come from its row in the action table (`motcua.actions`).
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "read": frozenset({CLERK, OFFICER, LEADER, OPS}),
     "receive": frozenset({CLERK}),
-    "assign": frozenset({LEADER}),
-    "start": frozenset({OFFICER}),
-    "request-supplement": frozenset({OFFICER}),
-    "supplement": frozenset({OFFICER}),
-    "complete": frozenset({OFFICER}),
-    "return": frozenset({CLERK}),
-    "refuse": frozenset({LEADER}),
-    # The citizen asks to withdraw at the counter; a leader may record it too.
-    "withdraw": frozenset({CLERK, LEADER}),
-    "stop": frozenset({LEADER}),
-    "extend": frozenset({LEADER}),
-    # The rating is taken when the result is handed back at the counter.
-    "rate": frozenset({CLERK}),
+    "report": frozenset({LEADER, OPS}),
+    **{action.name: frozenset(Role(r) for r in action.roles) for action in HTTP_ACTIONS},
 }
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer mct_...` "
@@ -100,6 +91,20 @@ def check_unit_allowed(principal: Principal, unit_code: str, field: str) -> None
     if not principal.sees(unit_code):
         raise Problem(FORBIDDEN, f"this token is limited to unit {principal.unit_code}",
                       field=field)
+
+
+# Processing steps: on a dossier assigned to an officer, only that officer, or a leader of the
+# unit, may take them (the console offers them to no one else either).
+ASSIGNEE_STEPS = frozenset({"start", "request-supplement", "supplement", "complete"})
+
+
+def check_assignee(principal: Principal, action: str, assignee: str | None) -> None:
+    """403 when `action` is a processing step of a dossier assigned to someone else and
+    `principal` is not a leader (whose unit scope `require` already checked)."""
+    if (action in ASSIGNEE_STEPS and assignee is not None and assignee != principal.name
+            and LEADER not in principal.roles):
+        raise Problem(FORBIDDEN, f"{action}: the dossier is assigned to {assignee}; only the "
+                      "assignee or a leader of the unit may take its processing steps")
 
 
 Reader = Annotated[Principal, Depends(require("read"))]

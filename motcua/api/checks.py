@@ -33,5 +33,13 @@ def check_receipt_time(cal: Calendar, procedure: Procedure, received_at: datetim
 
 def check_due_time(cal: Calendar, new_due_at: datetime, field: str) -> None:
     """422 naming `field` when a new appointment is on a day the calendar does not cover."""
-    if not cal.covers(cal.local(new_due_at).date()):
+    day = cal.local(new_due_at).date()
+    if not cal.covers(day):
         raise invalid_input(field, f"the day is {_outside(cal)}")
+    # The citizen comes back for the result at the appointment, so it must be a time the
+    # office is open: a working day, within a session (the lunch break is not office time).
+    if not cal.is_working_day(day):
+        raise invalid_input(field, f"{day.isoformat()} is not a working day")
+    if not any(start <= new_due_at <= end for start, end in cal.sessions_on(day)):
+        hours = ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in cal.hours.sessions)
+        raise invalid_input(field, f"must be within office hours ({hours}, {cal.hours.tz_name})")

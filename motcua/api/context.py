@@ -4,14 +4,12 @@ and the resources they need."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Header, Request
-from fastapi.responses import JSONResponse
 
 from motcua.api import idempotency
-from motcua.api.idempotency import Claim
 from motcua.api.resources import PoolDep, Resources, ResourcesDep
 
 
@@ -34,7 +32,10 @@ class PostContext:
 async def post_context(
         request: Request, resources: ResourcesDep, pool: PoolDep,
         idempotency_key: Annotated[str | None, Header(
-            alias=idempotency.HEADER, pattern=idempotency.KEY_PATTERN.pattern,
+            # The pattern is documented, not enforced here: `check_key` answers 400 (a
+            # malformed header is a malformed request, not invalid input).
+            alias=idempotency.HEADER,
+            json_schema_extra={"pattern": idempotency.KEY_PATTERN.pattern},
             description="Recommended on every POST: a retry with the same key and body "
             "returns the first response and changes nothing; the same key with another body "
             "is refused (422). Scoped to the token; kept 7 days.",
@@ -45,14 +46,3 @@ async def post_context(
 
 
 PostCtx = Annotated[PostContext, Depends(post_context)]
-
-
-def replay(claim: Claim) -> JSONResponse:
-    """The stored response of an earlier request with the same key."""
-    assert claim.status_code is not None
-    return JSONResponse(claim.response, status_code=claim.status_code,
-                        headers={"Idempotent-Replayed": "true"})
-
-
-def respond(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status_code)

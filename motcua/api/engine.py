@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import commands as cmd
+from domain import errors
 from domain.dossier import Dossier
 from motcua import dossiers
 from motcua.api.problems import (
@@ -30,11 +31,13 @@ from motcua.api.resources import CALL_TIMEOUT, RPC_TIMEOUT
 
 T = TypeVar("T")
 
+# The problem for each domain error, by the error's stable `type` (its class attribute).
 _REJECTIONS: dict[str, Kind] = {
-    "InvalidTransition": INVALID_TRANSITION,
-    "InvalidCommand": INVALID_COMMAND,
-    "AlreadyExtended": ALREADY_EXTENDED,
-    "AlreadyRated": ALREADY_RATED,
+    error.type: kind for error, kind in (
+        (errors.InvalidTransition, INVALID_TRANSITION),
+        (errors.InvalidCommand, INVALID_COMMAND),
+        (errors.AlreadyExtended, ALREADY_EXTENDED),
+        (errors.AlreadyRated, ALREADY_RATED))
 }
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
                 RPCStatusCode.CANCELLED, RPCStatusCode.RESOURCE_EXHAUSTED,

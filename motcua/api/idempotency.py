@@ -11,19 +11,21 @@ finds a claim without a response redoes the call under the same dossier code (re
 workflow id dedupes) or the same Temporal update id (actions: Temporal dedupes), so a crash or
 a timeout between the two can never create a second dossier or a second event. A claim is
 released only when the engine refused the command (nothing happened; the client may fix the
-request and reuse the key).
+request and reuse the key). A handler runs this whole sequence with `async with attempt(...)`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from fastapi.responses import JSONResponse
 
 from motcua.api.problems import IDEMPOTENCY_KEY_REUSED, MALFORMED_REQUEST, Problem
 
@@ -106,6 +108,63 @@ async def release(pool: asyncpg.Pool, *, principal: str, key: str) -> None:
     await pool.execute(
         "DELETE FROM api_idempotency WHERE principal = $1 AND key = $2 AND response IS NULL",
         principal, key)
+
+
+# A problem with one of these statuses means the request changed nothing: the engine refused
+# the command, or there is no such dossier. Its claim is released so the key can be reused.
+NOTHING_HAPPENED = frozenset({404, 409, 422})
+
+
+@dataclass
+class Attempt:
+    """A POST under way (see `attempt`): `replay` is the stored response of an earlier request
+    with the same key, else the handler runs on `dossier_code` and answers with `respond`."""
+
+    pool: asyncpg.Pool
+    principal: str
+    key: str | None
+    dossier_code: str
+    replay: JSONResponse | None = None
+
+    async def respond(self, response: dict[str, Any], status_code: int = 200) -> JSONResponse:
+        """The answer, stored first under the key (if any) for a retry to replay."""
+        if self.key is not None:
+            await complete(self.pool, principal=self.principal, key=self.key,
+                           status_code=status_code, response=response)
+        return JSONResponse(response, status_code=status_code)
+
+
+@contextlib.asynccontextmanager
+async def attempt(pool: asyncpg.Pool, *, principal: str, key: str | None, operation: str,
+                  body: dict[str, Any], code: str | None = None,
+                  allocate: Callable[[], Awaitable[str]] | None = None,
+                  ) -> AsyncIterator[Attempt]:
+    """Run one POST under its `Idempotency-Key` (or none): claim the key, hand back either the
+    replay or the dossier code to act on, and release the claim when the request ends in a
+    problem that changed nothing. `code` names the dossier of an action; a receipt has none
+    yet and gives `allocate`, called only when a new code is needed."""
+    async def dossier_code() -> str:
+        if code is not None:
+            return code
+        assert allocate is not None, "a request without a dossier code allocates one"
+        return await allocate()
+
+    if key is None:
+        yield Attempt(pool, principal, None, await dossier_code())
+        return
+    claimed = await claim(pool, principal=principal, key=key, operation=operation,
+                          fingerprint=request_hash(operation, code, body), code=dossier_code)
+    if claimed.is_replay:
+        yield Attempt(pool, principal, key, claimed.dossier_code, replay=JSONResponse(
+            claimed.response, status_code=claimed.status_code or 200,
+            headers={"Idempotent-Replayed": "true"}))
+        return
+    try:
+        yield Attempt(pool, principal, key, claimed.dossier_code)
+    except Problem as problem:
+        if problem.kind.status in NOTHING_HAPPENED:
+            await release(pool, principal=principal, key=key)
+        raise
 
 
 async def purge(pool: asyncpg.Pool) -> int:

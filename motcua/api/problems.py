@@ -51,6 +51,7 @@ ALREADY_RATED = Kind("already-rated", "The dossier was already rated", 409)
 PAYLOAD_TOO_LARGE = Kind("payload-too-large", "The request body is too large", 413)
 UNSUPPORTED_MEDIA_TYPE = Kind("unsupported-media-type", "Send application/json", 415)
 INVALID_INPUT = Kind("invalid-input", "The input is invalid", 422)
+TOO_MANY_REQUESTS = Kind("too-many-requests", "Too many requests; retry later", 429)
 INVALID_COMMAND = Kind("invalid-command", "The command breaks a rule of the procedure", 422)
 IDEMPOTENCY_KEY_REUSED = Kind(
     "idempotency-key-reused", "The Idempotency-Key was already used for another request", 422)
@@ -61,7 +62,8 @@ SERVICE_UNAVAILABLE = Kind("service-unavailable", "A backing service is unavaila
 
 ALL_KINDS = (MALFORMED_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED,
              NOT_ACCEPTABLE, INVALID_TRANSITION, ALREADY_EXTENDED, ALREADY_RATED,
-             PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, INVALID_INPUT, INVALID_COMMAND,
+             PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, INVALID_INPUT, TOO_MANY_REQUESTS,
+             INVALID_COMMAND,
              IDEMPOTENCY_KEY_REUSED, DOCUMENT_UNAVAILABLE, INTERNAL_ERROR, SERVICE_UNAVAILABLE)
 _BY_STATUS = {k.status: k for k in ALL_KINDS if k.status not in (409, 422)}
 
@@ -86,7 +88,11 @@ class ProblemModel(BaseModel):
     status: int
     detail: str
     field: str | None = Field(default=None, description="The first offending input field.")
-    errors: list[FieldError] | None = None
+    errors: list[FieldError] | None = Field(
+        default=None, description="The offending inputs, at most 20 (names cut at 100 "
+        "characters).")
+    errors_omitted: int | None = Field(default=None,
+                                       description="How many more errors were not listed.")
     state: str | None = Field(default=None, description="The dossier's state (409).")
     dependency: str | None = Field(default=None, description="What is unreachable (503).")
     checks: dict[str, str] | None = None
@@ -141,16 +147,28 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     return from_problem(exc)
 
 
+# A problem never grows with the input: a body of 10,000 unknown keys must not answer with a
+# 10,000-entry list echoing every key. Beyond the cap, `errors_omitted` says how many were left.
+MAX_ERRORS = 20
+MAX_ECHO = 100
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_ECHO else text[:MAX_ECHO - 1] + "…"
+
+
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
-              for e in exc.errors()]
-    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+    raw = exc.errors()
+    errors = [{"field": _short(_field(tuple(e.get("loc", ())))),
+               "message": _short(str(e.get("msg", "")))} for e in raw[:MAX_ERRORS]]
+    omitted = len(raw) - len(errors) or None
+    if any(e.get("type") == "json_invalid" for e in raw):
         return problem_response(MALFORMED_REQUEST, "the body is not valid JSON", field="body",
-                                errors=errors)
+                                errors=errors, errors_omitted=omitted)
     first = errors[0] if errors else {"field": "body", "message": "invalid"}
     return problem_response(INVALID_INPUT, f"{first['field']}: {first['message']}",
-                            field=first["field"], errors=errors)
+                            field=first["field"], errors=errors, errors_omitted=omitted)
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
@@ -190,12 +208,13 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
                  404: "No such dossier (or not visible to this token)",
                  409: "The dossier's state forbids the command", 413: "Body over the limit",
                  415: "Body is not JSON", 422: "Invalid input; `field` names it",
+                 429: "Too many requests; retry after `Retry-After` seconds",
                  503: "Temporal or PostgreSQL unreachable; retry after `Retry-After` seconds"}
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
         entry: dict[str, Any] = {"description": described.get(status, "Problem"),
                                  "content": {MEDIA_TYPE: {"schema": ref}}}
-        if status == 503:
+        if status in (429, 503):
             entry["headers"] = {"Retry-After": {"schema": {"type": "integer"},
                                                 "description": "Seconds to wait"}}
         out[status] = entry

@@ -22,7 +22,7 @@ from temporalio.client import Client
 
 from domain.calendar import Calendar
 from domain.catalog import Catalog
-from motcua import temporal
+from motcua import runtime, temporal
 from motcua.api.problems import unavailable
 from motcua.config import Settings
 
@@ -87,10 +87,8 @@ class Resources:
         log.info("temporal.connected", address=self.settings.temporal_address)
 
     async def _connect_pool(self) -> None:
-        s = self.settings
-        pool: asyncpg.Pool = await asyncio.wait_for(asyncpg.create_pool(
-            s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max,
-            timeout=CONNECT_TIMEOUT, command_timeout=10), CONNECT_TIMEOUT * 2)
+        # One attempt per call: `_keep_trying` retries with backoff, for ever.
+        pool = await runtime.create_pool(self.settings, attempts=1, command_timeout=10)
         self.pool, self.owns_pool = pool, True
         self.pool_ready.set()
         log.info("postgresql.connected")

@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import commands as cmd
+from domain.calendar import Calendar
 from domain.states import Channel, Satisfaction
+from motcua.api.checks import check_due_time
 from motcua.api.text import Code, Document, Instant, Name, Note, Reason, Short
 
 MAX_DOCUMENTS = 50
@@ -76,6 +78,18 @@ class ActionBody(Inbound):
         fields: dict[str, Any] = {
             k: tuple(v) if isinstance(v, list) else v for k, v in self.model_dump().items()}
         return self.command_type(**fields, actor=actor, correlation_id=correlation_id)
+
+    def check(self, calendar: Calendar) -> None:
+        """Checks made before the engine sees the command (`motcua.api.checks`); none unless
+        a body says otherwise."""
+
+
+def body_for(command: type[cmd.Command]) -> type[ActionBody]:
+    """The request body of the action whose command is `command` (see `motcua.actions`)."""
+    bodies = [body for body in ActionBody.__subclasses__() if body.command_type is command]
+    if len(bodies) != 1:
+        raise LookupError(f"{len(bodies)} request bodies build {command.__name__}; need one")
+    return bodies[0]
 
 
 def _example(**values: Any) -> ConfigDict:
@@ -165,6 +179,9 @@ class ExtendBody(ActionBody):
     command_type = cmd.ExtendDeadline
     reason: Reason
     new_due_at: Instant
+
+    def check(self, calendar: Calendar) -> None:
+        check_due_time(calendar, self.new_due_at, "new_due_at")
 
 
 class RateBody(ActionBody):

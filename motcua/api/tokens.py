@@ -9,6 +9,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 import asyncpg
@@ -25,6 +26,12 @@ class Role(StrEnum):
     OFFICER = "officer"
     LEADER = "leader"
     OPS = "ops"
+    # A unit's counter screen (satisfaction kiosk): it may record ratings and nothing else.
+    KIOSK = "kiosk"
+
+
+# Every role but the kiosk's (which only narrows what a holder may do).
+STAFF_ROLES = (Role.CLERK, Role.OFFICER, Role.LEADER, Role.OPS)
 
 
 @dataclass(frozen=True)
@@ -62,19 +69,22 @@ def _roles(roles: list[str] | list[Role]) -> list[str]:
 
 async def create_token(conn: asyncpg.Connection | asyncpg.Pool, *, name: str,
                        roles: list[str] | list[Role], unit_code: str | None = None,
-                       replace: bool = False) -> str:
+                       replace: bool = False, expires_at: datetime | None = None) -> str:
     """Create a token and return its secret. A revoked name may be reused; an active one only
-    with `replace` (which invalidates the old secret at once)."""
+    with `replace` (which invalidates the old secret at once). After `expires_at` (if given)
+    the token is refused like a revoked one."""
     if not NAME_PATTERN.match(name):
         raise TokenError("name must be 1-64 letters, digits, '.', '_', '@' or '-'")
     secret = PREFIX + secrets.token_urlsafe(32)
     condition = "" if replace else "WHERE api_tokens.revoked_at IS NOT NULL"
     row = await conn.fetchrow(
-        "INSERT INTO api_tokens (name, token_hash, roles, unit_code) VALUES ($1, $2, $3, $4) "
+        "INSERT INTO api_tokens (name, token_hash, roles, unit_code, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5) "
         "ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, "
         "roles = excluded.roles, unit_code = excluded.unit_code, created_at = now(), "
+        "expires_at = excluded.expires_at, last_used_at = NULL, "
         f"revoked_at = NULL {condition} RETURNING name",
-        name, hash_token(secret), _roles(roles), unit_code)
+        name, hash_token(secret), _roles(roles), unit_code, expires_at)
     if row is None:
         raise TokenError(f"a token named {name!r} already exists; revoke it first")
     return secret
@@ -90,7 +100,8 @@ async def revoke_token(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> bo
 async def list_tokens(conn: asyncpg.Connection | asyncpg.Pool) -> list[asyncpg.Record]:
     """Every token's name, roles, unit and dates (never a secret)."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT name, roles, unit_code, created_at, revoked_at FROM api_tokens ORDER BY name")
+        "SELECT name, roles, unit_code, created_at, revoked_at, expires_at, last_used_at "
+        "FROM api_tokens ORDER BY name")
     return rows
 
 
@@ -100,10 +111,15 @@ async def authenticate(conn: asyncpg.Connection | asyncpg.Pool,
     if not secret.startswith(PREFIX) or len(secret) > 128:
         return None
     row = await conn.fetchrow(
-        "SELECT name, roles, unit_code FROM api_tokens "
-        "WHERE token_hash = $1 AND revoked_at IS NULL", hash_token(secret))
+        "SELECT name, roles, unit_code, last_used_at < now() - interval '1 minute' "
+        "OR last_used_at IS NULL AS stale FROM api_tokens WHERE token_hash = $1 "
+        "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
+        hash_token(secret))
     if row is None:
         return None
+    if row["stale"]:  # last use kept to the minute: one write a minute per token, not per call
+        await conn.execute("UPDATE api_tokens SET last_used_at = now() WHERE name = $1",
+                           row["name"])
     return Principal(name=row["name"], roles=frozenset(Role(r) for r in row["roles"]),
                      unit_code=row["unit_code"])
 
@@ -113,6 +129,7 @@ async def create_dev_token(dsn: str) -> str:
     earlier dev token. The database must be migrated."""
     conn = await asyncpg.connect(dsn)
     try:
-        return await create_token(conn, name=DEV_TOKEN_NAME, roles=list(Role), replace=True)
+        return await create_token(conn, name=DEV_TOKEN_NAME, roles=list(STAFF_ROLES),
+                                  replace=True)
     finally:
         await conn.close()

@@ -7,18 +7,27 @@ officer, no reasons (free text may name people), no timeline.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from domain.catalog import Catalog
 from domain.dossier import Dossier, fold
-from domain.events import from_payload
+from domain.envelope import EventEnvelope
 from domain.states import Channel, DossierState, Satisfaction, SlaStatus, Timeliness
-from motcua.eventstore.store import StoredEvent
+from motcua.calendar_source import office_zone
 
 CODE_EXAMPLE = "000.21.39.H39-261126-0001"
+
+
+class RiskView(BaseModel):
+    """The forecast that the open dossier finishes late (motcua.forecast)."""
+
+    probability: float = Field(description="P(late), 0..1.", examples=[0.82])
+    basis: str = Field(description="procedure_unit | procedure | all (the finished dossiers "
+                       "it learnt from), or overdue | late_by_supplement (the state decides).")
+    sample: int = Field(description="Finished dossiers it rests on.")
 
 
 class SlaView(BaseModel):
@@ -34,6 +43,12 @@ class SlaView(BaseModel):
     calendar_version: str = Field(description="Hash of the calendar the due time used.")
     catalog_version: str = Field(description="Version of the procedure catalog used.")
     rule: str = Field(description="The counting rule, e.g. civil_code.")
+    rule_name: str = Field(default="", description="The counting rule with its unit and "
+                           "version, e.g. civil_code/working_days@v2.")
+    rule_source: str = Field(default="", description="The legal texts the counting rule "
+                             "follows (law, article, clause).")
+    risk: RiskView | None = Field(default=None, description="Forecast of finishing late, for "
+                                  "an open dossier (null when closed or not yet forecast).")
 
 
 class TimelineEntry(BaseModel):
@@ -100,10 +115,14 @@ class PublicDossierView(BaseModel):
     procedure_code: str
     procedure_name: str | None
     unit_name: str | None
-    received_at: datetime | None
+    received_on: date | None = Field(description="The office date of receipt (not the time: "
+                                     "the exact moment says more than a citizen needs).")
     due_at: datetime | None
     sla_status: SlaStatus
     next_step: str = Field(examples=["Hồ sơ đang được xử lý."])
+    rule_name: str = Field(default="", description="How the due time was counted, e.g. "
+                           "civil_code/working_days@v2.")
+    rule_source: str = Field(default="", description="The legal texts of that rule.")
 
 
 NEXT_STEP: dict[DossierState, str] = {
@@ -120,19 +139,20 @@ NEXT_STEP: dict[DossierState, str] = {
 }
 
 
-def folded(events: list[StoredEvent]) -> Dossier:
+def folded(events: list[EventEnvelope]) -> Dossier:
     """The dossier's state from its stored events (no Temporal call needed)."""
-    return fold([from_payload(e.event_type, e.payload) for e in events])
+    return fold([e.event for e in events])
 
 
-def timeline(events: list[StoredEvent]) -> list[TimelineEntry]:
+def timeline(events: list[EventEnvelope]) -> list[TimelineEntry]:
     return [TimelineEntry(position=e.position, event_type=e.event_type, at=e.recorded_at,
                           actor=e.metadata.get("actor"),
                           correlation_id=e.metadata.get("correlation_id"), data=e.payload)
             for e in events]
 
 
-def dossier_view(d: Dossier, events: list[StoredEvent], now: datetime | None = None) -> DossierView:
+def dossier_view(d: Dossier, events: list[EventEnvelope],
+                 now: datetime | None = None) -> DossierView:
     """The staff view of `d` with the timeline of `events`."""
     assert d.state is not None, "a dossier view needs a received dossier"
     now = now or datetime.now(UTC)
@@ -145,21 +165,28 @@ def dossier_view(d: Dossier, events: list[StoredEvent], now: datetime | None = N
                     original_due_at=d.original_due_at, extended=d.extended,
                     supplement_requests=d.supplement_requests,
                     deadline_version=d.deadline_version, calendar_version=d.calendar_version,
-                    catalog_version=d.catalog_version, rule=d.deadline_rule),
+                    catalog_version=d.catalog_version, rule=d.deadline_rule,
+                    rule_name=d.counting_rule[0], rule_source=d.counting_rule[1]),
         timeliness=d.timeliness, satisfaction=d.satisfaction, outcome_reason=d.outcome_reason,
         version=d.version, timeline=timeline(events))
 
 
-def public_view(d: Dossier, catalog: Catalog, now: datetime | None = None) -> PublicDossierView:
-    """The citizen's view of `d`."""
+def public_view(d: Dossier, catalog: Catalog, now: datetime | None = None,
+                tz: tzinfo | None = None) -> PublicDossierView:
+    """The citizen's view of `d`, with the receipt date in the office time zone `tz`
+    (`calendar.tz`; default: the domain's default office zone)."""
+    tz = tz or office_zone()
     assert d.state is not None, "a public view needs a received dossier"
     procedure = catalog.procedures.get(d.procedure_code)
     unit = catalog.units.get(d.unit_code)
     return PublicDossierView(
         code=d.code, state=d.state, status_code=d.state.status_code,
         procedure_code=d.procedure_code, procedure_name=procedure.name if procedure else None,
-        unit_name=unit.name if unit else None, received_at=d.received_at, due_at=d.due_at,
-        sla_status=d.sla_status(now or datetime.now(UTC)), next_step=NEXT_STEP[d.state])
+        unit_name=unit.name if unit else None,
+        received_on=d.received_at.astimezone(tz).date() if d.received_at else None,
+        due_at=d.due_at,
+        sla_status=d.sla_status(now or datetime.now(UTC)), next_step=NEXT_STEP[d.state],
+        rule_name=d.counting_rule[0], rule_source=d.counting_rule[1])
 
 
 def summary(row: Any) -> DossierSummary:

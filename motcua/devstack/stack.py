@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
+from motcua.codec import Keyring
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import StackError, port_free, terminate, wait_for_port
 from motcua.devstack.temporal_server import TemporalDevServer
@@ -54,7 +55,20 @@ class Stack:
 
     def child_env(self) -> dict[str, str]:
         return {**os.environ, "DATABASE_URL": self.postgres.dsn,
-                "MOTCUA_TEMPORAL_ADDRESS": self.temporal.address, **self.env}
+                "MOTCUA_TEMPORAL_ADDRESS": self.temporal.address, **self.payload_keys(),
+                **self.env}
+
+    def payload_keys(self) -> dict[str, str]:
+        """The dev stack encrypts Temporal payloads as production does (`motcua.codec`): with
+        a key made once in `<data_dir>/payload-keys` (0600), unless the environment sets one."""
+        if os.environ.get("MOTCUA_PAYLOAD_KEYS"):
+            return {}
+        path = self.data_dir / "payload-keys"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(Keyring.generate("dev1"))
+        return {"MOTCUA_PAYLOAD_KEYS": path.read_text().strip()}
 
     def start_services(self) -> None:
         """PostgreSQL, Temporal and the migrations."""
@@ -80,7 +94,8 @@ class Stack:
             "projector": (["projector"], {"MOTCUA_METRICS_PORT": str(p.projector_metrics),
                                           "MOTCUA_SDK_METRICS_PORT": "0"}),
             "api": (["api", "--host", "127.0.0.1", "--port", str(p.api)],
-                    {"MOTCUA_METRICS_PORT": "0", "MOTCUA_SDK_METRICS_PORT": "0"}),
+                    {"MOTCUA_METRICS_PORT": "0", "MOTCUA_SDK_METRICS_PORT": "0",
+                     "MOTCUA_SECURE_COOKIES": "false"}),  # plain http on 127.0.0.1
         }[name]
         log = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         child = subprocess.Popen([sys.executable, "-m", "motcua.cli", *args],

@@ -47,6 +47,19 @@ def _dev_token(data_dir: Path, dsn: str) -> str:
     return token
 
 
+def _dev_password(data_dir: Path, dsn: str) -> str:
+    """(Re)create the console user `dev` with every role; its password is kept in
+    `<data-dir>/dev-password` so that it survives restarts."""
+    from motcua.console.users import create_dev_user
+
+    path = data_dir / "dev-password"
+    kept = path.read_text().strip() if path.exists() else None
+    password = asyncio.run(create_dev_user(dsn, kept or None))
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return password
+
+
 def run_dev(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -65,6 +78,7 @@ def run_dev(args: argparse.Namespace) -> int:
                                       temporal_ui=args.temporal_ui_port, postgres=args.pg_port))
         stack.start_services()
         token = _dev_token(data_dir, stack.postgres.dsn)
+        password = _dev_password(data_dir, stack.postgres.dsn)
         for name in ("worker", "projector", "api"):
             stack.start(name)
         signal.signal(signal.SIGINT, _on_signal)
@@ -77,6 +91,8 @@ def run_dev(args: argparse.Namespace) -> int:
         print(f"  Temporal       {stack.temporal.address}  "
               f"(UI http://127.0.0.1:{args.temporal_ui_port})")
         print(f"  PostgreSQL     {stack.postgres.dsn}")
+        print(f"  console        {stack.api_url}/  (user dev, password {password}, also in "
+              f"{data_dir / 'dev-password'})")
         print(f"  dev token      {token}  (also in {data_dir / 'dev-token'})")
         print(f"  logs           {data_dir}/*.log   — Ctrl-C stops everything", flush=True)
         while not stop:

@@ -7,7 +7,7 @@ apology with a new appointment and the closing refusal, withdrawal or stop. Dead
 alerts, notifications and ratings are not hand-offs and print no row.
 
 Per-step verdict (there are no per-step time budgets in the catalog, so every step is measured
-against the whole dossier's due time, with the Biểu 06 date rule of `domain.decide.timeliness_at`:
+against the whole dossier's due time, with the Biểu 06 date rule of `domain.clock.timeliness`:
 a step on an earlier Vietnam-time date than the due date is "Trước hạn", on the due date
 "Đúng hạn", after it "Quá hạn"):
 
@@ -25,12 +25,14 @@ a step on an earlier Vietnam-time date than the due date is "Trước hạn", on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from domain import events as ev
+from domain.clock import timeliness
+from domain.envelope import EventEnvelope
 from domain.states import Timeliness
-from motcua.documents.history import History, Recorded
-from motcua.documents.timefmt import CHANNEL_LABELS, VERDICT_LABELS, verdict, vn_time
+from motcua.documents.history import History
+from motcua.documents.timefmt import CHANNEL_LABELS, VERDICT_LABELS, vn_time
 
 DESK = "Bộ phận tiếp nhận và trả kết quả"
 
@@ -70,7 +72,7 @@ def rows(h: History) -> list[Row]:
         if isinstance(event, ev.DeadlineSet):
             due = event.due_at
             continue
-        step = _describe(rec, applicant, holder)
+        step = _describe(rec, applicant, holder, h.tz)
         if step is None:
             continue
         if isinstance(event, ev.OfficerAssigned | ev.ProcessingStarted):
@@ -80,15 +82,15 @@ def rows(h: History) -> list[Row]:
         if step.judged is not None:
             result: Timeliness | None = step.judged
         else:
-            result = verdict(step.at, against) if against is not None else None
+            result = timeliness(h.tz, step.at, against) if against is not None else None
         out.append(Row(number=len(out) + 1, step=step.step, giver=step.giver,
-                       receiver=step.receiver, at=vn_time(step.at),
+                       receiver=step.receiver, at=vn_time(step.at, h.tz),
                        verdict=VERDICT_LABELS[result] if result else "",
                        verdict_class=result.value if result else "", note=step.note))
     return out
 
 
-def _deadline_caused_by(steps: tuple[Recorded, ...], i: int) -> datetime | None:
+def _deadline_caused_by(steps: tuple[EventEnvelope, ...], i: int) -> datetime | None:
     """The due time set by the same command as step `i` (recorded right after it), if any."""
     for later in steps[i + 1:]:
         if later.causation != steps[i].causation:
@@ -98,7 +100,7 @@ def _deadline_caused_by(steps: tuple[Recorded, ...], i: int) -> datetime | None:
     return None
 
 
-def _describe(rec: Recorded, applicant: str, holder: str) -> _Step | None:
+def _describe(rec: EventEnvelope, applicant: str, holder: str, tz: tzinfo) -> _Step | None:
     """Step name, giver, receiver, time and note of one event; None if it is no hand-off."""
     actor = rec.actor or DESK
     match rec.event:
@@ -129,7 +131,7 @@ def _describe(rec: Recorded, applicant: str, holder: str) -> _Step | None:
         case ev.ResultReturned() as e:
             return _Step("Trả kết quả", actor, applicant, e.at, e.note or "", e.timeliness)
         case ev.DeadlineExtended() as e:
-            note = f"Hẹn lại: {vn_time(e.new_due_at)}; lý do: {e.reason}"
+            note = f"Hẹn lại: {vn_time(e.new_due_at, tz)}; lý do: {e.reason}"
             if not e.in_time:
                 note += "; văn bản xin lỗi gửi sau thời hạn phải gửi"
             return _Step("Xin lỗi và hẹn lại ngày trả kết quả", actor, applicant, e.at, note)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import TypeVar
 
 from domain import events as ev
 from domain.catalog import Catalog, UnknownProcedure, UnknownUnit
 from domain.dossier import Dossier, fold
-from motcua.eventstore.store import StoredEvent
+from domain.envelope import EventEnvelope
+from motcua.calendar_source import office_zone
 
 E = TypeVar("E", bound=ev.Event)
 
@@ -36,27 +38,18 @@ class DocumentUnavailable(DocumentError):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Recorded:
-    """One typed event with who recorded it and under which cause (from its metadata)."""
-
-    event: ev.Event
-    position: int
-    actor: str
-    causation: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class History:
     """Everything a document is drawn from: the typed events, the folded state, the receipt
     event (applicant contact details are not in the state) and the catalog's names."""
 
-    steps: tuple[Recorded, ...]
+    steps: tuple[EventEnvelope, ...]  # in stream order; `.event` is the typed event
     state: Dossier
     received: ev.DossierReceived
     received_by: str
     procedure_name: str
     unit_name: str
     province: str
+    tz: tzinfo  # the office time zone the documents print times in (the calendar's)
 
     def all(self, cls: type[E]) -> list[E]:
         """The events of type `cls`, in stream order."""
@@ -77,19 +70,17 @@ class History:
         return next((s.actor for s in self.steps if s.event is event), "")
 
 
-def load(kind: str, events: Sequence[StoredEvent], catalog: Catalog) -> History:
-    """Type, order and fold one dossier's stored events; `DocumentUnavailable` before receipt."""
+def load(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
+         tz: tzinfo | None = None) -> History:
+    """Type, order and fold one dossier's stored events; `DocumentUnavailable` before receipt.
+    `tz` is the office time zone (the calendar's; default: the domain's default zone)."""
     if not events:
         raise DocumentUnavailable(kind, "no events: the dossier was never received")
     streams = {e.stream for e in events}
     if len(streams) > 1:
         raise ValueError(f"events of several dossiers: {sorted(streams)}")
     ordered = sorted(events, key=lambda e: e.position)
-    steps = tuple(
-        Recorded(event=ev.from_payload(e.event_type, e.payload), position=e.position,
-                 actor=str(e.metadata.get("actor") or ""),
-                 causation=str(e.metadata.get("causation") or ""))
-        for e in ordered)
+    steps = tuple(ordered)
     first = steps[0].event
     if not isinstance(first, ev.DossierReceived):
         raise DocumentUnavailable(kind, "the stream does not start with DossierReceived")
@@ -106,4 +97,5 @@ def load(kind: str, events: Sequence[StoredEvent], catalog: Catalog) -> History:
     except UnknownUnit:
         unit_name, province = f"Cơ quan mã {first.unit_code}", ""
     return History(steps=steps, state=state, received=first, received_by=steps[0].actor,
-                   procedure_name=procedure_name, unit_name=unit_name, province=province)
+                   procedure_name=procedure_name, unit_name=unit_name, province=province,
+                   tz=tz or office_zone())

@@ -8,17 +8,21 @@ names, reasons and notes typed by people can never inject markup.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Any
 
 import jinja2
+import markupsafe
+import segno
 
 from domain import events as ev
 from domain.catalog import Catalog
+from domain.clock import rule_name, rule_source
+from domain.envelope import EventEnvelope
 from motcua.documents.control import rows
 from motcua.documents.history import DocumentUnavailable, History, UnknownDocument, load
 from motcua.documents.timefmt import CHANNEL_LABELS, vn_date, vn_duration, vn_time
-from motcua.eventstore.store import StoredEvent
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("motcua.documents", "templates"),
@@ -37,13 +41,13 @@ def _common(h: History, issued_at: datetime) -> Context:
     place = f"{h.province}, " if h.province else ""
     return {
         "code": h.state.code, "unit_name": h.unit_name,
-        "place_date": place + vn_date(issued_at),
+        "place_date": place + vn_date(issued_at, h.tz),
         "procedure_name": h.procedure_name,
         "applicant": {"name": r.applicant_name, "address": r.applicant_address or "",
                       "phone": r.applicant_phone or "", "email": r.applicant_email or ""},
         "channel": CHANNEL_LABELS[r.channel],
-        "received_at": vn_time(h.state.received_at or r.at),
-        "received_date": vn_date(h.state.received_at or r.at),
+        "received_at": vn_time(h.state.received_at or r.at, h.tz),
+        "received_date": vn_date(h.state.received_at or r.at, h.tz),
     }
 
 
@@ -54,8 +58,12 @@ def _receipt(kind: str, h: History) -> Context:
     if first is None:
         raise DocumentUnavailable(kind, "no deadline was set, so there is no appointment")
     return {**_common(h, h.received.at), "documents": list(h.received.documents),
-            "duration": vn_duration(first.amount, first.unit), "due_at": vn_time(first.due_at),
-            "clerk": h.received_by}
+            "duration": vn_duration(first.amount, first.unit),
+            "due_at": vn_time(first.due_at, h.tz), "clerk": h.received_by,
+            # The counting rule and its texts, so the citizen can check the appointment.
+            "rule_name": rule_name(first.rule, first.unit, first.rule_version),
+            "rule_source": first.rule_source or rule_source(first.rule, first.unit,
+                                                            first.rule_version)}
 
 
 def _supplement_request(kind: str, h: History) -> Context:
@@ -64,7 +72,7 @@ def _supplement_request(kind: str, h: History) -> Context:
         raise DocumentUnavailable(kind, "no supplement was requested")
     last = requests[-1]  # the latest request is the one the citizen must answer now
     return {**_common(h, last.at), "reason": last.reason, "documents": list(last.documents),
-            "requested_at": vn_time(last.at), "ordinal": len(requests),
+            "requested_at": vn_time(last.at, h.tz), "ordinal": len(requests),
             "officer": h.actor_of(last)}
 
 
@@ -73,7 +81,7 @@ def _refusal(kind: str, h: History) -> Context:
     if refused is None:
         raise DocumentUnavailable(kind, "the dossier was not refused")
     return {**_common(h, refused.at), "reason": refused.reason,
-            "refused_at": vn_time(refused.at), "clerk": h.actor_of(refused)}
+            "refused_at": vn_time(refused.at, h.tz), "clerk": h.actor_of(refused)}
 
 
 def _apology(kind: str, h: History) -> Context:
@@ -81,16 +89,16 @@ def _apology(kind: str, h: History) -> Context:
     if extended is None:
         raise DocumentUnavailable(kind, "the appointment was never extended")
     return {**_common(h, extended.at), "reason": extended.reason,
-            "previous_due_at": vn_time(extended.previous_due_at),
-            "new_due_at": vn_time(extended.new_due_at), "leader": h.actor_of(extended)}
+            "previous_due_at": vn_time(extended.previous_due_at, h.tz),
+            "new_due_at": vn_time(extended.new_due_at, h.tz), "leader": h.actor_of(extended)}
 
 
 def _process_control(kind: str, h: History) -> Context:
     s = h.state
     last_at = h.steps[-1].event.at
     return {**_common(h, last_at), "rows": rows(h),
-            "original_due_at": vn_time(s.original_due_at) if s.original_due_at else "",
-            "due_at": vn_time(s.due_at) if s.due_at else "",
+            "original_due_at": vn_time(s.original_due_at, h.tz) if s.original_due_at else "",
+            "due_at": vn_time(s.due_at, h.tz) if s.due_at else "",
             "extended": s.extended}
 
 
@@ -105,13 +113,29 @@ _BUILDERS: dict[str, tuple[str, Callable[[str, History], Context]]] = {
 KINDS: tuple[str, ...] = tuple(_BUILDERS)
 
 
-def render(kind: str, events: Sequence[StoredEvent], catalog: Catalog) -> str:
-    """The `kind` document of the dossier whose stored `events` are given, as an HTML page.
+@dataclass(frozen=True)
+class Lookup:
+    """The citizen's lookup secret printed on a receipt, and its QR code (`motcua.lookup`)."""
+
+    secret: str
+    url: str
+
+    def qr_svg(self) -> markupsafe.Markup:
+        # segno's SVG holds only its own path data: safe to embed unescaped.
+        return markupsafe.Markup(segno.make(self.url, error="m").svg_inline(scale=3))
+
+
+def render(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
+           tz: tzinfo | None = None, *, lookup: Lookup | None = None) -> str:
+    """The `kind` document of the dossier whose stored `events` are given, as an HTML page,
+    with times in the office time zone `tz` (the calendar's; default: the domain's default).
 
     Raises `UnknownDocument` for a kind not in `KINDS`, and `DocumentUnavailable` when the events
     lack what the document needs (no receipt, no refusal, no extension...)."""
     if kind not in _BUILDERS:
         raise UnknownDocument(kind)
     template_name, build = _BUILDERS[kind]
-    history = load(kind, events, catalog)
-    return _ENV.get_template(template_name).render(build(kind, history))
+    history = load(kind, events, catalog, tz)
+    context = build(kind, history)
+    context["lookup"] = lookup if kind == "receipt" else None
+    return _ENV.get_template(template_name).render(context)

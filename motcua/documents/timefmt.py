@@ -7,13 +7,11 @@ the months January and February get a leading zero, e.g. "ngày 05 tháng 01 nă
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, tzinfo
 
 from domain.catalog import TimeUnit
 from domain.states import Channel, Timeliness
-
-# Vietnam has kept one fixed offset since 1975; a fixed zone needs no tz database.
-VN = timezone(timedelta(hours=7), "ICT")
+from motcua.calendar_source import office_zone
 
 VERDICT_LABELS: dict[Timeliness, str] = {
     Timeliness.EARLY: "Trước hạn",
@@ -35,24 +33,25 @@ _UNIT_WORDS: dict[str, str] = {
 }
 
 
-def in_vietnam(at: datetime) -> datetime:
-    """`at` in Vietnam time (UTC+7); naive datetimes are refused, not guessed."""
+def in_vietnam(at: datetime, tz: tzinfo | None = None) -> datetime:
+    """`at` in the office time zone `tz` (the calendar's; default: the domain's default office
+    zone); naive datetimes are refused, not guessed."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"naive datetime {at.isoformat()}: documents need a UTC offset")
-    return at.astimezone(VN)
+    return at.astimezone(tz or office_zone())
 
 
-def vn_date(at: datetime) -> str:
-    """'ngày 12 tháng 4 năm 2025' for the Vietnam-time date of `at`."""
-    local = in_vietnam(at)
+def vn_date(at: datetime, tz: tzinfo | None = None) -> str:
+    """'ngày 12 tháng 4 năm 2025' for the office date of `at` (in `tz`)."""
+    local = in_vietnam(at, tz)
     month = f"{local.month:02d}" if local.month <= 2 else str(local.month)
     return f"ngày {local.day:02d} tháng {month} năm {local.year}"
 
 
-def vn_time(at: datetime) -> str:
-    """'08 giờ 30 phút, ngày 12 tháng 4 năm 2025' for `at` in Vietnam time."""
-    local = in_vietnam(at)
-    return f"{local.hour:02d} giờ {local.minute:02d} phút, {vn_date(local)}"
+def vn_time(at: datetime, tz: tzinfo | None = None) -> str:
+    """'08 giờ 30 phút, ngày 12 tháng 4 năm 2025' for `at` in office time (in `tz`)."""
+    local = in_vietnam(at, tz)
+    return f"{local.hour:02d} giờ {local.minute:02d} phút, {vn_date(local, tz)}"
 
 
 def vn_duration(amount: int, unit: str) -> str:
@@ -62,11 +61,3 @@ def vn_duration(amount: int, unit: str) -> str:
     words = _UNIT_WORDS.get(unit, unit)
     return f"{amount:02d} {words}"
 
-
-def verdict(at: datetime, due: datetime) -> Timeliness:
-    """Biểu 06 verdict of an instant against a due time, comparing Vietnam-time dates (the same
-    rule as `domain.decide.timeliness_at`, without Decision 766's supplement rule)."""
-    done_day, due_day = in_vietnam(at).date(), in_vietnam(due).date()
-    if done_day < due_day:
-        return Timeliness.EARLY
-    return Timeliness.ON_TIME if done_day == due_day else Timeliness.LATE

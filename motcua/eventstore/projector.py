@@ -13,16 +13,15 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 
 import asyncpg
 import structlog
 
 from domain.codec import from_dict, to_dict
 from domain.dossier import Dossier, evolve
-from domain.events import from_payload
-from domain.states import AlertKind, SlaStatus
-from motcua.eventstore import counting, reporting
+from motcua.calendar_source import office_zone
+from motcua.eventstore import counting, reporting, store
 from motcua.eventstore.store import NOTIFY_CHANNEL, Conn
 from motcua.metrics import PROJECTION_LAG
 
@@ -31,9 +30,8 @@ log = structlog.get_logger(__name__)
 NAME = "dossiers"
 BATCH = 500
 
-_FETCH = """
-SELECT e.tx_id::text AS tx_text, e.global_position, e.stream, e.event_type, e.payload,
-       e.recorded_at
+_FETCH = f"""
+SELECT e.tx_id::text AS tx_text, {store.COLUMNS}
 FROM events e
 WHERE (e.tx_id, e.global_position) > ($1::text::xid8, $2)
   AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -70,24 +68,11 @@ ON CONFLICT (code) DO UPDATE SET
 """
 
 
-def projected_sla(d: Dossier) -> SlaStatus:
-    """SLA status as the events say: due soon / overdue once their alert was raised for the
-    deadline in force (the timers fire at the exact instant, so this is current)."""
-    status = d.sla_status(datetime.min.replace(tzinfo=UTC))
-    if status is not SlaStatus.ON_TRACK:
-        return status
-    if d.overdue_raised_for >= d.deadline_version > 0:
-        return SlaStatus.OVERDUE
-    if d.due_soon_raised_for >= d.deadline_version > 0:
-        return SlaStatus.DUE_SOON
-    return SlaStatus.ON_TRACK
-
-
 def _row(d: Dossier, updated_at: datetime) -> tuple[object, ...]:
     assert d.state is not None and d.received_at is not None
     paused = sum(int((p.end - p.start).total_seconds()) for p in d.pauses)
     return (d.code, d.unit_code, d.procedure_code, d.state.value, d.state.status_code,
-            projected_sla(d).value, d.channel.value, d.assignee, d.received_at, d.due_at,
+            d.recorded_sla_status().value, d.channel.value, d.assignee, d.received_at, d.due_at,
             d.due_soon_at, d.original_due_at, d.deadline_version, d.calendar_version,
             d.catalog_version, d.extended,
             d.overdue_without_apology_raised_for > 0 and not d.extended,
@@ -97,8 +82,11 @@ def _row(d: Dossier, updated_at: datetime) -> tuple[object, ...]:
             json.dumps(to_dict(d), ensure_ascii=False))
 
 
-async def project_batch(conn: Conn, limit: int = BATCH, *, count_metrics: bool = True) -> int:
-    """Project the next batch of committed events; returns how many were applied."""
+async def project_batch(conn: Conn, limit: int = BATCH, *, count_metrics: bool = True,
+                        tz: tzinfo | None = None) -> int:
+    """Project the next batch of committed events; returns how many were applied. Report
+    dates are office dates in `tz`, the calendar's zone (`runtime.calendar_for(settings).tz`;
+    default: the domain's default office zone)."""
     async with conn.transaction():
         cp = await conn.fetchrow(
             "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) "
@@ -116,13 +104,13 @@ async def project_batch(conn: Conn, limit: int = BATCH, *, count_metrics: bool =
         }
         applied: list[reporting.Applied] = []
         for r in rows:
-            event = from_payload(r["event_type"], json.loads(r["payload"]))
+            event = store.envelope(r).event
             before = snapshots.get(r["stream"], Dossier())
             state = evolve(before, event)
             snapshots[r["stream"]] = state
             applied.append(reporting.Applied(event, before, state))
         await _write(conn, [snapshots[s] for s in streams], rows[-1]["recorded_at"])
-        await reporting.apply(conn, applied)
+        await reporting.apply(conn, applied, tz or office_zone())
         last = rows[-1]
         await conn.execute(
             "UPDATE projection_checkpoints SET tx_id = $2::text::xid8, global_position = $3, "
@@ -149,25 +137,25 @@ async def _write(conn: Conn, dossiers: Sequence[Dossier],
             "SET state = excluded.state, sla_status = excluded.sla_status, "
             "assignee = excluded.assignee, due_at = excluded.due_at",
             [(d.code, d.unit_code, d.procedure_code, d.state.value if d.state else "",
-              projected_sla(d).value, d.assignee, d.due_at) for d in open_rows])
+              d.recorded_sla_status().value, d.assignee, d.due_at) for d in open_rows])
 
 
-async def catch_up(conn: Conn, *, count_metrics: bool = True) -> int:
+async def catch_up(conn: Conn, *, count_metrics: bool = True, tz: tzinfo | None = None) -> int:
     """Project until no committed event is left; returns how many were applied."""
     total = 0
-    while applied := await project_batch(conn, count_metrics=count_metrics):
+    while applied := await project_batch(conn, count_metrics=count_metrics, tz=tz):
         total += applied
     return total
 
 
-async def rebuild(conn: Conn) -> int:
+async def rebuild(conn: Conn, *, tz: tzinfo | None = None) -> int:
     """Drop the read models' contents and project every event again from zero."""
     async with conn.transaction():
         await conn.execute("LOCK TABLE projection_checkpoints IN EXCLUSIVE MODE")
         await conn.execute("TRUNCATE dossiers, work_queue")
         await reporting.reset(conn)
         await conn.execute("DELETE FROM projection_checkpoints WHERE name = $1", NAME)
-    return await catch_up(conn, count_metrics=False)  # history was counted when it happened
+    return await catch_up(conn, count_metrics=False, tz=tz)  # history was counted already
 
 
 async def lag_seconds(conn: Conn | asyncpg.Pool) -> float:
@@ -180,7 +168,8 @@ async def lag_seconds(conn: Conn | asyncpg.Pool) -> float:
     return float(value or 0.0)
 
 
-async def run(pool: asyncpg.Pool, stop: asyncio.Event, poll_interval: float = 1.0) -> None:
+async def run(pool: asyncpg.Pool, stop: asyncio.Event, poll_interval: float = 1.0, *,
+              tz: tzinfo | None = None) -> None:
     """Project continuously until `stop` is set: wake on NOTIFY, poll as a fallback, and
     ride out a database outage (reconnect and resume from the checkpoint)."""
     wake = asyncio.Event()
@@ -197,7 +186,7 @@ async def run(pool: asyncpg.Pool, stop: asyncio.Event, poll_interval: float = 1.
                     async with pool.acquire() as conn:
                         # Measured on waking, before catching up: how far behind we were.
                         PROJECTION_LAG.set(await lag_seconds(conn))
-                        applied = await catch_up(conn)
+                        applied = await catch_up(conn, tz=tz)
                     if applied:
                         log.debug("projector.applied", events=applied)
                     with contextlib.suppress(TimeoutError):
@@ -217,4 +206,4 @@ async def _either(a: asyncio.Event, b: asyncio.Event) -> None:
             t.cancel()
 
 
-__all__ = ["AlertKind", "catch_up", "lag_seconds", "project_batch", "rebuild", "run"]
+__all__ = ["catch_up", "lag_seconds", "project_batch", "rebuild", "run"]

@@ -10,17 +10,17 @@ calendar correction) just moves the dossier's `overdue_from`, i.e. one -1 and on
 Exactly once: the projector applies each event once per checkpoint advance, in the transaction
 that advances the checkpoint, so these additions commit with it or not at all; a rebuild
 empties both tables (`reset`) and replays every event. `recount` recomputes the counts from the
-facts in SQL (after a bulk load of facts; the tests check it equals the incremental path), and
-`backfill` derives facts from the `dossiers` read model (bulk loads, benchmarks: see there).
+facts in SQL (after a bulk load of facts, e.g. `bench/report_scale.py`, whose facts come from
+`advance` in Python; the tests check it equals the incremental path). No verdict is derived in
+SQL: a fact's `timeliness` is the one `advance` took from the domain's rule.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -29,7 +29,6 @@ from domain.decide import timeliness_at
 from domain.dossier import Dossier
 from motcua.eventstore.store import Conn
 
-OFFICE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY, MONTH, YEAR = 0, 1, 2
 GRAINS = (DAY, MONTH, YEAR)
 # Keys counted: (unit, procedure), (unit, all), (all, all), (all, procedure); "all" is ''.
@@ -69,9 +68,10 @@ class Fact:
 FACT_COLUMNS = tuple(f.name for f in dataclasses.fields(Fact))
 
 
-def office_day(instant: datetime) -> date:
-    """The office date of an instant (Biểu 06 compares dates in Asia/Ho_Chi_Minh)."""
-    return instant.astimezone(OFFICE_TZ).date()
+def office_day(instant: datetime, tz: tzinfo) -> date:
+    """The office date of an instant (Biểu 06 compares dates in the office time zone `tz`,
+    the calendar's)."""
+    return instant.astimezone(tz).date()
 
 
 def bucket(grain: int, day: date) -> date:
@@ -81,7 +81,8 @@ def bucket(grain: int, day: date) -> date:
     return day.replace(day=1) if grain == MONTH else date(day.year, 1, 1)
 
 
-def overdue_from(s: Dossier, received_day: date, late_flag_day: date | None) -> date | None:
+def overdue_from(s: Dossier, received_day: date, late_flag_day: date | None,
+                 tz: tzinfo) -> date | None:
     """The first day at whose end `s`, still in progress, counts as overdue: its due date
     (unless it waits for a supplement and was within time when the clock stopped: the due time
     given on the supplement's arrival will add the pause back), or a 766 late flag."""
@@ -89,25 +90,25 @@ def overdue_from(s: Dossier, received_day: date, late_flag_day: date | None) -> 
     paused_within_time = (s.paused_at is not None and s.due_at is not None
                           and s.paused_at < s.due_at)
     if s.due_at is not None and not paused_within_time:
-        day = office_day(s.due_at)
+        day = office_day(s.due_at, tz)
     if late_flag_day is not None:
         day = late_flag_day if day is None else min(day, late_flag_day)
     return None if day is None else max(day, received_day)
 
 
-def advance(prev: Fact | None, a: Applied) -> Fact | None:
-    """The dossier's fact after one projected event (pure)."""
+def advance(prev: Fact | None, a: Applied, tz: tzinfo) -> Fact | None:
+    """The dossier's fact after one projected event (pure); dates are office dates in `tz`."""
     s, event = a.after, a.event
     if s.state is None or s.received_at is None:
         return prev
-    received_day = office_day(s.received_at)
+    received_day = office_day(s.received_at, tz)
     late_flag = prev.late_flag_day if prev is not None else None
     if (isinstance(event, ev.SupplementRequested) and event.counts_as_late
             and late_flag is None):
-        late_flag = office_day(event.at)
+        late_flag = office_day(event.at, tz)
     rated_day = prev.rated_day if prev is not None else None
     if isinstance(event, ev.ServiceRated) and rated_day is None:
-        rated_day = office_day(event.at)
+        rated_day = office_day(event.at, tz)
     satisfaction = s.satisfaction.value if s.satisfaction is not None else None
     rated = rated_day if satisfaction is not None else None
     if prev is not None and prev.resolved_day is not None:  # the verdict is final
@@ -116,12 +117,13 @@ def advance(prev: Fact | None, a: Applied) -> Fact | None:
                 channel=s.channel.value, received_day=received_day, late_flag_day=late_flag,
                 rated_day=rated, satisfaction=satisfaction)
     if s.finished_at is None:
-        return dataclasses.replace(base, overdue_from=overdue_from(s, received_day, late_flag))
+        return dataclasses.replace(base,
+                                   overdue_from=overdue_from(s, received_day, late_flag, tz))
     # Resolved by this event: judged on the state just before it (closing clears the pause).
     verdict = s.timeliness or timeliness_at(s, s.finished_at)
     return dataclasses.replace(
-        base, resolved_day=office_day(s.finished_at), timeliness=verdict.value,
-        overdue_from=overdue_from(a.before, received_day, late_flag))
+        base, resolved_day=office_day(s.finished_at, tz), timeliness=verdict.value,
+        overdue_from=overdue_from(a.before, received_day, late_flag, tz))
 
 
 def contributions(f: Fact) -> Iterable[tuple[date, str, int]]:
@@ -184,8 +186,8 @@ def _fact(row: asyncpg.Record) -> Fact:
     return Fact(**{c: row[c] for c in FACT_COLUMNS})
 
 
-async def apply(conn: Conn, applied: list[Applied]) -> None:
-    """Update the report aggregates for a batch of projected events."""
+async def apply(conn: Conn, applied: list[Applied], tz: tzinfo) -> None:
+    """Update the report aggregates for a batch of projected events (office dates in `tz`)."""
     codes = sorted({a.after.code for a in applied if a.after.code})
     if not codes:
         return
@@ -195,7 +197,7 @@ async def apply(conn: Conn, applied: list[Applied]) -> None:
     old = {r["code"]: _fact(r) for r in rows}
     current: dict[str, Fact | None] = dict(old)
     for a in applied:
-        current[a.after.code] = advance(current.get(a.after.code), a)
+        current[a.after.code] = advance(current.get(a.after.code), a, tz)
     changed = sorted((f for c, f in current.items() if f is not None and f != old.get(c)),
                      key=lambda f: f.code)
     if not changed:
@@ -265,34 +267,3 @@ async def recount(conn: Conn) -> None:
         await conn.execute("SET LOCAL work_mem = '256MB'")
         for sql in _RECOUNT:
             await conn.execute(sql)
-
-
-_TZ = "'Asia/Ho_Chi_Minh'"
-_BACKFILL = f"""
-INSERT INTO report_facts ({", ".join(FACT_COLUMNS)})
-SELECT code, unit_code, procedure_code, channel, received, resolved,
-       CASE WHEN resolved IS NULL THEN NULL WHEN timeliness IS NOT NULL THEN timeliness
-            WHEN late THEN 'late' WHEN due IS NULL OR resolved = due THEN 'on_time'
-            WHEN resolved < due THEN 'early' ELSE 'late' END,
-       CASE WHEN due IS NULL OR paused_at < due_at THEN NULL ELSE greatest(due, received) END,
-       NULL, CASE WHEN satisfaction IS NOT NULL THEN closed END, satisfaction
-FROM (SELECT d.*, (received_at AT TIME ZONE {_TZ})::date AS received,
-             (finished_at AT TIME ZONE {_TZ})::date AS resolved,
-             (due_at AT TIME ZONE {_TZ})::date AS due,
-             (coalesce(closed_at, finished_at) AT TIME ZONE {_TZ})::date AS closed,
-             (snapshot->>'paused_at')::timestamptz AS paused_at,
-             coalesce((snapshot->>'late_by_supplement')::boolean, false) AS late
-      FROM dossiers d) x
-ON CONFLICT (code) DO NOTHING
-"""
-
-
-async def backfill(conn: Conn) -> int:
-    """Add the facts of dossiers in the `dossiers` read model that have none (a read model
-    loaded in bulk, e.g. by a benchmark), then `recount`; returns how many were added. Close,
-    not exact: the read model keeps neither the rating day (the closing day is used) nor the
-    day of a 766 late flag, nor a pause that ended with a closing. Exact: a projection rebuild."""
-    async with conn.transaction():
-        added = int((await conn.execute(_BACKFILL)).split()[-1])
-        await recount(conn)
-    return added

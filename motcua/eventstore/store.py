@@ -1,16 +1,16 @@
-"""Appending to and reading from the event store (asyncpg)."""
+"""Appending to and reading from the event store (asyncpg). Events go in and come out as the
+domain's `EventEnvelope`; reading back adds the global position."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from domain.contracts import AppendResult, EventEnvelope
+from domain.contracts import AppendResult
+from domain.envelope import EventEnvelope
 
 NOTIFY_CHANNEL = "motcua_events"
 
@@ -68,50 +68,33 @@ async def append(conn: Conn, stream: str,
         canonical: list[EventEnvelope] = []
         if stored < len(events):
             rows = await conn.fetch(
-                f"SELECT {_COLUMNS} FROM events WHERE stream = $1 AND position >= $2 "
+                f"SELECT {COLUMNS} FROM events WHERE stream = $1 AND position >= $2 "
                 "ORDER BY position", stream, positions[0])
-            canonical = [_envelope(_stored(r)) for r in rows]
+            canonical = [envelope(r) for r in rows]
             last = canonical[-1].position
     return AppendResult(stored=stored, last_position=last, canonical=canonical)
 
 
-def _envelope(e: StoredEvent) -> EventEnvelope:
-    return EventEnvelope(event_id=e.event_id, stream=e.stream, position=e.position,
-                         event_type=e.event_type, schema_version=e.schema_version,
-                         payload=e.payload, metadata={k: str(v) for k, v in e.metadata.items()},
-                         recorded_at=e.recorded_at)
+COLUMNS = ("global_position, stream, position, event_id::text AS event_id, event_type, "
+           "schema_version, payload, metadata, recorded_at")
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    global_position: int
-    stream: str
-    position: int
-    event_id: str
-    event_type: str
-    schema_version: int
-    payload: dict[str, Any]
-    metadata: dict[str, Any]
-    recorded_at: datetime
-
-
-_COLUMNS = ("global_position, stream, position, event_id::text AS event_id, event_type, "
-            "schema_version, payload, metadata, recorded_at")
-
-
-def _stored(row: asyncpg.Record) -> StoredEvent:
-    return StoredEvent(
+def envelope(row: asyncpg.Record) -> EventEnvelope:
+    """The envelope of an `events` row selected with `COLUMNS`."""
+    metadata = json.loads(row["metadata"])
+    return EventEnvelope(
         global_position=row["global_position"], stream=row["stream"],
         position=row["position"], event_id=row["event_id"], event_type=row["event_type"],
         schema_version=row["schema_version"], payload=json.loads(row["payload"]),
-        metadata=json.loads(row["metadata"]), recorded_at=row["recorded_at"])
+        metadata={k: str(v) for k, v in metadata.items()}, recorded_at=row["recorded_at"])
 
 
-async def read_stream(conn: asyncpg.Connection | asyncpg.Pool, stream: str) -> list[StoredEvent]:
+async def read_stream(conn: asyncpg.Connection | asyncpg.Pool,
+                      stream: str) -> list[EventEnvelope]:
     """A dossier's events in stream order."""
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM events WHERE stream = $1 ORDER BY position", stream)
-    return [_stored(r) for r in rows]
+        f"SELECT {COLUMNS} FROM events WHERE stream = $1 ORDER BY position", stream)
+    return [envelope(r) for r in rows]
 
 
 async def allocate_code_sequence(conn: asyncpg.Connection | asyncpg.Pool, unit_code: str,

@@ -3,6 +3,7 @@ httpx over ASGI; tokens per role and unit made directly in the database."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -97,3 +98,12 @@ async def project(pool: asyncpg.Pool) -> None:
     """Bring the read models up to date."""
     async with pool.acquire() as conn:
         await catch_up(conn)
+
+
+async def print_receipt(http: httpx.AsyncClient, token: str, code: str) -> str:
+    """Print the dossier's receipt; returns the lookup secret printed on it (issue 12)."""
+    response = await http.get(f"/v1/dossiers/{code}/documents/receipt", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    found = re.search(r'class="lookup-secret">([0-9A-Z-]+)<', response.text)
+    assert found, "the receipt carries no lookup secret"
+    return found[1]

@@ -26,12 +26,12 @@ ACTIONS = ["assign", "start", "request-supplement", "supplement", "complete", "r
            "refuse", "withdraw", "stop", "extend", "rate"]
 # What the issue asks for, restated here so that a change to PERMISSIONS is a visible decision.
 EXPECTED = {
-    "receive": {"clerk"}, "return": {"clerk"}, "rate": {"clerk"},
+    "receive": {"clerk"}, "return": {"clerk"}, "rate": {"clerk", "kiosk"},
     "withdraw": {"clerk", "leader"},
     "start": {"officer"}, "request-supplement": {"officer"}, "supplement": {"officer"},
     "complete": {"officer"},
     "assign": {"leader"}, "refuse": {"leader"}, "stop": {"leader"}, "extend": {"leader"},
-    "read": {"clerk", "officer", "leader", "ops"},
+    "read": {"clerk", "officer", "leader", "ops"}, "report": {"leader", "ops"},
 }
 PROBE = {"__probe__": True}  # refused by every body schema: reaching validation means allowed
 

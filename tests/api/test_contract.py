@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -15,6 +15,7 @@ from tests.api.conftest import (
     MakeToken,
     act,
     bearer,
+    print_receipt,
     project,
     receipt_body,
     receive,
@@ -47,6 +48,8 @@ async def test_get_dossier_shows_state_and_timeline(http: httpx.AsyncClient,
     body = response.json()
     assert body["state"] == "assigned" and body["assignee"] == "officer-7"
     assert body["due_at"] == d["due_at"] and body["sla"]["status"] == "on_track"
+    # The counting rule and its texts (issue 11 point 1).
+    assert body["sla"]["rule_name"].endswith("@v2") and "Điều" in body["sla"]["rule_source"]
     assert [e["event_type"] for e in body["timeline"]][-1] == "OfficerAssigned"
     assert all(e["actor"] and e["at"] for e in body["timeline"])
 
@@ -88,7 +91,8 @@ async def test_closing_actions(http: httpx.AsyncClient, dev_token: str, action: 
 async def test_extend_moves_the_due_time_once(http: httpx.AsyncClient, dev_token: str) -> None:
     """extend sets a later due time; a second extension is 409 already-extended."""
     d = await receive(http, dev_token)
-    new_due = (datetime.fromisoformat(d["due_at"]) + timedelta(days=5)).isoformat()
+    # A week later: the same weekday and time as the due time, so inside office hours.
+    new_due = (datetime.fromisoformat(d["due_at"]) + timedelta(days=7)).isoformat()
     response = await act(http, dev_token, d["code"], "extend",
                          {"reason": "Cần xác minh", "new_due_at": new_due})
     assert response.status_code == 200, response.text
@@ -155,16 +159,24 @@ async def test_catalog_endpoints(http: httpx.AsyncClient, dev_token: str) -> Non
 
 async def test_public_lookup_leaks_no_personal_data(http: httpx.AsyncClient,
                                                     dev_token: str) -> None:
-    """The public view needs no token and carries state, due time and next step only."""
+    """The public view needs no token, only the receipt's secret, and carries state, receipt
+    date, due time and next step only."""
     d = await receive(http, dev_token, applicant={"name": "Trần Thị Bình",
                                                   "phone": "0987654321"})
-    response = await http.get(f"/v1/public/dossiers/{d['code']}")
+    secret = await print_receipt(http, dev_token, d["code"])
+    response = await http.get(f"/v1/public/dossiers/{d['code']}",
+                              headers={"X-Lookup-Secret": secret})
     assert response.status_code == 200
     body = response.json()
     assert body["state"] == "received" and body["due_at"] == d["due_at"] and body["next_step"]
+    office = timezone(timedelta(hours=7))  # the received date is the office date
+    assert body["received_on"] == str(datetime.fromisoformat(d["received_at"]).astimezone(
+        office).date())
+    assert body["rule_name"].endswith("@v2") and body["rule_source"]
     assert "Bình" not in response.text and "0987654321" not in response.text
-    assert not {"applicant_name", "assignee", "timeline"} & set(body)
-    assert (await http.get("/v1/public/dossiers/000.21.39.H39-200101-9999")).status_code == 404
+    assert not {"applicant_name", "assignee", "timeline", "received_at"} & set(body)
+    assert (await http.get("/v1/public/dossiers/000.21.39.H39-200101-9999",
+                           headers={"X-Lookup-Secret": secret})).status_code == 404
 
 
 async def test_vietnamese_text_is_stored_nfc(http: httpx.AsyncClient, dev_token: str,

@@ -4,14 +4,21 @@ names, bounded labels and buckets; the open-dossier collector never touches the 
 from __future__ import annotations
 
 import asyncio
-import socket
-import urllib.request
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
+from domain import events as ev
+from domain.clock import due_at
+from domain.dossier import Dossier
+from domain.states import AlertKind, Channel, Timeliness
 from motcua import metrics as m
+from motcua.calendar_source import load_calendar
+from motcua.catalog_source import load_catalog
+from motcua.eventstore import counting
 from tests.deploy._support import run
 
 FORBIDDEN_LABELS = {"code", "dossier", "dossier_id", "dossier_code", "id", "name", "person",
@@ -21,9 +28,9 @@ FORBIDDEN_LABELS = {"code", "dossier", "dossier_id", "dossier_code", "id", "name
 def populated_registry() -> tuple[CollectorRegistry, m.Metrics]:
     """A fresh registry with at least one sample in every motcua metric (no DB involved)."""
     registry, mx = m.fresh_registry()
-    mx.dossiers_received.labels("000.00.15.H35", "direct").inc()
-    for t in m.TIMELINESS:
-        mx.dossiers_returned.labels("000.00.15.H35", t).inc()
+    mx.dossiers_received.labels("000.00.15.H35", Channel.COUNTER.value).inc()
+    for t in Timeliness:
+        mx.dossiers_returned.labels("000.00.15.H35", t.value).inc()
     mx.sla_breaches.labels("000.00.15.H35", "overdue").inc()
     mx.sla_alerts.labels("due_soon").inc()
     mx.notifications.labels("overdue", "delivered").inc()
@@ -31,6 +38,7 @@ def populated_registry() -> tuple[CollectorRegistry, m.Metrics]:
     mx.event_store_append.observe(0.004)
     mx.projection_lag.set(1.5)
     mx.http_request_duration.labels("/v1/dossiers/{code}", "GET", "200").observe(0.02)
+    mx.dossiers_at_risk.labels("000.00.15.H35").set(2)
     mx.open_dossiers.set_snapshot(m.OpenDossiersSnapshot(
         open={("000.00.15.H35", "processing", "overdue"): 3,
               ("000.00.15.H35", "received", "on_track"): 7},
@@ -66,6 +74,7 @@ def test_contract_metric_names_and_labels() -> None:
         "motcua_http_request_duration_seconds_bucket": {"route", "method", "status", "le"},
         "motcua_dossiers_open": {"unit", "state", "sla_status"},
         "motcua_dossiers_overdue_without_apology": {"unit"},
+        "motcua_dossiers_at_risk": {"unit"},
     }
     for name, labels in expected.items():
         assert name in samples, f"{name} not exported"
@@ -81,27 +90,101 @@ def test_every_metric_has_help_and_no_identifying_label() -> None:
             assert not FORBIDDEN_LABELS & set(sample.labels), (family.name, sample.labels)
 
 
-def test_turnaround_buckets_run_from_an_hour_to_two_months() -> None:
-    days = [b / m.DAY for b in m.TURNAROUND_BUCKETS]
-    assert days == [1 / 24, 4 / 24, 8 / 24, 1, 2, 3, 5, 7, 10, 15, 20, 30, 45, 60]
+def test_help_text_names_the_label_values_the_domain_uses() -> None:
+    """Where a help text lists a label's values, they are the values the events carry."""
+    registry, _ = populated_registry()
+    docs = {f.name: f.documentation for f in registry.collect()}
+    listed = {name: re.search(r"\(([a-z_, ]+)\)\.$", doc) for name, doc in docs.items()}
+    expected = {
+        "motcua_dossiers_received": {c.value for c in Channel},
+        "motcua_dossiers_returned": {t.value for t in Timeliness},
+        "motcua_sla_breaches": {AlertKind.OVERDUE.value, AlertKind.OVERDUE_WITHOUT_APOLOGY.value},
+        "motcua_sla_alerts": {k.value for k in AlertKind},
+    }
+    for name, values in expected.items():
+        match = listed[name]
+        assert match is not None, f"{name}: help text lists no values: {docs[name]}"
+        assert set(match[1].split(", ")) == values, (name, docs[name])
 
 
-def test_empty_snapshot_exports_no_samples_and_fresh_registries_are_independent() -> None:
-    registry, _ = m.fresh_registry()
+def _bucket_of(seconds: float) -> float:
+    """The upper bound of the finest turnaround bucket that counts an observation of
+    `seconds`."""
+    _, mx = m.fresh_registry()
+    mx.dossier_turnaround.observe(seconds)
+    return min(float(s.labels["le"]) for f in mx.dossier_turnaround.collect()
+               for s in f.samples if s.name.endswith("_bucket") and s.value == 1)
+
+
+def test_turnaround_buckets_tell_legal_processing_times_apart() -> None:
+    """Four hours, three days, three weeks and the longest legal time in the packaged catalog
+    (received just before Tết, the longest holiday) each land in a different finite bucket,
+    so p50/p95 over real dossiers say something."""
+    cal = load_calendar()
+    received = datetime(2026, 2, 12, 16, tzinfo=cal.tz)
+    longest = max(due_at(cal, received, p.prescribed_amount, p.prescribed_unit,
+                         p.counting_rule) - received for p in load_catalog().procedures.values())
+    times = [4 * m.HOUR, 3 * m.DAY, 21 * m.DAY, longest.total_seconds()]
+    buckets = [_bucket_of(t) for t in times]
+    assert all(b != float("inf") for b in buckets), (longest, buckets)
+    assert len(set(buckets)) == len(buckets), (longest, buckets)
+
+
+def test_fresh_registries_are_independent_and_start_empty() -> None:
+    registry, mx = m.fresh_registry()
     families = exported_families(registry)
     assert families["motcua_dossiers_open"].samples == []
     assert families["motcua_dossiers_snapshot_timestamp_seconds"].samples == []
     other, _ = m.fresh_registry()  # building twice must not collide
-    assert other is not registry
+    mx.sla_alerts.labels(AlertKind.OVERDUE.value).inc()
+    assert registry.get_sample_value("motcua_sla_alerts_total", {"kind": "overdue"}) == 1
+    assert other.get_sample_value("motcua_sla_alerts_total", {"kind": "overdue"}) is None
 
 
-def test_prime_creates_zero_children_so_first_increments_are_seen() -> None:
+def _series(name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """Every sample of counter `name` in the default registry, by its labels."""
+    return {tuple(sorted(s.labels.items())): s.value for f in REGISTRY.collect()
+            for s in f.samples if s.name == name}
+
+
+def test_prime_makes_every_series_the_projector_moves_start_at_zero() -> None:
+    """After `prime`, counting real events (as the projector does) only moves series that
+    were already exported at 0: each first event is an increase that `increase()` sees,
+    as the `MotcuaLateReturns` alert needs."""
+    unit = "TEST.PRIME"
+    m.METRICS.prime([unit])
+    names = ("motcua_dossiers_received_total", "motcua_dossiers_returned_total",
+             "motcua_sla_breaches_total", "motcua_sla_alerts_total")
+    before = {name: _series(name) for name in names}
+    primed = [v for series in before.values() for k, v in series.items() if ("unit", unit) in k]
+    assert len(primed) == len(Channel) + len(Timeliness) + 2 and set(primed) == {0}
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    dossier = Dossier(unit_code=unit)
+    applied: list[tuple[ev.Event, Dossier]] = [
+        *((ev.DossierReceived(at=at, code=f"{unit}-{c.value}", unit_code=unit,
+                              procedure_code="1.001193", channel=c, applicant_name="A"),
+           dossier) for c in Channel),
+        *((ev.ResultReturned(at=at, timeliness=t, turnaround_seconds=3600), dossier)
+          for t in Timeliness),
+        *((ev.DeadlineAlertRaised(at=at, kind=k, deadline_version=1, due_at=at), dossier)
+          for k in AlertKind),
+    ]
+    counting.count(applied)
+    for name in names:
+        after = _series(name)
+        assert set(after) == set(before[name]), f"{name}: a series appeared only at 1"
+        moved = [k for k in after if after[k] != before[name][k]]
+        assert moved and all(after[k] == before[name][k] + 1 for k in moved), name
+
+
+def test_prime_notifications_covers_every_kind_and_outcome() -> None:
     registry, mx = m.fresh_registry()
-    mx.prime(["U1"], channels=["direct", "online"])
-    value = registry.get_sample_value
-    assert value("motcua_dossiers_returned_total", {"unit": "U1", "timeliness": "late"}) == 0
-    assert value("motcua_dossiers_received_total", {"unit": "U1", "channel": "online"}) == 0
-    assert value("motcua_notifications_total", {"kind": "overdue", "outcome": "failed"}) == 0
+    mx.prime_notifications()
+    seen = {(s.labels["kind"], s.labels["outcome"]) for f in registry.collect()
+            for s in f.samples if s.name == "motcua_notifications_total"}
+    assert seen == {(k.value, o) for k in AlertKind for o in ("delivered", "failed", "retried")}
+    assert {s.value for f in registry.collect() for s in f.samples
+            if s.name == "motcua_notifications_total"} == {0}
 
 
 class FakePool:
@@ -161,15 +244,6 @@ async def test_refresher_survives_a_failed_read_and_stops_on_cancel() -> None:
         await task
 
 
-def test_start_metrics_server_serves_the_default_registry() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    m.start_metrics_server(port, addr="127.0.0.1")
-    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    assert "motcua_dossiers_received_total" in body
-
-
 class _Rollback(Exception):
     pass
 
@@ -182,7 +256,7 @@ async def test_refresh_sql_runs_against_the_real_read_model(pool: Any) -> None:
         INSERT INTO dossiers (code, unit_code, procedure_code, state, status_code, sla_status,
                               channel, received_at, due_at, apology_sent, version, updated_at,
                               snapshot)
-        VALUES ($1, 'TEST.METRICS', '1.004222', $2, 4, $3, 'direct', now(), now(), $4, 1, now(),
+        VALUES ($1, 'TEST.METRICS', '1.004222', $2, 4, $3, 'counter', now(), now(), $4, 1, now(),
                 '{}'::jsonb)
     """
     async with pool.acquire() as conn:

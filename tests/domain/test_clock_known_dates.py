@@ -10,11 +10,15 @@ import pytest
 from domain.calendar import Calendar, DateOutsideCalendar
 from domain.catalog import CountingRule, TimeUnit
 from domain.clock import (
+    RULE_VERSION,
     Timeliness,
     add_working_time,
     due_at,
     due_soon_at,
     effective_receipt_day,
+    first_counted_day,
+    rule_name,
+    rule_source,
     timeliness,
     working_time_between,
 )
@@ -35,7 +39,9 @@ def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
     (vn(2025, 1, 24, 10, 0), 3, WD, vn(2025, 2, 5, 17, 0)),
     (vn(2025, 1, 23, 16, 0), 1, WD, vn(2025, 1, 24, 17, 0)),
     (vn(2025, 1, 23, 16, 0), 2, WD, vn(2025, 2, 3, 17, 0)),
-    (vn(2025, 1, 29, 9, 0), 1, WD, vn(2025, 2, 4, 17, 0)),  # online during Tết
+    # Online during Tết: day one is Mon 3 Feb. (Pinned as 4 Feb before the Nov 2026
+    # correction: that test was wrong, the receipt day was skipped twice.)
+    (vn(2025, 1, 29, 9, 0), 1, WD, vn(2025, 2, 3, 17, 0)),
     # Tết 2026: Mon 16 - Fri 20 Feb off.
     (vn(2026, 2, 13, 14, 0), 1, WD, vn(2026, 2, 23, 17, 0)),
     # Make-up working Saturday 26 Apr 2025 (for the Fri 2 May swap).
@@ -52,32 +58,81 @@ def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
     # 2026 swap: Sat 22 Aug worked, Mon 31 Aug off, then 1-2 Sep.
     (vn(2026, 8, 21, 10, 0), 1, WD, vn(2026, 8, 22, 17, 0)),
     (vn(2026, 8, 28, 10, 0), 1, WD, vn(2026, 9, 3, 17, 0)),
-    # After office hours: counts from the next working day.
+    # After office hours: day one is still the next working day. (17:00 and 17:30 were pinned
+    # to Wed 5 Mar before the correction: wrong, one working day too many.)
     (vn(2025, 3, 3, 16, 59), 1, WD, vn(2025, 3, 4, 17, 0)),
-    (vn(2025, 3, 3, 17, 0), 1, WD, vn(2025, 3, 5, 17, 0)),
-    (vn(2025, 3, 3, 17, 30), 1, WD, vn(2025, 3, 5, 17, 0)),
-    # Online on a Sunday evening: received Monday.
-    (vn(2025, 3, 9, 20, 0), 2, WD, vn(2025, 3, 12, 17, 0)),
-    # Calendar days: last day in Tết rolls to the next working day.
+    (vn(2025, 3, 3, 17, 0), 1, WD, vn(2025, 3, 4, 17, 0)),
+    (vn(2025, 3, 3, 17, 30), 1, WD, vn(2025, 3, 4, 17, 0)),
+    (vn(2025, 3, 3, 23, 59), 1, WD, vn(2025, 3, 4, 17, 0)),
+    # Online on a Sunday evening: day one is Monday. (Pinned as Wed 12 Mar before: wrong.)
+    (vn(2025, 3, 9, 20, 0), 2, WD, vn(2025, 3, 11, 17, 0)),
+    # The two examples of issue 11: Saturday 28 Nov 2026 -> Wed 2 Dec (not Thu 3 Dec);
+    # Sunday 27 Apr 2025 -> Tue 29 Apr (not Mon 5 May, which skipped the 30 Apr holidays).
+    (vn(2026, 11, 28, 9, 0), 3, WD, vn(2026, 12, 2, 17, 0)),
+    (vn(2025, 4, 27, 10, 0), 2, WD, vn(2025, 4, 29, 17, 0)),
+    # Holiday eves, after hours: the holidays are skipped once, not the first working day too.
+    (vn(2025, 4, 29, 20, 0), 1, WD, vn(2025, 5, 5, 17, 0)),    # eve of 30 Apr 2025
+    (vn(2026, 2, 13, 18, 0), 1, WD, vn(2026, 2, 23, 17, 0)),   # eve of Tết 2026
+    (vn(2025, 8, 29, 17, 30), 2, WD, vn(2025, 9, 4, 17, 0)),   # eve of National Day 2025
+    (vn(2025, 1, 24, 17, 5), 1, WD, vn(2025, 2, 3, 17, 0)),    # eve of Tết 2025
+    # Make-up Saturdays: a working day, so receipt on it is counted like any working day.
+    (vn(2025, 4, 25, 17, 30), 1, WD, vn(2025, 4, 26, 17, 0)),  # Friday night -> the Saturday
+    (vn(2025, 4, 26, 18, 0), 1, WD, vn(2025, 4, 28, 17, 0)),   # the Saturday, after hours
+    (vn(2026, 8, 22, 9, 0), 1, WD, vn(2026, 8, 24, 17, 0)),    # make-up Saturday 2026
+    # 24 Nov 2026 (Culture Day) is a working day: the shipped override follows Labour Code
+    # 2019 art. 112(1) until an amendment is found (issue 11 point 10).
+    (vn(2026, 11, 23, 10, 0), 1, WD, vn(2026, 11, 24, 17, 0)),
+    (vn(2026, 11, 20, 18, 0), 3, WD, vn(2026, 11, 25, 17, 0)),
+    # Weekend receipt with 5 working days.
+    (vn(2025, 11, 30, 10, 0), 5, WD, vn(2025, 12, 5, 17, 0)),
+    # Calendar days: last day in Tết rolls to the next working day (Civil Code art. 148(5)).
     (vn(2025, 1, 20, 10, 0), 10, CD, vn(2025, 2, 3, 17, 0)),
     (vn(2025, 1, 20, 10, 0), 15, CD, vn(2025, 2, 4, 17, 0)),
+    # Calendar days count from the date of receipt, whatever the hour or day.
+    (vn(2025, 3, 3, 18, 0), 10, CD, vn(2025, 3, 13, 17, 0)),
+    (vn(2025, 3, 8, 10, 0), 3, CD, vn(2025, 3, 11, 17, 0)),    # Saturday
+    (vn(2025, 3, 9, 10, 0), 7, CD, vn(2025, 3, 17, 17, 0)),    # Sunday; 16 Mar is a Sunday
     # Months: 15 Jun 2025 is a Sunday; 31 Mar + 1 month = 30 Apr (holiday) -> Mon 5 May.
     (vn(2025, 5, 15, 10, 0), 1, MO, vn(2025, 6, 16, 17, 0)),
     (vn(2025, 3, 31, 10, 0), 1, MO, vn(2025, 5, 5, 17, 0)),
+    # Months after hours: 31 Jan 2025 (Friday) 17:30 + 1 month = 28 Feb (not 3 Mar).
+    (vn(2025, 1, 31, 17, 30), 1, MO, vn(2025, 2, 28, 17, 0)),
 ])
 def test_civil_code_due_at(cal: Calendar, received: datetime, amount: int, unit: TimeUnit,
                            expected: datetime) -> None:
-    """Day-based limits start the day after (effective) receipt and end at 17:00."""
+    """Day one is the first working day after the date of receipt; due at 17:00."""
     assert due_at(cal, received, amount, unit) == expected
+
+
+@pytest.mark.parametrize(("received", "amount", "unit", "expected"), [
+    # The values pinned before the Nov 2026 correction: rule v1 keeps them for dossiers whose
+    # receipt deadline was given under it (the receipt is a promise).
+    (vn(2025, 1, 29, 9, 0), 1, WD, vn(2025, 2, 4, 17, 0)),
+    (vn(2025, 3, 3, 17, 0), 1, WD, vn(2025, 3, 5, 17, 0)),
+    (vn(2025, 3, 9, 20, 0), 2, WD, vn(2025, 3, 12, 17, 0)),
+    (vn(2026, 11, 28, 9, 0), 3, WD, vn(2026, 12, 3, 17, 0)),
+    (vn(2025, 4, 27, 10, 0), 2, WD, vn(2025, 5, 5, 17, 0)),
+    (vn(2025, 1, 31, 17, 30), 1, MO, vn(2025, 3, 3, 17, 0)),
+    (vn(2025, 4, 29, 15, 0), 1, SD, vn(2025, 5, 5, 17, 0)),
+])
+def test_rule_v1_reproduces_due_times_already_given(cal: Calendar, received: datetime,
+                                                    amount: int, unit: TimeUnit,
+                                                    expected: datetime) -> None:
+    """Rule v1 (before the correction) gives the due times already printed on receipts."""
+    assert due_at(cal, received, amount, unit, rule_version=1) == expected
 
 
 @pytest.mark.parametrize(("received", "expected"), [
     (vn(2025, 4, 29, 14, 59), vn(2025, 4, 29, 17, 0)),
-    (vn(2025, 4, 29, 15, 0), vn(2025, 5, 5, 17, 0)),   # cut-off, then 30 Apr-4 May off
+    # "Sau 15 giờ" means after 15:00: 15:00:00 exactly is still the same day. (Pinned as
+    # Mon 5 May before the correction: wrong.)
+    (vn(2025, 4, 29, 15, 0), vn(2025, 4, 29, 17, 0)),
+    (datetime(2025, 4, 29, 15, 0, 1, tzinfo=VN), vn(2025, 5, 5, 17, 0)),  # then 30 Apr-4 May off
     (vn(2026, 2, 13, 15, 30), vn(2026, 2, 23, 17, 0)),  # Friday before Tết 2026
     (vn(2025, 3, 9, 10, 0), vn(2025, 3, 10, 17, 0)),    # Sunday
     (vn(2025, 4, 26, 9, 0), vn(2025, 4, 26, 17, 0)),    # make-up Saturday is a working day
     (vn(2025, 3, 3, 6, 45), vn(2025, 3, 3, 17, 0)),     # online before opening
+    (vn(2025, 3, 3, 19, 0), vn(2025, 3, 4, 17, 0)),     # after hours
 ])
 def test_same_day(cal: Calendar, received: datetime, expected: datetime) -> None:
     """Same-day results are due at 17:00, or the next working day's 17:00 after 15:00."""
@@ -101,12 +156,17 @@ def test_working_hours(cal: Calendar, received: datetime, hours: int,
 
 @pytest.mark.parametrize(("received", "amount", "expected"), [
     (vn(2025, 1, 23, 10, 15), 2, vn(2025, 2, 3, 10, 15)),
-    (vn(2025, 3, 3, 18, 0), 1, vn(2025, 3, 5, 7, 30)),   # after hours: from next opening
+    # After hours: the close of office on day N after the date of receipt. (Pinned as Wed 5 Mar
+    # 07:30 before the correction: wrong, a whole date later.)
+    (vn(2025, 3, 3, 18, 0), 1, vn(2025, 3, 4, 17, 0)),
     (vn(2025, 3, 3, 12, 0), 1, vn(2025, 3, 4, 13, 30)),  # lunch: from the afternoon session
+    (vn(2025, 3, 3, 6, 0), 1, vn(2025, 3, 4, 7, 30)),    # before opening: from the opening
+    (vn(2025, 3, 9, 10, 0), 1, vn(2025, 3, 10, 17, 0)),  # Sunday: day one is Monday
+    (vn(2025, 4, 26, 10, 0), 1, vn(2025, 4, 28, 10, 0)),  # make-up Saturday, in session
 ])
 def test_same_time_of_day_rule(cal: Calendar, received: datetime, amount: int,
                                expected: datetime) -> None:
-    """The same_time_of_day rule keeps the (moved) receipt clock time N working days later."""
+    """The same_time_of_day rule keeps the receipt clock time N working days later."""
     assert due_at(cal, received, amount, WD, SAME_TIME) == expected
 
 
@@ -117,11 +177,28 @@ def test_instants_in_other_zones_are_converted(cal: Calendar) -> None:
     assert due.utcoffset() == timedelta(hours=7)
 
 
-def test_effective_receipt_day(cal: Calendar) -> None:
-    """Receipt on a day off or after hours counts as receipt on the next working day."""
-    assert effective_receipt_day(cal, vn(2025, 1, 29, 9, 0)) == date(2025, 2, 3)
-    assert effective_receipt_day(cal, vn(2025, 4, 26, 9, 0)) == date(2025, 4, 26)
+def test_first_counted_day(cal: Calendar) -> None:
+    """Day one is the first working day after the date of receipt, whatever the hour."""
+    assert first_counted_day(cal, vn(2025, 1, 29, 9, 0)) == date(2025, 2, 3)   # in Tết
+    assert first_counted_day(cal, vn(2025, 4, 26, 9, 0)) == date(2025, 4, 28)  # make-up Sat
+    assert first_counted_day(cal, vn(2025, 3, 7, 17, 5)) == date(2025, 3, 10)  # Friday night
+    assert first_counted_day(cal, vn(2025, 3, 7, 9, 0)) == date(2025, 3, 10)   # Friday morning
+    # Rule v1 only: the old "effective receipt day" (next working day after hours / off).
     assert effective_receipt_day(cal, vn(2025, 3, 7, 17, 5)) == date(2025, 3, 10)
+
+
+def test_rule_names_and_sources(cal: Calendar) -> None:
+    """Every rule names its text; v1 says plainly that it is the superseded rule."""
+    assert rule_name("civil_code", "working_days") == "civil_code/working_days@v2"
+    assert rule_name("same_time_of_day", "calendar_days") == "civil_code/calendar_days@v2"
+    assert "Điều 147 khoản 2" in rule_source("civil_code", "working_days")
+    assert "297/2025/NĐ-CP Điều 3 khoản 5" in rule_source("civil_code", "working_days")
+    assert "Điều 148 khoản 3" in rule_source("civil_code", "months")
+    assert "Điều 147 khoản 1" in rule_source("civil_code", "working_hours")
+    assert "15 giờ" in rule_source("civil_code", "same_day")
+    assert "cách hiểu của motcua" in rule_source("same_time_of_day", "working_days")
+    assert "v1" in rule_source("civil_code", "working_days", 1)
+    assert RULE_VERSION == 2
 
 
 @pytest.mark.parametrize(("due", "expected"), [

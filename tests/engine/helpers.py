@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncpg
 
 from domain.dossier import Dossier, fold
-from domain.events import from_payload
-from motcua.eventstore.store import StoredEvent, read_stream
+from domain.envelope import EventEnvelope
+from motcua.eventstore.store import read_stream
 
 
-async def stored_events(pool: asyncpg.Pool, code: str) -> list[StoredEvent]:
+async def stored_events(pool: asyncpg.Pool, code: str) -> list[EventEnvelope]:
     return await read_stream(pool, code)
 
 
@@ -19,6 +19,6 @@ async def assert_stream_sound(pool: asyncpg.Pool, code: str, state: Dossier) -> 
     events = await read_stream(pool, code)
     assert [e.position for e in events] == list(range(1, len(events) + 1))
     assert len({e.event_id for e in events}) == len(events)
-    folded = fold([from_payload(e.event_type, e.payload) for e in events])
+    folded = fold([e.event for e in events])
     assert folded == state
     return [e.event_type for e in events]

@@ -25,6 +25,7 @@ import asyncpg
 import structlog
 import yaml
 
+from motcua.calendar_source import office_zone
 from motcua.devstack.stack import Stack
 from tests.faults.load import Api, Call, Load, receipt_body
 from tests.faults.receiver import Hit, WebhookReceiver
@@ -32,7 +33,6 @@ from tests.faults.receiver import Hit, WebhookReceiver
 log = structlog.get_logger(__name__)
 
 ONE_HOUR_PROCEDURE = "L.fault-one-hour"
-OFFICE_TZ_OFFSET = timedelta(hours=7)
 # When each alert dossier falls overdue, in seconds after the load starts.
 ALERT_OFFSETS = (4.0, 10.0, 20.0, 27.0, 40.0, 52.0, 70.0)
 ALERTS_PER_DOSSIER = 2  # overdue and overdue-without-apology (no due-soon: 0 days before)
@@ -73,7 +73,7 @@ def write_test_config(folder: Path) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     procedures = folder / "procedures.yaml"
     procedures.write_text(_PROCEDURES, encoding="utf-8")
-    today = (datetime.now(UTC) + OFFICE_TZ_OFFSET).date()
+    today = datetime.now(office_zone()).date()  # the office date (the default office zone)
     days = [today + timedelta(days=d) for d in (-1, 0, 1)]
     years: dict[int, dict[str, list[dict[str, str]]]] = {}
     for day in days:

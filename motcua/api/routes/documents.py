@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
-from motcua.api import engine, problems
+from motcua import lookup
+from motcua.api import engine, privacy, problems
 from motcua.api.auth import Reader, check_visible
 from motcua.api.problems import Problem
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.views import CODE_EXAMPLE, folded
 from motcua.documents import KINDS, DocumentUnavailable, render
+from motcua.documents.render import Lookup
 from motcua.eventstore.store import read_stream
 
 router = APIRouter(prefix="/v1/dossiers", tags=["documents"])
@@ -36,8 +38,14 @@ async def get_document(
     if not events:
         raise engine.not_found()
     check_visible(principal, folded(events).unit_code)
+    await privacy.check_document(pool, principal, code, kind.value)
+    printed: Lookup | None = None
+    if kind.value == "receipt":  # each print issues the secret it shows (motcua.lookup)
+        secret = await lookup.issue(pool, code, issued_by=principal.name)
+        printed = Lookup(secret, lookup.lookup_url(code, secret, resources.settings.public_url))
     try:
-        html = render(kind.value, events, resources.catalog)
+        html = render(kind.value, events, resources.catalog, resources.calendar.tz,
+                      lookup=printed)
     except DocumentUnavailable as err:
         raise Problem(problems.DOCUMENT_UNAVAILABLE, err.reason) from err
     return HTMLResponse(html)

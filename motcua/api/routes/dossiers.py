@@ -9,18 +9,27 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
+from domain.decide import check_original_receipt
+from domain.errors import InvalidCommand
 from domain.states import DossierState, SlaStatus
-from motcua import dossiers
-from motcua.api import engine, idempotency, listing, problems
+from motcua import dossiers, forecast
+from motcua.api import engine, idempotency, listing, privacy, problems
 from motcua.api.auth import Reader, check_unit_allowed, check_visible, require
 from motcua.api.checks import check_receipt_time
-from motcua.api.context import PostCtx, replay
-from motcua.api.problems import Problem, invalid_input
-from motcua.api.resources import PoolDep
+from motcua.api.context import PostCtx
+from motcua.api.problems import invalid_input
+from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.schemas import ReceiveRequest
 from motcua.api.text import Instant, Short
 from motcua.api.tokens import Principal
-from motcua.api.views import CODE_EXAMPLE, DossierPage, DossierView, dossier_view, folded
+from motcua.api.views import (
+    CODE_EXAMPLE,
+    DossierPage,
+    DossierView,
+    RiskView,
+    dossier_view,
+    folded,
+)
 from motcua.eventstore.store import read_stream
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
@@ -43,53 +52,45 @@ async def receive_dossier(
     unit = catalog.units.get(body.unit_code)
     if unit is None:
         raise invalid_input("unit_code", f"unknown unit (catalog version {catalog.version})")
-    if not unit.is_active_on(now.astimezone(dossiers.OFFICE_TZ).date()):
+    today = ctx.resources.calendar.local(now).date()  # the office date, in the calendar's zone
+    if not unit.is_active_on(today):
         raise invalid_input("unit_code", "the unit does not accept dossiers today")
     procedure = catalog.procedures.get(body.procedure_code)
     if procedure is None:
         raise invalid_input("procedure_code",
                             f"unknown procedure (catalog version {catalog.version})")
     if body.original_received_at is not None:
-        if body.original_received_at > now:
-            raise invalid_input("original_received_at", "must not be in the future")
+        try:
+            check_original_receipt(body.original_received_at, now)
+        except InvalidCommand as err:
+            raise invalid_input(err.details["field"], "must not be in the future") from None
         check_receipt_time(ctx.resources.calendar, procedure, body.original_received_at,
                            "original_received_at")
     client = ctx.resources.temporal()  # 503 before a code is spent
     pool, key = ctx.pool, ctx.idempotency_key
 
     async def allocate() -> str:
-        return await dossiers.next_code(pool, body.unit_code, now)
+        return await dossiers.next_code(pool, body.unit_code, today)
 
-    if key is None:
-        code = await allocate()
-    else:
-        claim = await idempotency.claim(
-            pool, principal=principal.name, key=key, operation="receive",
-            fingerprint=idempotency.request_hash("receive", None, body.model_dump(mode="json")),
-            code=allocate)
-        if claim.is_replay:
-            return replay(claim)
-        code = claim.dossier_code
-    command = body.command(code=code, actor=principal.name,
-                           correlation_id=ctx.correlation_id)
-    try:
+    async with idempotency.attempt(pool, principal=principal.name, key=key,
+                                   operation="receive", allocate=allocate,
+                                   body=body.model_dump(mode="json")) as attempt:
+        if attempt.replay is not None:
+            return attempt.replay
+        code = attempt.dossier_code
+        command = body.command(code=code, actor=principal.name,
+                               correlation_id=ctx.correlation_id)
         dossier = await engine.receive(client, command,
                                        task_queue=ctx.resources.settings.task_queue)
-    except Problem as problem:
-        if key is not None and problem.kind.status in (409, 422):
-            await idempotency.release(pool, principal=principal.name, key=key)
-        raise
-    view = dossier_view(dossier, await read_stream(pool, code)).model_dump(mode="json")
-    if key is not None:
-        await idempotency.complete(pool, principal=principal.name, key=key, status_code=201,
-                                   response=view)
-    return JSONResponse(view, status_code=201)
+        view = dossier_view(dossier, await read_stream(pool, code)).model_dump(mode="json")
+        return await attempt.respond(view, status_code=201)
 
 
 @router.get("/{code}", response_model=DossierView, operation_id="getDossier",
             summary="One dossier with its timeline",
             responses=problems.responses(401, 403, 404, 503))
-async def get_dossier(code: DossierCode, principal: Reader, pool: PoolDep) -> DossierView:
+async def get_dossier(code: DossierCode, principal: Reader, pool: PoolDep,
+                      resources: ResourcesDep) -> DossierView:
     """State, national status code, due time, SLA status, assignee and the timeline of events
     (actor and time of each). Read from the event store, so it is current at once."""
     events = await read_stream(pool, code)  # `Reader` checked the code's unit
@@ -97,7 +98,10 @@ async def get_dossier(code: DossierCode, principal: Reader, pool: PoolDep) -> Do
         raise engine.not_found()
     dossier = folded(events)
     check_visible(principal, dossier.unit_code)
-    return dossier_view(dossier, events)
+    view = dossier_view(dossier, events)
+    risk = forecast.dossier_risk(resources.calendar, dossier, datetime.now(UTC))
+    view.sla.risk = RiskView(**risk.as_dict()) if risk is not None else None
+    return await privacy.shown(pool, principal, view, what="detail")
 
 
 @router.get("", response_model=DossierPage, operation_id="listDossiers",

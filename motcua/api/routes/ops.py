@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from fastapi import APIRouter
@@ -13,6 +12,7 @@ from pydantic import BaseModel, Field
 from motcua.api import problems
 from motcua.api.problems import SERVICE_UNAVAILABLE, problem_response
 from motcua.api.resources import HEALTH_TIMEOUT, Resources, ResourcesDep
+from motcua.health import Check, Unreachable, probe_all
 
 router = APIRouter(tags=["operations"])
 
@@ -23,8 +23,8 @@ class Health(BaseModel):
     status: str = Field(examples=["ok"])
 
 
-class Readiness(BaseModel):
-    """Every dependency answers."""
+class ReadinessBody(BaseModel):
+    """Every dependency answers: `motcua.health.probe_all`'s results, as JSON."""
 
     status: str = Field(examples=["ready"])
     checks: dict[str, str] = Field(examples=[{"temporal": "ok", "postgresql": "ok"}])
@@ -37,41 +37,33 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-async def _check_temporal(resources: Resources) -> str:
-    if resources.client is None:
-        return "unreachable: not connected yet"
-    try:
-        healthy = await asyncio.wait_for(resources.client.service_client.check_health(
-            timeout=timedelta(seconds=HEALTH_TIMEOUT)), HEALTH_TIMEOUT + 1)
-    except Exception as err:  # any failure means not ready; the reason is reported
-        return f"unreachable: {type(err).__name__}"
-    return "ok" if healthy else "unreachable: not serving"
+def _checks(resources: Resources) -> dict[str, Check]:
+    async def temporal() -> bool:
+        if resources.client is None:
+            raise Unreachable("not connected yet")
+        return await resources.client.service_client.check_health(
+            timeout=timedelta(seconds=HEALTH_TIMEOUT))
+
+    async def postgresql() -> object:
+        if resources.pool is None:
+            raise Unreachable("not connected yet")
+        return await resources.pool.fetchval("SELECT 1")
+
+    return {"temporal": temporal, "postgresql": postgresql}
 
 
-async def _check_postgres(resources: Resources) -> str:
-    if resources.pool is None:
-        return "unreachable: not connected yet"
-    try:
-        await asyncio.wait_for(resources.pool.fetchval("SELECT 1"), HEALTH_TIMEOUT)
-    except Exception as err:  # any failure means not ready; the reason is reported
-        return f"unreachable: {type(err).__name__}"
-    return "ok"
-
-
-@router.get("/readyz", response_model=Readiness, operation_id="readyz",
+@router.get("/readyz", response_model=ReadinessBody, operation_id="readyz",
             summary="Readiness: Temporal and PostgreSQL reachable",
             responses=problems.responses(503))
-async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
+async def readyz(resources: ResourcesDep) -> ReadinessBody | JSONResponse:
     """200 when both answer; 503 with `Retry-After` and `checks` naming what is down."""
-    temporal, postgres = await asyncio.gather(_check_temporal(resources),
-                                              _check_postgres(resources))
-    checks = {"temporal": temporal, "postgresql": postgres}
+    checks = await probe_all(_checks(resources), limit=HEALTH_TIMEOUT + 1)
     down = [name for name, result in checks.items() if result != "ok"]
     if down:
         return problem_response(
             SERVICE_UNAVAILABLE, f"unreachable: {', '.join(down)}", checks=checks,
             dependency=down[0], headers={"Retry-After": str(problems.RETRY_AFTER_SECONDS)})
-    return Readiness(status="ready", checks=checks)
+    return ReadinessBody(status="ready", checks=checks)
 
 
 @router.get("/metrics", operation_id="metrics", summary="Prometheus metrics",

@@ -1,28 +1,54 @@
-"""`/v1/public/dossiers/{code}`: the citizen's lookup. No token; no personal data."""
+"""`/v1/public/dossiers/{code}`: the citizen's lookup. No token; the code and the secret
+printed on the receipt (`X-Lookup-Secret`); no personal data. See `motcua.lookup`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Header, Request
+
+from motcua import lookup
 from motcua.api import engine, problems
-from motcua.api.auth import unit_of
+from motcua.api.problems import TOO_MANY_REQUESTS, Problem
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.routes.dossiers import DossierCode
-from motcua.api.views import PublicDossierView, folded, public_view
-from motcua.eventstore.store import read_stream
+from motcua.api.views import PublicDossierView
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
+SECRET_HEADER = "X-Lookup-Secret"
+
+
+def limiter(request: Request) -> lookup.RateLimiter:
+    found = getattr(request.app.state, "lookup_limiter", None)
+    if not isinstance(found, lookup.RateLimiter):
+        per_minute = request.app.state.resources.settings.lookup_per_minute
+        found = request.app.state.lookup_limiter = lookup.RateLimiter(per_minute=per_minute)
+    return found
+
 
 @router.get("/dossiers/{code}", response_model=PublicDossierView,
-            operation_id="publicDossier", summary="Look up a dossier by its code (citizens)",
-            responses=problems.responses(404, 503))
-async def public_dossier(code: DossierCode, pool: PoolDep,
-                         resources: ResourcesDep) -> PublicDossierView:
-    """State, national status code, due time and the next step; never the applicant, the
-    officer, reasons or the timeline."""
-    unit_of(code)  # 404 for anything not shaped like a dossier code
-    events = await read_stream(pool, code)
-    if not events:
+            operation_id="publicDossier", summary="Look up a dossier (citizens)",
+            responses=problems.responses(404, 429, 503))
+async def public_dossier(
+        code: DossierCode, request: Request, pool: PoolDep, resources: ResourcesDep,
+        secret: Annotated[str | None, Header(
+            alias=SECRET_HEADER, max_length=64,
+            description="The secret printed on the receipt (`XXXX-XXXX-XXXX`; case, spaces "
+            "and dashes do not matter). A header, so it never reaches access logs.",
+            examples=["7KQ2-M9PA-3DXF"])] = None,
+) -> PublicDossierView:
+    """State, national status code, receipt date, due time and the next step; never the
+    applicant, the officer, reasons or the timeline. An unknown code and a wrong or missing
+    secret are the same 404. Each client may try about 20 times a minute (429 beyond, with
+    Retry-After)."""
+    client = request.client.host if request.client else "unknown"
+    wait = limiter(request).check(client)
+    if wait is not None:
+        raise Problem(TOO_MANY_REQUESTS, f"too many lookups; retry in {wait} s",
+                      headers={"Retry-After": str(wait)})
+    view = await lookup.find(pool, code, secret or "", resources.catalog,
+                             resources.calendar.tz)
+    if view is None:
         raise engine.not_found()
-    return public_view(folded(events), resources.catalog)
+    return view

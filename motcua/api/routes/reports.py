@@ -13,24 +13,15 @@ from pydantic import BaseModel, Field
 
 from motcua import reports
 from motcua.api import problems
-from motcua.api.auth import check_unit_allowed, current_principal
-from motcua.api.problems import FORBIDDEN, Problem, invalid_input, unavailable
-from motcua.api.resources import PoolDep
-from motcua.api.text import Short
-from motcua.api.tokens import Principal, Role
+from motcua.api.auth import check_unit_allowed, require
+from motcua.api.problems import invalid_input, unavailable
+from motcua.api.resources import PoolDep, ResourcesDep
+from motcua.api.text import FIRST_DAY, LAST_DAY, Short
+from motcua.api.tokens import Principal
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
-REPORT_ROLES = frozenset({Role.LEADER, Role.OPS})
-EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 CSV_MEDIA_TYPE = "text/csv"
-
-
-async def reporter(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    """The caller, if one of its roles may read reports (else 403)."""
-    if not principal.roles & REPORT_ROLES:
-        raise Problem(FORBIDDEN, "reports need one of the roles: leader, ops")
-    return principal
 
 
 class SlaRow(BaseModel):
@@ -60,7 +51,7 @@ class SlaRow(BaseModel):
 
 
 class Period(BaseModel):
-    """Office dates (Asia/Ho_Chi_Minh), both inclusive."""
+    """Office dates (in the office time zone, `definition.timezone`), both inclusive."""
 
     from_: date = Field(alias="from")
     to: date
@@ -97,7 +88,8 @@ def _group_by(text: str | None) -> tuple[str, ...]:
                              "description": "The report (JSON, or CSV with `format=csv`)"},
                        **problems.responses(401, 403, 422, 503)})
 async def sla_report(
-        principal: Annotated[Principal, Depends(reporter)], pool: PoolDep,
+        principal: Annotated[Principal, Depends(require("report"))], pool: PoolDep,
+        resources: ResourcesDep,
         period_from: Annotated[date, Query(alias="from", description="First day (office date).",
                                            examples=["2025-01-01"])],
         period_to: Annotated[date, Query(alias="to", description="Last day, inclusive.",
@@ -114,8 +106,8 @@ async def sla_report(
     Decision 766 on-time and satisfaction rates, with the named, versioned definitions used.
     Read from aggregates kept by the projector (current within about a second)."""
     for name, day in (("from", period_from), ("to", period_to)):
-        if not EARLIEST <= day <= LATEST:
-            raise invalid_input(name, f"must be between {EARLIEST} and {LATEST}")
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise invalid_input(name, f"must be between {FIRST_DAY} and {LAST_DAY}")
     if period_to < period_from:
         raise invalid_input("to", "must not be before from")
     if unit is not None:
@@ -124,7 +116,7 @@ async def sla_report(
         report = await reports.sla_report(
             pool, period_start=period_from, period_end=period_to,
             unit=unit if unit is not None else principal.unit_code, procedure=procedure,
-            group_by=_group_by(by))
+            group_by=_group_by(by), tz=resources.calendar.tz)
     except (OSError, TimeoutError, asyncpg.PostgresConnectionError,
             asyncpg.InterfaceError) as err:
         raise unavailable("postgresql", f"the report could not be read: {type(err).__name__}"

@@ -1,0 +1,74 @@
+"""When a dossier is given a new due time, and how that due time is worked out.
+
+Pure: the workflow asks `deadline_reason` after each decision; the deadline activity runs
+`compute` with the calendar and catalog its worker holds (its result is recorded in the
+workflow's history, so a due time once given never changes on replay).
+"""
+
+# No `from __future__ import annotations`: this module is imported inside the workflow sandbox
+# with the rest of the domain, and is kept like its neighbours.
+from collections.abc import Sequence
+
+from domain import commands as cmd
+from domain import events as ev
+from domain.calendar import Calendar
+from domain.catalog import Catalog
+from domain.clock import (
+    RULE_VERSION,
+    add_working_time,
+    due_at,
+    due_soon_at,
+    rule_source,
+    working_time_between,
+)
+from domain.contracts import DeadlineRequest, DeadlineResult
+
+# The events after which the citizen is given a new due time, and the reason recorded on it.
+DEADLINE_REASONS: dict[type[ev.Event], str] = {
+    ev.DossierReceived: "receipt",
+    ev.SupplementReceived: "supplement_received",
+    ev.DeadlineExtended: "extension",
+}
+CALENDAR_CORRECTION = "calendar_correction"
+
+
+def deadline_reason(command: cmd.Command, events: Sequence[ev.Event]) -> str | None:
+    """Why the events `command` caused call for a new due time, or None if they do not.
+
+    A calendar correction always recomputes, although it causes no event of its own: the
+    `SetDeadline` that follows records nothing when the due time did not change.
+    """
+    if isinstance(command, cmd.CorrectCalendar):
+        return CALENDAR_CORRECTION
+    return next((DEADLINE_REASONS[type(e)] for e in events if type(e) in DEADLINE_REASONS),
+                None)
+
+
+def compute(cal: Calendar, catalog: Catalog, request: DeadlineRequest) -> DeadlineResult:
+    """The due time: the procedure's reduced time counted from the receipt, then the office
+    time of every finished supplement pause added back. After an extension the leader's new
+    appointment is the base instead, and only the pauses that began after the extension are
+    added (those before it were already in the due time the appointment replaced).
+
+    Raises `UnknownProcedure` for a procedure the catalog does not list and
+    `DateOutsideCalendar` when the count leaves the calendar's years.
+    """
+    proc = catalog.procedure(request.procedure_code)
+    # A dossier keeps the counting rule of its receipt deadline (domain.clock, rule versions).
+    version = request.rule_version or RULE_VERSION
+    if request.extended_due_at is not None:
+        due = request.extended_due_at
+        since = request.extended_at
+    else:
+        due = due_at(cal, request.received_at, proc.reduced_amount, proc.reduced_unit,
+                     proc.counting_rule, rule_version=version)
+        since = None
+    for pause in request.pauses:
+        if since is None or pause.start >= since:
+            due = add_working_time(cal, due, working_time_between(cal, pause.start, pause.end))
+    return DeadlineResult(
+        due_at=due, due_soon_at=due_soon_at(cal, due, proc.due_soon_working_days),
+        rule=proc.counting_rule.value, amount=proc.reduced_amount,
+        unit=proc.reduced_unit.value, calendar_version=cal.version,
+        catalog_version=catalog.version, rule_version=version,
+        rule_source=rule_source(proc.counting_rule.value, proc.reduced_unit.value, version))

@@ -1,0 +1,104 @@
+"""The action table: every command a person (or the operator) sends to a received dossier, in
+one place. It is read by the engine client (`motcua.dossiers.act`: which workflow update to
+call), the API (`motcua.api.routes.actions` makes one route per row that has roles;
+`motcua.api.auth.PERMISSIONS` takes the roles from here) and anything else that offers the
+actions to people.
+
+Each row names:
+
+- `name`: the action as clients spell it: the URL segment `POST /v1/dossiers/{code}/{name}`,
+  the permission name and the idempotency operation;
+- `command`: the `domain.commands` type it becomes; its request body is the
+  `motcua.api.schemas.ActionBody` subclass whose `command_type` is this type (found with
+  `motcua.api.schemas.body_for`), so the body's fields and the command's stay side by side;
+- `update`: the `DossierWorkflow` update that runs it (Temporal needs one method per update);
+- `roles`: the token roles (`motcua.api.tokens.Role` values) allowed to send it over HTTP; an
+  action without roles is not offered over HTTP (the operator sends it from the CLI);
+- `summary`, `operation_id`, `description`: its OpenAPI entry.
+
+To add an action: a command in `domain/commands.py`, its events in `domain/events.py`, its rule
+in `domain/decide.py` and its fold in `domain/dossier.py`; an update method and validator in
+`workflows/dossier.py` (like the others: decide, append, fold); a body in
+`motcua/api/schemas.py` with `command_type` set; then one row below. The route, the
+permission check and the client follow from the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from domain import commands as cmd
+from workflows import DossierWorkflow
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action:
+    """One row of the table (see the module docstring)."""
+
+    name: str
+    command: type[cmd.Command]
+    update: Callable[..., Any]
+    roles: frozenset[str] = frozenset()
+    summary: str = ""
+    operation_id: str = ""
+    description: str = ""
+
+
+_TABLE = (
+    Action(name="assign", command=cmd.AssignOfficer, update=DossierWorkflow.assign,
+           roles=frozenset({"leader"}), summary="Assign or reassign an officer",
+           operation_id="assignOfficer",
+           description="Leader. Allowed while received, assigned, processing or awaiting "
+           "supplement."),
+    Action(name="start", command=cmd.StartProcessing, update=DossierWorkflow.start,
+           roles=frozenset({"officer"}), summary="Start processing",
+           operation_id="startProcessing",
+           description="Officer. Allowed once assigned; the officer defaults to the assignee."),
+    Action(name="request-supplement", command=cmd.RequestSupplement,
+           update=DossierWorkflow.request_supplement, roles=frozenset({"officer"}),
+           summary="Ask for missing papers", operation_id="requestSupplement",
+           description="Officer. The clock pauses; a second request during processing counts "
+           "as late."),
+    Action(name="supplement", command=cmd.ProvideSupplement, update=DossierWorkflow.supplement,
+           roles=frozenset({"officer"}), summary="Missing papers received",
+           operation_id="provideSupplement",
+           description="Officer. The clock resumes and the due time moves by the time waited."),
+    Action(name="complete", command=cmd.CompleteProcessing, update=DossierWorkflow.complete,
+           roles=frozenset({"officer"}), summary="Result ready",
+           operation_id="completeProcessing",
+           description="Officer. Records timeliness (early / on time / late)."),
+    Action(name="return", command=cmd.ReturnResult, update=DossierWorkflow.return_result,
+           roles=frozenset({"clerk"}), summary="Result handed back", operation_id="returnResult",
+           description="Clerk. Allowed once the result is ready."),
+    Action(name="refuse", command=cmd.RefuseDossier, update=DossierWorkflow.refuse,
+           roles=frozenset({"leader"}), summary="Refuse the dossier",
+           operation_id="refuseDossier", description="Leader. Closes the dossier with the reason."),
+    # The citizen asks to withdraw at the counter; a leader may record it too.
+    Action(name="withdraw", command=cmd.WithdrawDossier, update=DossierWorkflow.withdraw,
+           roles=frozenset({"clerk", "leader"}), summary="Citizen withdraws",
+           operation_id="withdrawDossier",
+           description="Clerk or leader. Counted as resolved on time."),
+    Action(name="stop", command=cmd.StopProcessing, update=DossierWorkflow.stop,
+           roles=frozenset({"leader"}), summary="Stop processing", operation_id="stopProcessing",
+           description="Leader. Closes the dossier with the reason."),
+    Action(name="extend", command=cmd.ExtendDeadline, update=DossierWorkflow.extend,
+           roles=frozenset({"leader"}), summary="Apologise and extend (once)",
+           operation_id="extendDeadline",
+           description="Leader. At most once; `new_due_at` must be later than the due time."),
+    # The rating is taken when the result is handed back at the counter (by the clerk, or on
+    # the unit's kiosk screen, whose credential may do nothing else).
+    Action(name="rate", command=cmd.RateService, update=DossierWorkflow.rate,
+           roles=frozenset({"clerk", "kiosk"}), summary="Record the citizen's rating",
+           operation_id="rateService", description="Clerk. Once, on a returned dossier."),
+    # Operator only (`motcua calendar correct`): recompute a due time after a calendar fix.
+    Action(name="correct-calendar", command=cmd.CorrectCalendar,
+           update=DossierWorkflow.correct_calendar),
+)
+
+ACTIONS: dict[str, Action] = {action.name: action for action in _TABLE}
+"""Every action by name, in the order the API lists them."""
+
+HTTP_ACTIONS: tuple[Action, ...] = tuple(a for a in _TABLE if a.roles)
+"""The actions offered over HTTP (those with roles)."""

@@ -1,0 +1,125 @@
+"""`motcua user create|disable|reset-password|list`: manage the console's users.
+
+    motcua user create --name lan --role clerk [--role leader] --unit U [--full-name "Trần Thị Lan"]
+    motcua user disable --name lan
+    motcua user reset-password --name lan
+    motcua user list
+
+`create` and `reset-password` print the new password (and nothing else) on stdout, unless
+MOTCUA_USER_PASSWORD gives one (never on the command line, where `ps` would show it). A
+disabled user's sessions end at once; a reset also clears a lockout. Errors go to stderr with
+exit status 1 (2 for usage errors). The database is the one in DATABASE_URL, migrated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+from motcua.api.tokens import Role
+from motcua.catalog_source import CatalogError, load_catalog
+from motcua.config import Settings
+from motcua.console.users import (
+    UserError,
+    create_user,
+    disable_user,
+    list_users,
+    new_password,
+    reset_password,
+)
+
+PASSWORD_ENV = "MOTCUA_USER_PASSWORD"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="motcua user", description="Manage console users.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    create = sub.add_parser("create", help="create a user and print its password")
+    create.add_argument("--name", required=True, help="the login name; recorded as the actor")
+    create.add_argument("--role", action="append", required=True,
+                        help=f"one of {', '.join(r.value for r in Role)}; repeat or "
+                        "comma-separate for several")
+    create.add_argument("--unit", help="the user's unit (required for kiosk; none = all units)")
+    create.add_argument("--full-name", default="", help="shown in the console")
+    disable = sub.add_parser("disable", help="disable a user and end its sessions")
+    disable.add_argument("--name", required=True)
+    reset = sub.add_parser("reset-password", help="set a new password and print it")
+    reset.add_argument("--name", required=True)
+    sub.add_parser("list", help="list active users")
+    return parser
+
+
+def _check_unit(unit: str | None, settings: Settings) -> None:
+    if unit is None:
+        return
+    try:
+        catalog = load_catalog(settings.procedures_file, settings.units_file)
+    except CatalogError as err:
+        raise UserError(f"cannot check the unit: {err}") from None
+    if unit not in catalog.units:
+        raise UserError(f"unknown unit {unit!r} (see GET /v1/units)")
+
+
+def main(argv: list[str]) -> int:
+    """Run `motcua user ...` with `argv` (the words after `user`); returns the exit status."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    password = os.environ.get(PASSWORD_ENV) or new_password()
+
+    async def create(conn: asyncpg.Connection) -> int:
+        roles = [r.strip() for value in args.role for r in value.split(",") if r.strip()]
+        await create_user(conn, username=args.name, password=password, roles=roles,
+                          unit_code=args.unit, full_name=args.full_name)
+        print(password)
+        return 0
+
+    async def disable(conn: asyncpg.Connection) -> int:
+        if not await disable_user(conn, args.name):
+            raise UserError(f"no active user named {args.name!r}")
+        print(f"disabled {args.name}", file=sys.stderr)
+        return 0
+
+    async def reset(conn: asyncpg.Connection) -> int:
+        if not await reset_password(conn, args.name, password):
+            raise UserError(f"no user named {args.name!r}")
+        print(password)
+        return 0
+
+    async def show(conn: asyncpg.Connection) -> int:
+        for user in await list_users(conn):
+            print(f"{user.username}\t{','.join(sorted(user.roles))}\t{user.unit_code or '*'}\t"
+                  f"{user.full_name}")
+        return 0
+
+    work: Callable[[asyncpg.Connection], Awaitable[int]] = {
+        "create": create, "disable": disable, "reset-password": reset, "list": show,
+    }[args.action]
+
+    async def run() -> int:
+        conn = await asyncpg.connect(settings.database_url, timeout=10)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    try:
+        if args.action == "create":
+            _check_unit(args.unit, settings)
+        return asyncio.run(run())
+    except UserError as err:
+        print(f"motcua user: {err}", file=sys.stderr)
+    except asyncpg.UndefinedTableError:
+        print("motcua user: the database has no user table; run `motcua migrate` first",
+              file=sys.stderr)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        print(f"motcua user: cannot use the database at DATABASE_URL: {err}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,295 @@
+"""`motcua whatif`: replay a period's dossiers under a proposed catalog or calendar, and
+`motcua whatif recommend`: the deepest cut each procedure could have borne.
+
+    motcua whatif --from 2025-01-01 --to 2025-06-30 --cut 30
+    motcua whatif --from 2025-01-01 --to 2025-06-30 --cut 30 --procedure 1.004222 --format json
+    motcua whatif --from 2025-01-01 --to 2025-06-30 --catalog proposed.csv --unit 000.21.39.H39
+    motcua whatif recommend --from 2025-01-01 --to 2025-12-31 --target 0.99 --output draft.csv
+
+Reads the read model in the database named by DATABASE_URL, in one read-only transaction:
+nothing is written there. The result goes to stdout (the recommended catalog to `--output`);
+bad arguments give one line on stderr and exit status 2, an unreachable database status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import asyncpg
+
+from domain.calendar import Calendar
+from motcua import whatif
+from motcua.calendar_source import load_calendar
+from motcua.config import Settings
+from motcua.recommend import recommend
+from motcua.runtime import calendar_for, catalog_for, office_hours
+from motcua.whatif_catalog import read_policy, write_catalog
+
+PROG = "motcua whatif"
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage block and exits; we want one line and our own exit path.
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _common(parser: _Parser) -> None:
+    parser.add_argument("--from", dest="start", required=True, type=_day, metavar="YYYY-MM-DD",
+                        help="first day of receipt (office date, inclusive)")
+    parser.add_argument("--to", dest="end", required=True, type=_day, metavar="YYYY-MM-DD",
+                        help="last day of receipt (inclusive)")
+    parser.add_argument("--unit", help="only the dossiers of this unit (its code)")
+    parser.add_argument("--as-of", type=_day, metavar="YYYY-MM-DD",
+                        help="report date judging dossiers still in progress (default: today)")
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog=PROG, description="Replay the dossiers received in a period under "
+                     "a proposed catalog or calendar (read-only).")
+    _common(parser)
+    policy = parser.add_mutually_exclusive_group(required=True)
+    policy.add_argument("--catalog", type=Path, metavar="FILE",
+                        help="proposed catalog, as `motcua catalog import` takes (CSV/XLSX)")
+    policy.add_argument("--cut", type=_number, metavar="PERCENT",
+                        help="cut every reduced time (or those of --procedure) by PERCENT, "
+                        "rounded down to whole units")
+    parser.add_argument("--procedure", nargs="+", default=[], metavar="CODE",
+                        help="only these procedures (cut and report)")
+    parser.add_argument("--overrides", type=Path, metavar="FILE",
+                        help="proposed calendar overrides YAML (as `motcua deadline` takes)")
+    parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    return parser
+
+
+def _recommend_parser() -> _Parser:
+    parser = _Parser(prog=f"{PROG} recommend", description="Per procedure, the deepest cut in "
+                     "whole units keeping the on-time rate at or above a target (read-only).")
+    _common(parser)
+    parser.add_argument("--target", type=_number, default=0.99, metavar="RATE",
+                        help="on-time rate to keep, a fraction (default 0.99)")
+    parser.add_argument("--output", type=Path, metavar="FILE",
+                        help="write the recommended times as a catalog import file (CSV)")
+    parser.add_argument("--format", choices=["table", "json"], default="table")
+    return parser
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+TABLE = (("procedure", "procedure_code"), ("unit", "unit_code"), ("received", "received"),
+         ("base rate", "baseline_on_time_rate"), ("sim rate", "simulated_on_time_rate"),
+         ("change", "rate_change"), ("base E/O/L", "baseline"), ("sim E/O/L", "simulated"),
+         ("->late", "flips_to_late"), ("->on time", "flips_to_on_time"),
+         ("slack chg", "mean_slack_change_days"), ("recorded!=", "recorded_verdict_differs"))
+
+
+def _cell(key: str, row: dict[str, Any]) -> str:
+    value = row.get(key)
+    if key in ("baseline", "simulated"):
+        v = value or {}
+        progress = v.get("within_time", 0) + v.get("overdue", 0)
+        text = f"{v.get('early', 0)}/{v.get('on_time', 0)}/{v.get('late', 0)}"
+        return text + (f" +{progress}" if progress else "")
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:+.4f}" if key == "rate_change" else (
+            f"{value:+.2f}" if key.startswith("mean") else f"{value:.4f}")
+    return str(value)
+
+
+def table(lines: list[list[str]]) -> str:
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+           for line in lines]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def render_table(doc: dict[str, Any]) -> str:
+    rows = [*doc["rows"], {"procedure_code": "TOTAL", "unit_code": doc["filters"]["unit"] or "",
+                           **doc["totals"]}]
+    lines = [[name for name, _ in TABLE], *[[_cell(k, r) for _, k in TABLE] for r in rows]]
+    policy = ", ".join(f"{p['procedure_code']} {p['baseline']} -> {p['proposed']}"
+                       for p in doc["policy"][:12]) or "no procedure's time changes"
+    more = len(doc["policy"]) - 12
+    text = [f"what-if, dossiers received {doc['period']['from']}..{doc['period']['to']}, "
+            f"in progress judged at {doc['as_of']}",
+            f"policy: {policy}{f' (+{more} more)' if more > 0 else ''}",
+            "E/O/L = early/on time/late (+ still in progress); rates: Decision 766 index 2.1",
+            "", table(lines), "",
+            f"dossiers that flip: {doc['flips']['count']}"
+            + "".join(f"\n  {f['code']}: {f['baseline']} -> {f['simulated']}"
+                      for f in doc["flips"]["sample"][:10]),
+            f"recorded verdict differs from the baseline recomputation: "
+            f"{doc['recorded_verdict_differs']['count']}"
+            + "".join(f"\n  {d['code']}: recorded {d['recorded']}, recomputed {d['recomputed']}"
+                      f" (calendar {d['calendar_version']})"
+                      for d in doc["recorded_verdict_differs"]["sample"][:10]),
+            f"skipped: {doc['skipped']['count']}"
+            + "".join(f"\n  {s['code']}: {s['reason']}" for s in doc["skipped"]["sample"][:5]),
+            f"due-time computations: {doc['memo']['due_time_computations']} "
+            f"(reused {doc['memo']['reused']})"]
+    return "\n".join(text) + "\n"
+
+
+def render_csv(doc: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    header: list[str] = []
+    rows = [("group", r) for r in doc["rows"]] + [("total", doc["totals"])]
+    for scope, row in rows:
+        flat = {"scope": scope, "period_from": doc["period"]["from"],
+                "period_to": doc["period"]["to"], "procedure_code": row.get("procedure_code"),
+                "unit_code": row.get("unit_code")}
+        for k, v in row.items():
+            if isinstance(v, dict):
+                flat.update({f"{k}_{c}": n for c, n in v.items()})
+            elif k not in flat:
+                flat[k] = v
+        if not header:
+            header = list(flat)
+            writer.writerow(header)
+        writer.writerow(["" if flat.get(h) is None else flat.get(h) for h in header])
+    return out.getvalue()
+
+
+def _json(doc: Any) -> str:
+    def default(value: object) -> str:
+        if isinstance(value, datetime | date):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    return json.dumps(doc, ensure_ascii=False, indent=2, default=default) + "\n"
+
+
+# -- running ---------------------------------------------------------------------------------
+
+def _today(cal: Calendar) -> date:
+    return datetime.now(cal.tz).date()
+
+
+async def _whatif(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    cal, catalog = calendar_for(settings), catalog_for(settings)
+    baseline = whatif.in_force(catalog)
+    if args.catalog is not None:
+        proposed = read_policy(args.catalog, baseline)
+    else:
+        proposed = whatif.cut_policy(baseline, args.cut, args.procedure)
+    proposed_cal = None
+    if args.overrides is not None:
+        proposed_cal = load_calendar(overrides_path=args.overrides, hours=office_hours(settings))
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        result = await whatif.run(
+            conn, start=args.start, end=args.end, calendar=cal, baseline=baseline,
+            proposed=proposed, proposed_calendar=proposed_cal,
+            as_of=args.as_of or _today(cal), unit=args.unit, procedures=args.procedure)
+    finally:
+        await conn.close()
+    return result.as_dict()
+
+
+async def _recommend(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    cal, catalog = calendar_for(settings), catalog_for(settings)
+    whatif.period_bounds(args.start, args.end, cal)
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        advice, skipped = await recommend(
+            conn, start=args.start, end=args.end, calendar=cal,
+            baseline=whatif.in_force(catalog), target=args.target,
+            as_of=args.as_of or _today(cal), unit=args.unit)
+    finally:
+        await conn.close()
+    doc = {"report": "whatif-recommend", "period": {"from": args.start.isoformat(),
+                                                   "to": args.end.isoformat()},
+           "target": args.target, "unit": args.unit, "skipped": skipped, "procedures": advice}
+    if args.output is not None:
+        source = (f"motcua whatif recommend {args.start}..{args.end} target {args.target} "
+                  f"(draft; dossiers per procedure in column sample of the report)")
+        text = write_catalog(catalog, {a["procedure_code"]: a["recommended"] for a in advice},
+                             source)
+        args.output.write_text(text, encoding="utf-8")
+        doc["written"] = str(args.output)
+    return doc
+
+
+def render_recommend(doc: dict[str, Any]) -> str:
+    keys = ("procedure_code", "unit", "current", "recommended", "cut_percent", "sample",
+            "baseline_on_time_rate", "on_time_rate_at_recommended")
+    lines = [["procedure", "unit", "now", "advice", "cut %", "sample", "rate now",
+              "rate after"]]
+    for a in doc["procedures"]:
+        lines.append(["-" if a[k] is None else (f"{a[k]:.4f}" if isinstance(a[k], float)
+                                                and k != "cut_percent" else str(a[k]))
+                      for k in keys])
+    warnings = [f"  {a['procedure_code']}: {w}" for a in doc["procedures"] for w in a["warnings"]]
+    text = [f"recommend, dossiers received {doc['period']['from']}..{doc['period']['to']}, "
+            f"target on-time rate {doc['target']}", "", table(lines)]
+    if warnings:
+        text += ["", "warnings:", *warnings]
+    if doc.get("written"):
+        text += ["", f"catalog file written: {doc['written']}"]
+    return "\n".join(text) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """Run `motcua whatif` with `argv` (without the program name); return the exit status."""
+    is_recommend = argv[:1] == ["recommend"]
+    try:
+        args = (_recommend_parser() if is_recommend else _parser()).parse_args(
+            argv[1:] if is_recommend else argv)
+        if args.end < args.start:
+            raise _UsageError("--to is before --from")
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    except _UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    settings = Settings()
+    try:
+        if is_recommend:
+            doc = asyncio.run(_recommend(settings, args))
+            text = _json(doc) if args.format == "json" else render_recommend(doc)
+        else:
+            doc = asyncio.run(_whatif(settings, args))
+            text = {"json": _json, "csv": render_csv, "table": render_table}[args.format](doc)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        print(f"{PROG}: error: the database is unreachable or not migrated: {exc}",
+              file=sys.stderr)
+        return 1
+    except ValueError as exc:  # WhatIfError, CalendarOverridesError, DateOutsideCalendar
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,118 @@
+"""Encryption of Temporal payloads, so personal data (the applicant's name, ID number, phone,
+e-mail, address in the workflow's input, its events and its query answers) is not readable in
+Temporal's database or Web UI.
+
+`EncryptionCodec` is a temporalio `PayloadCodec`: every payload the client or the worker sends
+is serialised and sealed with AES-256-GCM; the key id travels in the payload's metadata
+(`encryption-key-id`) so that keys can rotate. Payloads that are not encrypted (histories
+recorded before the codec, as in tests/replay/histories) pass through decoding unchanged.
+
+Keys come from `MOTCUA_PAYLOAD_KEYS`: `id:base64(32 bytes)` pairs separated by commas. The
+first key encrypts; every listed key decrypts. To rotate: generate a key
+(`python -c "import os,base64;print(base64.b64encode(os.urandom(32)).decode())"`), put it
+*first* with a new id, keep the old ones after it, restart the worker and the API; drop an old
+key only once no open workflow's history uses it (workflows stay open until their dossier is
+closed, and closed histories are kept for the namespace retention period).
+
+The Temporal Web UI shows encrypted payloads as such; to read them, point its "codec server"
+setting at the API's `POST /codec/decode` (`motcua.api.routes.codec`), which decodes only for
+a bearer token of the roles that may see personal data.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+ENCODING = b"binary/encrypted"
+KEY_ID = "encryption-key-id"
+_NONCE = 12
+
+
+class PayloadKeyError(ValueError):
+    """The key setting is malformed, or a payload names a key we do not have."""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """Named AES-256 keys; `primary` encrypts."""
+
+    keys: dict[str, bytes]
+    primary: str
+
+    @classmethod
+    def parse(cls, setting: str) -> Keyring:
+        """Keys from `id:base64,id:base64` (the first is primary)."""
+        keys: dict[str, bytes] = {}
+        for entry in (e.strip() for e in setting.split(",") if e.strip()):
+            key_id, sep, encoded = entry.partition(":")
+            if not sep or not key_id or key_id in keys:
+                raise PayloadKeyError("MOTCUA_PAYLOAD_KEYS: each entry is id:base64, ids unique")
+            try:
+                key = base64.b64decode(encoded, validate=True)
+            except binascii.Error:
+                raise PayloadKeyError(
+                    f"MOTCUA_PAYLOAD_KEYS: key {key_id!r} is not base64") from None
+            if len(key) != 32:
+                raise PayloadKeyError(f"MOTCUA_PAYLOAD_KEYS: key {key_id!r} must be 32 bytes")
+            keys[key_id] = key
+        if not keys:
+            raise PayloadKeyError("MOTCUA_PAYLOAD_KEYS: no key given")
+        return cls(keys=keys, primary=next(iter(keys)))
+
+    @staticmethod
+    def generate(key_id: str = "k1") -> str:
+        """A new setting value with one random key (for the dev stack)."""
+        return f"{key_id}:{base64.b64encode(os.urandom(32)).decode()}"
+
+    def seal(self, plain: bytes, associated: bytes = b"") -> tuple[str, bytes]:
+        """(key id, nonce + ciphertext) under the primary key."""
+        nonce = os.urandom(_NONCE)
+        return self.primary, nonce + AESGCM(self.keys[self.primary]).encrypt(
+            nonce, plain, associated)
+
+    def open(self, key_id: str, sealed: bytes, associated: bytes = b"") -> bytes:
+        key = self.keys.get(key_id)
+        if key is None:
+            raise PayloadKeyError(f"no payload key {key_id!r} (was it rotated out too early?)")
+        return AESGCM(key).decrypt(sealed[:_NONCE], sealed[_NONCE:], associated)
+
+
+class EncryptionCodec(PayloadCodec):
+    """See the module docstring."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        out = []
+        for payload in payloads:
+            key_id, sealed = self.keyring.seal(payload.SerializeToString())
+            out.append(Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode()},
+                               data=sealed))
+        return out
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(decode_all(self.keyring, payloads))
+
+
+def decode_all(keyring: Keyring, payloads: Iterable[Payload]) -> Iterable[Payload]:
+    """Each payload decrypted, or as it is when it was never encrypted."""
+    for payload in payloads:
+        if payload.metadata.get("encoding") != ENCODING:
+            yield payload  # recorded before the codec (or by a client without it)
+            continue
+        key_id = payload.metadata.get(KEY_ID, b"").decode()
+        yield Payload.FromString(keyring.open(key_id, payload.data))
+
+
+def keyring_from(setting: str | None) -> Keyring | None:
+    """The keyring of a `MOTCUA_PAYLOAD_KEYS` value (None when unset: no encryption)."""
+    return Keyring.parse(setting) if setting else None

@@ -1,0 +1,297 @@
+"""`/ho-so/{code}`: one dossier (state, SLA panel, timeline, documents, the actions the user
+may take now), its action forms, and its printable documents."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, tzinfo
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from domain.dossier import Dossier
+from domain.envelope import EventEnvelope
+from domain.states import DossierState
+from motcua.api import privacy
+from motcua.api.auth import ASSIGNEE_STEPS, PERMISSIONS, unit_of
+from motcua.api.problems import Problem
+from motcua.api.tokens import Role
+from motcua.api.views import folded
+from motcua.console import acting
+from motcua.console.acting import ActionFailed
+from motcua.console.users import Session, list_users
+from motcua.console.web import (
+    SATISFACTION_LABELS,
+    SECURITY_HEADERS,
+    ConsoleError,
+    checked_form,
+    lines,
+    now,
+    page,
+    redirect,
+    resources,
+    sees_personal_data,
+    staff,
+    text,
+    time_left,
+    vn_time,
+)
+from motcua.documents import KINDS, DocumentUnavailable, render
+from motcua.documents.render import Lookup
+from motcua.eventstore.store import read_stream
+
+router = APIRouter(include_in_schema=False)
+Staff = Annotated[Session, Depends(staff)]
+
+DOCUMENT_LABELS = {
+    "receipt": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    "supplement-request": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "refusal": "Phiếu từ chối tiếp nhận, giải quyết hồ sơ",
+    "apology": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
+    "process-control": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
+}
+ACTION_LABELS = {
+    "assign": "Phân công", "start": "Bắt đầu xử lý", "request-supplement": "Yêu cầu bổ sung",
+    "supplement": "Đã nhận bổ sung", "complete": "Hoàn thành xử lý", "return": "Trả kết quả",
+    "refuse": "Từ chối", "withdraw": "Công dân rút hồ sơ", "stop": "Dừng xử lý",
+    "extend": "Gia hạn (xin lỗi)", "rate": "Đánh giá",
+}
+_OPEN = {DossierState.RECEIVED, DossierState.ASSIGNED, DossierState.PROCESSING,
+         DossierState.AWAITING_SUPPLEMENT}
+_WHEN: dict[str, set[DossierState]] = {
+    "assign": _OPEN,
+    "start": {DossierState.ASSIGNED},
+    "request-supplement": {DossierState.PROCESSING},
+    "supplement": {DossierState.AWAITING_SUPPLEMENT},
+    "complete": {DossierState.PROCESSING},
+    "return": {DossierState.READY},
+    "refuse": _OPEN,
+    "withdraw": _OPEN | {DossierState.READY},
+    "stop": _OPEN,
+    "extend": _OPEN,
+}
+_ALERTS = {"due_soon": "Cảnh báo sắp đến hạn", "overdue": "Cảnh báo quá hạn",
+           "overdue_without_apology": "Quá hạn mà chưa có văn bản xin lỗi"}
+_REASONS = {"receipt": "khi tiếp nhận", "supplement_received": "sau khi nhận bổ sung",
+            "extension": "gia hạn", "calendar_correction": "điều chỉnh lịch làm việc"}
+
+
+async def dossier_events(request: Request, current: Session, code: str) -> list[EventEnvelope]:
+    """The dossier's events; 404 (as if absent) outside the user's unit, like the API."""
+    try:
+        unit = unit_of(code)
+    except Problem:
+        raise ConsoleError(404, "Không tìm thấy hồ sơ.") from None
+    if not current.user.principal.sees(unit):
+        raise ConsoleError(404, "Không tìm thấy hồ sơ.")
+    events = await read_stream(resources(request).db(), code)
+    if not events:
+        raise ConsoleError(404, "Không tìm thấy hồ sơ.")
+    return events
+
+
+def _describe(e: EventEnvelope, private: bool, tz: tzinfo) -> str:
+    """What happened, in Vietnamese; free text and applicant data only when `private`."""
+    p = e.payload
+
+    def extra(key: str, label: str) -> str:
+        value = p.get(key)
+        return f" — {label}: {value}" if private and value else ""
+
+    def papers() -> str:
+        docs = p.get("documents") or []
+        return f" — giấy tờ: {'; '.join(docs)}" if private and docs else ""
+
+    match e.event_type:
+        case "DossierReceived":
+            who = f" của {p.get('applicant_name')}" if private else ""
+            return f"Tiếp nhận hồ sơ{who}{papers()}"
+        case "DeadlineSet":
+            return (f"Hạn xử lý (phiên bản {p.get('version')}, "
+                    f"{_REASONS.get(p.get('reason', ''), p.get('reason'))}): "
+                    f"{_at(p.get('due_at'), tz)}")
+        case "OfficerAssigned":
+            return f"Phân công cho {p.get('officer')}" + extra("note", "ghi chú")
+        case "ProcessingStarted":
+            return f"{p.get('officer')} bắt đầu xử lý"
+        case "SupplementRequested":
+            late = " (lần thứ hai: tính là trễ hạn)" if p.get("counts_as_late") else ""
+            return "Yêu cầu bổ sung hồ sơ" + late + extra("reason", "lý do") + papers()
+        case "SupplementReceived":
+            return "Đã nhận hồ sơ bổ sung" + papers() + extra("note", "ghi chú")
+        case "ResultReady":
+            return "Đã có kết quả" + extra("summary", "kết quả")
+        case "ResultReturned":
+            return "Đã trả kết quả cho công dân" + extra("note", "ghi chú")
+        case "DossierRefused":
+            return "Từ chối giải quyết" + extra("reason", "lý do")
+        case "DossierWithdrawn":
+            return "Công dân rút hồ sơ" + extra("reason", "lý do")
+        case "ProcessingStopped":
+            return "Dừng xử lý" + extra("reason", "lý do")
+        case "DeadlineExtended":
+            return (f"Gia hạn, có văn bản xin lỗi: hẹn mới {_at(p.get('new_due_at'), tz)}"
+                    + extra("reason", "lý do"))
+        case "ServiceRated":
+            return ("Công dân đánh giá: "
+                    + SATISFACTION_LABELS.get(p.get("satisfaction", ""), "—"))
+        case "DeadlineAlertRaised":
+            return _ALERTS.get(p.get("kind", ""), "Cảnh báo hạn xử lý")
+        case _:
+            return e.event_type
+
+
+def _at(value: Any, tz: tzinfo) -> str:
+    try:
+        return vn_time(datetime.fromisoformat(str(value)), tz)
+    except ValueError:
+        return "—"
+
+
+def allowed_actions(current: Session, d: Dossier) -> list[str]:
+    """The actions this user may take on `d` now (the engine still has the last word)."""
+    roles = current.user.roles
+    out = []
+    for name in ACTION_LABELS:
+        if name == "rate" or not roles & PERMISSIONS[name]:
+            continue
+        if d.state not in _WHEN.get(name, set()):
+            continue
+        if name == "extend" and d.extended:
+            continue
+        if name in ASSIGNEE_STEPS and Role.LEADER not in roles \
+                and d.assignee != current.user.username:
+            continue  # the API refuses it too (`check_assignee`)
+        out.append(name)
+    return out
+
+
+def _documents(request: Request, events: list[EventEnvelope]) -> list[tuple[str, str]]:
+    available = []
+    for kind in KINDS:
+        try:
+            render(kind, events, resources(request).catalog, resources(request).calendar.tz)
+        except DocumentUnavailable:
+            continue
+        available.append((kind, DOCUMENT_LABELS.get(kind, kind)))
+    return available
+
+
+async def show(request: Request, current: Session, code: str, *, error: str = "",
+               error_fields: list[str] | None = None, status: int = 200,
+               done: str = "") -> HTMLResponse:
+    events = await dossier_events(request, current, code)
+    d = folded(events)
+    res = resources(request)
+    private = sees_personal_data(current)
+    if private:
+        await privacy.record_read(res.db(), current.user.principal, code, "console:dossier")
+    left, css = time_left(res.calendar, d.due_at, now())
+    procedure = res.catalog.procedures.get(d.procedure_code)
+    unit = res.catalog.units.get(d.unit_code)
+    versions = [e.payload for e in events if e.event_type == "DeadlineSet"]
+    pauses = [(e.payload.get("paused_seconds", 0), e.recorded_at) for e in events
+              if e.event_type == "SupplementReceived"]
+    officers = [u for u in await list_users(res.db())
+                if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)]
+    timeline = [{"at": e.recorded_at, "actor": e.metadata.get("actor") or "hệ thống",
+                 "what": _describe(e, private, res.calendar.tz)} for e in events]
+    return page(request, "dossier.html", status=status, d=d, code=code, private=private,
+                procedure=procedure, unit=unit, left=left, left_css=css,
+                sla=d.sla_status(now()), versions=versions, pauses=pauses,
+                timeline=timeline, documents=_documents(request, events) if private else [],
+                actions=allowed_actions(current, d), labels=ACTION_LABELS,
+                officers=officers, error=error, error_fields=error_fields or [],
+                form_id=secrets.token_urlsafe(18), done=ACTION_LABELS.get(done, ""),
+                may_rate=bool(current.user.roles & PERMISSIONS["rate"])
+                and d.state == DossierState.RETURNED and d.satisfaction is None,
+                today=res.calendar.local(now()).date().isoformat())
+
+
+@router.get("/ho-so/{code}", response_class=HTMLResponse)
+async def dossier_page(request: Request, code: str, current: Staff,
+                       xong: str = "") -> HTMLResponse:
+    return await show(request, current, code, done=xong)
+
+
+def _fields(action: str, form: FormData, officers: set[str]) -> dict[str, Any]:
+    """The API body for `action` from the console's form."""
+    match action:
+        case "assign":
+            officer = text(form, "officer")
+            if officer not in officers:
+                raise ActionFailed("Hãy chọn một cán bộ của đơn vị.", ["officer"])
+            return {"officer": officer, "note": text(form, "note") or None}
+        case "start":
+            return {}
+        case "request-supplement":
+            return {"reason": text(form, "reason"), "documents": lines(form, "documents")}
+        case "supplement":
+            return {"documents": lines(form, "documents"), "note": text(form, "note") or None}
+        case "complete":
+            return {"summary": text(form, "summary")}
+        case "return":
+            return {"note": text(form, "note") or None}
+        case "refuse" | "withdraw" | "stop":
+            return {"reason": text(form, "reason")}
+        case "extend":
+            day, clock = text(form, "new_date"), text(form, "new_time") or "17:00"
+            if not day:
+                raise ActionFailed("Hãy chọn ngày hẹn mới.", ["new_due_at"])
+            return {"reason": text(form, "reason"), "new_due_at": f"{day}T{clock}:00+07:00"}
+    raise ActionFailed("Không có thao tác này.", status=404)
+
+
+@router.post("/ho-so/{code}/{action}", response_class=HTMLResponse)
+async def take_action(request: Request, code: str, action: str, current: Staff) -> Response:
+    form = await checked_form(request, current)
+    events = await dossier_events(request, current, code)
+    d = folded(events)
+    try:
+        if action not in ACTION_LABELS or action == "rate":
+            raise ActionFailed("Không có thao tác này.", status=404)
+        officers = {u.username for u in await list_users(resources(request).db())
+                    if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)}
+        await acting.act(request, current, action, code, _fields(action, form, officers),
+                         form)
+    except ActionFailed as failed:
+        return await show(request, current, code, error=failed.message,
+                          error_fields=failed.fields, status=failed.status)
+    return redirect(f"/ho-so/{code}?xong={action}")
+
+
+# The documents carry their own print styles inline.
+DOCUMENT_HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy":
+                    "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                    "img-src 'self' data:; frame-ancestors 'none'"}
+
+
+async def printable(request: Request, current: Session, code: str, kind: str,
+                    lookup: Lookup | None = None) -> HTMLResponse:
+    """A citizen document as printed (personal data: not for ops; each read audited)."""
+    events = await dossier_events(request, current, code)
+    try:
+        await privacy.check_document(resources(request).db(), current.user.principal, code,
+                                     kind)
+    except Problem:
+        raise ConsoleError(403, "Vai trò của bạn không được xem dữ liệu cá nhân của công "
+                           "dân.") from None
+    try:
+        html = render(kind, events, resources(request).catalog, resources(request).calendar.tz,
+                      lookup=lookup)
+    except DocumentUnavailable as err:
+        raise ConsoleError(409, f"Hồ sơ chưa có giấy tờ này ({err.reason}).") from err
+    return HTMLResponse(html, headers=DOCUMENT_HEADERS)
+
+
+@router.get("/ho-so/{code}/giay-to/{kind}", response_class=HTMLResponse)
+async def document(request: Request, code: str, kind: str, current: Staff) -> Response:
+    """A citizen document to print; the receipt is printed by `/bien-nhan`, which issues the
+    lookup secret it carries."""
+    if kind not in KINDS:
+        raise ConsoleError(404, "Không có loại giấy tờ này.")
+    if kind == "receipt":
+        return redirect(f"/ho-so/{code}/bien-nhan")
+    return await printable(request, current, code, kind)

@@ -1,0 +1,43 @@
+"""Dossier views for the citizen pages, as the public API gives them (`motcua.lookup`,
+`motcua.api.views.public_view`): state, appointment and next step, never personal data."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from motcua import lookup
+from motcua.api.auth import unit_of
+from motcua.api.problems import Problem
+from motcua.api.routes.public import limiter
+from motcua.api.views import PublicDossierView, folded, public_view
+from motcua.console.web import ConsoleError, resources
+from motcua.eventstore.store import read_stream
+
+
+async def find(request: Request, code: str, secret: str) -> PublicDossierView | None:
+    """The citizen's lookup: the public API's, with its rate limit per client; None for an
+    unknown code and a wrong secret alike."""
+    client = request.client.host if request.client else "unknown"
+    wait = limiter(request).check(client)
+    if wait is not None:
+        raise ConsoleError(429, f"Quý khách tra cứu quá nhiều lần; vui lòng thử lại sau {wait} "
+                           "giây.")
+    res = resources(request)
+    return await lookup.find(res.db(), code, secret, res.catalog, res.calendar.tz)
+
+
+async def for_kiosk(request: Request, code: str) -> tuple[PublicDossierView, bool] | None:
+    """The public view of `code` for the kiosk (a signed-in credential of the unit: no secret
+    needed, and no personal data shown on a screen the citizen faces), and whether it was
+    rated already."""
+    try:
+        unit_of(code)
+    except Problem:
+        return None
+    res = resources(request)
+    events = await read_stream(res.db(), code)
+    if not events:
+        return None
+    dossier = folded(events)
+    return public_view(dossier, res.catalog, None, res.calendar.tz), \
+        dossier.satisfaction is not None

@@ -1,0 +1,138 @@
+"""`/`: where each role starts; `/ho-so`: the unit's work queue (from the `dossiers` read
+model, through the API's own listing); `/cap-nhat`: what the page polls to stay live."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from domain.states import DossierState, SlaStatus
+from motcua.api import listing
+from motcua.api.problems import Problem
+from motcua.api.tokens import Role
+from motcua.console.users import Session, list_users
+from motcua.console.web import (
+    SECURITY_HEADERS,
+    ConsoleError,
+    now,
+    optional_session,
+    page,
+    redirect,
+    resources,
+    staff,
+    time_left,
+)
+
+router = APIRouter(include_in_schema=False)
+Staff = Annotated[Session, Depends(staff)]
+PAGE_SIZE = 25
+OPEN_STATES = [s.value for s in DossierState if not s.is_terminal]
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    current = await optional_session(request)
+    if current is None:
+        return redirect("/login")
+    roles = current.user.roles
+    if roles == {Role.KIOSK}:
+        return redirect("/danh-gia")
+    if roles == {Role.OPS}:
+        return redirect("/bao-cao")
+    return redirect("/ho-so")
+
+
+async def names(request: Request) -> dict[str, str]:
+    """Username -> the name to show, for every console user."""
+    return {u.username: u.display for u in await list_users(resources(request).db())}
+
+
+def rows(request: Request, items: list[Any], shown: dict[str, str]) -> list[dict[str, Any]]:
+    """Queue rows with the time left in working days and hours."""
+    res = resources(request)
+    at = now()
+    out = []
+    for item in items:
+        left, css = time_left(res.calendar, item.due_at, at)
+        closed = item.sla_status == SlaStatus.CLOSED
+        procedure = res.catalog.procedures.get(item.procedure_code)
+        out.append({
+            "code": item.code, "state": item.state, "status_code": item.status_code,
+            "sla": item.sla_status, "procedure": procedure.name if procedure else "",
+            "procedure_code": item.procedure_code,
+            "assignee": shown.get(item.assignee, item.assignee) if item.assignee else "",
+            "due_at": item.due_at, "left": "" if closed else left,
+            "css": "sla-" + item.sla_status + (" " + css if css and not closed else "")})
+    return out
+
+
+@router.get("/ho-so", response_class=HTMLResponse)
+async def work_queue(
+        request: Request, current: Staff,
+        trang_thai: Annotated[list[str] | None, Query()] = None,
+        sla: Annotated[list[str] | None, Query()] = None,
+        thu_tuc: Annotated[str | None, Query(max_length=64)] = None,
+        can_bo: Annotated[str | None, Query(max_length=64)] = None,
+        cua_toi: Annotated[str | None, Query(max_length=1)] = None,
+        sau: Annotated[str | None, Query(max_length=512)] = None,
+) -> HTMLResponse:
+    """The unit's dossiers by due time, with filters and paging."""
+    states = [s for s in trang_thai or [] if s in {d.value for d in DossierState} | {"*"}]
+    chosen = [s for s in states if s != "*"]
+    if not states:
+        chosen = OPEN_STATES
+    slas = [s for s in sla or [] if s in {v.value for v in SlaStatus}]
+    mine = cua_toi == "1"
+    assignee = current.user.username if mine else (can_bo or None)
+    filters = listing.Filters(states=chosen, sla=slas, unit=current.user.unit_code,
+                              procedure=thu_tuc or None, assignee=assignee)
+    try:
+        found = await listing.page(resources(request).db(), filters, limit=PAGE_SIZE,
+                                   cursor=sau or None)
+    except Problem as problem:
+        raise ConsoleError(422, "Liên kết trang không hợp lệ; hãy mở lại hàng đợi.") from problem
+    shown = await names(request)
+    params = [("trang_thai", s) for s in states] + [("sla", s) for s in slas]
+    params += [(k, v) for k, v in (("thu_tuc", thu_tuc), ("can_bo", can_bo),
+                                   ("cua_toi", cua_toi)) if v]
+    return page(request, "queue.html", rows=rows(request, found.items, shown),
+                next_cursor=found.next_cursor, params=params, states=states, slas=slas,
+                procedure=thu_tuc or "", assignee=can_bo or "", mine=mine,
+                officers=sorted(shown.items(), key=lambda kv: kv[1]),
+                procedures=sorted(resources(request).catalog.procedures.values(),
+                                  key=lambda p: p.code),
+                all_states=[s.value for s in DossierState],
+                all_slas=[s.value for s in SlaStatus], first_page=sau is None)
+
+
+@router.get("/cap-nhat")
+async def changes(request: Request, current: Staff,
+                  since: Annotated[str | None, Query(max_length=64)] = None) -> JSONResponse:
+    """A fingerprint of the user's dossiers (the page reloads its list when it changes) and
+    the deadline alerts raised since `since` (ISO time), for the live banner."""
+    pool = resources(request).db()
+    unit = current.user.unit_code
+    row = await pool.fetchrow(
+        "SELECT count(*) AS n, max(updated_at) AS at FROM dossiers "
+        "WHERE $1::text IS NULL OR unit_code = $1", unit)
+    assert row is not None
+    try:
+        after = datetime.fromisoformat(since) if since else now() - timedelta(minutes=5)
+        if after.tzinfo is None:
+            raise ValueError("naive")
+    except ValueError:
+        after = now() - timedelta(minutes=5)
+    alerts = await pool.fetch(
+        "SELECT stream, payload->>'kind' AS kind, recorded_at FROM events "
+        "WHERE event_type = 'DeadlineAlertRaised' AND recorded_at > $1 "
+        "AND ($2::text IS NULL OR starts_with(stream, $2 || '-')) "
+        "ORDER BY recorded_at DESC LIMIT 10", after, unit)
+    stamp = f"{row['n']}:{row['at'].isoformat() if row['at'] else ''}"
+    return JSONResponse(
+        {"version": stamp, "now": now().isoformat(),
+         "alerts": [{"code": a["stream"], "kind": a["kind"],
+                     "at": a["recorded_at"].isoformat()} for a in alerts]},
+        headers=SECURITY_HEADERS)

@@ -1,0 +1,270 @@
+"""People who use the console: users (argon2id password hash, roles, unit), their sessions
+and the login audit (table `console_logins`: every attempt and every logout).
+
+A user signs in with a password; after `MAX_FAILURES` wrong passwords in a row the account is
+locked for `LOCKOUT` (a correct password does not open it early), so a password cannot be
+guessed at speed. A session cookie holds a random secret of which only the sha256 is stored,
+and each session has its own CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from asyncpg.pool import PoolConnectionProxy
+
+from motcua.api.tokens import NAME_PATTERN, STAFF_ROLES, Principal, Role
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=10)  # one office day and some; then sign in again
+MIN_PASSWORD = 10
+DEV_USER = "dev"
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when the user is unknown, so that "no such user" takes as long as a
+# wrong password and the answer time does not reveal which usernames exist.
+_DUMMY_HASH = _hasher.hash("motcua-no-such-user")
+
+Conn = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked; the message says why."""
+
+
+class Outcome(StrEnum):
+    """How a login attempt ended (recorded in `console_logins`)."""
+
+    SUCCESS = "success"
+    BAD_PASSWORD = "bad_password"
+    UNKNOWN_USER = "unknown_user"
+    DISABLED = "disabled"
+    LOCKED = "locked"
+    LOGOUT = "logout"
+
+
+@dataclass(frozen=True)
+class User:
+    """A console user (never its password hash)."""
+
+    username: str
+    full_name: str
+    roles: frozenset[Role]
+    unit_code: str | None
+
+    @property
+    def principal(self) -> Principal:
+        """The user as the API's authorisation sees a caller: name = actor in events."""
+        return Principal(name=self.username, roles=self.roles, unit_code=self.unit_code)
+
+    @property
+    def display(self) -> str:
+        return self.full_name or self.username
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in browser: its user and the CSRF token its forms must carry."""
+
+    user: User
+    csrf_token: str
+
+
+def _user(row: asyncpg.Record) -> User:
+    return User(username=row["username"], full_name=row["full_name"],
+                roles=frozenset(Role(r) for r in row["roles"]), unit_code=row["unit_code"])
+
+
+def parse_roles(values: list[str]) -> list[str]:
+    """Role names, validated and sorted; UserError naming the allowed ones otherwise."""
+    try:
+        roles = sorted({Role(v.strip()).value for v in values if v.strip()})
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise UserError(f"roles must be among {allowed}") from None
+    if not roles:
+        raise UserError("a user needs at least one role")
+    if Role.KIOSK in roles and len(roles) > 1:
+        raise UserError("a kiosk user may hold no other role")
+    return roles
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    if len(password) > 256:
+        raise UserError("the password must have at most 256 characters")
+
+
+def new_password() -> str:
+    """A random password (about 100 bits) for `create`/`reset-password` without one."""
+    return secrets.token_urlsafe(16)
+
+
+async def create_user(conn: Conn, *, username: str, password: str, roles: list[str],
+                      unit_code: str | None, full_name: str = "",
+                      replace: bool = False) -> None:
+    """Create a user. A kiosk must belong to a unit. `replace` overwrites an existing user
+    (used by `motcua dev` for its `dev` user)."""
+    if not NAME_PATTERN.match(username):
+        raise UserError("username must be 1-64 letters, digits, '.', '_', '@' or '-'")
+    parsed = parse_roles(roles)
+    if Role.KIOSK in parsed and unit_code is None:
+        raise UserError("a kiosk user must belong to a unit (--unit)")
+    check_password(password)
+    conflict = ("DO UPDATE SET full_name = excluded.full_name, "
+                "password_hash = excluded.password_hash, roles = excluded.roles, "
+                "unit_code = excluded.unit_code, failed_attempts = 0, locked_until = NULL, "
+                "disabled_at = NULL, password_changed_at = now()") if replace else "DO NOTHING"
+    row = await conn.fetchrow(
+        "INSERT INTO console_users (username, full_name, password_hash, roles, unit_code) "
+        f"VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) {conflict} RETURNING username",
+        username, full_name.strip(), _hasher.hash(password), parsed, unit_code)
+    if row is None:
+        raise UserError(f"a user named {username!r} already exists")
+
+
+async def disable_user(conn: Conn, username: str) -> bool:
+    """Disable `username` and end its sessions; False when there is no such active user."""
+    status: str = await conn.execute(
+        "UPDATE console_users SET disabled_at = now() "
+        "WHERE username = $1 AND disabled_at IS NULL", username)
+    await conn.execute("DELETE FROM console_sessions WHERE username = $1", username)
+    return status.endswith(" 1")
+
+
+async def reset_password(conn: Conn, username: str, password: str) -> bool:
+    """Set a new password, clear the lockout and end the user's sessions."""
+    check_password(password)
+    status: str = await conn.execute(
+        "UPDATE console_users SET password_hash = $2, failed_attempts = 0, "
+        "locked_until = NULL, password_changed_at = now() WHERE username = $1",
+        username, _hasher.hash(password))
+    await conn.execute("DELETE FROM console_sessions WHERE username = $1", username)
+    return status.endswith(" 1")
+
+
+async def list_users(conn: Conn, unit_code: str | None = None) -> list[User]:
+    """Active users (of `unit_code` when given, which includes users of every unit: none)."""
+    rows = await conn.fetch(
+        "SELECT username, full_name, roles, unit_code FROM console_users "
+        "WHERE disabled_at IS NULL AND ($1::text IS NULL OR unit_code = $1) "
+        "ORDER BY username", unit_code)
+    return [_user(r) for r in rows]
+
+
+async def officers_of(conn: Conn, unit_code: str) -> list[User]:
+    """The active officers of `unit_code`: whom a leader may assign a dossier to."""
+    return [u for u in await list_users(conn, unit_code) if Role.OFFICER in u.roles]
+
+
+async def _record(conn: Conn, username: str, outcome: Outcome, remote_addr: str | None,
+                  user_agent: str | None) -> None:
+    await conn.execute(
+        "INSERT INTO console_logins (username, outcome, remote_addr, user_agent) "
+        "VALUES ($1, $2, $3, $4)", username[:64], outcome.value, remote_addr,
+        (user_agent or "")[:300] or None)
+
+
+async def login(pool: asyncpg.Pool, username: str, password: str, *,
+                remote_addr: str | None = None, user_agent: str | None = None
+                ) -> tuple[Outcome, str | None]:
+    """Check a password. On success: (SUCCESS, the new session's cookie secret); otherwise
+    (why, None). Every attempt is recorded; repeated failures lock the account."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT username, password_hash, disabled_at, failed_attempts, "
+            "locked_until > now() AS locked FROM console_users WHERE username = $1 "
+            "FOR UPDATE", username)
+        if row is None:
+            _verify(_DUMMY_HASH, password)
+            outcome = Outcome.UNKNOWN_USER
+        elif row["disabled_at"] is not None:
+            outcome = Outcome.DISABLED
+        elif row["locked"]:
+            outcome = Outcome.LOCKED
+        elif not _verify(row["password_hash"], password):
+            failures = row["failed_attempts"] + 1
+            locked = failures >= MAX_FAILURES
+            await conn.execute(
+                "UPDATE console_users SET failed_attempts = $2, locked_until = CASE WHEN $3 "
+                "THEN now() + $4::interval ELSE locked_until END WHERE username = $1",
+                username, 0 if locked else failures, locked, LOCKOUT)
+            outcome = Outcome.LOCKED if locked else Outcome.BAD_PASSWORD
+        else:
+            outcome = Outcome.SUCCESS
+        secret = None
+        if outcome is Outcome.SUCCESS and row is not None:
+            secret = secrets.token_urlsafe(32)
+            await conn.execute(
+                "UPDATE console_users SET failed_attempts = 0, locked_until = NULL "
+                "WHERE username = $1", username)
+            if _hasher.check_needs_rehash(row["password_hash"]):
+                await conn.execute("UPDATE console_users SET password_hash = $2 "
+                                   "WHERE username = $1", username, _hasher.hash(password))
+            await conn.execute(
+                "INSERT INTO console_sessions (id_hash, username, csrf_token, expires_at) "
+                "VALUES ($1, $2, $3, now() + $4::interval)",
+                _digest(secret), username, secrets.token_urlsafe(32), SESSION_LIFETIME)
+        await _record(conn, username, outcome, remote_addr, user_agent)
+    return outcome, secret
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+async def session(pool: asyncpg.Pool, secret: str | None) -> Session | None:
+    """The live session for a cookie secret (its user active), or None."""
+    if not secret or len(secret) > 128:
+        return None
+    row = await pool.fetchrow(
+        "UPDATE console_sessions s SET last_seen_at = now() FROM console_users u "
+        "WHERE s.id_hash = $1 AND s.expires_at > now() AND u.username = s.username "
+        "AND u.disabled_at IS NULL "
+        "RETURNING u.username, u.full_name, u.roles, u.unit_code, s.csrf_token",
+        _digest(secret))
+    if row is None:
+        return None
+    return Session(user=_user(row), csrf_token=row["csrf_token"])
+
+
+async def logout(pool: asyncpg.Pool, secret: str, username: str, *,
+                 remote_addr: str | None = None, user_agent: str | None = None) -> None:
+    """End the session and record the logout."""
+    await pool.execute("DELETE FROM console_sessions WHERE id_hash = $1", _digest(secret))
+    await _record(pool, username, Outcome.LOGOUT, remote_addr, user_agent)
+
+
+async def purge_sessions(pool: asyncpg.Pool) -> int:
+    status: str = await pool.execute("DELETE FROM console_sessions WHERE expires_at < now()")
+    return int(status.split()[-1])
+
+
+async def create_dev_user(dsn: str, password: str | None = None) -> str:
+    """The user `dev` with every staff role and no unit (for `motcua dev`), with `password`
+    (a new random one by default), which is returned. The database must be migrated."""
+    password = password or new_password()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await create_user(conn, username=DEV_USER, password=password,
+                          roles=[r.value for r in STAFF_ROLES], unit_code=None,
+                          full_name="Người dùng phát triển", replace=True)
+    finally:
+        await conn.close()
+    return password

@@ -1,0 +1,211 @@
+"""What every console page shares: templates, the signed-in session, role checks, CSRF, the
+error page, and Vietnamese wording of states, SLA and times.
+
+Console pages answer HTML, never problem+json: a refusal is a page that says, in Vietnamese,
+what went wrong (`ConsoleError`), and a missing session is a redirect to `/login`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from domain.calendar import Calendar
+from domain.clock import working_time_between
+from domain.states import DossierState, SlaStatus
+from motcua.api.privacy import sees_personal_data as principal_sees_personal_data
+from motcua.api.resources import Resources
+from motcua.api.tokens import Role
+from motcua.console.users import Session, session
+from motcua.documents.timefmt import in_vietnam
+
+COOKIE = "motcua_phien"
+CSRF_FIELD = "csrf_token"
+# Staff pages are private (no caching), never framed, and send no Referer (a lookup URL holds
+# the receipt's secret). Every script and style is served by the package itself.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+STATE_LABELS: dict[str, str] = {
+    DossierState.RECEIVED: "Mới tiếp nhận",
+    DossierState.ASSIGNED: "Đã phân công",
+    DossierState.PROCESSING: "Đang xử lý",
+    DossierState.AWAITING_SUPPLEMENT: "Chờ bổ sung",
+    DossierState.READY: "Có kết quả",
+    DossierState.RETURNED: "Đã trả kết quả",
+    DossierState.REFUSED: "Từ chối",
+    DossierState.WITHDRAWN: "Công dân rút",
+    DossierState.STOPPED: "Dừng xử lý",
+}
+SLA_LABELS: dict[str, str] = {
+    SlaStatus.ON_TRACK: "Trong hạn",
+    SlaStatus.DUE_SOON: "Sắp đến hạn",
+    SlaStatus.OVERDUE: "Quá hạn",
+    SlaStatus.PAUSED: "Tạm dừng (chờ bổ sung)",
+    SlaStatus.CLOSED: "Đã kết thúc",
+}
+ROLE_LABELS: dict[str, str] = {
+    Role.CLERK: "Một cửa", Role.OFFICER: "Chuyên viên", Role.LEADER: "Lãnh đạo",
+    Role.OPS: "Vận hành", Role.KIOSK: "Kiosk đánh giá",
+}
+CHANNEL_LABELS = {"counter": "Trực tiếp", "online": "Trực tuyến", "postal": "Bưu chính"}
+SATISFACTION_LABELS = {"very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng",
+                       "not_satisfied": "Không hài lòng"}
+
+
+class ConsoleError(Exception):
+    """Answer with the error page: `status` and a Vietnamese message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class NeedLogin(Exception):
+    """No valid session: redirect to the login page, then back to `next_path`."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def vn_time(at: datetime | None, tz: tzinfo | None = None) -> str:
+    """'14:05 27/11/2026' in the office time zone `tz`; '—' for none."""
+    if at is None:
+        return "—"
+    return in_vietnam(at, tz).strftime("%H:%M %d/%m/%Y")
+
+
+@jinja2.pass_context
+def _vn_time_filter(context: Any, at: datetime | None) -> str:
+    """The `vn_time` filter: in the zone `page` puts in every context (the calendar's)."""
+    return vn_time(at, context.get("tz"))
+
+
+def time_left(cal: Calendar, due: datetime | None, now: datetime) -> tuple[str, str]:
+    """(text, css class) of the office time between now and `due`, in working days and hours
+    of the office calendar (a day = one day's office hours)."""
+    if due is None:
+        return "—", ""
+    late = due < now
+    span = working_time_between(cal, due, now) if late else working_time_between(cal, now, due)
+    day = cal.hours.day_length
+    days, rest = divmod(span, day)
+    hours = rest / timedelta(hours=1)
+    text = (f"{days} ngày " if days else "") + f"{hours:.1f} giờ làm việc"
+    return (f"Quá hạn {text}", "overdue") if late else (f"Còn {text}", "")
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("motcua.console", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+        lstrip_blocks=True)
+    env.filters["vn_time"] = _vn_time_filter
+    env.globals.update(STATE_LABELS=STATE_LABELS, SLA_LABELS=SLA_LABELS,
+                       ROLE_LABELS=ROLE_LABELS, CHANNEL_LABELS=CHANNEL_LABELS,
+                       SATISFACTION_LABELS=SATISFACTION_LABELS, CSRF_FIELD=CSRF_FIELD)
+    return env
+
+
+ENV = _env()
+
+
+def resources(request: Request) -> Resources:
+    found: Resources = request.app.state.resources
+    return found
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A console page rendered with the session (if any) and the security headers."""
+    current: Session | None = getattr(request.state, "console_session", None)
+    html = ENV.get_template(template).render(
+        session=current, user=current.user if current else None,
+        csrf=current.csrf_token if current else "", path=request.url.path,
+        tz=resources(request).calendar.tz, **context)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
+
+
+async def optional_session(request: Request) -> Session | None:
+    found = await session(resources(request).db(), request.cookies.get(COOKIE))
+    request.state.console_session = found
+    return found
+
+
+async def staff(request: Request) -> Session:
+    """The signed-in staff member (a kiosk credential is sent to its one screen)."""
+    found = await optional_session(request)
+    if found is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise NeedLogin(path)
+    if found.user.roles == {Role.KIOSK}:
+        raise ConsoleError(403, "Tài khoản kiosk chỉ dùng màn hình đánh giá (/danh-gia).")
+    return found
+
+
+def require_role(current: Session, *roles: Role, what: str) -> None:
+    """ConsoleError 403 unless the user holds one of `roles`."""
+    if not current.user.roles & set(roles):
+        names = ", ".join(ROLE_LABELS[r] for r in roles)
+        raise ConsoleError(403, f"Bạn không có quyền {what} (cần vai trò: {names}).")
+
+
+def sees_personal_data(current: Session) -> bool:
+    """The API's rule (`motcua.api.privacy`): ops staff see no personal data."""
+    return principal_sees_personal_data(current.user.principal)
+
+
+async def checked_form(request: Request, current: Session) -> FormData:
+    """The posted form, after checking its CSRF token against the session's."""
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    if not isinstance(sent, str) or not hmac.compare_digest(sent, current.csrf_token):
+        raise ConsoleError(403, "Phiên làm việc đã thay đổi; vui lòng tải lại trang rồi "
+                           "thử lại.")
+    return form
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def lines(form: FormData, name: str) -> list[str]:
+    """A textarea's non-empty lines (one paper per line)."""
+    return [line.strip() for line in text(form, name).splitlines() if line.strip()]
+
+
+def login_url(next_path: str) -> str:
+    return "/login?next=" + quote(next_path, safe="/")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def on_console_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConsoleError)
+    return page(request, "error.html", status=exc.status, message=exc.message)
+
+
+async def on_need_login(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NeedLogin)
+    return redirect(login_url(exc.next_path))

@@ -1,0 +1,343 @@
+"""Lateness forecast: for each open dossier, the probability that it finishes late.
+
+The model is the empirical distribution of the working time finished dossiers used, no
+machine learning. Time is counted in working days on office dates, as Biểu 06 judges: for a
+finished dossier, `used` = working days from the date of receipt to the date it finished, and
+`budget` = working days from the date of receipt to its due date, both less the working days
+spent waiting for supplements (the due time already adds those back). It was late when
+`used > budget` (or when a second supplement request made it late, Decision 766). Procedures
+have different times, so each sample is kept as the ratio r = (used + 1) / (budget + 1):
+late exactly when r > 1.
+
+For an open dossier that has spent `spent` working days of its `budget` (up to today, or up to
+the start of the pause it is in), the forecast conditions on what is known, that it is not
+finished yet: P(late) = #{r > 1, r >= c} / #{r >= c} with c = (spent + 1) / (budget + 1), over
+the samples of its procedure and unit, or if fewer than `MIN_SAMPLE` remain, its procedure,
+or all procedures. The state conditions it too: a dossier already overdue, or flagged late by
+a second supplement request, or paused after its due time, has P = 1; one waiting for the
+citizen's papers is judged on the time it had used when the clock stopped.
+
+`run_refresher` rebuilds the model and scores the open dossiers every few minutes for the
+gauge `motcua_dossiers_at_risk{unit}` (P >= `AT_RISK`) and the "likely late" list; `backtest`
+measures the calibration on history (of the dossiers given 80% or more, how many were late).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import dataclasses
+import time as clock
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+
+from domain.calendar import Calendar, DateOutsideCalendar
+from domain.dossier import Dossier
+from motcua.metrics import DOSSIERS_AT_RISK
+from motcua.whatif import WorkdayIndex
+
+log = structlog.get_logger(__name__)
+
+MIN_SAMPLE = 20  # samples still open at the dossier's point needed to trust a level
+AT_RISK = 0.8  # "likely late"
+HISTORY_DAYS = 365  # finished dossiers the model learns from
+REFRESH_SECONDS = 300.0
+OPEN_STATES = ("received", "assigned", "processing", "awaiting_supplement")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Risk:
+    """A dossier's forecast: the probability, and what it rests on."""
+
+    probability: float
+    basis: str  # procedure_unit | procedure | all | overdue | late_by_supplement
+    sample: int  # finished dossiers it rests on (0 when the state decides)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"probability": round(self.probability, 4), "basis": self.basis,
+                "sample": self.sample}
+
+
+class Model:
+    """Sorted ratios r per (procedure, unit), per procedure and over all."""
+
+    def __init__(self, samples: Iterable[tuple[str, str, float, int]]) -> None:
+        pairs: dict[tuple[str, str], list[float]] = {}
+        procs: dict[str, list[float]] = {}
+        everything: list[float] = []
+        for proc, unit, r, n in samples:
+            more = [r] * n
+            pairs.setdefault((proc, unit), []).extend(more)
+            procs.setdefault(proc, []).extend(more)
+            everything.extend(more)
+        self.pairs = {k: sorted(v) for k, v in pairs.items()}
+        self.procedures = {k: sorted(v) for k, v in procs.items()}
+        self.all = sorted(everything)
+
+    @property
+    def size(self) -> int:
+        return len(self.all)
+
+    def risk(self, procedure: str, unit: str, spent: int, budget: int) -> Risk | None:
+        """P(late) for a dossier not finished after `spent` of its `budget` working days."""
+        c = (max(spent, 0) + 1) / (max(budget, 0) + 1)
+        if c > 1:
+            return Risk(1.0, "overdue", 0)
+        levels = (("procedure_unit", self.pairs.get((procedure, unit), [])),
+                  ("procedure", self.procedures.get(procedure, [])), ("all", self.all))
+        for basis, rs in levels:
+            alive = len(rs) - bisect.bisect_left(rs, c)
+            if alive >= MIN_SAMPLE or (basis == "all" and alive > 0):
+                late = len(rs) - bisect.bisect_right(rs, 1.0)
+                return Risk(late / alive, basis, alive)
+        return None
+
+
+def ratio(used: int, budget: int, late_flag: bool = False) -> float:
+    """A finished dossier's sample: (used + 1) / (budget + 1), above 1 exactly when late."""
+    used, budget = max(used, 0), max(budget, 0)
+    r = (used + 1) / (budget + 1)
+    return max(r, (budget + 2) / (budget + 1)) if late_flag else r
+
+
+def _paused_days(index: WorkdayIndex, starts: Sequence[date], ends: Sequence[date]) -> int:
+    return sum(index(e) - index(s) for s, e in zip(starts, ends, strict=True))
+
+
+# Finished dossiers by office dates, grouped so that dossiers alike are one row.
+_HISTORY = """
+SELECT procedure_code, unit_code,
+       (received_at AT TIME ZONE $1)::date AS received, (finished_at AT TIME ZONE $1)::date
+       AS finished, (due_at AT TIME ZONE $1)::date AS due, late_by_supplement,
+       ARRAY(SELECT (x AT TIME ZONE $1)::date FROM unnest(pause_starts) x) AS pause_starts,
+       ARRAY(SELECT (x AT TIME ZONE $1)::date FROM unnest(pause_ends) x) AS pause_ends,
+       count(*) AS n
+FROM dossiers
+WHERE finished_at >= $2 AND finished_at < $3 AND received_at < $3 AND due_at IS NOT NULL
+  AND state <> 'withdrawn'
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+"""
+
+
+async def learn(db: asyncpg.Pool | asyncpg.Connection, cal: Calendar, until: datetime,
+                days: int = HISTORY_DAYS) -> Model:
+    """The model from the dossiers finished in the `days` before `until`."""
+    index = WorkdayIndex(cal)
+    rows = await db.fetch(_HISTORY, cal.hours.tz_name, until - timedelta(days=days), until)
+    samples = []
+    for r in rows:
+        try:
+            paused = _paused_days(index, r["pause_starts"], r["pause_ends"])
+            start = index(r["received"])
+            used = index(r["finished"]) - start - paused
+            budget = index(r["due"]) - start - paused
+        except DateOutsideCalendar:
+            continue
+        samples.append((r["procedure_code"], r["unit_code"],
+                        ratio(used, budget, r["late_by_supplement"]), int(r["n"])))
+    return Model(samples)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Open:
+    """What the forecast needs of an open dossier."""
+
+    code: str
+    unit_code: str
+    procedure_code: str
+    state: str
+    received_at: datetime
+    due_at: datetime | None
+    pauses: tuple[tuple[datetime, datetime], ...] = ()
+    paused_at: datetime | None = None
+    late_by_supplement: bool = False
+
+
+def score(model: Model, index: WorkdayIndex, cal: Calendar, d: Open, now: datetime) -> Risk | None:
+    """The forecast for `d` at `now` (None: no due time, or nothing to learn from)."""
+    if d.late_by_supplement:
+        return Risk(1.0, "late_by_supplement", 0)
+    if d.due_at is None:
+        return None
+    if d.paused_at is not None:
+        if d.paused_at >= d.due_at:
+            return Risk(1.0, "overdue", 0)
+        upto = d.paused_at  # the clock stopped: judge the time used until then
+    elif now >= d.due_at:
+        return Risk(1.0, "overdue", 0)
+    else:
+        upto = now
+    tz = cal.tz
+    try:
+        start = index(d.received_at.astimezone(tz).date())
+        paused = _paused_days(index, [s.astimezone(tz).date() for s, _ in d.pauses],
+                              [e.astimezone(tz).date() for _, e in d.pauses])
+        spent = index(upto.astimezone(tz).date()) - start - paused
+        budget = index(d.due_at.astimezone(tz).date()) - start - paused
+    except DateOutsideCalendar:
+        return None
+    return model.risk(d.procedure_code, d.unit_code, spent, budget)
+
+
+def open_from_record(r: asyncpg.Record) -> Open:
+    starts, ends = r["pause_starts"] or [], r["pause_ends"] or []
+    return Open(code=r["code"], unit_code=r["unit_code"], procedure_code=r["procedure_code"],
+                state=r["state"], received_at=r["received_at"], due_at=r["due_at"],
+                pauses=tuple(zip(starts, ends, strict=True)), paused_at=r["paused_at"],
+                late_by_supplement=r["late_by_supplement"])
+
+
+_OPEN = """
+SELECT code, unit_code, procedure_code, state, received_at, due_at, pause_starts, pause_ends,
+       paused_at, late_by_supplement
+FROM dossiers WHERE state = ANY($1::text[])
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """One scoring of the open dossiers."""
+
+    at_risk: Mapping[str, int] = dataclasses.field(default_factory=dict)  # unit -> count
+    likely_late: Sequence[dict[str, Any]] = ()  # P >= AT_RISK, riskiest first
+    model_size: int = 0
+    taken_at: float = 0.0
+
+
+async def assess(db: asyncpg.Pool | asyncpg.Connection, cal: Calendar,
+                 now: datetime | None = None, model: Model | None = None) -> Snapshot:
+    """Score every open dossier (learning from the last year unless `model` is given)."""
+    now = now or datetime.now(cal.tz)
+    model = model or await learn(db, cal, now)
+    index = WorkdayIndex(cal)
+    at_risk: dict[str, int] = {}
+    likely: list[dict[str, Any]] = []
+    for r in await db.fetch(_OPEN, list(OPEN_STATES)):
+        d = open_from_record(r)
+        risk = score(model, index, cal, d, now)
+        if risk is not None and risk.probability >= AT_RISK:
+            at_risk[d.unit_code] = at_risk.get(d.unit_code, 0) + 1
+            likely.append({"code": d.code, "unit_code": d.unit_code,
+                           "procedure_code": d.procedure_code, "state": d.state,
+                           "due_at": d.due_at, "risk": risk.as_dict()})
+    likely.sort(key=lambda x: (-x["risk"]["probability"], x["due_at"] or now, x["code"]))
+    return Snapshot(at_risk, likely, model.size, clock.time())
+
+
+class ForecastCache:
+    """The latest model and scoring, for the dossier view, the list and the gauge
+    `motcua_dossiers_at_risk` (a scrape never waits on PostgreSQL: `refresh` sets it)."""
+
+    def __init__(self) -> None:
+        self.snapshot = Snapshot()
+        self.model: Model | None = None
+        self.index: WorkdayIndex | None = None
+
+    async def refresh(self, db: asyncpg.Pool | asyncpg.Connection, cal: Calendar) -> Snapshot:
+        now = datetime.now(cal.tz)
+        model = await learn(db, cal, now)
+        snapshot = await assess(db, cal, now, model)
+        # Units no longer at risk go to 0 rather than vanish (an alert sees them resolve).
+        for unit in set(self.snapshot.at_risk) - set(snapshot.at_risk):
+            DOSSIERS_AT_RISK.labels(unit).set(0)
+        for unit, n in snapshot.at_risk.items():
+            DOSSIERS_AT_RISK.labels(unit).set(n)
+        self.snapshot, self.model, self.index = snapshot, model, WorkdayIndex(cal)
+        return snapshot
+
+    def risk_of(self, cal: Calendar, d: Open, now: datetime) -> Risk | None:
+        """`d`'s forecast under the cached model (None before the first refresh)."""
+        if self.model is None or self.index is None:
+            return None
+        return score(self.model, self.index, cal, d, now)
+
+    async def run_refresher(self, pool: asyncpg.Pool, cal: Calendar,
+                            interval: float = REFRESH_SECONDS) -> None:
+        """Refresh forever; a failed refresh keeps the previous snapshot."""
+        while True:
+            try:
+                await self.refresh(pool, cal)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("forecast_refresh_failed", exc_info=True)
+            await asyncio.sleep(interval)
+
+
+FORECAST = ForecastCache()
+
+
+def dossier_risk(cal: Calendar, d: Dossier, now: datetime) -> Risk | None:
+    """The cached model's forecast for a dossier folded from its events (`sla.risk`); None
+    once its result is ready or it is closed, or before the model's first refresh."""
+    if d.state is None or d.state.value not in OPEN_STATES or d.received_at is None:
+        return None
+    return FORECAST.risk_of(cal, Open(
+        code=d.code, unit_code=d.unit_code, procedure_code=d.procedure_code,
+        state=d.state.value, received_at=d.received_at, due_at=d.due_at,
+        pauses=tuple((p.start, p.end) for p in d.pauses), paused_at=d.paused_at,
+        late_by_supplement=d.late_by_supplement), now)
+
+
+# -- backtest --------------------------------------------------------------------------------
+
+_AT_CUTOFF = """
+SELECT code, unit_code, procedure_code, state, received_at, finished_at, due_at, timeliness,
+       pause_starts, pause_ends, late_by_supplement
+FROM dossiers
+WHERE received_at < $1 AND (finished_at IS NULL OR finished_at >= $1) AND due_at IS NOT NULL
+  AND state <> 'withdrawn' AND ($2::text IS NULL OR unit_code = $2)
+"""
+
+
+async def backtest(db: asyncpg.Pool | asyncpg.Connection, cal: Calendar, cutoff: datetime,
+                   *, threshold: float = AT_RISK, unit: str | None = None) -> dict[str, Any]:
+    """Calibration on history: learn from the year before `cutoff`, forecast the dossiers open
+    at `cutoff` that have finished since, and compare with how they ended. Pauses and the due
+    time are those recorded at the end (the read model keeps no earlier state), so a dossier
+    paused after the cutoff is scored as if it had known of that pause: an approximation."""
+    model = await learn(db, cal, cutoff)
+    index = WorkdayIndex(cal)
+    bins = [[0, 0, 0.0] for _ in range(10)]  # n, late, sum p
+    flagged = flagged_late = scored = late_total = 0
+    brier = 0.0
+    for r in await db.fetch(_AT_CUTOFF, cutoff, unit):
+        if r["finished_at"] is None:
+            continue  # outcome unknown yet
+        pauses = tuple((s, e) for s, e in zip(r["pause_starts"] or [], r["pause_ends"] or [],
+                                              strict=True) if s < cutoff)
+        paused_at = next((s for s, e in zip(r["pause_starts"] or [], r["pause_ends"] or [],
+                                            strict=True) if s < cutoff <= e), None)
+        d = Open(code=r["code"], unit_code=r["unit_code"], procedure_code=r["procedure_code"],
+                 state=r["state"], received_at=r["received_at"], due_at=r["due_at"],
+                 pauses=tuple(p for p in pauses if p[1] < cutoff), paused_at=paused_at,
+                 late_by_supplement=False)
+        risk = score(model, index, cal, d, cutoff)
+        if risk is None:
+            continue
+        # Late as the model counts it (Biểu 06 dates; refusals carry no recorded verdict).
+        late = bool(r["late_by_supplement"]) or (
+            r["finished_at"].astimezone(cal.tz).date() > r["due_at"].astimezone(cal.tz).date())
+        scored += 1
+        late_total += late
+        p = risk.probability
+        brier += (p - late) ** 2
+        b = bins[min(int(p * 10), 9)]
+        b[0], b[1], b[2] = int(b[0]) + 1, int(b[1]) + late, float(b[2]) + p
+        if p >= threshold:
+            flagged += 1
+            flagged_late += late
+    return {
+        "cutoff": cutoff.isoformat(), "model_samples": model.size, "scored": scored,
+        "late": late_total, "threshold": threshold, "flagged": flagged,
+        "flagged_late": flagged_late,
+        "flagged_late_share": round(flagged_late / flagged, 4) if flagged else None,
+        "brier": round(brier / scored, 4) if scored else None,
+        "reliability": [{"p_from": i / 10, "p_to": (i + 1) / 10, "dossiers": int(n),
+                         "mean_p": round(float(s) / n, 4), "late_share": round(int(k) / n, 4)}
+                        for i, (n, k, s) in enumerate(bins) if n],
+    }

@@ -1,0 +1,131 @@
+"""The citizen's lookup: a dossier code is not enough, it takes the secret printed on the
+receipt.
+
+Codes are sequential per unit and day, so anyone could walk through them and learn who
+registered a death or a paternity on which day. Each printed receipt therefore carries a
+random secret (about 60 bits, 12 characters of Crockford base32, grouped `XXXX-XXXX-XXXX`),
+also in its QR code, in the URL *fragment* (`/tra-cuu#<code>.<secret>`), which browsers send
+neither to the server nor in Referer headers. Only its sha256 is kept, in PostgreSQL
+(`dossier_lookup`), never in events or Temporal history. Printing (or reprinting) a receipt
+issues a new secret and voids the earlier one: the last printed receipt is the valid one, and
+dossiers received before secrets existed get one the first time their receipt is reprinted.
+
+A lookup compares in constant time, and an unknown code, a wrong secret and a dossier without a
+secret all answer the same (None -> 404). `RateLimiter` bounds guesses per client in-process;
+in production set the same limit at the ingress too (see README, "Public lookup").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+import asyncpg
+
+from domain.catalog import Catalog
+from domain.codes import CODE_PATTERN
+from motcua.api.views import PublicDossierView, folded, public_view
+from motcua.eventstore.store import read_stream
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
+LENGTH = 12
+PUBLIC_PAGE = "/tra-cuu"
+# Compared against when the code has no secret, so an unknown code costs the same time.
+_DUMMY = hashlib.sha256(b"motcua-no-such-dossier").hexdigest()
+_CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
+
+
+def new_secret() -> str:
+    """A fresh secret, as printed: `XXXX-XXXX-XXXX`."""
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return "-".join(raw[i:i + 4] for i in range(0, LENGTH, 4))
+
+
+def normalise(secret: str) -> str:
+    """The secret as typed by a person (any case, spaces or dashes, O for 0) in canonical
+    form; unrecognisable input becomes "" (which matches nothing)."""
+    cleaned = "".join(c for c in secret.upper() if c not in " -\t").translate(_CONFUSABLE)
+    if len(cleaned) != LENGTH or any(c not in ALPHABET for c in cleaned):
+        return ""
+    return cleaned
+
+
+def secret_hash(secret: str) -> str:
+    """The stored form of a secret (sha256 of its canonical form, hex)."""
+    return hashlib.sha256(normalise(secret).encode("ascii")).hexdigest()
+
+
+def lookup_url(code: str, secret: str, base: str = "") -> str:
+    """The URL printed in the receipt's QR code; the secret rides in the fragment."""
+    return f"{base}{PUBLIC_PAGE}#{code}.{normalise(secret)}"
+
+
+async def issue(conn: asyncpg.Connection | asyncpg.Pool, code: str, *, issued_by: str) -> str:
+    """A new secret for dossier `code` (voiding any earlier one); returns it, to print."""
+    secret = new_secret()
+    await conn.execute(
+        "INSERT INTO dossier_lookup (dossier_code, secret_hash, issued_by) VALUES ($1, $2, $3) "
+        "ON CONFLICT (dossier_code) DO UPDATE SET secret_hash = excluded.secret_hash, "
+        "issued_at = now(), issued_by = excluded.issued_by",
+        code, secret_hash(secret), issued_by)
+    return secret
+
+
+async def verify(conn: asyncpg.Connection | asyncpg.Pool, code: str, secret: str) -> bool:
+    """Whether `secret` opens dossier `code`, compared in constant time; False for an unknown
+    code or a dossier without a secret, after the same work."""
+    stored = await conn.fetchval(
+        "SELECT secret_hash FROM dossier_lookup WHERE dossier_code = $1", code)
+    given = secret_hash(secret) if normalise(secret) else hashlib.sha256(b"").hexdigest()
+    matches = hmac.compare_digest(given, stored if isinstance(stored, str) else _DUMMY)
+    return matches and stored is not None
+
+
+@dataclass
+class RateLimiter:
+    """Token buckets per client key (an IP address), in this process: `burst` lookups at
+    once, refilled at `per_minute`. Memory is bounded: the least recently seen clients are
+    forgotten beyond `max_clients`."""
+
+    per_minute: float = 20.0
+    burst: float = 10.0
+    max_clients: int = 10_000
+    _buckets: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check(self, client: str, now: float | None = None) -> int | None:
+        """None when `client` may look up now (and one lookup is spent), else the seconds to
+        wait (for Retry-After)."""
+        now = time.monotonic() if now is None else now
+        rate = self.per_minute / 60.0
+        with self._lock:
+            tokens, seen = self._buckets.pop(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - seen) * rate)
+            allowed = tokens >= 1.0
+            if allowed:
+                tokens -= 1.0
+            self._buckets[client] = (tokens, now)
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+        return None if allowed else max(1, math.ceil((1.0 - tokens) / rate))
+
+
+async def find(pool: asyncpg.Pool, code: str, secret: str, catalog: Catalog, tz: tzinfo,
+               now: datetime | None = None) -> PublicDossierView | None:
+    """The citizen's view of dossier `code` when `secret` opens it, else None (unknown code
+    and wrong secret alike). For the public API and the citizen's page (`/tra-cuu`); the
+    caller applies a `RateLimiter` first; `tz` is the office time zone (`calendar.tz`)."""
+    opened = await verify(pool, code, secret)
+    if not opened or CODE_PATTERN.match(code) is None:
+        return None
+    events = await read_stream(pool, code)
+    if not events:
+        return None
+    return public_view(folded(events), catalog, now, tz)

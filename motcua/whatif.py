@@ -1,0 +1,497 @@
+"""Policy what-if: replay the dossiers received in a period under a proposed catalog (or
+calendar) and judge each against when it was actually completed.
+
+For every dossier the due time is recomputed twice, with the same counting rules, pauses and
+extension: once under the catalog and calendar in force (the *baseline*), once under the
+proposed ones (the *simulation*). So `--cut 0` reproduces the baseline exactly, and a dossier
+whose recorded verdict differs from the baseline's (decided under an older calendar, catalog
+or counting rule) is reported apart instead of being hidden in the comparison.
+
+The due time is the one `activities.deadlines.compute` gives: `domain.clock.due_at` from the
+receipt, plus the office time of every finished pause (`add_working_time` of
+`working_time_between`). An extension (Decree 61/2018 art. 19(1)(c): one apology with a new
+appointment) is, in the baseline, the appointment the leader gave; under a proposed time it
+keeps its length in office time beyond the due time it replaced (our reading: the apology
+would have come as much later than the new, earlier due time), and pauses after it are added.
+
+Verdicts follow Biểu 06 and Decision 766/QĐ-TTg index 2.1 as `motcua.reports` defines them
+(DEFINITION): a resolved dossier is early / on time / late by comparing office DATES
+(`domain.clock.timeliness`), a withdrawal counts as resolved on time, a second supplement
+request during processing makes it late; a dossier still in progress at the report date is
+overdue when its due date is before that date (unless it waits for a supplement and the clock
+stopped within time), else within time. The on-time rate is (early + on time + in progress
+within time) / received, over the dossiers received in the period (no carried-over dossiers:
+each is judged once, under both policies).
+
+Read-only: one REPEATABLE READ, READ ONLY transaction streaming `dossiers` through a
+server-side cursor; nothing is written anywhere. Identical clock inputs share one computation
+(`Simulator` memoises due times by receipt instant and policy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import asyncpg
+
+from domain.calendar import Calendar, DateOutsideCalendar
+from domain.catalog import Catalog, CountingRule, TimeUnit, check_amount
+from domain.clock import add_working_time, due_at, timeliness, working_time_between
+from motcua.eventstore.store import Conn
+
+BATCH = 20_000
+SAMPLE = 50  # codes listed per kind of finding (the counts are always complete)
+# Verdict classes: resolved (Biểu 06) and in progress at the report date.
+EARLY, ON_TIME, LATE, WITHIN, OVERDUE = range(5)
+CLASSES = ("early", "on_time", "late", "within_time", "overdue")
+_OK = (True, True, False, True, False)  # counted as on time by Decision 766 index 2.1
+_BY_NAME = {"early": EARLY, "on_time": ON_TIME, "late": LATE}
+WITHDRAWN = "withdrawn"
+
+DEFINITION = {
+    "version": "whatif-1",
+    "on_time_rate": "Decision 766/QĐ-TTg index 2.1: (resolved early or on time + in progress "
+                    "within time) / received, over the dossiers received in the period.",
+    "verdict": "Biểu số 06/VPCP/KSTT: finish DATE against due DATE in the office time zone; "
+               "withdrawn = on time; a second supplement request during processing = late; in "
+               "progress at the report date: overdue when due before it (a pause that began "
+               "within time stops the clock).",
+    "due_time": "domain.clock.due_at from the receipt under the policy, plus the office time "
+                "of each finished pause; an extension keeps its office-time length beyond the "
+                "due time it replaced (our reading).",
+    "slack": "working days from the finish date to the due date (positive: to spare), for "
+             "resolved dossiers; slack_change = simulated - baseline.",
+}
+
+
+class WhatIfError(ValueError):
+    """Bad input to a what-if (unknown procedure, bad period, bad policy): a clear message."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Clock:
+    """A procedure's processing time and counting rule: what `due_at` needs from the catalog."""
+
+    amount: int
+    unit: TimeUnit
+    rule: CountingRule = CountingRule.CIVIL_CODE
+
+    def __post_init__(self) -> None:
+        check_amount(self.amount, self.unit)
+
+    def label(self) -> str:
+        return f"{self.amount} {self.unit.value}"
+
+
+def in_force(catalog: Catalog) -> dict[str, Clock]:
+    """The clock of every procedure in `catalog`: the reduced time the deadlines apply."""
+    return {code: Clock(p.reduced_amount, p.reduced_unit, p.counting_rule)
+            for code, p in catalog.procedures.items()}
+
+
+def cut_amount(amount: int, unit: TimeUnit, percent: float) -> int:
+    """`amount` cut by `percent`, in whole units rounded down (so the cut is never smaller
+    than announced, as `domain.catalog.estimated_reduction` rounds), never below 1; a same-day
+    time cannot be cut."""
+    if not 0 <= percent < 100:
+        raise WhatIfError(f"--cut must be at least 0 and below 100, got {percent}")
+    if unit == TimeUnit.SAME_DAY:
+        return amount
+    return max(1, math.floor(amount * (1 - percent / 100) + 1e-9))
+
+
+def cut_policy(baseline: Mapping[str, Clock], percent: float,
+               procedures: Sequence[str] = ()) -> dict[str, Clock]:
+    """The baseline with `procedures` (default: all) cut by `percent`."""
+    unknown = sorted(set(procedures) - set(baseline))
+    if unknown:
+        raise WhatIfError(f"unknown procedure code(s): {', '.join(unknown)}")
+    chosen = set(procedures or baseline)
+    return {code: dataclasses.replace(c, amount=cut_amount(c.amount, c.unit, percent))
+            if code in chosen else c for code, c in baseline.items()}
+
+
+class WorkdayIndex:
+    """The number of working days up to and including each date of the calendar's years, so
+    that a distance in working days is one subtraction (slack; the forecast's time used)."""
+
+    def __init__(self, cal: Calendar) -> None:
+        first, last = date(cal.first_year, 1, 1), date(cal.last_year, 12, 31)
+        self.first = first
+        counts, n, day = [], 0, first
+        while day <= last:
+            n += cal.is_working_day(day)
+            counts.append(n)
+            day += timedelta(days=1)
+        self._counts = counts
+
+    def __call__(self, day: date) -> int:
+        i = (day - self.first).days
+        if not 0 <= i < len(self._counts):
+            raise DateOutsideCalendar(f"{day} is outside the calendar's years")
+        return self._counts[i]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Inputs:
+    """What a recomputation needs of one dossier (read-model columns, migration 0008)."""
+
+    code: str
+    unit_code: str
+    procedure_code: str
+    state: str
+    received_at: datetime
+    finished_at: datetime | None = None
+    pauses: tuple[tuple[datetime, datetime], ...] = ()
+    paused_at: datetime | None = None
+    extended_at: datetime | None = None
+    extended_due_at: datetime | None = None
+    late_by_supplement: bool = False
+    recorded_timeliness: str | None = None
+    recorded_due_at: datetime | None = None
+    calendar_version: str | None = None
+
+
+class Simulator:
+    """Due times and verdicts of dossiers under one policy (a clock per procedure and a
+    calendar), with a memo: dossiers received at the same instant under the same clock share
+    one `due_at` computation, and the same pause the same `working_time_between`."""
+
+    def __init__(self, cal: Calendar, clocks: Mapping[str, Clock], as_of: date) -> None:
+        self.cal, self.clocks, self.as_of = cal, clocks, as_of
+        self.tz = cal.tz
+        self._due: dict[tuple[datetime, Clock], datetime] = {}
+        self._paused: dict[tuple[datetime, datetime], timedelta] = {}
+        self.computed = 0
+        self.reused = 0
+
+    def receipt_due(self, received_at: datetime, clock: Clock) -> datetime:
+        key = (received_at, clock)
+        found = self._due.get(key)
+        if found is not None:
+            self.reused += 1
+            return found
+        self.computed += 1
+        due = due_at(self.cal, received_at, clock.amount, clock.unit, clock.rule)
+        self._due[key] = due
+        return due
+
+    def _pause(self, start: datetime, end: datetime) -> timedelta:
+        key = (start, end)
+        found = self._paused.get(key)
+        if found is None:
+            found = self._paused[key] = working_time_between(self.cal, start, end)
+        return found
+
+    def _plus_pauses(self, due: datetime, pauses: Iterable[tuple[datetime, datetime]]) -> datetime:
+        for start, end in pauses:
+            due = add_working_time(self.cal, due, self._pause(start, end))
+        return due
+
+    def due(self, d: Inputs, clock: Clock, baseline: Simulator | None = None) -> datetime:
+        """`d`'s due time under `clock`. `baseline` (the policy in force) places an extension:
+        None means this *is* the baseline, where the leader's appointment stands as given."""
+        due = self.receipt_due(d.received_at, clock)
+        if d.extended_due_at is None or d.extended_at is None:
+            return self._plus_pauses(due, d.pauses)
+        ext_at = d.extended_at
+        before = [p for p in d.pauses if p[0] < ext_at]
+        after = [p for p in d.pauses if p[0] >= ext_at]
+        if baseline is None:
+            due = d.extended_due_at
+        else:
+            base_clock = baseline.clocks[d.procedure_code]
+            replaced = baseline._plus_pauses(baseline.receipt_due(d.received_at, base_clock),
+                                             before)
+            length = working_time_between(baseline.cal, replaced, d.extended_due_at)
+            due = add_working_time(self.cal, self._plus_pauses(due, before), length)
+        return self._plus_pauses(due, after)
+
+    def verdict(self, d: Inputs, due: datetime) -> int:
+        """Biểu 06 / Decision 766 class of `d` under `due` (see the module docstring)."""
+        if d.state == WITHDRAWN:
+            return ON_TIME  # Decision 766 and Biểu 06 count a withdrawal as resolved on time
+        if d.finished_at is not None:
+            if d.late_by_supplement:
+                return LATE
+            return _BY_NAME[timeliness(self.cal, d.finished_at, due).value]
+        if d.late_by_supplement:
+            return OVERDUE
+        if d.paused_at is not None and d.paused_at < due:
+            return WITHIN  # waiting for the citizen since before the due time: clock stopped
+        return OVERDUE if due.astimezone(self.tz).date() < self.as_of else WITHIN
+
+
+@dataclasses.dataclass
+class Tally:
+    """Counts of one (procedure, unit) group."""
+
+    received: int = 0
+    baseline: list[int] = dataclasses.field(default_factory=lambda: [0] * 5)
+    simulated: list[int] = dataclasses.field(default_factory=lambda: [0] * 5)
+    to_late: int = 0
+    to_on_time: int = 0
+    resolved: int = 0  # with a slack (resolved, not withdrawn)
+    baseline_slack: int = 0
+    simulated_slack: int = 0
+    recorded_differs: int = 0
+
+    def add(self, other: Tally) -> None:
+        for f in dataclasses.fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, list):
+                setattr(self, f.name, [a + b for a, b in zip(mine, theirs, strict=True)])
+            else:
+                setattr(self, f.name, mine + theirs)
+
+    def as_dict(self) -> dict[str, Any]:
+        def rate(counts: list[int]) -> float | None:
+            ok = sum(n for n, good in zip(counts, _OK, strict=True) if good)
+            return round(ok / self.received, 6) if self.received else None
+
+        def mean(total: int) -> float | None:
+            return round(total / self.resolved, 3) if self.resolved else None
+
+        base, sim = rate(self.baseline), rate(self.simulated)
+        return {
+            "received": self.received,
+            "baseline_on_time_rate": base, "simulated_on_time_rate": sim,
+            "rate_change": None if base is None or sim is None else round(sim - base, 6),
+            "baseline": dict(zip(CLASSES, self.baseline, strict=True)),
+            "simulated": dict(zip(CLASSES, self.simulated, strict=True)),
+            "flips_to_late": self.to_late, "flips_to_on_time": self.to_on_time,
+            "resolved_with_slack": self.resolved,
+            "baseline_mean_slack_days": mean(self.baseline_slack),
+            "simulated_mean_slack_days": mean(self.simulated_slack),
+            "mean_slack_change_days": mean(self.simulated_slack - self.baseline_slack),
+            "recorded_verdict_differs": self.recorded_differs,
+        }
+
+
+@dataclasses.dataclass
+class Result:
+    """The what-if's outcome: groups, totals, and the dossiers behind the notable numbers."""
+
+    period_start: date
+    period_end: date
+    as_of: date
+    unit: str | None
+    policy: list[dict[str, Any]]
+    groups: dict[tuple[str, str], Tally]
+    flips: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    flip_count: int = 0
+    differs: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    differs_count: int = 0
+    skipped: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    skipped_count: int = 0
+    computations: int = 0
+    reused: int = 0
+    calendar_version: str = ""
+    proposed_calendar_version: str = ""
+
+    def totals(self) -> Tally:
+        total = Tally()
+        for t in self.groups.values():
+            total.add(t)
+        return total
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{"procedure_code": p, "unit_code": u, **t.as_dict()}
+                for (p, u), t in sorted(self.groups.items())]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "report": "whatif",
+            "period": {"from": self.period_start.isoformat(), "to": self.period_end.isoformat()},
+            "as_of": self.as_of.isoformat(), "filters": {"unit": self.unit},
+            "calendar_version": self.calendar_version,
+            "proposed_calendar_version": self.proposed_calendar_version,
+            "policy": self.policy, "definition": DEFINITION,
+            "rows": self.rows(), "totals": self.totals().as_dict(),
+            "flips": {"count": self.flip_count, "sample": self.flips},
+            "recorded_verdict_differs": {"count": self.differs_count, "sample": self.differs},
+            "skipped": {"count": self.skipped_count, "sample": self.skipped},
+            "memo": {"due_time_computations": self.computations, "reused": self.reused},
+        }
+
+
+def _slack(index: WorkdayIndex, tz: Any, finished_at: datetime, due: datetime) -> int:
+    return index(due.astimezone(tz).date()) - index(finished_at.astimezone(tz).date())
+
+
+class Comparison:
+    """Folds dossiers into per-(procedure, unit) tallies of baseline against simulation."""
+
+    def __init__(self, base: Simulator, sim: Simulator, index: WorkdayIndex,
+                 procedures: Sequence[str] = ()) -> None:
+        self.base, self.sim, self.index = base, sim, index
+        self.only = frozenset(procedures)
+        self.same_calendar = base.cal is sim.cal
+        self.groups: dict[tuple[str, str], Tally] = {}
+        self.flips: list[dict[str, Any]] = []
+        self.flip_count = 0
+        self.differs: list[dict[str, Any]] = []
+        self.differs_count = 0
+        self.skipped: list[dict[str, str]] = []
+        self.skipped_count = 0
+
+    def _skip(self, d: Inputs, reason: str) -> None:
+        self.skipped_count += 1
+        if len(self.skipped) < SAMPLE:
+            self.skipped.append({"code": d.code, "reason": reason})
+
+    def add(self, d: Inputs) -> None:
+        if self.only and d.procedure_code not in self.only:
+            return
+        base_clock = self.base.clocks.get(d.procedure_code)
+        sim_clock = self.sim.clocks.get(d.procedure_code)
+        if base_clock is None or sim_clock is None:
+            self._skip(d, f"procedure {d.procedure_code} is not in the catalog in force")
+            return
+        try:
+            base_due = self.base.due(d, base_clock)
+            if sim_clock == base_clock and self.same_calendar:
+                sim_due = base_due  # the same inputs: one computation (and --cut 0 exact)
+            else:
+                sim_due = self.sim.due(d, sim_clock, self.base)
+            b, s = self.base.verdict(d, base_due), self.sim.verdict(d, sim_due)
+            slack = None
+            if d.finished_at is not None and d.state != WITHDRAWN:
+                slack = (_slack(self.index, self.base.tz, d.finished_at, base_due),
+                         _slack(self.index, self.base.tz, d.finished_at, sim_due))
+        except DateOutsideCalendar as err:
+            self._skip(d, str(err))
+            return
+        key = (d.procedure_code, d.unit_code)
+        t = self.groups.get(key)
+        if t is None:
+            t = self.groups[key] = Tally()
+        t.received += 1
+        t.baseline[b] += 1
+        t.simulated[s] += 1
+        if slack is not None:
+            t.resolved += 1
+            t.baseline_slack += slack[0]
+            t.simulated_slack += slack[1]
+        if _OK[b] != _OK[s]:
+            if _OK[b]:
+                t.to_late += 1
+            else:
+                t.to_on_time += 1
+            self.flip_count += 1
+            if len(self.flips) < SAMPLE:
+                self.flips.append({"code": d.code, "procedure_code": d.procedure_code,
+                                   "unit_code": d.unit_code, "baseline": CLASSES[b],
+                                   "simulated": CLASSES[s], "baseline_due_at": base_due,
+                                   "simulated_due_at": sim_due, "finished_at": d.finished_at})
+        recorded = d.recorded_timeliness
+        if (d.finished_at is not None and recorded is not None and b in (EARLY, ON_TIME, LATE)
+                and recorded != CLASSES[b]):
+            t.recorded_differs += 1
+            self.differs_count += 1
+            if len(self.differs) < SAMPLE:
+                self.differs.append({"code": d.code, "recorded": recorded,
+                                     "recomputed": CLASSES[b],
+                                     "recorded_due_at": d.recorded_due_at,
+                                     "recomputed_due_at": base_due,
+                                     "calendar_version": d.calendar_version})
+
+
+# -- reading the read model ----------------------------------------------------------------
+
+_SELECT = """
+SELECT code, unit_code, procedure_code, state, received_at, finished_at, timeliness, due_at,
+       calendar_version, pause_starts, pause_ends, paused_at, extended_at, extended_due_at,
+       late_by_supplement
+FROM dossiers
+WHERE received_at >= $1 AND received_at < $2
+"""
+
+
+def inputs(r: asyncpg.Record) -> Inputs:
+    """A read-model row as recomputation inputs."""
+    starts, ends = r["pause_starts"], r["pause_ends"]
+    return Inputs(
+        code=r["code"], unit_code=r["unit_code"], procedure_code=r["procedure_code"],
+        state=r["state"], received_at=r["received_at"], finished_at=r["finished_at"],
+        pauses=tuple(zip(starts, ends, strict=True)) if starts else (),
+        paused_at=r["paused_at"], extended_at=r["extended_at"],
+        extended_due_at=r["extended_due_at"], late_by_supplement=r["late_by_supplement"],
+        recorded_timeliness=r["timeliness"], recorded_due_at=r["due_at"],
+        calendar_version=r["calendar_version"])
+
+
+def period_bounds(start: date, end: date, cal: Calendar) -> tuple[datetime, datetime]:
+    """The instants of `[start 00:00, end + 1 day 00:00)` in the office time zone."""
+    if end < start:
+        raise WhatIfError("the period ends before it starts (--to is before --from)")
+    if end >= date.max - timedelta(days=1):
+        raise WhatIfError("the period ends too late")
+    for day in (start, end):
+        if not cal.covers(day):
+            raise WhatIfError(f"{day} is outside the calendar's years {cal.first_year}-"
+                              f"{cal.last_year}")
+    return (datetime.combine(start, time(0), cal.tz),
+            datetime.combine(end + timedelta(days=1), time(0), cal.tz))
+
+
+async def stream(conn: Conn, start: date, end: date, cal: Calendar, *, unit: str | None = None,
+                 procedures: Sequence[str] = (), batch: int = BATCH
+                 ) -> AsyncIterator[list[Inputs]]:
+    """The dossiers received in `[start, end]` (office dates), a batch at a time, through a
+    server-side cursor in one read-only snapshot."""
+    lo, hi = period_bounds(start, end, cal)
+    sql = _SELECT
+    args: list[object] = [lo, hi]
+    if unit is not None:
+        args.append(unit)
+        sql += f" AND unit_code = ${len(args)}"
+    if procedures:
+        args.append(list(procedures))
+        sql += f" AND procedure_code = ANY(${len(args)}::text[])"
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        cursor = await conn.cursor(sql, *args)
+        while rows := await cursor.fetch(batch):
+            yield [inputs(r) for r in rows]
+
+
+def describe_policy(baseline: Mapping[str, Clock], proposed: Mapping[str, Clock],
+                    only: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The procedures whose time the proposal changes (or those asked for), both clocks."""
+    chosen = set(only)
+    return [{"procedure_code": code, "baseline": baseline[code].label(),
+             "proposed": proposed[code].label()}
+            for code in sorted(baseline)
+            if code in proposed and (proposed[code] != baseline[code] or code in chosen)]
+
+
+async def run(conn: Conn, *, start: date, end: date, calendar: Calendar,
+              baseline: Mapping[str, Clock], proposed: Mapping[str, Clock],
+              proposed_calendar: Calendar | None = None, as_of: date,
+              unit: str | None = None, procedures: Sequence[str] = ()) -> Result:
+    """The what-if over the dossiers received in `[start, end]` (see the module docstring)."""
+    unknown = sorted(set(procedures) - set(baseline))
+    if unknown:
+        raise WhatIfError(f"unknown procedure code(s): {', '.join(unknown)}")
+    base = Simulator(calendar, baseline, as_of)
+    sim = Simulator(proposed_calendar or calendar, proposed, as_of)
+    compare = Comparison(base, sim, WorkdayIndex(calendar), procedures)
+    async for batch in stream(conn, start, end, calendar, unit=unit, procedures=procedures):
+        for d in batch:
+            compare.add(d)
+    return Result(
+        period_start=start, period_end=end, as_of=as_of, unit=unit,
+        policy=describe_policy(baseline, proposed, procedures), groups=compare.groups,
+        flips=compare.flips, flip_count=compare.flip_count, differs=compare.differs,
+        differs_count=compare.differs_count, skipped=compare.skipped,
+        skipped_count=compare.skipped_count, computations=base.computed + sim.computed,
+        reused=base.reused + sim.reused, calendar_version=calendar.version,
+        proposed_calendar_version=(proposed_calendar or calendar).version)
+
+
+__all__ = ["Clock", "Comparison", "Inputs", "Result", "Simulator", "Tally", "WhatIfError",
+           "WorkdayIndex", "cut_policy", "in_force", "run", "stream"]

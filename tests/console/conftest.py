@@ -1,0 +1,94 @@
+"""The console in a real browser: the API app (console included) served by uvicorn on a free
+port in this process, on the session's real Temporal server, PostgreSQL and worker, with the
+projector running; Debian's chromium driven by Playwright (never a downloaded browser).
+
+Without a `chromium` binary the browser tests are skipped (CI installs it: .ci/apt-packages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+import uvicorn
+from temporalio.client import Client
+
+from motcua.api.app import create_app
+from motcua.console.users import create_user
+from motcua.devstack.postgres import EmbeddedPostgres
+from motcua.devstack.procs import free_port
+from motcua.devstack.temporal_server import TemporalDevServer
+from motcua.eventstore import projector
+from tests.conftest import settings_for
+
+CHROMIUM = shutil.which("chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "mat-khau-thu-nghiem-1"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]
+
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary on PATH")
+
+
+@pytest.fixture(scope="session")
+async def console_url(client: Client, pool: asyncpg.Pool, worker: None,
+                      postgres: EmbeddedPostgres,
+                      temporal_server: TemporalDevServer) -> AsyncIterator[str]:
+    """The base URL of the app served over real HTTP (cookies, redirects, static files), with
+    the projector keeping the read models current."""
+    settings = settings_for(postgres, temporal_server).model_copy(
+        update={"secure_cookies": False})
+    app = create_app(settings, client=client, pool=pool)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                           access_log=False, lifespan="on"))
+    serving = asyncio.create_task(server.serve())
+    stop = asyncio.Event()
+    own = await asyncpg.create_pool(postgres.dsn, min_size=1, max_size=2)  # LISTENs
+    projecting = asyncio.create_task(projector.run(own, stop, poll_interval=0.2))
+    while not server.started:
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    stop.set()
+    server.should_exit = True
+    await serving
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(projecting, 10)
+    await own.close()
+
+
+MakeUser = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture(scope="session")
+def make_user(pool: asyncpg.Pool) -> MakeUser:
+    """Create a console user with these roles (and unit); returns the username."""
+
+    async def _make(*roles: str, unit: str | None, name: str | None = None,
+                    full_name: str = "") -> str:
+        username = name or f"{'-'.join(roles)}-{uuid.uuid4().hex[:6]}"
+        await create_user(pool, username=username, password=PASSWORD, roles=list(roles),
+                          unit_code=unit, full_name=full_name)
+        return username
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[object]:
+    """One chromium for the session."""
+    if CHROMIUM is None:
+        pytest.skip("no chromium binary on PATH")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        launched = await p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield launched
+        await launched.close()

@@ -1,0 +1,102 @@
+"""Login, sessions, CSRF and lockout over real HTTP (no browser needed)."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+import httpx
+import pytest
+
+from motcua.console import users
+from tests.conftest import UNIT
+from tests.console.conftest import PASSWORD, MakeUser
+
+pytestmark = pytest.mark.engine
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def login(http: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    form = await http.get("/login")
+    token = _CSRF.search(form.text)
+    assert token, form.text
+    return await http.post("/login", data={"csrf_token": token[1], "username": username,
+                                           "password": password, "next": "/ho-so"})
+
+
+async def test_login_session_and_logout(console_url: str, make_user: MakeUser,
+                                        pool: asyncpg.Pool) -> None:
+    """A clerk signs in (HttpOnly, SameSite cookie; audited), sees the queue, and signs out;
+    the old cookie then opens nothing."""
+    clerk = await make_user("clerk", unit=UNIT)
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        assert (await http.get("/ho-so")).status_code == 303  # to /login
+        answer = await login(http, clerk, PASSWORD)
+        assert answer.status_code == 303 and answer.headers["location"] == "/ho-so"
+        cookie = answer.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        queue = await http.get("/ho-so")
+        assert queue.status_code == 200 and "Hàng đợi hồ sơ" in queue.text
+        assert queue.headers["cache-control"] == "no-store"
+        token = _CSRF.search(queue.text)
+        assert token
+        assert (await http.post("/logout", data={"csrf_token": token[1]})).status_code == 303
+        assert (await http.get("/ho-so")).status_code == 303
+    outcomes = [r["outcome"] for r in await pool.fetch(
+        "SELECT outcome FROM console_logins WHERE username = $1 ORDER BY id", clerk)]
+    assert outcomes == ["success", "logout"]
+
+
+async def test_forms_without_csrf_token_are_refused(console_url: str,
+                                                    make_user: MakeUser) -> None:
+    """A cross-site form cannot log in nor act: no token, no action (403)."""
+    clerk = await make_user("clerk", unit=UNIT)
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        forged = await http.post("/login", data={"username": clerk, "password": PASSWORD})
+        assert forged.status_code == 403
+        assert (await login(http, clerk, PASSWORD)).status_code == 303
+        refused = await http.post("/tiep-nhan", data={"name": "Nguyễn Văn An"})
+        assert refused.status_code == 403 and "Phiên làm việc" in refused.text
+
+
+async def test_lockout_after_repeated_failures(console_url: str, make_user: MakeUser,
+                                               pool: asyncpg.Pool) -> None:
+    """After MAX_FAILURES wrong passwords even the right one is refused for a while; each
+    attempt is recorded."""
+    officer = await make_user("officer", unit=UNIT)
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        for _ in range(users.MAX_FAILURES):
+            wrong = await login(http, officer, "not-the-password")
+            assert wrong.status_code == 401
+        locked = await login(http, officer, PASSWORD)
+        assert locked.status_code == 401 and "tạm khóa" in locked.text
+        unknown = await login(http, "no-such-user", PASSWORD)
+        assert unknown.status_code == 401
+    outcomes = [r["outcome"] for r in await pool.fetch(
+        "SELECT outcome FROM console_logins WHERE username = $1 ORDER BY id", officer)]
+    assert outcomes == ["bad_password"] * (users.MAX_FAILURES - 1) + ["locked", "locked"]
+
+
+async def test_disabled_user_loses_its_session(console_url: str, make_user: MakeUser,
+                                               pool: asyncpg.Pool) -> None:
+    leader = await make_user("leader", unit=UNIT)
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        assert (await login(http, leader, PASSWORD)).status_code == 303
+        assert (await http.get("/bao-cao")).status_code == 200
+        assert await users.disable_user(pool, leader)
+        assert (await http.get("/bao-cao")).status_code == 303
+        refused = await login(http, leader, PASSWORD)
+        assert refused.status_code == 401 and "đã bị khóa" in refused.text
+
+
+async def test_open_redirect_is_refused(console_url: str, make_user: MakeUser) -> None:
+    clerk = await make_user("clerk", unit=UNIT)
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        form = await http.get("/login")
+        token = _CSRF.search(form.text)
+        assert token
+        answer = await http.post("/login", data={
+            "csrf_token": token[1], "username": clerk, "password": PASSWORD,
+            "next": "//evil.example/"})
+        assert answer.headers["location"] == "/"

@@ -1,0 +1,269 @@
+"""Policy what-if and recommend against the real read model (PostgreSQL, projected events).
+
+The constructed history: ten dossiers of one 7-working-day procedure, all received on Monday
+3 March 2025 at 09:00 and finished at known working-day offsets. Day one is Tuesday 4 March
+(the first working day after the date of receipt), so the 7-day due date is Wednesday 12 March
+and a 5-day one Monday 10 March. Finished on working days 1, 2, 3, 4, 5, 5, 6, 6, 7 and 8:
+under 7 days 8 early, 1 on time, 1 late (rate 0.9); under 5 days 4 early, 2 on time, 4 late
+(rate 0.6). Exactly three dossiers (days 6, 6, 7) turn late, and each slack drops by 2 days.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from domain import commands as cmd
+from domain import events as ev
+from domain.calendar import Calendar
+from domain.catalog import TimeUnit
+from domain.clock import due_at, due_soon_at
+from domain.decide import decide
+from domain.dossier import Dossier, evolve
+from domain.states import Channel
+from motcua import whatif
+from motcua.calendar_source import load_calendar
+from motcua.eventstore import projector, store
+from motcua.recommend import Recommender, recommend
+from motcua.whatif import Clock, WhatIfError
+from motcua.whatif_catalog import read_policy
+from tests.report_data import NOW, PROCS, UNITS, data, envelopes
+
+__all__ = ["data"]  # the report tests' module-scoped fixture: 48 dossiers of every kind
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIT, PROC = "999.15.99.H99", "9.000015"
+RECEIVED_DAY = date(2025, 3, 3)
+OFFSETS = (1, 2, 3, 4, 5, 5, 6, 6, 7, 8)
+SEVEN, FIVE = Clock(7, TimeUnit.WORKING_DAYS), Clock(5, TimeUnit.WORKING_DAYS)
+AS_OF = date(2025, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def cal() -> Calendar:
+    return load_calendar()
+
+
+def _life(cal: Calendar, i: int, offset: int) -> tuple[str, list[ev.Event]]:
+    code = f"{UNIT}-{RECEIVED_DAY:%y%m%d}-{i + 1:04d}"
+    received = cal.at(RECEIVED_DAY, time(9))
+    due = due_at(cal, received, 7, TimeUnit.WORKING_DAYS)
+    finished = cal.at(cal.nth_working_day_after(RECEIVED_DAY, offset), time(10))
+    steps: list[tuple[datetime, cmd.Command]] = [
+        (received, cmd.ReceiveDossier(code=code, unit_code=UNIT, procedure_code=PROC,
+                                      channel=Channel.COUNTER, applicant_name="Trần Thị Bình")),
+        (received.replace(second=1), cmd.SetDeadline(
+            due_at=due, due_soon_at=due_soon_at(cal, due, 1), reason="receipt",
+            rule="civil_code", amount=7, unit="working_days", calendar_version=cal.version,
+            catalog_version="test")),
+        (received.replace(minute=30), cmd.AssignOfficer(officer="officer-1")),
+        (received.replace(minute=45), cmd.StartProcessing()),
+        (finished, cmd.CompleteProcessing(summary="Đã giải quyết")),
+        (finished.replace(hour=15), cmd.ReturnResult())]
+    state, out = Dossier(), []
+    for at, command in steps:
+        for event in decide(state, command, at):
+            state = evolve(state, event)
+            out.append(event)
+    return code, out
+
+
+@pytest.fixture(scope="module")
+async def ten(pool: asyncpg.Pool, cal: Calendar) -> list[str]:
+    """The ten dossiers, stored as real events and projected into the read model."""
+    codes = []
+    async with pool.acquire() as conn:
+        for i, offset in enumerate(OFFSETS):
+            code, events = _life(cal, i, offset)
+            await store.append(conn, code, envelopes(code, events))
+            codes.append(code)
+        await projector.catch_up(conn, count_metrics=False)
+    return codes
+
+
+async def _run(pool: asyncpg.Pool, cal: Calendar, proposed: dict[str, Clock],
+               **kw: Any) -> whatif.Result:
+    async with pool.acquire() as conn:
+        return await whatif.run(conn, start=RECEIVED_DAY, end=RECEIVED_DAY, calendar=cal,
+                                baseline={PROC: SEVEN}, proposed=proposed, as_of=AS_OF, **kw)
+
+
+async def test_cut_from_seven_to_five_days_turns_exactly_three_late(
+        pool: asyncpg.Pool, cal: Calendar, ten: list[str]) -> None:
+    result = await _run(pool, cal, {PROC: FIVE})
+    doc = result.as_dict()
+    assert len(doc["rows"]) == 1
+    row = doc["rows"][0]
+    assert (row["procedure_code"], row["unit_code"], row["received"]) == (PROC, UNIT, 10)
+    assert row["baseline"] == {"early": 8, "on_time": 1, "late": 1, "within_time": 0,
+                               "overdue": 0}
+    assert row["simulated"] == {"early": 4, "on_time": 2, "late": 4, "within_time": 0,
+                                "overdue": 0}
+    assert (row["baseline_on_time_rate"], row["simulated_on_time_rate"]) == (0.9, 0.6)
+    assert (row["flips_to_late"], row["flips_to_on_time"]) == (3, 0)
+    assert row["mean_slack_change_days"] == -2.0
+    flipped = sorted(f["code"] for f in doc["flips"]["sample"])
+    assert flipped == sorted(ten[i] for i, o in enumerate(OFFSETS) if o in (6, 7))
+    assert doc["flips"]["count"] == 3
+    # The recorded verdicts were decided under the same rule: none differs.
+    assert doc["recorded_verdict_differs"]["count"] == 0
+    assert doc["policy"] == [{"procedure_code": PROC, "baseline": "7 working_days",
+                              "proposed": "5 working_days"}]
+    # Ten receipts at one instant: one due-time computation per policy, the rest reused.
+    assert doc["memo"]["due_time_computations"] == 2
+
+
+async def test_cut_zero_reproduces_the_baseline_exactly(
+        pool: asyncpg.Pool, cal: Calendar, data: dict[str, Any]) -> None:
+    """Over the 48 dossiers of every kind (pauses, extension, second supplement request,
+    withdrawn, still open, still paused, calendar correction), `--cut 0` is the baseline."""
+    baseline = {p: Clock(3, TimeUnit.WORKING_DAYS) for p in PROCS}
+    async with pool.acquire() as conn:
+        result = await whatif.run(conn, start=date(2021, 1, 1), end=date(2021, 12, 31),
+                                  calendar=cal, baseline=baseline,
+                                  proposed=whatif.cut_policy(baseline, 0), as_of=NOW)
+        cut = await whatif.run(conn, start=date(2021, 1, 1), end=date(2021, 12, 31),
+                               calendar=cal, baseline=baseline,
+                               proposed=whatif.cut_policy(baseline, 50), as_of=NOW)
+    rows = [r for r in result.rows() if r["unit_code"] in UNITS]
+    assert sum(r["received"] for r in rows) == 48
+    for r in rows:
+        assert r["simulated"] == r["baseline"]
+        assert r["simulated_on_time_rate"] == r["baseline_on_time_rate"]
+        assert r["mean_slack_change_days"] in (0.0, None)
+        assert r["flips_to_late"] == r["flips_to_on_time"] == 0
+    assert result.flip_count == 0
+    # The dossiers whose due times were set by hand (not by this catalog) are reported apart.
+    assert result.differs_count > 0
+    # Halving 3 working days to 1 can only make dossiers late, never on time.
+    cut_rows = [r for r in cut.rows() if r["unit_code"] in UNITS]
+    assert sum(r["flips_to_on_time"] for r in cut_rows) == 0
+    assert sum(r["flips_to_late"] for r in cut_rows) > 0
+    for before, after in zip(rows, cut_rows, strict=True):
+        assert after["simulated_on_time_rate"] <= before["baseline_on_time_rate"]
+        assert after["baseline"] == before["baseline"]
+
+
+async def test_recommend_finds_the_deepest_cut_keeping_the_target(
+        pool: asyncpg.Pool, cal: Calendar, ten: list[str]) -> None:
+    async with pool.acquire() as conn:
+        advice, skipped = await recommend(conn, start=RECEIVED_DAY, end=RECEIVED_DAY,
+                                          calendar=cal, baseline={PROC: SEVEN}, target=0.6,
+                                          as_of=AS_OF, unit=UNIT)
+        strict, _ = await recommend(conn, start=RECEIVED_DAY, end=RECEIVED_DAY, calendar=cal,
+                                    baseline={PROC: SEVEN}, target=0.99, as_of=AS_OF, unit=UNIT)
+    assert skipped == 0
+    # Smallest amounts keeping each on time: 1, 2, 3, 4, 5, 5, 6, 6, 7 and never (day 8).
+    [a] = advice
+    assert (a["current"], a["recommended"], a["sample"]) == (7, 5, 10)
+    assert a["on_time_rate_at_recommended"] == 0.6 and a["baseline_on_time_rate"] == 0.9
+    assert any("fewer than 30" in w for w in a["warnings"])
+    # 0.99 cannot be met even today (one dossier was late): no cut, and it says so.
+    assert strict[0]["recommended"] == 7
+    assert any("already below the target" in w for w in strict[0]["warnings"])
+
+
+def test_recommend_agrees_with_the_whatif_at_every_amount(cal: Calendar) -> None:
+    """The bisection's rate under k days equals the what-if's simulated rate under k days."""
+    received = cal.at(RECEIVED_DAY, time(9))
+    dossiers = [whatif.Inputs(code=f"c{i}", unit_code=UNIT, procedure_code=PROC,
+                              state="returned", received_at=received,
+                              finished_at=cal.at(cal.nth_working_day_after(RECEIVED_DAY, o),
+                                                 time(10)))
+                for i, o in enumerate(OFFSETS)]
+    folder = Recommender(cal, {PROC: SEVEN}, AS_OF)
+    for d in dossiers:
+        folder.add(d)
+    advice = folder.advice[PROC]
+    for k in range(1, 8):
+        base = whatif.Simulator(cal, {PROC: SEVEN}, AS_OF)
+        sim = whatif.Simulator(cal, {PROC: Clock(k, TimeUnit.WORKING_DAYS)}, AS_OF)
+        compare = whatif.Comparison(base, sim, whatif.WorkdayIndex(cal))
+        for d in dossiers:
+            compare.add(d)
+        assert compare.groups[(PROC, UNIT)].as_dict()["simulated_on_time_rate"] == \
+            advice.rate(k), k
+
+
+def test_bad_input_gives_clear_errors(tmp_path: Path, cal: Calendar) -> None:
+    with pytest.raises(WhatIfError, match="unknown procedure code"):
+        whatif.cut_policy({PROC: SEVEN}, 30, ["1.999999"])
+    with pytest.raises(WhatIfError, match="below 100"):
+        whatif.cut_policy({PROC: SEVEN}, 100)
+    with pytest.raises(WhatIfError, match="before it starts"):
+        whatif.period_bounds(date(2025, 2, 1), date(2025, 1, 1), cal)
+    proposed = tmp_path / "proposed.csv"
+    proposed.write_text("code,name,reduced_amount,reduced_unit\n"
+                        f"{PROC},Thủ tục thử,5,working_days\n", encoding="utf-8")
+    assert read_policy(proposed, {PROC: SEVEN}) == {PROC: FIVE}
+    proposed.write_text(f"code,reduced_amount\n{PROC},0\n", encoding="utf-8")
+    with pytest.raises(WhatIfError, match=r"line 2 .*whole number >= 1"):
+        read_policy(proposed, {PROC: SEVEN})
+    proposed.write_text("code,reduced_amount\n1.999999,3\n", encoding="utf-8")
+    with pytest.raises(WhatIfError, match=r"unknown procedure code.*1\.999999"):
+        read_policy(proposed, {PROC: SEVEN})
+
+
+PROCEDURES_YAML = f"""
+procedures:
+  - code: "{PROC}"
+    name: "Thủ tục thử bảy ngày"
+    level: province
+    prescribed_amount: 7
+    prescribed_unit: working_days
+    reduced_amount: 7
+    reduced_unit: working_days
+    reduced_is_estimate: false
+    source: "UNVERIFIED test procedure"
+"""
+
+
+def _cli(args: list[str], dsn: str, catalog: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": dsn, "MOTCUA_PROCEDURES_FILE": str(catalog),
+           "MOTCUA_LOG_LEVEL": "WARNING"}
+    return subprocess.run([sys.executable, "-m", "motcua.cli", "whatif", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+async def test_cli_table_json_csv_and_errors(postgres: Any, ten: list[str],
+                                             tmp_path: Path) -> None:
+    catalog = tmp_path / "procedures.yaml"
+    catalog.write_text(PROCEDURES_YAML, encoding="utf-8")
+    period = ["--from", "2025-03-03", "--to", "2025-03-03", "--unit", UNIT, "--as-of",
+              "2025-06-01"]
+    done = _cli([*period, "--cut", "28"], postgres.dsn, catalog)
+    assert done.returncode == 0, done.stderr
+    assert "7 working_days -> 5 working_days" in done.stdout
+    assert "dossiers that flip: 3" in done.stdout
+    total = next(line for line in done.stdout.splitlines() if line.startswith("TOTAL"))
+    assert "0.9000" in total and "0.6000" in total and "8/1/1" in total and "4/2/4" in total
+    zero = _cli([*period, "--cut", "0", "--format", "csv"], postgres.dsn, catalog)
+    assert zero.returncode == 0, zero.stderr
+    header, _group, totals = zero.stdout.splitlines()[:3]
+    columns = header.split(",")
+    values = dict(zip(columns, totals.split(","), strict=True))
+    assert values["baseline_on_time_rate"] == values["simulated_on_time_rate"] == "0.9"
+    assert values["flips_to_late"] == "0"
+    draft = tmp_path / "draft.csv"
+    rec = _cli(["recommend", *period, "--target", "0.6", "--output", str(draft)],
+               postgres.dsn, catalog)
+    assert rec.returncode == 0, rec.stderr
+    assert f"{PROC},Thủ tục thử bảy ngày" in draft.read_text(encoding="utf-8")
+    assert read_policy(draft, {PROC: SEVEN}) == {PROC: FIVE}  # it reads back as a proposal
+    for bad, message in ((["--from", "2025-13-01", "--to", "2025-03-03", "--cut", "5"],
+                          "not a date"),
+                         ([*period, "--cut", "10", "--procedure", "1.999999"],
+                          "unknown procedure code"),
+                         (["--from", "2025-03-04", "--to", "2025-03-03", "--cut", "5"],
+                          "--to is before --from"),
+                         ([*period], "one of the arguments --catalog --cut is required")):
+        failed = _cli(bad, postgres.dsn, catalog)
+        assert failed.returncode == 2 and message in failed.stderr, (bad, failed.stderr)
+        assert "Traceback" not in failed.stderr
