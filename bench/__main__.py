@@ -25,7 +25,7 @@ from typing import Any
 from bench import results_table, system
 from bench.harness import Result
 
-BENCHMARKS = ("lifecycle", "latency", "storm", "footprint", "reports")
+BENCHMARKS = ("lifecycle", "latency", "storm", "footprint", "reports", "whatif")
 RESULTS = Path(__file__).resolve().parent / "results"
 Bench = Callable[[bool, Path], Awaitable[Result]]
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from pydantic import SecretStr
 from temporalio.client import Client
 
 from bench import bare
@@ -37,6 +38,7 @@ from domain.states import Channel
 from motcua import dossiers
 from motcua.config import Settings
 from motcua.runtime import calendar_for
+from motcua.temporal import connect
 
 _SIZES = """
 SELECT (SELECT count(*) FROM events) AS events,
@@ -102,7 +104,11 @@ async def bench(quick: bool, results_dir: Path) -> Result:
     env = {"MOTCUA_MAX_CACHED_WORKFLOWS": str(n + 1000)}
     async with running_stack("footprint", env=env) as run:
         dsn = run.stack.postgres.dsn
-        client = await Client.connect(run.stack.temporal.address)
+        # The stack's own client settings: its payloads are encrypted (`motcua.codec`).
+        keys = run.stack.payload_keys().get("MOTCUA_PAYLOAD_KEYS")
+        client = await connect(Settings(
+            temporal_address=run.stack.temporal.address,
+            payload_keys=SecretStr(keys) if keys else None))
         async with asyncpg.create_pool(dsn, min_size=2, max_size=concurrency) as pool:
             await receive_direct(client, pool, 2 * concurrency, concurrency)  # warm up
             await asyncio.sleep(3.0)

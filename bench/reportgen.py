@@ -2,21 +2,27 @@
 real events (built with `decide`, the workflow's own rules) and the read models the projector
 would derive from them, loaded with COPY.
 
-Each dossier's life is one of a few kinds (early, on time, late with its alerts, rated,
-refused, withdrawn, supplement loop, still open), received on a working day by one of the
-catalog's units for one of its procedures. A life is built once per (kind, receipt day,
-channel) as a template, by `decide` and `evolve`, with its `dossiers` row (the projector's
-own `_row`) and its `report_facts` row (the projector's own `reporting.advance`, event by
-event); every dossier of that template is the same text with its code, unit and procedure
-put in. So the events, the read model and the report facts agree exactly; `report_counts` is
-then computed from the facts in SQL (`reporting.recount`, checked by the report tests to equal
-the projector's incremental counts), and the projection checkpoint is set past the last event.
+Each dossier's life is one of a few kinds (done, done and rated, refused, withdrawn,
+supplement loop, still open), received on a working day by one of the catalog's units for one
+of its procedures, under that procedure's time in the catalog (its reduced time, unit and
+counting rule). A dossier that is done took a number of working days drawn from a log-normal
+spread around its procedure's own pace (a share of its time, 0.25 to 0.6, drawn once per
+procedure): most finish early, some on the due date, a few late, more so for the slower
+procedures, so what-if, recommend and the forecast measure something real. A life is built
+once per (kind, receipt day, procedure time, working days taken) as a template, by `decide`
+and `evolve`, with its `dossiers` row (the projector's own `_row`) and its `report_facts` row
+(the projector's own `reporting.advance`, event by event); every dossier of that template is
+the same text with its code, unit and procedure put in. So the events, the read model and
+the report facts agree exactly; `report_counts` is then computed from the facts in SQL
+(`reporting.recount`, checked by the report tests to equal the projector's incremental
+counts), and the projection checkpoint is set past the last event.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,8 +31,7 @@ from typing import Any
 from domain import commands as cmd
 from domain import events as ev
 from domain.calendar import Calendar
-from domain.catalog import TimeUnit
-from domain.clock import due_at, due_soon_at
+from domain.clock import add_working_time, due_at, due_soon_at, working_time_between
 from domain.codes import format_code
 from domain.decide import decide
 from domain.dossier import Dossier, evolve
@@ -34,10 +39,11 @@ from domain.states import AlertKind, Channel, Satisfaction
 from motcua.catalog_source import load_catalog
 from motcua.eventstore import reporting
 from motcua.eventstore.projector import _row
+from motcua.whatif import Clock, WorkdayIndex, in_force
 
 T_UNIT, T_PROC = "999.99.99.Z99", "9.999999"
-KINDS = {"early": 40, "on_time": 18, "late": 8, "rated": 14, "refused": 3, "withdrawn": 2,
-         "supplement": 10, "stopped": 1}
+KINDS = {"done": 66, "rated": 14, "refused": 3, "withdrawn": 2, "supplement": 10, "stopped": 1}
+SPREAD = 0.3  # sigma of log(working days taken / time allowed) around a procedure's pace
 OPEN_DAYS = 10  # dossiers received in the last days are mostly still open
 EVENT_COLUMNS = ["stream", "position", "event_id", "event_type", "schema_version", "payload",
                  "metadata", "recorded_at"]
@@ -66,14 +72,20 @@ class Generator:
         first = today - timedelta(days=730)
         self.days = [first + timedelta(days=i) for i in range(730)
                      if cal.is_working_day(first + timedelta(days=i))]
-        self.templates: dict[tuple[str, date, Channel], Template] = {}
+        self.templates: dict[tuple[str, date, Clock, int], Template] = {}
         self.horizon = cal.at(today, time(0))
+        # Each procedure's time in the catalog, and its pace (share of that time it takes).
+        self.clocks = in_force(catalog)
+        self.due_soon_days = {c: p.due_soon_working_days for c, p in catalog.procedures.items()}
+        self.pace = {p: self.rng.uniform(0.25, 0.6) for p in self.procedures}
+        self.index = WorkdayIndex(cal)
+        self._budgets: dict[tuple[date, Clock], int] = {}
 
     def _at(self, day: date, hour: int) -> datetime:
         return self.cal.at(day, time(hour))
 
-    def _steps(self, kind: str, d0: date, due: datetime,
-               soon: datetime) -> list[tuple[datetime, cmd.Command]]:
+    def _steps(self, kind: str, d0: date, due: datetime, soon: datetime, taken: int,
+               clock: Clock) -> list[tuple[datetime, cmd.Command]]:
         wd = self.cal.nth_working_day_after
         done = [cmd.CompleteProcessing(summary="Đã giải quyết"), cmd.ReturnResult()]
         steps: list[tuple[datetime, cmd.Command]] = [
@@ -83,52 +95,69 @@ class Generator:
                   (due, cmd.RaiseAlert(kind=AlertKind.OVERDUE)),
                   (due + timedelta(seconds=1),
                    cmd.RaiseAlert(kind=AlertKind.OVERDUE_WITHOUT_APOLOGY))]
-        if kind in ("early", "rated"):
-            steps += [(self._at(wd(d0, 2), 10), done[0]), (self._at(wd(d0, 2), 15), done[1])]
+        # Alerts only after the receipt (a same-day time is due soon before it is received).
+        alerts = [a for a in alerts if a[0] > self._at(d0, 11)]
+        if kind in ("done", "rated"):
+            finished = self._at(wd(d0, taken), 14)
+            steps += [a for a in alerts if a[0] < finished]
+            steps += [(finished, done[0]), (finished + timedelta(hours=1), done[1])]
             if kind == "rated":
-                steps.append((self._at(wd(d0, 3), 9),
+                steps.append((self._at(wd(d0, taken + 1), 9),
                               cmd.RateService(satisfaction=self.rng.choice(list(Satisfaction)))))
-        elif kind == "on_time":
-            steps += [alerts[0], (due - timedelta(hours=1), done[0]),
-                      (self._at(wd(due.date(), 1), 9), done[1])]
-        elif kind == "late":
-            after = wd(due.date(), 2)
-            steps += [*alerts, (self._at(after, 10), done[0]), (self._at(after, 15), done[1])]
         elif kind in ("refused", "withdrawn", "stopped"):
             reason = {"refused": cmd.RefuseDossier, "withdrawn": cmd.WithdrawDossier,
                       "stopped": cmd.StopProcessing}[kind](reason="Lý do")
             steps.append((self._at(wd(d0, 1), 14), reason))
         elif kind == "supplement":
-            back = wd(d0, 3)
-            steps += [(self._at(wd(d0, 1), 10), cmd.RequestSupplement(reason="Thiếu giấy tờ")),
-                      (self._at(back, 10), cmd.ProvideSupplement()),
-                      (self._at(back, 10) + timedelta(seconds=1), self._deadline(
-                          self.cal.at(wd(due.date(), 2), due.time()), "supplement_received")),
-                      (self._at(wd(back, 2), 10), done[0]), (self._at(wd(back, 2), 15), done[1])]
+            asked, back = self._at(wd(d0, 1), 10), self._at(wd(d0, 3), 10)
+            # The workflow's new due time: the office time of the pause added back.
+            later = add_working_time(self.cal, due, working_time_between(self.cal, asked, back))
+            finished = self._at(wd(back.date(), max(taken - 1, 0)), 14)
+            steps += [(asked, cmd.RequestSupplement(reason="Thiếu giấy tờ")),
+                      (back, cmd.ProvideSupplement()),
+                      (back + timedelta(seconds=1),
+                       self._deadline(later, "supplement_received", clock)),
+                      (finished, done[0]), (finished + timedelta(hours=1), done[1])]
         else:  # open
             steps += alerts
         return steps
 
-    def _deadline(self, due: datetime, reason: str) -> cmd.SetDeadline:
+    def _deadline(self, due: datetime, reason: str, clock: Clock) -> cmd.SetDeadline:
         return cmd.SetDeadline(due_at=due, due_soon_at=due_soon_at(self.cal, due, 1),
-                               reason=reason, rule="civil_code", amount=4,
-                               unit="working_days", calendar_version=self.cal.version,
+                               reason=reason, rule=clock.rule.value, amount=clock.amount,
+                               unit=clock.unit.value, calendar_version=self.cal.version,
                                catalog_version="bench")
 
-    def template(self, kind: str, d0: date, channel: Channel) -> Template:
-        key = (kind, d0, channel)
+    def budget(self, d0: date, clock: Clock) -> int:
+        """Working days from the receipt day to the due date under `clock`."""
+        key = (d0, clock)
+        if key not in self._budgets:
+            due = due_at(self.cal, self._at(d0, 9), clock.amount, clock.unit, clock.rule)
+            self._budgets[key] = self.index(due.date()) - self.index(d0)
+        return self._budgets[key]
+
+    def taken(self, procedure: str, budget: int) -> int:
+        """Working days a done dossier took: log-normal around the procedure's pace."""
+        if budget <= 0:  # same day: a few slip to the next day
+            return 0 if self.rng.random() < 0.97 else 1
+        share = self.rng.lognormvariate(math.log(self.pace[procedure]), SPREAD)
+        return min(round(budget * share), 3 * budget + 3)
+
+    def template(self, kind: str, d0: date, clock: Clock, taken: int = 0) -> Template:
+        key = (kind, d0, clock, taken)
         if key in self.templates:
             return self.templates[key]
+        channel = list(Channel)[self.rng.randrange(3)]
         code = format_code(T_UNIT, d0, 9999)
         received = self._at(d0, 9)
-        due = due_at(self.cal, received, 4, TimeUnit.WORKING_DAYS)
+        due = due_at(self.cal, received, clock.amount, clock.unit, clock.rule)
         soon = due_soon_at(self.cal, due, 1)
         state, fact, events = Dossier(), None, []
         steps = [(received, cmd.ReceiveDossier(
             code=code, unit_code=T_UNIT, procedure_code=T_PROC, channel=channel,
             applicant_name="Nguyễn Văn An")),
-            (received + timedelta(seconds=1), self._deadline(due, "receipt")),
-            *self._steps(kind, d0, due, soon)]
+            (received + timedelta(seconds=1), self._deadline(due, "receipt", clock)),
+            *self._steps(kind, d0, due, soon, taken, clock)]
         for at, command in sorted(steps, key=lambda s: s[0]):
             if at >= self.horizon:
                 break
@@ -151,15 +180,18 @@ class Generator:
         open_from = self.today - timedelta(days=OPEN_DAYS)
         days = sorted(self.rng.choices(self.days, k=n))
         seq: dict[tuple[str, date], int] = {}
-        channels = list(Channel)
         for d0 in days:
             kind = "open" if d0 >= open_from and self.rng.random() < 0.7 else \
                 self.rng.choices(kinds, weights)[0]
-            unit = self.rng.choice(self.units)
+            unit, proc = self.rng.choice(self.units), self.rng.choice(self.procedures)
+            clock = self.clocks[proc]
+            budget = self.budget(d0, clock)
+            if kind == "supplement" and budget < 3:
+                kind = "done"  # no supplement loop within a day or two
+            taken = self.taken(proc, budget) if kind in ("done", "rated", "supplement") else 0
             seq[unit, d0] = seq.get((unit, d0), 0) + 1
-            channel = channels[self.rng.randrange(3)]
-            yield (format_code(unit, d0, seq[unit, d0]), unit, self.rng.choice(self.procedures),
-                   self.template(kind, d0, channel))
+            yield (format_code(unit, d0, seq[unit, d0]), unit, proc,
+                   self.template(kind, d0, clock, taken))
 
 
 def put(text: str, tpl: Template, code: str, unit: str, proc: str) -> str:

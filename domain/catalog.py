@@ -8,7 +8,6 @@ positive, reduced time not longer than the prescribed one...) are checked here, 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,10 +37,6 @@ def is_unit_code(code: str) -> bool:
     """Whether `code` is an agency id in either accepted form (see above)."""
     return len(code) <= UNIT_CODE_MAX and bool(
         LEGACY_UNIT_CODE.match(code) or DECISION_20_UNIT_CODE.match(code))
-
-# The reduced time a province publishes is "at least 30% shorter" (Lào Cai cut 977 procedures
-# by >= 30%); where we do not know the published figure we estimate it with this cut.
-ESTIMATED_CUT = 0.30
 
 
 class TimeUnit(StrEnum):
@@ -83,17 +78,6 @@ def nominal_hours(amount: int, unit: TimeUnit) -> float:
     return amount * _NOMINAL_HOURS[unit]
 
 
-def estimated_reduction(amount: int, unit: TimeUnit) -> int:
-    """The reduced time we assume when the province's published figure is unknown.
-
-    A 30% cut with the remaining time rounded *down* (so the cut is never less than 30%, as the
-    provinces announce), but never below 1; a same-day procedure cannot be cut at all.
-    """
-    if unit == TimeUnit.SAME_DAY:
-        return amount
-    return max(1, math.floor(amount * (1 - ESTIMATED_CUT) + 1e-9))
-
-
 def check_amount(amount: int, unit: TimeUnit, what: str = "amount") -> None:
     """Raise `ValueError` unless `amount` is a valid count of `unit` (>= 1; exactly 1 same day)."""
     if isinstance(amount, bool) or not isinstance(amount, int):
@@ -106,7 +90,13 @@ def check_amount(amount: int, unit: TimeUnit, what: str = "amount") -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class Procedure:
-    """An administrative procedure with its prescribed and reduced processing times."""
+    """An administrative procedure with its prescribed time and the time the province applies.
+
+    The applied time (`reduced_amount` / `reduced_unit`, what every due time is counted from)
+    is the province's published reduced time where `reduced_source` names the decision that
+    published it for this procedure (e.g. Lào Cai QĐ 3009/QĐ-UBND of 23 Aug 2021), else the
+    prescribed time itself. No estimate: a computed cut never reaches a due time or a form.
+    """
 
     code: str
     name: str  # Vietnamese, as published
@@ -115,11 +105,16 @@ class Procedure:
     prescribed_unit: TimeUnit
     reduced_amount: int
     reduced_unit: TimeUnit
-    # True where no published reduced time is known and `estimated_reduction` was applied.
-    reduced_is_estimate: bool
-    source: str  # URL or legal reference of the times, or "UNVERIFIED ..."
+    source: str  # the legal text (article, clause) of the prescribed time, or "UNVERIFIED ..."
+    # The provincial decision publishing the reduced time; empty: none known (applied = prescribed).
+    reduced_source: str = ""
+    field: str = ""  # lĩnh vực, as in the national catalog (Biểu 06 rows are by field)
     due_soon_working_days: int = 1
     counting_rule: CountingRule = CountingRule.CIVIL_CODE
+    # A code a decree retired or merged: still resolvable for the dossiers opened under it, but
+    # no new receipt; `replaced_by` names the code that replaces it.
+    replaced_by: str | None = None
+    retired_source: str = ""
 
     def __post_init__(self) -> None:
         if not (NATIONAL_CODE.match(self.code) or LOCAL_CODE.match(self.code)):
@@ -131,6 +126,14 @@ class Procedure:
             raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {self.level!r}")
         check_amount(self.prescribed_amount, self.prescribed_unit, "prescribed_amount")
         check_amount(self.reduced_amount, self.reduced_unit, "reduced_amount")
+        published = bool(self.reduced_source.strip())
+        if not published and (self.reduced_amount, self.reduced_unit) != (
+                self.prescribed_amount, self.prescribed_unit):
+            raise ValueError("a reduced time needs reduced_source, the decision that published "
+                             "it; without one the prescribed time applies (no estimates)")
+        if self.replaced_by is not None and not self.retired_source.strip():
+            raise ValueError("a retired code (replaced_by) needs retired_source, the text "
+                             "that retired it")
         if self.reduced_unit == self.prescribed_unit:
             if self.reduced_amount > self.prescribed_amount:
                 raise ValueError("reduced_amount must be <= prescribed_amount")
@@ -141,6 +144,17 @@ class Procedure:
             raise ValueError("due_soon_working_days must be an integer >= 0")
         if not self.source.strip():
             raise ValueError("source must not be empty (write UNVERIFIED if unknown)")
+
+    @property
+    def is_retired(self) -> bool:
+        """Retired or merged by a decree: no new receipt under this code."""
+        return self.replaced_by is not None
+
+    @property
+    def time_source(self) -> str:
+        """The text the applied time follows: the reduction decision, else the prescribed
+        time's own source."""
+        return self.reduced_source or self.source
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,6 +198,16 @@ class UnknownProcedure(KeyError):
         return self.message
 
 
+class RetiredProcedure(ValueError):
+    """A code retired or merged by a decree: it takes no new receipt."""
+
+    def __init__(self, proc: Procedure) -> None:
+        super().__init__(f"procedure code {proc.code!r} was retired ({proc.retired_source}); "
+                         f"receive under {proc.replaced_by!r}")
+        self.code = proc.code
+        self.replaced_by = proc.replaced_by
+
+
 class UnknownUnit(KeyError):
     """No unit with this code in the catalog."""
 
@@ -208,6 +232,9 @@ class Catalog:
         for key, proc in self.procedures.items():
             if key != proc.code:
                 raise ValueError(f"procedure keyed {key!r} has code {proc.code!r}")
+            if proc.replaced_by is not None and proc.replaced_by not in self.procedures:
+                raise ValueError(f"procedure {key!r} is replaced by {proc.replaced_by!r}, "
+                                 "which the catalog does not list")
         for key, unit in self.units.items():
             if key != unit.code:
                 raise ValueError(f"unit keyed {key!r} has code {unit.code!r}")
@@ -218,6 +245,14 @@ class Catalog:
             return self.procedures[code]
         except KeyError:
             raise UnknownProcedure(code, self.version) from None
+
+    def procedure_for_receipt(self, code: str) -> Procedure:
+        """The procedure a NEW dossier may be received under: `UnknownProcedure`, or
+        `RetiredProcedure` for a retired code (which stays resolvable through `procedure`)."""
+        proc = self.procedure(code)
+        if proc.is_retired:
+            raise RetiredProcedure(proc)
+        return proc
 
     def unit(self, code: str) -> Unit:
         """The unit with this code; `UnknownUnit` if there is none."""

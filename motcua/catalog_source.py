@@ -3,8 +3,10 @@
 Files (defaults shipped in `motcua/data/`; formats documented in their headers):
 
 * `procedures.yaml`: ``procedures:`` a list of rows with code, name, level, prescribed_amount,
-  prescribed_unit, reduced_amount, reduced_unit, reduced_is_estimate, source, and optionally
-  due_soon_working_days (default 1) and counting_rule (default civil_code).
+  prescribed_unit, source, and optionally field, reduced_amount / reduced_unit / reduced_source
+  (a published reduced time and the decision that published it; without them the prescribed
+  time applies), due_soon_working_days (default 1), counting_rule (default civil_code), and
+  replaced_by / retired_source for a code a decree retired.
 * `units.yaml`: ``units:`` a list of rows with code, name, level, province, and optionally
   valid_from / valid_to.
 
@@ -34,12 +36,11 @@ from domain.catalog import (
     Procedure,
     TimeUnit,
     Unit,
-    estimated_reduction,
 )
 
-PROCEDURE_REQUIRED = ("code", "name", "level", "prescribed_amount", "prescribed_unit",
-                      "reduced_amount", "reduced_unit", "reduced_is_estimate", "source")
-PROCEDURE_OPTIONAL = ("due_soon_working_days", "counting_rule")
+PROCEDURE_REQUIRED = ("code", "name", "level", "prescribed_amount", "prescribed_unit", "source")
+PROCEDURE_OPTIONAL = ("field", "reduced_amount", "reduced_unit", "reduced_source",
+                      "due_soon_working_days", "counting_rule", "replaced_by", "retired_source")
 UNIT_REQUIRED = ("code", "name", "level", "province")
 UNIT_OPTIONAL = ("valid_from", "valid_to")
 
@@ -110,26 +111,33 @@ def _enum(kind: type[E], row: dict[str, Any], key: str, default: E | None = None
 
 
 def _procedure(row: dict[str, Any]) -> Procedure:
+    # Files written before issue 11 carry reduced_is_estimate: false is harmless, true is an
+    # estimate, which no longer reaches a due time.
+    if row.get("reduced_is_estimate") is True:
+        raise ValueError("reduced_is_estimate: estimates are no longer accepted; give "
+                         "reduced_amount, reduced_unit and reduced_source from the published "
+                         "decision, or leave them out (the prescribed time applies)")
+    row = {k: v for k, v in row.items() if k != "reduced_is_estimate"}
     _check_keys(row, PROCEDURE_REQUIRED, PROCEDURE_OPTIONAL)
-    if not isinstance(row["reduced_is_estimate"], bool):
-        raise ValueError("reduced_is_estimate must be true or false")
-    proc = Procedure(
+    prescribed_unit = _enum(TimeUnit, row, "prescribed_unit")
+    prescribed_amount = _int(row, "prescribed_amount")
+    return Procedure(
         code=_text(row, "code"), name=_text(row, "name"), level=_level(row),
-        prescribed_amount=_int(row, "prescribed_amount"),
-        prescribed_unit=_enum(TimeUnit, row, "prescribed_unit"),
-        reduced_amount=_int(row, "reduced_amount"),
-        reduced_unit=_enum(TimeUnit, row, "reduced_unit"),
-        reduced_is_estimate=row["reduced_is_estimate"], source=_text(row, "source"),
+        prescribed_amount=prescribed_amount, prescribed_unit=prescribed_unit,
+        # No published reduced time: the prescribed time applies (issue 11 point 2).
+        reduced_amount=_int(row, "reduced_amount", prescribed_amount),
+        reduced_unit=_enum(TimeUnit, row, "reduced_unit", prescribed_unit),
+        reduced_source=_opt_text(row, "reduced_source"), field=_opt_text(row, "field"),
+        source=_text(row, "source"),
         due_soon_working_days=_int(row, "due_soon_working_days", 1),
         counting_rule=_enum(CountingRule, row, "counting_rule", CountingRule.CIVIL_CODE),
+        replaced_by=_opt_text(row, "replaced_by") or None,
+        retired_source=_opt_text(row, "retired_source"),
     )
-    # Our estimates follow one documented rule, so a hand-typed slip is caught here.
-    if proc.reduced_is_estimate:
-        expected = estimated_reduction(proc.prescribed_amount, proc.prescribed_unit)
-        if proc.reduced_unit != proc.prescribed_unit or proc.reduced_amount != expected:
-            raise ValueError(f"an estimated reduced time must be {expected} "
-                             f"{proc.prescribed_unit.value} (30% cut, rounded down, at least 1)")
-    return proc
+
+
+def _opt_text(row: dict[str, Any], key: str) -> str:
+    return _text(row, key) if row.get(key) is not None else ""
 
 
 def _date(row: dict[str, Any], key: str) -> date | None:
@@ -161,6 +169,19 @@ def _build(path: Path, key: str, make: Callable[[dict[str, Any]], T]) -> dict[st
             raise CatalogError(f"{where}: duplicate code, already defined in an earlier row")
         built[item.code] = item
     return built
+
+
+def catalog_of(procedures: dict[str, Procedure], units: dict[str, Unit]) -> Catalog:
+    """A catalog of these rows, with its content version (also for stored versions)."""
+    return Catalog(version=_version(procedures, units), procedures=MappingProxyType(procedures),
+                   units=MappingProxyType(units))
+
+
+def unit_from_row(row: dict[str, Any]) -> Unit:
+    """A unit from a stored row (dates as YYYY-MM-DD text or null)."""
+    fixed = {k: (date.fromisoformat(v) if k in UNIT_OPTIONAL and isinstance(v, str) else v)
+             for k, v in row.items()}
+    return _unit(fixed)
 
 
 def _version(procedures: dict[str, Procedure], units: dict[str, Unit]) -> str:

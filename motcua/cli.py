@@ -88,7 +88,8 @@ def _own_parser(name: str, argv: list[str]) -> int:
 
 # `deadline` prints one line and nothing else, so it must not configure logging first.
 OWN_PARSERS = {"deadline": "deadline", "token": "token", "calendar": "calendar",
-               "report": "report", "user": "user", "psql": "psql", "whatif": "whatif"}
+               "report": "report", "user": "user", "psql": "psql", "whatif": "whatif",
+               "catalog": "catalog"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                    add_help=False)
     sub.add_parser("psql", help="the embedded psql on DATABASE_URL (default: the dev database)",
                    add_help=False)
+    sub.add_parser("catalog", help="import / activate / export the procedure catalog "
+                   "(`motcua catalog --help`)", add_help=False)
     sub.add_parser("whatif", help="replay a period under a proposed catalog; `whatif "
                    "recommend` (`motcua whatif --help`)", add_help=False)
     return parser

@@ -13,11 +13,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 from domain import commands as cmd
-from domain.codes import format_code
 from domain.contracts import TASK_QUEUE
 from domain.dossier import Dossier
+from motcua import register
 from motcua.actions import ACTIONS
-from motcua.eventstore.store import allocate_code_sequence
 from workflows import DossierStart, DossierWorkflow
 
 
@@ -43,7 +42,8 @@ def _rejection(err: WorkflowUpdateFailedError) -> CommandRejected | None:
 async def next_code(pool: asyncpg.Pool, unit_code: str, day: date) -> str:
     """A new unique dossier code for `unit_code`, dated `day`: the office date of receipt
     (`calendar.local(now).date()`, in the calendar's time zone)."""
-    return format_code(unit_code, day, await allocate_code_sequence(pool, unit_code, day))
+    # Through the register, so that no number is handed out without its line.
+    return await register.allocate_now(pool, unit_code, day, allocated_by="system")
 
 
 async def receive(client: Client, command: cmd.ReceiveDossier, *, task_queue: str = TASK_QUEUE,

@@ -294,50 +294,57 @@ WHERE received_at < $1 AND (finished_at IS NULL OR finished_at >= $1) AND due_at
 """
 
 
-async def backtest(db: asyncpg.Pool | asyncpg.Connection, cal: Calendar, cutoff: datetime,
-                   *, threshold: float = AT_RISK, unit: str | None = None) -> dict[str, Any]:
-    """Calibration on history: learn from the year before `cutoff`, forecast the dossiers open
-    at `cutoff` that have finished since, and compare with how they ended. Pauses and the due
-    time are those recorded at the end (the read model keeps no earlier state), so a dossier
-    paused after the cutoff is scored as if it had known of that pause: an approximation."""
-    model = await learn(db, cal, cutoff)
+async def backtest(db: asyncpg.Pool | asyncpg.Connection, cal: Calendar,
+                   cutoffs: Sequence[datetime], *, threshold: float = AT_RISK,
+                   unit: str | None = None) -> dict[str, Any]:
+    """Calibration on history: at each cutoff, learn from the year before it, forecast the
+    dossiers open then that have finished since, and compare with how they ended. Those the
+    state already decides (overdue at the cutoff, late flag) are counted apart: they say
+    nothing of the model. Pauses and the due time are those recorded at the end (the read
+    model keeps no earlier state), so a dossier paused after a cutoff is scored as if it had
+    known of that pause: an approximation."""
     index = WorkdayIndex(cal)
-    bins = [[0, 0, 0.0] for _ in range(10)]  # n, late, sum p
-    flagged = flagged_late = scored = late_total = 0
+    bins = [[0, 0, 0.0] for _ in range(10)]  # dossiers, late, sum of p
+    flagged = flagged_late = scored = late_total = decided = samples = 0
     brier = 0.0
-    for r in await db.fetch(_AT_CUTOFF, cutoff, unit):
-        if r["finished_at"] is None:
-            continue  # outcome unknown yet
-        pauses = tuple((s, e) for s, e in zip(r["pause_starts"] or [], r["pause_ends"] or [],
-                                              strict=True) if s < cutoff)
-        paused_at = next((s for s, e in zip(r["pause_starts"] or [], r["pause_ends"] or [],
-                                            strict=True) if s < cutoff <= e), None)
-        d = Open(code=r["code"], unit_code=r["unit_code"], procedure_code=r["procedure_code"],
-                 state=r["state"], received_at=r["received_at"], due_at=r["due_at"],
-                 pauses=tuple(p for p in pauses if p[1] < cutoff), paused_at=paused_at,
-                 late_by_supplement=False)
-        risk = score(model, index, cal, d, cutoff)
-        if risk is None:
-            continue
-        # Late as the model counts it (Biểu 06 dates; refusals carry no recorded verdict).
-        late = bool(r["late_by_supplement"]) or (
-            r["finished_at"].astimezone(cal.tz).date() > r["due_at"].astimezone(cal.tz).date())
-        scored += 1
-        late_total += late
-        p = risk.probability
-        brier += (p - late) ** 2
-        b = bins[min(int(p * 10), 9)]
-        b[0], b[1], b[2] = int(b[0]) + 1, int(b[1]) + late, float(b[2]) + p
-        if p >= threshold:
-            flagged += 1
-            flagged_late += late
+    for cutoff in cutoffs:
+        model = await learn(db, cal, cutoff)
+        samples += model.size
+        for r in await db.fetch(_AT_CUTOFF, cutoff, unit):
+            if r["finished_at"] is None:
+                continue  # outcome unknown yet
+            bounds = list(zip(r["pause_starts"] or [], r["pause_ends"] or [], strict=True))
+            d = Open(code=r["code"], unit_code=r["unit_code"],
+                     procedure_code=r["procedure_code"], state=r["state"],
+                     received_at=r["received_at"], due_at=r["due_at"],
+                     pauses=tuple((s, e) for s, e in bounds if e < cutoff),
+                     paused_at=next((s for s, e in bounds if s < cutoff <= e), None))
+            risk = score(model, index, cal, d, cutoff)
+            if risk is None:
+                continue
+            if risk.basis not in ("procedure_unit", "procedure", "all"):
+                decided += 1
+                continue
+            # Late as the model counts it (Biểu 06 dates; refusals carry no recorded verdict).
+            late = int(bool(r["late_by_supplement"]) or (
+                r["finished_at"].astimezone(cal.tz).date()
+                > r["due_at"].astimezone(cal.tz).date()))
+            scored += 1
+            late_total += late
+            p = risk.probability
+            brier += (p - late) ** 2
+            b = bins[min(int(p * 10), 9)]
+            b[0], b[1], b[2] = b[0] + 1, b[1] + late, b[2] + p
+            if p >= threshold:
+                flagged += 1
+                flagged_late += late
     return {
-        "cutoff": cutoff.isoformat(), "model_samples": model.size, "scored": scored,
-        "late": late_total, "threshold": threshold, "flagged": flagged,
-        "flagged_late": flagged_late,
+        "cutoffs": [c.isoformat() for c in cutoffs], "model_samples": samples,
+        "scored": scored, "decided_by_state": decided, "late": late_total,
+        "threshold": threshold, "flagged": flagged, "flagged_late": flagged_late,
         "flagged_late_share": round(flagged_late / flagged, 4) if flagged else None,
         "brier": round(brier / scored, 4) if scored else None,
         "reliability": [{"p_from": i / 10, "p_to": (i + 1) / 10, "dossiers": int(n),
-                         "mean_p": round(float(s) / n, 4), "late_share": round(int(k) / n, 4)}
+                         "mean_p": round(s / n, 4), "late_share": round(k / n, 4)}
                         for i, (n, k, s) in enumerate(bins) if n],
     }

@@ -40,7 +40,14 @@ import asyncpg
 
 from domain.calendar import Calendar, DateOutsideCalendar
 from domain.catalog import Catalog, CountingRule, TimeUnit, check_amount
-from domain.clock import add_working_time, due_at, timeliness, working_time_between
+from domain.clock import (
+    RULE_VERSION,
+    add_working_time,
+    due_at,
+    receipt_day,
+    timeliness,
+    working_time_between,
+)
 from motcua.eventstore.store import Conn
 
 BATCH = 20_000
@@ -154,23 +161,41 @@ class Inputs:
     recorded_timeliness: str | None = None
     recorded_due_at: datetime | None = None
     calendar_version: str | None = None
+    # Office dates of receipt and finish (the database computes them while streaming; None:
+    # computed here from the instants).
+    received_day: date | None = None
+    finished_day: date | None = None
+
+
+# Counting rule v2 (domain.clock): a Civil Code count in days starts from the DATE of receipt,
+# whatever the hour ("day one is the first working day after the calendar date of receipt"),
+# so for these clocks the date is the whole input and one computation serves the whole day.
+_BY_DATE = frozenset({TimeUnit.WORKING_DAYS, TimeUnit.CALENDAR_DAYS, TimeUnit.MONTHS})
 
 
 class Simulator:
     """Due times and verdicts of dossiers under one policy (a clock per procedure and a
-    calendar), with a memo: dossiers received at the same instant under the same clock share
-    one `due_at` computation, and the same pause the same `working_time_between`."""
+    calendar), with a memo: dossiers with the same clock inputs (receipt instant, or receipt
+    date where only the date counts, and clock) share one `due_at` computation, and the same
+    pause the same `working_time_between`."""
 
     def __init__(self, cal: Calendar, clocks: Mapping[str, Clock], as_of: date) -> None:
         self.cal, self.clocks, self.as_of = cal, clocks, as_of
         self.tz = cal.tz
-        self._due: dict[tuple[datetime, Clock], datetime] = {}
+        self.index = WorkdayIndex(cal)
+        self._due: dict[tuple[datetime | date, Clock], datetime] = {}
         self._paused: dict[tuple[datetime, datetime], timedelta] = {}
+        self._due_day: dict[datetime, tuple[date, int]] = {}
+        self._judged: dict[tuple[date, datetime], int] = {}
         self.computed = 0
         self.reused = 0
 
-    def receipt_due(self, received_at: datetime, clock: Clock) -> datetime:
-        key = (received_at, clock)
+    def receipt_due(self, received_at: datetime, clock: Clock,
+                    day: date | None = None) -> datetime:
+        """`due_at` under `clock` (`day`: the office date of receipt, when known)."""
+        by_date = (RULE_VERSION >= 2 and clock.rule is CountingRule.CIVIL_CODE
+                   and clock.unit in _BY_DATE)
+        key = ((day or receipt_day(self.cal, received_at)) if by_date else received_at, clock)
         found = self._due.get(key)
         if found is not None:
             self.reused += 1
@@ -195,7 +220,7 @@ class Simulator:
     def due(self, d: Inputs, clock: Clock, baseline: Simulator | None = None) -> datetime:
         """`d`'s due time under `clock`. `baseline` (the policy in force) places an extension:
         None means this *is* the baseline, where the leader's appointment stands as given."""
-        due = self.receipt_due(d.received_at, clock)
+        due = self.receipt_due(d.received_at, clock, d.received_day)
         if d.extended_due_at is None or d.extended_at is None:
             return self._plus_pauses(due, d.pauses)
         ext_at = d.extended_at
@@ -205,11 +230,19 @@ class Simulator:
             due = d.extended_due_at
         else:
             base_clock = baseline.clocks[d.procedure_code]
-            replaced = baseline._plus_pauses(baseline.receipt_due(d.received_at, base_clock),
-                                             before)
+            replaced = baseline._plus_pauses(
+                baseline.receipt_due(d.received_at, base_clock, d.received_day), before)
             length = working_time_between(baseline.cal, replaced, d.extended_due_at)
             due = add_working_time(self.cal, self._plus_pauses(due, before), length)
         return self._plus_pauses(due, after)
+
+    def due_day(self, due: datetime) -> tuple[date, int]:
+        """The office date of `due` and its working-day ordinal (memoised: dues repeat)."""
+        found = self._due_day.get(due)
+        if found is None:
+            day = due.astimezone(self.tz).date()
+            found = self._due_day[due] = (day, self.index(day))
+        return found
 
     def verdict(self, d: Inputs, due: datetime) -> int:
         """Biểu 06 / Decision 766 class of `d` under `due` (see the module docstring)."""
@@ -218,12 +251,18 @@ class Simulator:
         if d.finished_at is not None:
             if d.late_by_supplement:
                 return LATE
-            return _BY_NAME[timeliness(self.cal, d.finished_at, due).value]
+            # `timeliness` compares office DATES only, so one call per (finish date, due).
+            key = (d.finished_day or d.finished_at.astimezone(self.tz).date(), due)
+            found = self._judged.get(key)
+            if found is None:
+                found = self._judged[key] = _BY_NAME[
+                    timeliness(self.cal, d.finished_at, due).value]
+            return found
         if d.late_by_supplement:
             return OVERDUE
         if d.paused_at is not None and d.paused_at < due:
             return WITHIN  # waiting for the citizen since before the due time: clock stopped
-        return OVERDUE if due.astimezone(self.tz).date() < self.as_of else WITHIN
+        return OVERDUE if self.due_day(due)[0] < self.as_of else WITHIN
 
 
 @dataclasses.dataclass
@@ -319,10 +358,6 @@ class Result:
         }
 
 
-def _slack(index: WorkdayIndex, tz: Any, finished_at: datetime, due: datetime) -> int:
-    return index(due.astimezone(tz).date()) - index(finished_at.astimezone(tz).date())
-
-
 class Comparison:
     """Folds dossiers into per-(procedure, unit) tallies of baseline against simulation."""
 
@@ -361,8 +396,9 @@ class Comparison:
             b, s = self.base.verdict(d, base_due), self.sim.verdict(d, sim_due)
             slack = None
             if d.finished_at is not None and d.state != WITHDRAWN:
-                slack = (_slack(self.index, self.base.tz, d.finished_at, base_due),
-                         _slack(self.index, self.base.tz, d.finished_at, sim_due))
+                done = self.index(d.finished_day or d.finished_at.astimezone(self.base.tz).date())
+                slack = (self.base.due_day(base_due)[1] - done,
+                         self.base.due_day(sim_due)[1] - done)
         except DateOutsideCalendar as err:
             self._skip(d, str(err))
             return
@@ -406,7 +442,8 @@ class Comparison:
 _SELECT = """
 SELECT code, unit_code, procedure_code, state, received_at, finished_at, timeliness, due_at,
        calendar_version, pause_starts, pause_ends, paused_at, extended_at, extended_due_at,
-       late_by_supplement
+       late_by_supplement, (received_at AT TIME ZONE $3)::date AS received_day,
+       (finished_at AT TIME ZONE $3)::date AS finished_day
 FROM dossiers
 WHERE received_at >= $1 AND received_at < $2
 """
@@ -422,7 +459,8 @@ def inputs(r: asyncpg.Record) -> Inputs:
         paused_at=r["paused_at"], extended_at=r["extended_at"],
         extended_due_at=r["extended_due_at"], late_by_supplement=r["late_by_supplement"],
         recorded_timeliness=r["timeliness"], recorded_due_at=r["due_at"],
-        calendar_version=r["calendar_version"])
+        calendar_version=r["calendar_version"], received_day=r["received_day"],
+        finished_day=r["finished_day"])
 
 
 def period_bounds(start: date, end: date, cal: Calendar) -> tuple[datetime, datetime]:
@@ -446,7 +484,7 @@ async def stream(conn: Conn, start: date, end: date, cal: Calendar, *, unit: str
     server-side cursor in one read-only snapshot."""
     lo, hi = period_bounds(start, end, cal)
     sql = _SELECT
-    args: list[object] = [lo, hi]
+    args: list[object] = [lo, hi, cal.hours.tz_name]
     if unit is not None:
         args.append(unit)
         sql += f" AND unit_code = ${len(args)}"

@@ -11,10 +11,10 @@ from domain.catalog import (
     NATIONAL_CODE,
     Catalog,
     Procedure,
+    RetiredProcedure,
     TimeUnit,
     UnknownProcedure,
     UnknownUnit,
-    estimated_reduction,
 )
 from motcua.catalog_source import CatalogError, load_catalog
 
@@ -24,9 +24,6 @@ GOOD_ROW = """\
     level: commune
     prescribed_amount: 1
     prescribed_unit: same_day
-    reduced_amount: 1
-    reduced_unit: same_day
-    reduced_is_estimate: true
     source: "Luật Hộ tịch 2014 art. 16(2)"
 """
 
@@ -44,8 +41,7 @@ def _procedures(tmp_path: Path, *rows: str) -> Path:
 def _row(**changes: object) -> str:
     fields: dict[str, object] = {
         "code": '"1.004837"', "name": '"Thủ tục đăng ký giám hộ"', "level": "commune",
-        "prescribed_amount": 3, "prescribed_unit": "working_days", "reduced_amount": 2,
-        "reduced_unit": "working_days", "reduced_is_estimate": "true",
+        "prescribed_amount": 3, "prescribed_unit": "working_days",
         "source": '"Luật Hộ tịch 2014 art. 20(2)"'}
     fields.update(changes)
     lines = [f"    {k}: {v}" for k, v in fields.items() if v is not None]
@@ -65,19 +61,39 @@ def test_shipped_catalog_loads() -> None:
     assert sum(bool(NATIONAL_CODE.match(code)) for code in catalog.procedures) >= 25
 
 
-def test_shipped_estimates_follow_the_documented_rule() -> None:
-    """Every estimated reduced time is the 30% cut rounded down (same-day uncut)."""
+def test_no_estimate_reaches_a_due_time() -> None:
+    """Every shipped row applies a published reduced time with its decision, or else the
+    prescribed time; each names its field and its source (issue 11 point 2)."""
     for proc in load_catalog().procedures.values():
-        if proc.reduced_is_estimate:
-            assert proc.reduced_amount == estimated_reduction(proc.prescribed_amount,
-                                                              proc.prescribed_unit)
+        if not proc.reduced_source:
+            assert (proc.reduced_amount, proc.reduced_unit) == (proc.prescribed_amount,
+                                                                proc.prescribed_unit), proc.code
+        assert proc.field and proc.time_source, proc.code
 
 
-def test_estimated_reduction_rounding() -> None:
-    """The estimate keeps at least a 30% cut, never goes below 1, and leaves same-day alone."""
-    assert [estimated_reduction(n, TimeUnit.WORKING_DAYS) for n in (1, 2, 3, 5, 7, 10, 15)] == \
-        [1, 1, 2, 3, 4, 7, 10]
-    assert estimated_reduction(1, TimeUnit.SAME_DAY) == 1
+def test_2025_decree_rows() -> None:
+    """Decree 120/2025 (civil status, foreign element) and Decree 280/2025 (certification)."""
+    catalog = load_catalog()
+    marriage = catalog.procedure("2.000806")
+    assert (marriage.reduced_amount, marriage.reduced_unit) == (5, TimeUnit.WORKING_DAYS)
+    assert "120/2025" in marriage.source
+    assert catalog.procedure("L.ho-tich.nhan-cha-me-con-yeu-to-nuoc-ngoai").reduced_amount == 10
+    assert catalog.procedure("L.ho-tich.ghi-chu-ket-hon").reduced_amount == 5
+    amend = catalog.procedure("2.000913")
+    assert amend.reduced_unit == TimeUnit.SAME_DAY and "280/2025" in amend.source
+    assert catalog.procedure("2.001035").reduced_amount == 2
+    assert catalog.procedure("2.001019").name == "Chứng thực di chúc"
+
+
+def test_retired_codes_stay_resolvable() -> None:
+    """A code Decree 280/2025 merged still resolves (supplements, corrections on old dossiers
+    work) but takes no new receipt."""
+    catalog = load_catalog()
+    old = catalog.procedure("L.chung-thuc.di-chuc")
+    assert old.is_retired and old.replaced_by == "2.001019" and "280/2025" in old.retired_source
+    with pytest.raises(RetiredProcedure, match=r"2\.001019"):
+        catalog.procedure_for_receipt("L.chung-thuc.di-chuc")
+    assert catalog.procedure_for_receipt("2.001019").code == "2.001019"
 
 
 def test_unknown_codes_raise_clear_key_errors() -> None:
@@ -93,9 +109,10 @@ def test_unknown_codes_raise_clear_key_errors() -> None:
 
 
 @pytest.mark.parametrize(("row", "message"), [
-    (_row(reduced_amount=4, reduced_is_estimate="false"),
+    (_row(reduced_amount=4, reduced_unit="working_days", reduced_source='"QĐ 1/QĐ-UBND"'),
      "row 2 (code 1.004837): reduced_amount must be <= prescribed_amount"),
-    (_row(prescribed_amount=1, prescribed_unit="same_day", reduced_is_estimate="false"),
+    (_row(prescribed_amount=1, prescribed_unit="same_day", reduced_amount=2,
+          reduced_unit="working_days", reduced_source='"QĐ 1/QĐ-UBND"'),
      "row 2 (code 1.004837): reduced time must not be longer than the prescribed time"),
     (_row(code="1.00483"), "row 2 (code 1.00483): code must be a quoted string"),
     (_row(code='"1.00483"'), "row 2 (code 1.00483): code '1.00483' is neither"),
@@ -104,7 +121,9 @@ def test_unknown_codes_raise_clear_key_errors() -> None:
     (_row(source=None), "missing source"),
     (_row(colour="red"), "unknown key(s) colour"),
     (_row(prescribed_amount=0), "prescribed_amount must be >= 1"),
-    (_row(reduced_amount=3), "an estimated reduced time must be 2 working_days"),
+    (_row(reduced_amount=2), "a reduced time needs reduced_source"),
+    (_row(reduced_is_estimate="true"), "estimates are no longer accepted"),
+    (_row(replaced_by='"1.001193"'), "needs retired_source"),
     (_row(code='"1.001193"'), "row 2 (code 1.001193): duplicate code"),
 ])
 def test_bad_rows_are_named(tmp_path: Path, row: str, message: str) -> None:
@@ -153,7 +172,7 @@ def test_catalog_types_check_their_invariants() -> None:
     with pytest.raises(ValueError, match="must be 1 for same_day"):
         Procedure(code="1.001193", name="x", level="commune", prescribed_amount=2,
                   prescribed_unit=TimeUnit.SAME_DAY, reduced_amount=1,
-                  reduced_unit=TimeUnit.SAME_DAY, reduced_is_estimate=True, source="s")
+                  reduced_unit=TimeUnit.SAME_DAY, source="s")
     with pytest.raises(ValueError, match="keyed"):
         Catalog(version="v", procedures={"1.000001": load_catalog().procedure("1.001193")},
                 units={})

@@ -24,6 +24,7 @@ from domain.states import Channel
 from motcua import forecast
 from motcua.calendar_source import load_calendar
 from motcua.eventstore import projector, store
+from motcua.whatif import WorkdayIndex
 from tests.report_data import envelopes
 
 UNIT, PROC = "999.16.99.H99", "9.000016"
@@ -95,7 +96,7 @@ async def test_risk_of_open_dossiers_matches_the_count_by_hand(
     now = cal.at(NOW_DAY, time(10))
     snap = await forecast.assess(pool, cal, now)
     model = await forecast.learn(pool, cal, now)
-    index = forecast.WorkdayIndex(cal)
+    index = WorkdayIndex(cal)
     rows = {r["code"]: forecast.open_from_record(r) for r in await pool.fetch(
         "SELECT * FROM dossiers WHERE code = ANY($1)", list(history.values()))}
     risks = {name: forecast.score(model, index, cal, rows[code], now)
@@ -112,7 +113,7 @@ async def test_risk_of_open_dossiers_matches_the_count_by_hand(
 
 def test_state_decides_before_the_history(cal: Calendar) -> None:
     model = forecast.Model([(PROC, UNIT, 0.5, 100)])
-    index = forecast.WorkdayIndex(cal)
+    index = WorkdayIndex(cal)
     received = cal.at(date(2025, 3, 3), time(9))
     due = due_at(cal, received, 7, TimeUnit.WORKING_DAYS)
     base = forecast.Open(code="x", unit_code=UNIT, procedure_code=PROC, state="processing",
@@ -121,7 +122,8 @@ def test_state_decides_before_the_history(cal: Calendar) -> None:
     assert forecast.score(model, index, cal, base, after_due) == forecast.Risk(1.0, "overdue", 0)
     flagged = forecast.Open(code="x", unit_code=UNIT, procedure_code=PROC, state="processing",
                             received_at=received, due_at=due, late_by_supplement=True)
-    assert forecast.score(model, index, cal, flagged, received).basis == "late_by_supplement"
+    assert forecast.score(model, index, cal, flagged, received) == \
+        forecast.Risk(1.0, "late_by_supplement", 0)
     # Paused within time: judged on the time used when the clock stopped, even long after.
     paused = forecast.Open(code="x", unit_code=UNIT, procedure_code=PROC,
                            state="awaiting_supplement", received_at=received, due_at=due,
@@ -137,7 +139,7 @@ def test_state_decides_before_the_history(cal: Calendar) -> None:
 async def test_backtest_reports_calibration(pool: asyncpg.Pool, cal: Calendar,
                                             history: dict[str, str]) -> None:
     # At 14 March the dossiers received from 3 March are open; they finished afterwards.
-    result = await forecast.backtest(pool, cal, cal.at(date(2025, 3, 14), time(12)),
+    result = await forecast.backtest(pool, cal, [cal.at(date(2025, 3, 14), time(12))],
                                      unit=UNIT)
     assert result["scored"] > 0
     assert result["flagged"] >= result["flagged_late"]

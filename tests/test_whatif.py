@@ -23,7 +23,7 @@ import pytest
 from domain import commands as cmd
 from domain import events as ev
 from domain.calendar import Calendar
-from domain.catalog import TimeUnit
+from domain.catalog import CountingRule, TimeUnit
 from domain.clock import due_at, due_soon_at
 from domain.decide import decide
 from domain.dossier import Dossier, evolve
@@ -267,3 +267,20 @@ async def test_cli_table_json_csv_and_errors(postgres: Any, ten: list[str],
         failed = _cli(bad, postgres.dsn, catalog)
         assert failed.returncode == 2 and message in failed.stderr, (bad, failed.stderr)
         assert "Traceback" not in failed.stderr
+
+
+def test_memo_by_date_gives_the_domain_due_time_for_any_hour(cal: Calendar) -> None:
+    """Where only the date of receipt counts (rule v2, Civil Code counts in days), the memo
+    serves a whole day from one computation: it must equal `due_at` at every hour, day off
+    and after-hours receipts included; hour-based and same-day clocks are keyed by instant."""
+    sim = whatif.Simulator(cal, {}, AS_OF)
+    clocks = [SEVEN, Clock(10, TimeUnit.CALENDAR_DAYS), Clock(1, TimeUnit.MONTHS),
+              Clock(1, TimeUnit.SAME_DAY), Clock(4, TimeUnit.WORKING_HOURS),
+              Clock(3, TimeUnit.WORKING_DAYS, CountingRule.SAME_TIME_OF_DAY)]
+    for day in (date(2025, 3, 7), date(2025, 3, 8), date(2025, 4, 30), date(2025, 1, 27)):
+        for hour, minute in ((0, 5), (7, 0), (9, 30), (12, 0), (15, 0), (16, 59), (17, 0),
+                             (23, 59)):
+            received = datetime.combine(day, time(hour, minute), cal.tz)
+            for clock in clocks:
+                assert sim.receipt_due(received, clock) == due_at(
+                    cal, received, clock.amount, clock.unit, clock.rule), (received, clock)

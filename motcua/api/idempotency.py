@@ -27,7 +27,15 @@ from typing import Any
 import asyncpg
 from fastapi.responses import JSONResponse
 
-from motcua.api.problems import IDEMPOTENCY_KEY_REUSED, MALFORMED_REQUEST, Problem
+from motcua.api.problems import (
+    IDEMPOTENCY_KEY_REUSED,
+    MALFORMED_REQUEST,
+    MEDIA_TYPE,
+    REQUEST_IN_PROGRESS,
+    Problem,
+    problem_body,
+)
+from motcua.eventstore.store import Conn
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -75,23 +83,37 @@ def _existing(row: asyncpg.Record, fingerprint: str) -> Claim:
     return Claim(row["dossier_code"], row["status_code"], response)
 
 
+# A claim can vanish between our INSERT losing and our SELECT: its request was refused and
+# released it. Try again a few times, then tell the client to retry (never assert on a race).
+CLAIM_ATTEMPTS = 5
+IN_PROGRESS_RETRY_AFTER = 1
+
+
 async def claim(pool: asyncpg.Pool, *, principal: str, key: str, operation: str,
-                fingerprint: str, code: Callable[[], Awaitable[str]]) -> Claim:
+                fingerprint: str, code: Callable[[Conn], Awaitable[str]]) -> Claim:
     """Claim `key` for this request, or find the earlier one. `code` gives the dossier code
-    for a new claim (receive allocates one; an action names its dossier)."""
-    row = await pool.fetchrow(_SELECT, principal, key)
-    if row is not None:
-        return _existing(row, fingerprint)
-    dossier_code = await code()
-    inserted = await pool.fetchval(
-        "INSERT INTO api_idempotency (principal, key, operation, request_hash, dossier_code) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true",
-        principal, key, operation, fingerprint, dossier_code)
-    if inserted:
-        return Claim(dossier_code)
-    row = await pool.fetchrow(_SELECT, principal, key)  # a concurrent request won the race
-    assert row is not None, "an idempotency row cannot vanish while its claim is young"
-    return _existing(row, fingerprint)
+    for a new claim (receive allocates one; an action names its dossier); it runs in the
+    claim's transaction, so a receipt number is spent only by the request that holds the key
+    (a duplicate waits for that transaction and then finds its row)."""
+    for _ in range(CLAIM_ATTEMPTS):
+        async with pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(_SELECT, principal, key)
+            if row is not None:
+                return _existing(row, fingerprint)
+            # ON CONFLICT waits for a concurrent claim of the key to commit or roll back.
+            inserted = await conn.fetchval(
+                "INSERT INTO api_idempotency (principal, key, operation, request_hash, "
+                "dossier_code) VALUES ($1, $2, $3, $4, '') ON CONFLICT DO NOTHING "
+                "RETURNING true", principal, key, operation, fingerprint)
+            if inserted:
+                dossier_code = await code(conn)
+                await conn.execute("UPDATE api_idempotency SET dossier_code = $3 "
+                                   "WHERE principal = $1 AND key = $2",
+                                   principal, key, dossier_code)
+                return Claim(dossier_code)
+    raise Problem(REQUEST_IN_PROGRESS, f"a request with this {HEADER} is in progress; retry "
+                  f"in {IN_PROGRESS_RETRY_AFTER} s", field=HEADER,
+                  headers={"Retry-After": str(IN_PROGRESS_RETRY_AFTER)})
 
 
 async def complete(pool: asyncpg.Pool, *, principal: str, key: str, status_code: int,
@@ -133,31 +155,46 @@ class Attempt:
                            status_code=status_code, response=response)
         return JSONResponse(response, status_code=status_code)
 
+    async def refused(self, problem: Problem) -> None:
+        """Keep a refusal as the answer under the key, for a request that spent something
+        even so (a receipt number, now void): a retry replays the refusal instead of
+        spending another number. (Other refusals release the key for a corrected request.)"""
+        if self.key is not None:
+            await complete(self.pool, principal=self.principal, key=self.key,
+                           status_code=problem.kind.status, response=problem_body(problem))
+
 
 @contextlib.asynccontextmanager
 async def attempt(pool: asyncpg.Pool, *, principal: str, key: str | None, operation: str,
                   body: dict[str, Any], code: str | None = None,
-                  allocate: Callable[[], Awaitable[str]] | None = None,
+                  allocate: Callable[[Conn], Awaitable[str]] | None = None,
                   ) -> AsyncIterator[Attempt]:
     """Run one POST under its `Idempotency-Key` (or none): claim the key, hand back either the
     replay or the dossier code to act on, and release the claim when the request ends in a
     problem that changed nothing. `code` names the dossier of an action; a receipt has none
-    yet and gives `allocate`, called only when a new code is needed."""
-    async def dossier_code() -> str:
+    yet and gives `allocate`, called only when a new code is needed, inside the transaction
+    that claims the key (or, without a key, in a transaction of its own)."""
+    async def dossier_code(conn: Conn) -> str:
         if code is not None:
             return code
         assert allocate is not None, "a request without a dossier code allocates one"
-        return await allocate()
+        return await allocate(conn)
 
     if key is None:
-        yield Attempt(pool, principal, None, await dossier_code())
+        if code is not None:
+            yield Attempt(pool, principal, None, code)
+        else:
+            async with pool.acquire() as conn, conn.transaction():
+                allocated = await dossier_code(conn)
+            yield Attempt(pool, principal, None, allocated)
         return
     claimed = await claim(pool, principal=principal, key=key, operation=operation,
                           fingerprint=request_hash(operation, code, body), code=dossier_code)
     if claimed.is_replay:
+        status = claimed.status_code or 200
         yield Attempt(pool, principal, key, claimed.dossier_code, replay=JSONResponse(
-            claimed.response, status_code=claimed.status_code or 200,
-            headers={"Idempotent-Replayed": "true"}))
+            claimed.response, status_code=status, headers={"Idempotent-Replayed": "true"},
+            media_type=MEDIA_TYPE if status >= 400 else None))
         return
     try:
         yield Attempt(pool, principal, key, claimed.dossier_code)

@@ -48,6 +48,8 @@ NOT_ACCEPTABLE = Kind("not-acceptable", "Not acceptable", 406)
 INVALID_TRANSITION = Kind("invalid-transition", "The dossier's state forbids this command", 409)
 ALREADY_EXTENDED = Kind("already-extended", "The appointment was already extended once", 409)
 ALREADY_RATED = Kind("already-rated", "The dossier was already rated", 409)
+REQUEST_IN_PROGRESS = Kind(
+    "request-in-progress", "A request with this Idempotency-Key is in progress", 409)
 PAYLOAD_TOO_LARGE = Kind("payload-too-large", "The request body is too large", 413)
 UNSUPPORTED_MEDIA_TYPE = Kind("unsupported-media-type", "Send application/json", 415)
 INVALID_INPUT = Kind("invalid-input", "The input is invalid", 422)
@@ -63,7 +65,7 @@ SERVICE_UNAVAILABLE = Kind("service-unavailable", "A backing service is unavaila
 ALL_KINDS = (MALFORMED_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED,
              NOT_ACCEPTABLE, INVALID_TRANSITION, ALREADY_EXTENDED, ALREADY_RATED,
              PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, INVALID_INPUT, TOO_MANY_REQUESTS,
-             INVALID_COMMAND,
+             INVALID_COMMAND, REQUEST_IN_PROGRESS,
              IDEMPOTENCY_KEY_REUSED, DOCUMENT_UNAVAILABLE, INTERNAL_ERROR, SERVICE_UNAVAILABLE)
 _BY_STATUS = {k.status: k for k in ALL_KINDS if k.status not in (409, 422)}
 
@@ -128,6 +130,12 @@ def problem_response(kind: Kind, detail: str, *, headers: dict[str, str] | None 
     body = {"type": kind.uri, "title": kind.title, "status": kind.status, "detail": detail,
             **{k: v for k, v in extensions.items() if v is not None}}
     return JSONResponse(body, status_code=kind.status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def problem_body(problem: Problem) -> dict[str, Any]:
+    """The problem document of `problem` (as `from_problem` sends it)."""
+    return {"type": problem.kind.uri, "title": problem.kind.title,
+            "status": problem.kind.status, "detail": problem.detail, **problem.extensions}
 
 
 def from_problem(problem: Problem) -> JSONResponse:

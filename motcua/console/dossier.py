@@ -40,6 +40,7 @@ from motcua.console.web import (
 )
 from motcua.documents import KINDS, DocumentUnavailable, render
 from motcua.documents.render import Lookup
+from motcua.documents.timefmt import vn_duration
 from motcua.eventstore.store import read_stream
 
 router = APIRouter(include_in_schema=False)
@@ -150,6 +151,15 @@ def _at(value: Any, tz: tzinfo) -> str:
         return "—"
 
 
+def _span(seconds: int) -> str:
+    """A wall-clock wait, e.g. '2 ngày 3 giờ 5 phút'."""
+    days, rest = divmod(seconds, 86400)
+    parts = [f"{days} ngày"] if days else []
+    parts += [f"{rest // 3600} giờ"] if rest >= 3600 else []
+    parts += [f"{rest % 3600 // 60} phút"]
+    return " ".join(parts)
+
+
 def allowed_actions(current: Session, d: Dossier) -> list[str]:
     """The actions this user may take on `d` now (the engine still has the last word)."""
     roles = current.user.roles
@@ -185,26 +195,42 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
     events = await dossier_events(request, current, code)
     d = folded(events)
     res = resources(request)
+    tz = res.calendar.tz
     private = sees_personal_data(current)
     if private:
         await privacy.record_read(res.db(), current.user.principal, code, "console:dossier")
     left, css = time_left(res.calendar, d.due_at, now())
     procedure = res.catalog.procedures.get(d.procedure_code)
     unit = res.catalog.units.get(d.unit_code)
-    versions = [e.payload for e in events if e.event_type == "DeadlineSet"]
-    pauses = [(e.payload.get("paused_seconds", 0), e.recorded_at) for e in events
+    versions = [{"version": e.payload.get("version"), "due": _at(e.payload.get("due_at"), tz),
+                 "reason": _REASONS.get(e.payload.get("reason", ""), e.payload.get("reason")),
+                 "rule": e.payload.get("rule"),
+                 "time": vn_duration(e.payload.get("amount", 0), e.payload.get("unit", ""))}
+                for e in events if e.event_type == "DeadlineSet"]
+    pauses = [(_span(int(e.payload.get("paused_seconds", 0))), e.recorded_at) for e in events
               if e.event_type == "SupplementReceived"]
+    rule = getattr(d, "counting_rule", None)  # (name, legal source) of the due time's rule
     officers = [u for u in await list_users(res.db())
                 if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)]
-    timeline = [{"at": e.recorded_at, "actor": e.metadata.get("actor") or "hệ thống",
-                 "what": _describe(e, private, res.calendar.tz)} for e in events]
+    shown = {u.username: u.display for u in await list_users(res.db())}
+
+    def who(username: str | None) -> str:
+        if not username:
+            return "hệ thống"
+        name = shown.get(username)
+        return f"{name} ({username})" if name and name != username else username
+
+    timeline = [{"at": e.recorded_at, "actor": who(e.metadata.get("actor")),
+                 "what": _describe(e, private, tz)} for e in events]
     return page(request, "dossier.html", status=status, d=d, code=code, private=private,
                 procedure=procedure, unit=unit, left=left, left_css=css,
                 sla=d.sla_status(now()), versions=versions, pauses=pauses,
                 timeline=timeline, documents=_documents(request, events) if private else [],
                 actions=allowed_actions(current, d), labels=ACTION_LABELS,
-                officers=officers, error=error, error_fields=error_fields or [],
+                officers=officers, assignee=who(d.assignee) if d.assignee else "—",
+                error=error, error_fields=error_fields or [],
                 form_id=secrets.token_urlsafe(18), done=ACTION_LABELS.get(done, ""),
+                rule=rule if isinstance(rule, tuple) and len(rule) == 2 else None,
                 may_rate=bool(current.user.roles & PERMISSIONS["rate"])
                 and d.state == DossierState.RETURNED and d.satisfaction is None,
                 today=res.calendar.local(now()).date().isoformat())

@@ -187,10 +187,9 @@ async def login(pool: asyncpg.Pool, username: str, password: str, *,
         if row is None:
             _verify(_DUMMY_HASH, password)
             outcome = Outcome.UNKNOWN_USER
-        elif row["disabled_at"] is not None:
-            outcome = Outcome.DISABLED
-        elif row["locked"]:
-            outcome = Outcome.LOCKED
+        elif row["disabled_at"] is not None or row["locked"]:
+            _verify(_DUMMY_HASH, password)  # same work: the answer time reveals nothing
+            outcome = Outcome.DISABLED if row["disabled_at"] is not None else Outcome.LOCKED
         elif not _verify(row["password_hash"], password):
             failures = row["failed_attempts"] + 1
             locked = failures >= MAX_FAILURES
@@ -210,6 +209,8 @@ async def login(pool: asyncpg.Pool, username: str, password: str, *,
             if _hasher.check_needs_rehash(row["password_hash"]):
                 await conn.execute("UPDATE console_users SET password_hash = $2 "
                                    "WHERE username = $1", username, _hasher.hash(password))
+            # Expired sessions are swept here, at the moment a new one is made.
+            await conn.execute("DELETE FROM console_sessions WHERE expires_at < now()")
             await conn.execute(
                 "INSERT INTO console_sessions (id_hash, username, csrf_token, expires_at) "
                 "VALUES ($1, $2, $3, now() + $4::interval)",
@@ -249,11 +250,6 @@ async def logout(pool: asyncpg.Pool, secret: str, username: str, *,
     """End the session and record the logout."""
     await pool.execute("DELETE FROM console_sessions WHERE id_hash = $1", _digest(secret))
     await _record(pool, username, Outcome.LOGOUT, remote_addr, user_agent)
-
-
-async def purge_sessions(pool: asyncpg.Pool) -> int:
-    status: str = await pool.execute("DELETE FROM console_sessions WHERE expires_at < now()")
-    return int(status.split()[-1])
 
 
 async def create_dev_user(dsn: str, password: str | None = None) -> str:

@@ -8,7 +8,7 @@ what went wrong (`ConsoleError`), and a missing session is a redirect to `/login
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import quote
 
@@ -103,10 +103,12 @@ def time_left(cal: Calendar, due: datetime | None, now: datetime) -> tuple[str, 
         return "—", ""
     late = due < now
     span = working_time_between(cal, due, now) if late else working_time_between(cal, now, due)
-    day = cal.hours.day_length
-    days, rest = divmod(span, day)
-    hours = rest / timedelta(hours=1)
-    text = (f"{days} ngày " if days else "") + f"{hours:.1f} giờ làm việc"
+    days, rest = divmod(span, cal.hours.day_length)
+    minutes = int(rest.total_seconds() // 60)
+    parts = [f"{days} ngày"] if days else []
+    parts += [f"{minutes // 60} giờ"] if minutes >= 60 or not days else []
+    parts += [f"{minutes % 60} phút"] if minutes % 60 else []
+    text = " ".join(parts) + " làm việc"
     return (f"Quá hạn {text}", "overdue") if late else (f"Còn {text}", "")
 
 

@@ -97,7 +97,7 @@ async def read_stream(conn: asyncpg.Connection | asyncpg.Pool,
     return [envelope(r) for r in rows]
 
 
-async def allocate_code_sequence(conn: asyncpg.Connection | asyncpg.Pool, unit_code: str,
+async def allocate_code_sequence(conn: Conn | asyncpg.Pool, unit_code: str,
                                  day: date) -> int:
     """The next daily sequence number for `unit_code` on `day` (1, 2, ...), atomically."""
     value: int = await conn.fetchval(

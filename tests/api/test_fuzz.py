@@ -1,5 +1,7 @@
 """Schemathesis over the OpenAPI document, against the API served by uvicorn on the real stack:
 no 5xx, and every response conforms to the document (status, content type, schema, headers).
+The stateful phase follows the document's links (a receipt's `code` into every dossier
+operation), so sequences such as receive -> assign -> extend -> refuse are fuzzed too.
 
 Bounded: at most `MAX_EXAMPLES` cases per operation, a fixed seed, well under two minutes.
 The fuzzer runs as a subprocess (its own event loop), so this process's loop keeps serving the
@@ -77,7 +79,7 @@ async def test_fuzzer_finds_no_server_error_or_schema_violation(
         "run", f"{served}/openapi.json",
         "--header", f"Authorization: Bearer {dev_token}",
         "--checks", CHECKS, "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED),
-        "--phases", "examples,coverage,fuzzing", "--workers", "1", "--no-shrink",
+        "--phases", "examples,coverage,fuzzing,stateful", "--workers", "1", "--no-shrink",
         "--request-timeout", "20", "--suppress-health-check", "all",
         "--report", "junit", "--report-dir", str(tmp_path),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)

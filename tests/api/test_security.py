@@ -14,7 +14,8 @@ import stat
 import subprocess
 import tempfile
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -27,18 +28,33 @@ from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
+from domain import commands as cmd
+from domain.codes import format_code
+from domain.states import Channel
+from motcua import dossiers
 from motcua import lookup as motcua_lookup
 from motcua.api.app import create_app
+from motcua.api.tokens import create_token
+from motcua.cli_token import main as token_cli
 from motcua.codec import EncryptionCodec, Keyring, PayloadKeyError
 from motcua.devstack import postgres as postgres_module
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.lookup import normalise
+from motcua.register import register_lines
 from motcua.temporal import connect
-from tests.api.conftest import MakeToken, act, bearer, print_receipt, receipt_body, receive
+from tests.api.conftest import (
+    OTHER_UNIT,
+    MakeToken,
+    act,
+    bearer,
+    print_receipt,
+    receipt_body,
+    receive,
+)
 from tests.api.test_errors import assert_problem
-from tests.conftest import UNIT, settings_for
+from tests.conftest import PROCEDURE, TASK_QUEUE, UNIT, settings_for
 from worker import build_worker
 
 pytestmark = pytest.mark.engine
@@ -408,3 +424,116 @@ async def test_personal_data_is_encrypted_in_temporal_history(
         finally:
             await worker.shutdown()
             await running
+
+
+# --- tokens: optional expiry and last use -------------------------------------------------
+
+async def test_token_expiry_and_last_use(pool: asyncpg.Pool, http: httpx.AsyncClient,
+                                         postgres: EmbeddedPostgres,
+                                         monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """An expired token is 401 like a revoked one; a used token shows its last use in
+    `motcua token list`, an unused one "never used"; --expires-in-days sets the expiry."""
+    suffix = uuid.uuid4().hex[:6]
+    past = await create_token(pool, name=f"old-{suffix}", roles=["clerk"],
+                              expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert_problem(await http.get("/v1/units", headers=bearer(past)), 401, "unauthorized")
+    assert_problem(await http.post("/v1/dossiers", json=receipt_body(), headers=bearer(past)),
+                   401, "unauthorized")
+    monkeypatch.setenv("DATABASE_URL", postgres.dsn)
+    capsys.readouterr()  # the request log lines so far
+    assert await asyncio.to_thread(token_cli, ["create", "--name", f"soon-{suffix}", "--role",
+                                               "ops", "--expires-in-days", "3"]) == 0
+    soon = capsys.readouterr().out.strip()
+    assert (await http.get("/v1/units", headers=bearer(soon))).status_code == 200
+    expires, used = await pool.fetchrow(
+        "SELECT expires_at, last_used_at FROM api_tokens WHERE name = $1", f"soon-{suffix}")
+    assert timedelta(days=2, hours=23) < expires - datetime.now(UTC) <= timedelta(days=3)
+    assert used is not None and datetime.now(UTC) - used < timedelta(minutes=1)
+    capsys.readouterr()
+    assert await asyncio.to_thread(token_cli, ["list"]) == 0
+    listing = {line.split("\t")[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "expired" in listing[f"old-{suffix}"] and "never used" in listing[f"old-{suffix}"]
+    assert "expires " in listing[f"soon-{suffix}"]
+    assert "last used " in listing[f"soon-{suffix}"]
+
+
+# --- points 1 and 2: racing retries, and receipt numbers without gaps ----------------------
+
+async def test_racing_retries_of_a_refused_command_never_answer_500(
+        http: httpx.AsyncClient, dev_token: str) -> None:
+    """Twenty parallel identical requests with one key, for a command the engine refuses
+    (start on an unassigned dossier; assign on a missing dossier), over several rounds: each
+    answers the refusal or 409 "in progress" with Retry-After — never a 500."""
+    code = (await receive(http, dev_token))["code"]
+    missing = f"{code[:-4]}9998"
+    seen: set[tuple[int, str]] = set()
+    for round_ in range(6):
+        for target, action, body in ((code, "start", {}),
+                                     (missing, "assign", {"officer": "officer-1"})):
+            k = f"race-{round_}-{action}-{uuid.uuid4().hex[:6]}"
+            responses = await asyncio.gather(*[
+                act(http, dev_token, target, action, body, **{"Idempotency-Key": k})
+                for _ in range(20)])
+            for r in responses:
+                assert r.status_code < 500, r.text
+                seen.add((r.status_code, r.json()["type"].rsplit("/", 1)[-1]))
+                if r.json()["type"].endswith("/request-in-progress"):
+                    assert int(r.headers["Retry-After"]) >= 1
+    assert seen <= {(409, "invalid-transition"), (404, "not-found"),
+                    (409, "request-in-progress")}, seen
+    assert (409, "invalid-transition") in seen and (404, "not-found") in seen
+
+
+async def test_concurrent_receipts_leave_the_register_without_gaps(
+        http: httpx.AsyncClient, dev_token: str, pool: asyncpg.Pool, api: FastAPI,
+        client: Client) -> None:
+    """Concurrent receipts of one unit — keys sent three times at once, twenty at once with
+    one key, receipts without a key, invalid ones with and without a key, and one whose number
+    the engine refuses — leave the day's register numbered 1..k without a gap: one number per
+    distinct valid request, the refused one struck through (void, with the reason), and no
+    number for a duplicate or an invalid request."""
+    unit = OTHER_UNIT
+    day = api.state.resources.calendar.local(datetime.now(UTC)).date()
+    last = await pool.fetchval("SELECT last_value FROM dossier_sequences "
+                               "WHERE unit_code = $1 AND day = $2", unit, day) or 0
+    # A dossier that reached the engine by another road holds the number the register will
+    # hand out third: the engine refuses that receipt ("already received").
+    taken = format_code(unit, day, last + 3)
+    await dossiers.receive(client, cmd.ReceiveDossier(
+        code=taken, unit_code=unit, procedure_code=PROCEDURE, channel=Channel.COUNTER,
+        applicant_name="Đỗ Văn Giang", actor="import"), task_queue=TASK_QUEUE)
+
+    good = receipt_body(unit_code=unit)
+    invalid = [receipt_body(unit_code=unit, procedure_code="9.999999"),
+               receipt_body(unit_code=unit, applicant={"name": "A\u200bB"}),
+               receipt_body(unit_code=unit, channel="pigeon")]
+
+    def post(body: dict[str, object], k: str | None) -> Awaitable[httpx.Response]:
+        headers = bearer(dev_token, **({"Idempotency-Key": k} if k else {}))
+        return http.post("/v1/dossiers", json=body, headers=headers)
+
+    keys = [f"reg-{uuid.uuid4().hex[:8]}" for _ in range(6)]
+    one_key = f"reg-twenty-{uuid.uuid4().hex[:8]}"
+    requests = [post(good, k) for k in keys for _ in range(3)]
+    requests += [post(good, one_key) for _ in range(20)]
+    requests += [post(good, None) for _ in range(6)]
+    requests += [post(b, k) for b in invalid for k in (None, f"bad-{uuid.uuid4().hex[:8]}")]
+    responses = await asyncio.gather(*requests)
+    statuses = [r.status_code for r in responses]
+    assert all(s in (201, 409, 422) for s in statuses), statuses
+    assert statuses[-6:] == [422] * 6
+
+    lines = await register_lines(pool, unit, day)
+    assert [line["seq"] for line in lines] == list(range(1, len(lines) + 1))
+    new = [line for line in lines if line["seq"] > last]
+    distinct = len(keys) + 1 + 6  # one number per distinct valid request
+    assert len(new) == distinct, [(line["seq"], line["status"]) for line in new]
+    assert await pool.fetchval("SELECT last_value FROM dossier_sequences WHERE unit_code = $1 "
+                               "AND day = $2", unit, day) == last + distinct
+    void = [line for line in new if line["status"] == "void"]
+    assert [line["dossier_code"] for line in void] == [taken]
+    assert "already received" in void[0]["void_reason"]
+    assert {line["status"] for line in new if line["dossier_code"] != taken} == {"received"}
+    created = {r.json()["code"] for r in responses if r.status_code == 201}
+    assert created == {line["dossier_code"] for line in new} - {taken}

@@ -53,8 +53,11 @@ async def console_url(client: Client, pool: asyncpg.Pool, worker: None,
     stop = asyncio.Event()
     own = await asyncpg.create_pool(postgres.dsn, min_size=1, max_size=2)  # LISTENs
     projecting = asyncio.create_task(projector.run(own, stop, poll_interval=0.2))
-    while not server.started:
+    for _ in range(400):  # uvicorn offers no event to await
+        if server.started:
+            break
         await asyncio.sleep(0.05)
+    assert server.started, "uvicorn did not start"
     yield f"http://127.0.0.1:{port}"
     stop.set()
     server.should_exit = True

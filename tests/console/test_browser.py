@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import pytest
 
-from tests.conftest import UNIT
+from motcua.config import Settings
+from motcua.runtime import calendar_for
+from tests.conftest import UNIT, Receive
 from tests.console.conftest import PASSWORD, SCREENSHOTS, MakeUser, needs_chromium
 
 pytestmark = [pytest.mark.engine, needs_chromium]
@@ -153,6 +156,14 @@ async def test_officer_and_leader_take_it_to_return(
     await leader.goto(f"/ho-so/{story.code}")
     await act(leader, "assign", officer=story.officer, note="Ưu tiên giải quyết")
     assert story.officer in await leader.locator("[data-testid=assignee]").inner_text()
+    # The leader extends the appointment once, with the apology letter ready to print.
+    calendar = calendar_for(Settings())
+    later = calendar.nth_working_day_after(calendar.local(datetime.now(UTC)).date(), 12)
+    await act(leader, "extend", reason="Cần xác minh thêm với công an xã",
+              new_date=later.isoformat(), new_time="10:00")
+    assert await leader.locator("form[data-action='extend']").count() == 0  # only once
+    apology = await leader.request.get(f"/ho-so/{story.code}/giay-to/apology")
+    assert apology.status == 200 and "xác minh thêm" in await apology.text()
 
     # Another officer of the unit is offered no processing step, and a forged post is refused
     # by the same rule the API applies.
@@ -171,6 +182,10 @@ async def test_officer_and_leader_take_it_to_return(
     await shot(officer, "04-ho-so-cua-toi")
     await officer.locator(f"tr[data-code='{story.code}'] a").click()
     await act(officer, "start")
+    await act(officer, "request-supplement", reason="Thiếu giấy tờ chứng minh chỗ ở",
+              documents="Hợp đồng thuê nhà có công chứng")
+    assert "Chờ bổ sung" in await officer.locator("[data-testid=state]").inner_text()
+    await act(officer, "supplement", documents="Hợp đồng thuê nhà có công chứng")
     await act(officer, "complete", summary="Đã đăng ký thường trú")
     await shot(officer, "05-ho-so-xu-ly")
 
@@ -263,9 +278,23 @@ async def test_ops_sees_no_personal_data(
     text = await ops.locator("body").inner_text()
     assert "Đã trả kết quả" in text
     for personal in (APPLICANT, "0912345678", "001190012345", "Cốc Lếu",
-                     "Đã đăng ký thường trú", "Ưu tiên giải quyết"):
+                     "Đã đăng ký thường trú", "Ưu tiên giải quyết", "xác minh thêm",
+                     "Hợp đồng thuê nhà"):
         assert personal not in text, personal
     assert await ops.locator("[data-testid=applicant]").count() == 0
+    await shot(ops, "11-ops-khong-du-lieu-ca-nhan")
     document = await ops.goto(f"/ho-so/{story.code}/giay-to/process-control")
     assert document is not None and document.status == 403
-    await shot(ops, "11-ops-khong-du-lieu-ca-nhan")
+
+
+async def test_the_queue_updates_without_a_reload(
+        browser: Any, console_url: str, story: Story, closing: list[Any],
+        receive: Receive) -> None:
+    """A dossier received elsewhere appears in an open queue by itself (short polling)."""
+    leader = await signed_in(browser, console_url, story.leader)
+    closing.append(leader)
+    await leader.goto("/ho-so")
+    await leader.evaluate("window.stillTheSamePage = true")
+    dossier = await receive(applicant_name="Vũ Đức Thắng")
+    await leader.locator(f"tr[data-code='{dossier.code}']").wait_for(timeout=30_000)
+    assert await leader.evaluate("window.stillTheSamePage === true")

@@ -100,3 +100,31 @@ async def test_open_redirect_is_refused(console_url: str, make_user: MakeUser) -
             "csrf_token": token[1], "username": clerk, "password": PASSWORD,
             "next": "//evil.example/"})
         assert answer.headers["location"] == "/"
+
+
+async def test_bad_input_gets_a_page_never_a_500(console_url: str, make_user: MakeUser) -> None:
+    """Malformed codes, cursors, dates, actions and forms answer 4xx pages in Vietnamese."""
+    user = await make_user("clerk", "officer", "leader", unit=UNIT)
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        assert (await login(http, user, PASSWORD)).status_code == 303
+        token = _CSRF.search((await http.get("/ho-so")).text)
+        assert token
+        csrf = {"csrf_token": token[1]}
+        gets = {"/ho-so/not-a-code": 404, f"/ho-so/{UNIT}-260101-9999": 404,
+                "/ho-so?sau=%%%": 422, "/bao-cao?tu=2025-13-45": 422,
+                "/bao-cao?tu=2025-02-01&den=2025-01-01": 422, "/tiep-nhan?tim=<script>": 200,
+                f"/ho-so/{UNIT}-260101-9999/giay-to/nonsense": 404,
+                "/bao-cao?donvi=000.22.39.H39": 403}
+        for path, status in gets.items():
+            answer = await http.get(path)
+            assert answer.status_code == status, (path, answer.text[:300])
+            assert "text/html" in answer.headers["content-type"], path
+        posts = {f"/ho-so/{UNIT}-260101-9999/start": 404, "/danh-gia/garbage": 404,
+                 "/tiep-nhan": 422}
+        for path, status in posts.items():
+            answer = await http.post(path, data={**csrf, "channel": "fax", "name": "x" * 5000})
+            assert answer.status_code == status, (path, answer.text[:300])
+        invalid = await http.post("/tiep-nhan", data={**csrf, "procedure_code": "1.004222",
+                                                      "channel": "counter", "name": ""})
+        assert invalid.status_code == 422 and "họ tên" in invalid.text
+        assert "<script>" not in (await http.get("/tiep-nhan?tim=<script>")).text

@@ -50,9 +50,6 @@ procedures:
     level: commune
     prescribed_amount: 7
     prescribed_unit: working_days
-    reduced_amount: 4
-    reduced_unit: working_days
-    reduced_is_estimate: true
     source: "UNVERIFIED: Luật Cư trú 2020 (68/2020/QH14), 07 working days (test copy)"
   - code: "L.fault-one-hour"
     name: "Thủ tục thử nghiệm một giờ"

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from domain.decide import no_more_commands
 from motcua.actions import HTTP_ACTIONS, Action
-from motcua.api import engine, idempotency, problems
+from motcua.api import engine, idempotency, privacy, problems
 from motcua.api.auth import ASSIGNEE_STEPS, check_assignee, check_visible, require
 from motcua.api.context import PostContext, PostCtx
 from motcua.api.problems import INVALID_TRANSITION, Problem
@@ -58,8 +58,9 @@ async def perform(action: Action, code: str, body: ActionBody, principal: Princi
             check_visible(principal, closed.unit_code)
             refusal = no_more_commands(closed)  # its workflow has ended
             raise Problem(INVALID_TRANSITION, refusal.message, state=closed.state_name) from None
-        view = dossier_view(dossier, await read_stream(pool, code)).model_dump(mode="json")
-        return await attempt.respond(view)
+        view = await privacy.shown(pool, principal, dossier_view(
+            dossier, await read_stream(pool, code)), what=f"action:{action.name}")
+        return await attempt.respond(view.model_dump(mode="json"))
 
 
 def _endpoint(action: Action) -> Callable[..., Awaitable[JSONResponse]]:

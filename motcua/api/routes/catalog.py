@@ -29,9 +29,16 @@ class ProcedureView(BaseModel):
     name: str = Field(examples=["Thủ tục đăng ký khai sinh"])
     level: str = Field(examples=["commune"])
     prescribed: Duration
-    reduced: Duration = Field(description="The time the province applies (the due time).")
-    reduced_is_estimate: bool
-    source: str
+    reduced: Duration = Field(description="The time the province applies (the due time): "
+                              "the published reduced time, else the prescribed time.")
+    reduced_is_estimate: bool = Field(default=False, description="Always false: estimates "
+                                      "no longer reach a due time (issue 11).")
+    source: str = Field(description="The legal text of the prescribed time.")
+    field: str = Field(default="", description="Lĩnh vực (field) of the procedure.")
+    reduced_source: str = Field(default="", description="The decision that published the "
+                                "reduced time; empty when the prescribed time applies.")
+    replaced_by: str | None = Field(default=None, description="For a code a decree retired: "
+                                    "the code new dossiers use.")
 
 
 class UnitView(BaseModel):
@@ -64,7 +71,8 @@ def _procedure(p: Procedure) -> ProcedureView:
         code=p.code, name=p.name, level=p.level,
         prescribed=Duration(amount=p.prescribed_amount, unit=p.prescribed_unit.value),
         reduced=Duration(amount=p.reduced_amount, unit=p.reduced_unit.value),
-        reduced_is_estimate=p.reduced_is_estimate, source=p.source)
+        source=p.source, field=p.field, reduced_source=p.reduced_source,
+        replaced_by=p.replaced_by)
 
 
 def _unit(u: Unit) -> UnitView:

@@ -12,12 +12,12 @@ from fastapi.responses import JSONResponse
 from domain.decide import check_original_receipt
 from domain.errors import InvalidCommand
 from domain.states import DossierState, SlaStatus
-from motcua import dossiers, forecast
+from motcua import forecast, register
 from motcua.api import engine, idempotency, listing, privacy, problems
 from motcua.api.auth import Reader, check_unit_allowed, check_visible, require
 from motcua.api.checks import check_receipt_time
 from motcua.api.context import PostCtx
-from motcua.api.problems import invalid_input
+from motcua.api.problems import Problem, invalid_input
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.schemas import ReceiveRequest
 from motcua.api.text import Instant, Short
@@ -30,7 +30,7 @@ from motcua.api.views import (
     dossier_view,
     folded,
 )
-from motcua.eventstore.store import read_stream
+from motcua.eventstore.store import Conn, read_stream
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 
@@ -40,7 +40,7 @@ DossierCode = Annotated[str, Path(description="The dossier code printed on the r
 
 @router.post("", status_code=201, response_model=DossierView, operation_id="receiveDossier",
              summary="Receive a dossier",
-             responses=problems.responses(400, 401, 403, 413, 415, 422, 503))
+             responses=problems.responses(400, 401, 403, 409, 413, 415, 422, 503))
 async def receive_dossier(
         body: ReceiveRequest, ctx: PostCtx,
         principal: Annotated[Principal, Depends(require("receive"))]) -> JSONResponse:
@@ -59,6 +59,9 @@ async def receive_dossier(
     if procedure is None:
         raise invalid_input("procedure_code",
                             f"unknown procedure (catalog version {catalog.version})")
+    if procedure.is_retired:  # stays resolvable for old dossiers, takes no new receipt
+        raise invalid_input("procedure_code", f"retired ({procedure.retired_source}); use "
+                            f"{procedure.replaced_by}")
     if body.original_received_at is not None:
         try:
             check_original_receipt(body.original_received_at, now)
@@ -69,8 +72,9 @@ async def receive_dossier(
     client = ctx.resources.temporal()  # 503 before a code is spent
     pool, key = ctx.pool, ctx.idempotency_key
 
-    async def allocate() -> str:
-        return await dossiers.next_code(pool, body.unit_code, today)
+    async def allocate(conn: Conn) -> str:  # in the key's claim: see motcua.register
+        return await register.allocate(conn, body.unit_code, today,
+                                       allocated_by=principal.name)
 
     async with idempotency.attempt(pool, principal=principal.name, key=key,
                                    operation="receive", allocate=allocate,
@@ -80,10 +84,18 @@ async def receive_dossier(
         code = attempt.dossier_code
         command = body.command(code=code, actor=principal.name,
                                correlation_id=ctx.correlation_id)
-        dossier = await engine.receive(client, command,
-                                       task_queue=ctx.resources.settings.task_queue)
-        view = dossier_view(dossier, await read_stream(pool, code)).model_dump(mode="json")
-        return await attempt.respond(view, status_code=201)
+        try:
+            dossier = await engine.receive(client, command,
+                                           task_queue=ctx.resources.settings.task_queue)
+        except Problem as problem:
+            if problem.kind.status in (409, 422):  # refused: the number stays, struck through
+                await register.void(pool, code, problem.detail)
+                await attempt.refused(problem)
+            raise
+        await register.received(pool, code)
+        view = await privacy.shown(pool, principal, dossier_view(dossier, await read_stream(
+            pool, code)), what="receive")
+        return await attempt.respond(view.model_dump(mode="json"), status_code=201)
 
 
 @router.get("/{code}", response_model=DossierView, operation_id="getDossier",

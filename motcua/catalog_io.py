@@ -1,0 +1,305 @@
+"""The catalog file a province publishes: read (`motcua catalog import`) and write (`export`).
+
+File format (the one `motcua catalog export` writes and `import` reads back):
+
+* CSV (UTF-8, a BOM allowed) or XLSX (the first sheet), chosen by the file's extension;
+* one header row, then one procedure per row; header names are matched case-insensitively,
+  with spaces, dashes, dots and slashes read as underscores (so "Reduced amount" works);
+* columns (the ones provincial decisions publish; * = required):
+
+  =====================  =====================================================================
+  code *                 national code ``1.001193``, or a local code ``L.<slug>``
+  name *                 Vietnamese name as published
+  field *                lĩnh vực (Biểu 06 rows are by field), e.g. ``Hộ tịch``
+  level *                ``province`` | ``commune`` (``tỉnh`` | ``xã`` accepted)
+  prescribed_amount *    the time the law prescribes; ``0,5`` or ``0.5`` for half a day
+  prescribed_unit *      ``working_days`` | ``calendar_days`` | ``working_hours`` | ``same_day``
+                         | ``months``, or in Vietnamese: ``ngày làm việc`` | ``ngày`` |
+                         ``giờ làm việc`` | ``trong ngày`` | ``tháng``
+  reduced_amount         the province's published reduced time (leave empty when none: the
+  reduced_unit           prescribed time applies; no estimate ever reaches a due time)
+  reduced_source         the decision that published the reduced time (required with it),
+                         e.g. ``QĐ 3009/QĐ-UBND ngày 23/8/2021 (Lào Cai)``
+  source *               the legal text of the prescribed time (law, article, clause), or
+                         ``UNVERIFIED: ...``
+  counting_rule          ``civil_code`` (default) | ``same_time_of_day``
+  due_soon_working_days  whole number, default 1 (0 for same-day procedures)
+  replaced_by            for a code a decree retired or merged: the code that replaces it
+  retired_source         the text that retired it (required with replaced_by)
+  =====================  =====================================================================
+
+  A time cell may also hold the amount and the unit together, as published: ``5 working_days``,
+  ``05 ngày làm việc``, ``0,5 ngày làm việc``, ``02 giờ làm việc``; the unit column may then be
+  empty.
+
+* Fractional working days (``0,5 ngày làm việc``) become working hours at the working-day
+  length (``MOTCUA_WORKING_DAY_HOURS``, default 8: provincial systems count 8 hours to a
+  working day; our reading, as DOMAIN.md §8 reports). A fraction that gives no whole number of
+  hours is refused with its row, as are fractions of any other unit.
+
+Every row is validated; all errors are reported at once, each naming the row and the code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from domain.catalog import LEVELS, Catalog, CountingRule, Procedure, TimeUnit
+
+COLUMNS = ("code", "name", "field", "level", "prescribed_amount", "prescribed_unit",
+           "reduced_amount", "reduced_unit", "reduced_source", "source", "counting_rule",
+           "due_soon_working_days", "replaced_by", "retired_source")
+REQUIRED = ("code", "name", "field", "level", "prescribed_amount", "source")
+DEFAULT_DAY_HOURS = 8
+
+# Vietnamese unit names as provincial decisions print them (longest first when matching).
+UNIT_NAMES: dict[str, TimeUnit] = {
+    "ngày làm việc": TimeUnit.WORKING_DAYS,
+    "giờ làm việc": TimeUnit.WORKING_HOURS,
+    "trong ngày": TimeUnit.SAME_DAY,
+    "ngay trong ngày": TimeUnit.SAME_DAY,
+    "ngày": TimeUnit.CALENDAR_DAYS,
+    "tháng": TimeUnit.MONTHS,
+    "giờ": TimeUnit.WORKING_HOURS,
+}
+LEVEL_NAMES = {"tỉnh": "province", "xã": "commune", "cấp tỉnh": "province", "cấp xã": "commune"}
+_TIME_CELL = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(.*?)\s*$")
+
+
+class CatalogFileError(ValueError):
+    """The file cannot be read, or rows are invalid; `errors` lists every bad row."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = list(errors)
+
+
+def header(text: object) -> str:
+    """A column name as matched: lower case, separators read as underscores."""
+    return re.sub(r"[\s.\-/]+", "_", str(text or "").strip().lower()).strip("_")
+
+
+def read_table(path: Path) -> list[dict[str, str]]:
+    """The file's rows as {column: text}, from CSV or XLSX (by extension)."""
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            import openpyxl
+
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            try:
+                table = [["" if v is None else str(v) for v in row]
+                         for row in book.worksheets[0].iter_rows(values_only=True)]
+            finally:
+                book.close()
+        else:
+            table = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    except OSError as err:
+        raise CatalogFileError([f"{path}: cannot read: {err.strerror or err}"]) from None
+    except (ValueError, KeyError, csv.Error, UnicodeDecodeError) as err:
+        raise CatalogFileError([f"{path.name}: not a readable CSV or XLSX file: {err}"]) from None
+    if not table:
+        raise CatalogFileError([f"{path.name}: the file is empty"])
+    names = [header(h) for h in table[0]]
+    unknown = sorted({n for n in names if n and n not in COLUMNS})
+    if unknown:
+        raise CatalogFileError([f"{path.name}: unknown column(s) {', '.join(unknown)}; "
+                                f"known: {', '.join(COLUMNS)}"])
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise CatalogFileError([f"{path.name}: missing column(s) {', '.join(missing)}"])
+    return [dict(zip(names, (c.strip() for c in row), strict=False))
+            for row in table[1:] if any(c.strip() for c in row)]
+
+
+def _unit(text: str, what: str) -> TimeUnit:
+    text = text.strip().lower()
+    for name, unit in sorted(UNIT_NAMES.items(), key=lambda kv: -len(kv[0])):
+        if text == name:
+            return unit
+    try:
+        return TimeUnit(text)
+    except ValueError:
+        allowed = ", ".join([*(u.value for u in TimeUnit), *UNIT_NAMES])
+        raise ValueError(f"{what}: unknown unit {text!r} (one of {allowed})") from None
+
+
+def _time(amount_text: str, unit_text: str, what: str, day_hours: int) -> tuple[int, TimeUnit]:
+    """(whole amount, unit) from an amount cell (maybe "0,5 ngày làm việc") and a unit cell."""
+    match = _TIME_CELL.match(amount_text)
+    if not match:
+        raise ValueError(f"{what}_amount: not a number: {amount_text!r}")
+    number, inline_unit = match.groups()
+    unit = _unit(inline_unit or unit_text or "", f"{what}_unit") \
+        if (inline_unit or unit_text) else None
+    if unit is None:
+        raise ValueError(f"{what}_unit is missing")
+    try:
+        value = Decimal(number.replace(",", "."))
+    except InvalidOperation:
+        raise ValueError(f"{what}_amount: not a number: {number!r}") from None
+    if value == value.to_integral_value():
+        return int(value), unit
+    if unit == TimeUnit.WORKING_DAYS:
+        hours = value * day_hours
+        if hours == hours.to_integral_value() and hours > 0:
+            return int(hours), TimeUnit.WORKING_HOURS  # 8-hour working day (module doc)
+        raise ValueError(f"{what}_amount: {number} working days is not a whole number of hours "
+                         f"at {day_hours} h per day")
+    raise ValueError(f"{what}_amount: {number} {unit.value} cannot be fractional")
+
+
+def _int(text: str, what: str, default: int) -> int:
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{what}: not a whole number: {text!r}") from None
+
+
+def procedure_from_row(row: Mapping[str, str], day_hours: int = DEFAULT_DAY_HOURS) -> Procedure:
+    """One validated procedure; `ValueError` says what is wrong with the row."""
+    for column in REQUIRED:
+        if not row.get(column, "").strip():
+            raise ValueError(f"{column} is empty")
+    level = LEVEL_NAMES.get(row["level"].strip().lower(), row["level"].strip().lower())
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)} (or tỉnh, xã), got "
+                         f"{row['level']!r}")
+    p_amount, p_unit = _time(row["prescribed_amount"], row.get("prescribed_unit", ""),
+                             "prescribed", day_hours)
+    if row.get("reduced_amount", "").strip():
+        r_amount, r_unit = _time(row["reduced_amount"], row.get("reduced_unit", ""), "reduced",
+                                 day_hours)
+    else:
+        r_amount, r_unit = p_amount, p_unit
+    rule_text = row.get("counting_rule", "").strip() or CountingRule.CIVIL_CODE.value
+    try:
+        rule = CountingRule(rule_text)
+    except ValueError:
+        raise ValueError(f"counting_rule must be civil_code or same_time_of_day, got "
+                         f"{rule_text!r}") from None
+    default_soon = 0 if p_unit == TimeUnit.SAME_DAY else 1
+    return Procedure(
+        code=row["code"].strip(), name=row["name"].strip(), field=row["field"].strip(),
+        level=level,  # narrowed by the LEVELS check above
+        prescribed_amount=p_amount, prescribed_unit=p_unit,
+        reduced_amount=r_amount, reduced_unit=r_unit,
+        reduced_source=row.get("reduced_source", "").strip(), source=row["source"].strip(),
+        counting_rule=rule,
+        due_soon_working_days=_int(row.get("due_soon_working_days", "").strip(),
+                                   "due_soon_working_days", default_soon),
+        replaced_by=row.get("replaced_by", "").strip() or None,
+        retired_source=row.get("retired_source", "").strip())
+
+
+def read_procedures(path: Path, day_hours: int = DEFAULT_DAY_HOURS) -> dict[str, Procedure]:
+    """Every row of the file as a procedure; `CatalogFileError` lists every bad row at once."""
+    errors: list[str] = []
+    built: dict[str, Procedure] = {}
+    for number, row in enumerate(read_table(path), start=2):  # row 1 is the header
+        where = f"{path.name}: row {number} (code {row.get('code') or '?'})"
+        try:
+            proc = procedure_from_row(row, day_hours)
+        except (ValueError, TypeError) as err:
+            errors.append(f"{where}: {err}")
+            continue
+        if proc.code in built:
+            errors.append(f"{where}: duplicate code, already in an earlier row")
+            continue
+        built[proc.code] = proc
+    for proc in built.values():
+        if proc.replaced_by is not None and proc.replaced_by not in built:
+            errors.append(f"{path.name}: code {proc.code}: replaced_by {proc.replaced_by} is "
+                          "not in the file")
+    if errors:
+        raise CatalogFileError(errors)
+    return built
+
+
+def row_of(proc: Procedure) -> dict[str, str]:
+    """A procedure as a file row (the columns above, as text)."""
+    return {
+        "code": proc.code, "name": proc.name, "field": proc.field, "level": proc.level,
+        "prescribed_amount": str(proc.prescribed_amount),
+        "prescribed_unit": proc.prescribed_unit.value,
+        "reduced_amount": str(proc.reduced_amount) if proc.reduced_source else "",
+        "reduced_unit": proc.reduced_unit.value if proc.reduced_source else "",
+        "reduced_source": proc.reduced_source, "source": proc.source,
+        "counting_rule": proc.counting_rule.value,
+        "due_soon_working_days": str(proc.due_soon_working_days),
+        "replaced_by": proc.replaced_by or "", "retired_source": proc.retired_source,
+    }
+
+
+def write_procedures(path: Path, procedures: Iterable[Procedure]) -> int:
+    """Write the import format (CSV, or XLSX by extension); returns the number of rows."""
+    rows = [row_of(p) for p in sorted(procedures, key=lambda p: p.code)]
+    if path.suffix.lower() == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = "catalog"
+        sheet.append(list(COLUMNS))
+        for row in rows:
+            sheet.append([row[c] for c in COLUMNS])
+        book.save(path)
+    else:
+        with path.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class CatalogDiff:
+    """What an import changes against the active catalog."""
+
+    added: list[str]
+    removed: list[str]
+    changed: dict[str, list[str]]  # code -> "field: old -> new"
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def lines(self) -> list[str]:
+        out = [f"+ {code}" for code in self.added]
+        out += [f"- {code}" for code in self.removed]
+        for code, changes in self.changed.items():
+            out += [f"~ {code} {change}" for change in changes]
+        return out or ["(no change)"]
+
+
+def diff(active: Mapping[str, Procedure], new: Mapping[str, Procedure]) -> CatalogDiff:
+    """Codes added, removed and changed (field by field) from `active` to `new`."""
+    changed: dict[str, list[str]] = {}
+    for code in sorted(set(active) & set(new)):
+        a, b = active[code], new[code]
+        changes = [f"{f.name}: {getattr(a, f.name)!s} -> {getattr(b, f.name)!s}"
+                   for f in fields(Procedure) if getattr(a, f.name) != getattr(b, f.name)]
+        if changes:
+            changed[code] = changes
+    return CatalogDiff(added=sorted(set(new) - set(active)),
+                       removed=sorted(set(active) - set(new)), changed=changed)
+
+
+def removed_in_use(catalog: Catalog, new: Mapping[str, Procedure]) -> list[str]:
+    """Codes of the active catalog the new one drops outright. Dossiers opened under them could
+    no longer be recomputed, so the import keeps them as retired rows or refuses (see the CLI)."""
+    return sorted(set(catalog.procedures) - set(new))
+
+
+def as_dicts(procedures: Iterable[Procedure]) -> list[dict[str, Any]]:
+    """JSON-safe rows (for storing a catalog version)."""
+    return [row_of(p) for p in procedures]

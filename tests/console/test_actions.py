@@ -1,0 +1,90 @@
+"""The console's actions go through the API's code: the assignee rule (the same for bearer
+tokens), idempotent forms, a leader's refusal with its printable letter."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+
+from motcua.api.tokens import create_token
+from tests.conftest import UNIT, Receive
+from tests.console.conftest import PASSWORD, MakeUser
+from tests.console.test_login import login
+
+pytestmark = pytest.mark.engine
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def _token(pool: asyncpg.Pool, name: str, *roles: str) -> dict[str, str]:
+    secret = await create_token(pool, name=name, roles=list(roles), unit_code=UNIT)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def test_only_the_assignee_or_a_leader_takes_processing_steps_over_the_api(
+        console_url: str, pool: asyncpg.Pool, receive: Receive) -> None:
+    """The rule lives in the API's `perform`: another officer's token is refused (403, and no
+    event); the assignee's and a leader-officer's are not."""
+    suffix = uuid.uuid4().hex[:6]
+    assignee, other, chief = f"an-{suffix}", f"binh-{suffix}", f"chi-{suffix}"
+    tokens = {n: await _token(pool, n, *roles) for n, roles in (
+        (assignee, ("officer",)), (other, ("officer",)), (chief, ("officer", "leader")))}
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        first = await receive()
+        second = await receive()
+        for d in (first, second):
+            assigned = await http.post(f"/v1/dossiers/{d.code}/assign",
+                                       json={"officer": assignee}, headers=tokens[chief])
+            assert assigned.status_code == 200, assigned.text
+        refused = await http.post(f"/v1/dossiers/{first.code}/start", json={},
+                                  headers=tokens[other])
+        assert refused.status_code == 403 and assignee in refused.json()["detail"]
+        count = await pool.fetchval("SELECT count(*) FROM events WHERE stream = $1 "
+                                    "AND event_type = 'ProcessingStarted'", first.code)
+        assert count == 0
+        own = await http.post(f"/v1/dossiers/{first.code}/start", json={},
+                              headers=tokens[assignee])
+        assert own.status_code == 200, own.text
+        led = await http.post(f"/v1/dossiers/{second.code}/start", json={},
+                              headers=tokens[chief])
+        assert led.status_code == 200, led.text
+
+
+async def test_a_form_sent_twice_acts_once_and_a_leader_refuses(
+        console_url: str, make_user: MakeUser, pool: asyncpg.Pool, receive: Receive) -> None:
+    leader = await make_user("leader", unit=UNIT)
+    officer = await make_user("officer", unit=UNIT)
+    dossier = await receive()
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        assert (await login(http, leader, PASSWORD)).status_code == 303
+        page = await http.get(f"/ho-so/{dossier.code}")
+        token = _CSRF.search(page.text)
+        form_id = re.search(r'name="form_id" value="([^"]+)"', page.text)
+        assert token and form_id
+        form = {"csrf_token": token[1], "form_id": form_id[1], "officer": officer}
+        for _ in range(2):  # a double click
+            sent = await http.post(f"/ho-so/{dossier.code}/assign", data=form)
+            assert sent.status_code == 303, sent.text
+        assigned = await pool.fetchval("SELECT count(*) FROM events WHERE stream = $1 AND "
+                                       "event_type = 'OfficerAssigned'", dossier.code)
+        assert assigned == 1
+        stranger = await http.post(f"/ho-so/{dossier.code}/assign", data={
+            "csrf_token": token[1], "officer": "not-a-user"})
+        assert stranger.status_code == 422 and "cán bộ của đơn vị" in stranger.text
+        empty = await http.post(f"/ho-so/{dossier.code}/refuse",
+                                data={"csrf_token": token[1], "reason": ""})
+        assert empty.status_code == 422 and 'role="alert"' in empty.text
+        refused = await http.post(f"/ho-so/{dossier.code}/refuse", data={
+            "csrf_token": token[1], "reason": "Không thuộc thẩm quyền giải quyết"})
+        assert refused.status_code == 303
+        shown = await http.get(refused.headers["location"])
+        assert "Từ chối" in shown.text
+        letter = await http.get(f"/ho-so/{dossier.code}/giay-to/refusal")
+        assert letter.status_code == 200 and "Không thuộc thẩm quyền" in letter.text
+        again = await http.post(f"/ho-so/{dossier.code}/stop", data={
+            "csrf_token": token[1], "reason": "Dừng"})
+        assert again.status_code == 409 and "Trạng thái" in again.text
