@@ -25,7 +25,7 @@ from temporalio.worker import Worker
 from activities.deadlines import DeadlineActivities
 from activities.notify import NotificationActivities
 from activities.store import EventStoreActivities
-from motcua import logs
+from motcua import catalog_store, logs
 from motcua.config import Settings
 from motcua.correlation import WorkerInterceptor
 from motcua.health import Check, probes, stop_on_signals
@@ -48,7 +48,11 @@ async def build_worker(settings: Settings, client: Client, pool: asyncpg.Pool, *
         if settings.webhook_secret else None
     async with httpx.AsyncClient(timeout=10.0) as http:
         store = EventStoreActivities(pool)
-        deadlines = DeadlineActivities(calendar, catalog)
+        # The active catalog version in PostgreSQL (seeded from the shipped one), read without
+        # a restart; a catalog file named in the settings is used as it is.
+        catalogs = catalog_store.source_for(settings, pool, catalog)
+        deadlines = DeadlineActivities(calendar, catalog,
+                                       catalogs.current if catalogs else None)
         notify = NotificationActivities(http, settings.webhook_url, secret)
         defaults: list[Callable[..., Any]] = [
             store.append_events, deadlines.compute_deadline, notify.send_notification]

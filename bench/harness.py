@@ -88,7 +88,8 @@ def make_ports() -> Ports:
     """A stack's ports, all free now (no UI: a bench needs none)."""
     return Ports(api=free_port(), temporal=free_port(), temporal_ui=None,
                  postgres=free_port(), worker_metrics=free_port(),
-                 worker_sdk_metrics=free_port(), projector_metrics=free_port())
+                 worker_sdk_metrics=free_port(), projector_metrics=free_port(),
+                 dispatcher_metrics=free_port())
 
 
 @dataclasses.dataclass

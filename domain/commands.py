@@ -96,6 +96,18 @@ class RateService(Command):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class RecordComplaint(Command):
+    """A complaint or recommendation (phản ánh, kiến nghị) about the dossier: who made it, by
+    which channel, what it says, and its outcome once known. Decision 766 item 5.4 counts the
+    dossiers that have one."""
+
+    complainant: str
+    channel: str  # e.g. counter, hotline, portal, letter, email
+    text: str
+    outcome: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class CorrectCalendar(Command):
     """Operator command: recompute the due time under the calendar the worker now holds."""
 

@@ -37,6 +37,8 @@ ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
     cmd.SetDeadline: (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT),
     cmd.RaiseAlert: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
     cmd.RecordNotification: tuple(DossierState),
+    # A complaint may come at any time after receipt, also about a finished dossier.
+    cmd.RecordComplaint: tuple(DossierState),
 }
 
 
@@ -174,6 +176,13 @@ def _rate(s: Dossier, c: cmd.RateService, now: datetime) -> list[ev.Event]:
     return [ev.ServiceRated(at=now, satisfaction=c.satisfaction, comment=c.comment)]
 
 
+def _complaint(s: Dossier, c: cmd.RecordComplaint, now: datetime) -> list[ev.Event]:
+    return [ev.ComplaintRecorded(
+        at=now, complainant=_text(c.complainant, "complainant"),
+        channel=_text(c.channel, "channel"), text=_text(c.text, "text"),
+        outcome=_text(c.outcome, "outcome") if c.outcome is not None else None)]
+
+
 def _correct_calendar(s: Dossier, c: cmd.CorrectCalendar, now: datetime) -> list[ev.Event]:
     # The new deadline itself is a SetDeadline the workflow issues after computing it.
     _text(c.reason, "reason")
@@ -231,6 +240,7 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Ev
     cmd.ExtendDeadline: _extend,
     cmd.RateService: _rate,
     cmd.CorrectCalendar: _correct_calendar,
+    cmd.RecordComplaint: _complaint,
     cmd.SetDeadline: _set_deadline,
     cmd.RaiseAlert: _raise_alert,
     cmd.RecordNotification: _record_notification,

@@ -66,6 +66,8 @@ class Dossier:
     closed_at: datetime | None = None
     timeliness: Timeliness | None = None
     satisfaction: Satisfaction | None = None
+    # Complaints and recommendations recorded about it (Decision 766 item 5.4).
+    complaints: int = 0
     outcome_reason: str | None = None
 
     @property
@@ -204,6 +206,8 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
         case ev.DeadlineExtended():
             return dataclasses.replace(s, extended=True, extended_at=event.at,
                                        extended_due_at=event.new_due_at)
+        case ev.ComplaintRecorded():
+            return dataclasses.replace(s, complaints=s.complaints + 1)
         case ev.ServiceRated():
             return dataclasses.replace(s, satisfaction=event.satisfaction)
         case ev.DeadlineAlertRaised():

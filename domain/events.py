@@ -154,6 +154,17 @@ class ServiceRated(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class ComplaintRecorded(Event):
+    """A complaint or recommendation about the dossier (Decision 766 item 5.4)."""
+
+    event_type: ClassVar[str] = "ComplaintRecorded"
+    complainant: str
+    channel: str
+    text: str
+    outcome: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class DeadlineAlertRaised(Event):
     """A durable timer fired: due soon, overdue, or overdue without apology (once per kind and
     deadline version)."""
@@ -187,7 +198,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DossierReceived, DeadlineSet, OfficerAssigned, ProcessingStarted, SupplementRequested,
         SupplementReceived, ResultReady, ResultReturned, DossierRefused, DossierWithdrawn,
         ProcessingStopped, DeadlineExtended, ServiceRated, DeadlineAlertRaised,
-        NotificationSent, NotificationFailed,
+        NotificationSent, NotificationFailed, ComplaintRecorded,
     )
 }
 

@@ -30,6 +30,13 @@ class DossierState(StrEnum):
 
 
 # 2 = accepted covers both "received" and "assigned": the portal has no separate assignment code.
+# REFUSED is a refusal AFTER acceptance (a receipt was issued; motcua has no pre-acceptance
+# state, so no dossier of ours is refused at intake, which is code 3). The portal's list has no
+# code of its own for it; OUR READING: the written refusal with its reasons is the outcome
+# handed to the citizen, so it reports as 10 (result returned). Code 3 stays for a refusal at
+# intake, should an online-submission state (code 1) be added. Issue 11 point 8.
+REFUSAL_AFTER_ACCEPTANCE_CODE = 10
+REFUSAL_AT_INTAKE_CODE = 3
 NATIONAL_STATUS_CODES: dict[DossierState, int] = {
     DossierState.RECEIVED: 2,
     DossierState.ASSIGNED: 2,
@@ -37,7 +44,7 @@ NATIONAL_STATUS_CODES: dict[DossierState, int] = {
     DossierState.AWAITING_SUPPLEMENT: 5,
     DossierState.READY: 9,
     DossierState.RETURNED: 10,
-    DossierState.REFUSED: 3,
+    DossierState.REFUSED: REFUSAL_AFTER_ACCEPTANCE_CODE,
     DossierState.WITHDRAWN: 7,
     DossierState.STOPPED: 8,
 }
@@ -68,7 +75,7 @@ class Channel(StrEnum):
 
 
 class Timeliness(StrEnum):
-    """Biểu 06 verdict, comparing dates in the office's time zone."""
+    """Biểu 06 verdict, comparing dates in the office's time zone (`domain.clock.timeliness`)."""
 
     EARLY = "early"
     ON_TIME = "on_time"

@@ -92,6 +92,12 @@ _TABLE = (
     Action(name="rate", command=cmd.RateService, update=DossierWorkflow.rate,
            roles=frozenset({"clerk", "kiosk"}), summary="Record the citizen's rating",
            operation_id="rateService", description="Clerk. Once, on a returned dossier."),
+    # Decision 766 item 5.4 counts dossiers with a complaint; staff record what they receive.
+    Action(name="complaint", command=cmd.RecordComplaint,
+           update=DossierWorkflow.record_complaint, roles=frozenset({"clerk", "leader"}),
+           summary="Record a complaint or recommendation", operation_id="recordComplaint",
+           description="Clerk or leader. Who, by which channel, what it says, and the outcome "
+           "when known; counted by Decision 766 item 5.4."),
     # Operator only (`motcua calendar correct`): recompute a due time after a calendar fix.
     Action(name="correct-calendar", command=cmd.CorrectCalendar,
            update=DossierWorkflow.correct_calendar),

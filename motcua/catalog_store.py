@@ -15,11 +15,15 @@ import time
 from typing import Any
 
 import asyncpg
+import structlog
 from asyncpg.pool import PoolConnectionProxy
 
 from domain.catalog import Catalog, Procedure, Unit
 from motcua.catalog_io import procedure_from_row, row_of
 from motcua.catalog_source import catalog_of, unit_from_row
+from motcua.config import Settings
+
+log = structlog.get_logger(__name__)
 
 SEED_ORIGIN = "seed: shipped catalog"
 Conn = asyncpg.Connection | PoolConnectionProxy
@@ -113,17 +117,38 @@ class CatalogSource:
         """The catalog as last read (no I/O)."""
         return self._current
 
+    @property
+    def refresh(self) -> float:
+        """Seconds between two looks at the active version."""
+        return self._refresh
+
     async def current(self) -> Catalog:
-        """The active catalog, looked up at most every `refresh` seconds."""
+        """The active catalog, looked up at most every `refresh` seconds. While the database
+        cannot be reached the last catalog read is used (and the look is retried next call)."""
         now = time.monotonic()
         if now - self._checked < self._refresh:
             return self._current
-        async with self._pool.acquire() as conn:
-            version = await ensure_seeded(conn, self._seed)
-            if version not in self._cache:
-                self._cache[version] = await load(conn, version)
+        try:
+            async with self._pool.acquire() as conn:
+                version = await ensure_seeded(conn, self._seed)
+                if version not in self._cache:
+                    self._cache[version] = await load(conn, version)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+            log.warning("catalog.refresh_failed", error=str(err), version=self._current.version)
+            return self._current
+        if self._cache[version] is not self._current:
+            log.info("catalog.active", version=version)
         self._current, self._checked = self._cache[version], now
         return self._current
+
+
+def source_for(settings: Settings, pool: asyncpg.Pool, seed: Catalog) -> CatalogSource | None:
+    """The database catalog source, or None when the settings name catalog files
+    (`MOTCUA_PROCEDURES_FILE` / `MOTCUA_UNITS_FILE`): a file named in the environment is used
+    as it is (single-file deployments, tests), and the database is not consulted."""
+    if settings.procedures_file is not None or settings.units_file is not None:
+        return None
+    return CatalogSource(pool, seed)
 
     async def version(self, version: str) -> Catalog:
         """A given stored version (cached), e.g. the one a dossier's deadline recorded."""

@@ -45,6 +45,13 @@ def _projector(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _dispatcher(args: argparse.Namespace, settings: Settings) -> int:
+    from motcua.dispatcher_main import run
+
+    asyncio.run(run(settings))
+    return 0
+
+
 def _projections(args: argparse.Namespace, settings: Settings) -> int:
     from motcua.eventstore import projector
     from motcua.runtime import calendar_for
@@ -110,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     api.set_defaults(handler=_api)
     sub.add_parser("projector", help="keep the read models up to date").set_defaults(
         handler=_projector)
+    sub.add_parser("dispatcher", help="deliver deadline alerts to the webhook (outbox)"
+                   ).set_defaults(handler=_dispatcher)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
     proj = sub.add_parser("projections", help="rebuild or catch up the read models")
     proj.add_argument("action", choices=["rebuild", "catch-up"])

@@ -31,7 +31,7 @@ from motcua.calendar_source import load_calendar
 from motcua.config import Settings
 from motcua.recommend import recommend
 from motcua.runtime import calendar_for, catalog_for, office_hours
-from motcua.whatif_catalog import read_policy, write_catalog
+from motcua.whatif_catalog import in_force, read_policy, write_catalog
 
 PROG = "motcua whatif"
 
@@ -72,7 +72,8 @@ def _common(parser: _Parser) -> None:
 
 def _parser() -> _Parser:
     parser = _Parser(prog=PROG, description="Replay the dossiers received in a period under "
-                     "a proposed catalog or calendar (read-only).")
+                     "a proposed catalog or calendar (read-only). `motcua whatif recommend "
+                     "--help`: the deepest cut each procedure could bear.")
     _common(parser)
     policy = parser.add_mutually_exclusive_group(required=True)
     policy.add_argument("--catalog", type=Path, metavar="FILE",
@@ -196,17 +197,17 @@ def _today(cal: Calendar) -> date:
 
 
 async def _whatif(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    cal, catalog = calendar_for(settings), catalog_for(settings)
-    baseline = whatif.in_force(catalog)
-    if args.catalog is not None:
-        proposed = read_policy(args.catalog, baseline)
-    else:
-        proposed = whatif.cut_policy(baseline, args.cut, args.procedure)
+    cal = calendar_for(settings)
     proposed_cal = None
     if args.overrides is not None:
         proposed_cal = load_calendar(overrides_path=args.overrides, hours=office_hours(settings))
     conn = await asyncpg.connect(settings.database_url)
     try:
+        baseline = whatif.in_force(await in_force(conn, settings, catalog_for(settings)))
+        if args.catalog is not None:
+            proposed = read_policy(args.catalog, baseline)
+        else:
+            proposed = whatif.cut_policy(baseline, args.cut, args.procedure)
         result = await whatif.run(
             conn, start=args.start, end=args.end, calendar=cal, baseline=baseline,
             proposed=proposed, proposed_calendar=proposed_cal,
@@ -217,10 +218,11 @@ async def _whatif(settings: Settings, args: argparse.Namespace) -> dict[str, Any
 
 
 async def _recommend(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    cal, catalog = calendar_for(settings), catalog_for(settings)
+    cal = calendar_for(settings)
     whatif.period_bounds(args.start, args.end, cal)
     conn = await asyncpg.connect(settings.database_url)
     try:
+        catalog = await in_force(conn, settings, catalog_for(settings))
         advice, skipped = await recommend(
             conn, start=args.start, end=args.end, calendar=cal,
             baseline=whatif.in_force(catalog), target=args.target,
@@ -231,11 +233,10 @@ async def _recommend(settings: Settings, args: argparse.Namespace) -> dict[str, 
                                                    "to": args.end.isoformat()},
            "target": args.target, "unit": args.unit, "skipped": skipped, "procedures": advice}
     if args.output is not None:
-        source = (f"motcua whatif recommend {args.start}..{args.end} target {args.target} "
-                  f"(draft; dossiers per procedure in column sample of the report)")
-        text = write_catalog(catalog, {a["procedure_code"]: a["recommended"] for a in advice},
-                             source)
-        args.output.write_text(text, encoding="utf-8")
+        source = (f"DRAFT, not a published decision: motcua whatif recommend "
+                  f"{args.start}..{args.end}, target on-time rate {args.target}")
+        write_catalog(args.output, catalog,
+                      {a["procedure_code"]: a["recommended"] for a in advice}, source)
         doc["written"] = str(args.output)
     return doc
 

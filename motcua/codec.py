@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -113,6 +114,7 @@ def decode_all(keyring: Keyring, payloads: Iterable[Payload]) -> Iterable[Payloa
         yield Payload.FromString(keyring.open(key_id, payload.data))
 
 
+@functools.lru_cache(maxsize=4)
 def keyring_from(setting: str | None) -> Keyring | None:
     """The keyring of a `MOTCUA_PAYLOAD_KEYS` value (None when unset: no encryption)."""
     return Keyring.parse(setting) if setting else None

@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     db_pool_max: int = 10
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # The notification dispatcher (`motcua dispatcher`, motcua/dispatcher.py): POSTs in flight,
+    # attempts before a delivery is recorded as failed, first retry delay (doubling up to 60 s),
+    # and the lease after which a delivery claimed by a process that died is tried again.
+    notify_concurrency: int = 32
+    notify_max_attempts: int = 10
+    notify_initial_backoff: float = 1.0
+    notify_lease_seconds: float = 60.0
     # Application metrics (prometheus-client) and Temporal SDK metrics need separate ports:
     # the SDK's exporter binds its own socket. 0 disables either.
     metrics_port: int = 9464

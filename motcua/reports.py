@@ -26,7 +26,7 @@ from motcua.eventstore.reporting import BOTH, DAY, MONTH, PROCEDURE, PROVINCE, U
 from motcua.eventstore.store import Conn
 
 GROUPS = ("unit", "procedure")
-DEFINITION_VERSION = "2025-1"
+DEFINITION_VERSION = "2026-11"  # issue 11: item 5.4 over dossiers, with complaints
 DEFINITIONS: list[dict[str, str]] = [
     {"id": "bieu06", "source": "Biểu số 06/VPCP/KSTT, Circular 01/2020/TT-VPCP",
      "text": "Dates compared in the office time zone (`timezone`). Received in the "
@@ -51,10 +51,17 @@ DEFINITIONS: list[dict[str, str]] = [
      "places), null when the denominator is 0."},
     {"id": "bieu06-resolved", "source": "Biểu số 06/VPCP/KSTT",
      "text": "resolved_on_time_rate = (resolved early + on time) / resolved_total."},
-    {"id": "qd766-5.4", "source": "Decision 766/QĐ-TTg, group 5",
+    {"id": "qd766-5.4", "source": "Decision 766/QĐ-TTg, item 5.4",
+     "text": "satisfaction_index = 100% - (late rate + rate of dossiers with a complaint or "
+     "a not-satisfied rating), over dossiers: 1 - (1 - on_time_rate) - "
+     "complained_or_not_satisfied / received_total, at least 0. "
+     "complained_or_not_satisfied counts a dossier once, on the office date of its first "
+     "complaint (phản ánh, kiến nghị, recorded as ComplaintRecorded) or not-satisfied "
+     "rating; dividing by item 2.1's denominator (received in the period + carried over) "
+     "is our reading."},
+    {"id": "motcua-satisfaction-rate", "source": "motcua (ours, not a Decision 766 item)",
      "text": "Ratings by rating date. satisfaction_rate = (very satisfied + satisfied) / "
-     "rated_total. satisfaction_index = 1 - (1 - on_time_rate) - not_satisfied / "
-     "rated_total, at least 0 (index 5.4 without complaints, which are not recorded)."},
+     "rated_total."},
 ]
 
 
@@ -65,13 +72,15 @@ def definition(tz_name: str) -> dict[str, Any]:
 
 COUNTS = ("received_online", "received_direct_postal", "received_carried_over",
           "resolved_early", "resolved_on_time", "resolved_late", "in_progress_overdue",
-          "rated_very_satisfied", "rated_satisfied", "rated_not_satisfied")
+          "rated_very_satisfied", "rated_satisfied", "rated_not_satisfied",
+          "complained_or_not_satisfied")
 COLUMNS = ("unit_code", "procedure_code", "received_total", "received_online",
            "received_direct_postal", "received_carried_over", "resolved_total",
            "resolved_early", "resolved_on_time", "resolved_late", "in_progress_total",
            "in_progress_within_time", "in_progress_overdue", "rated_total",
-           "rated_very_satisfied", "rated_satisfied", "rated_not_satisfied", "on_time_rate",
-           "resolved_on_time_rate", "satisfaction_rate", "satisfaction_index")
+           "rated_very_satisfied", "rated_satisfied", "rated_not_satisfied",
+           "complained_or_not_satisfied", "on_time_rate", "resolved_on_time_rate",
+           "satisfaction_rate", "satisfaction_index")
 _EPOCH = date(1, 1, 1)
 
 
@@ -95,6 +104,7 @@ class Row:
     rated_very_satisfied: int = 0
     rated_satisfied: int = 0
     rated_not_satisfied: int = 0
+    complained_or_not_satisfied: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Every column, in `COLUMNS` order, with the totals and rates (see DEFINITIONS)."""
@@ -106,8 +116,9 @@ class Row:
         liked = self.rated_very_satisfied + self.rated_satisfied
         rated = liked + self.rated_not_satisfied
         on_time = _ratio(early_or_on_time + within, received)
+        # Decision 766 item 5.4, over dossiers (DEFINITIONS "qd766-5.4").
         index = None if on_time is None else round(max(
-            0.0, on_time - (self.rated_not_satisfied / rated if rated else 0.0)), 6)
+            0.0, on_time - self.complained_or_not_satisfied / received), 6)
         return {
             "unit_code": self.unit_code, "procedure_code": self.procedure_code,
             "received_total": received, "received_online": self.received_online,
@@ -118,7 +129,9 @@ class Row:
             "in_progress_within_time": within, "in_progress_overdue": self.in_progress_overdue,
             "rated_total": rated, "rated_very_satisfied": self.rated_very_satisfied,
             "rated_satisfied": self.rated_satisfied,
-            "rated_not_satisfied": self.rated_not_satisfied, "on_time_rate": on_time,
+            "rated_not_satisfied": self.rated_not_satisfied,
+            "complained_or_not_satisfied": self.complained_or_not_satisfied,
+            "on_time_rate": on_time,
             "resolved_on_time_rate": _ratio(early_or_on_time, resolved),
             "satisfaction_rate": _ratio(liked, rated), "satisfaction_index": index}
 
@@ -203,6 +216,7 @@ _SUMS = {
     "rated_very_satisfied": "sum(c.sat_very_satisfied) FILTER (WHERE c.bucket >= $4)",
     "rated_satisfied": "sum(c.sat_satisfied) FILTER (WHERE c.bucket >= $4)",
     "rated_not_satisfied": "sum(c.sat_not_satisfied) FILTER (WHERE c.bucket >= $4)",
+    "complained_or_not_satisfied": "sum(c.unhappy) FILTER (WHERE c.bucket >= $4)",
 }
 assert tuple(_SUMS) == COUNTS == tuple(f.name for f in dataclasses.fields(Row))[2:]
 _SCOPES = {(True, True): BOTH, (True, False): UNIT, (False, False): PROVINCE,

@@ -7,8 +7,9 @@ proposed ones (the *simulation*). So `--cut 0` reproduces the baseline exactly, 
 whose recorded verdict differs from the baseline's (decided under an older calendar, catalog
 or counting rule) is reported apart instead of being hidden in the comparison.
 
-The due time is the one `activities.deadlines.compute` gives: `domain.clock.due_at` from the
-receipt, plus the office time of every finished pause (`add_working_time` of
+The baseline due time is the one the deadline activity gives (`domain.deadlines.compute`,
+checked equal by the tests): `domain.clock.due_at` from the receipt under the counting rule in
+force, plus the office time of every finished pause (`add_working_time` of
 `working_time_between`). An extension (Decree 61/2018 art. 19(1)(c): one apology with a new
 appointment) is, in the baseline, the appointment the leader gave; under a proposed time it
 keeps its length in office time beyond the due time it replaced (our reading: the apology

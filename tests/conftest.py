@@ -77,7 +77,7 @@ async def client(temporal_server: TemporalDevServer) -> Client:
 
 TASK_QUEUE = "motcua-test"
 UNIT = "000.21.39.H39"
-PROCEDURE = "1.004222"  # permanent residence: 4 working days in the shipped catalog
+PROCEDURE = "1.004222"  # permanent residence: 7 working days (Luật Cư trú 2020 art. 22(3))
 
 
 def settings_for(postgres: EmbeddedPostgres, temporal: TemporalDevServer,

@@ -72,7 +72,10 @@ def script(kind: str, d0: date, k: int) -> list[Step]:
     rate = {"early": Satisfaction.VERY_SATISFIED, "on_time": Satisfaction.SATISFIED,
             "late": Satisfaction.NOT_SATISFIED}
     more: dict[str, list[Step]] = {
-        "early": [(day(k - 2), done[0]), (day(k - 1), done[1])],
+        "early": [(day(k - 2), done[0]), (day(k - 1), done[1]),
+                  # a complaint on a dossier rated very satisfied: item 5.4 still counts it
+                  (day(k - 1, 15), cmd.RecordComplaint(complainant="Lê Văn Cường",
+                                                       channel="hotline", text="chậm gọi"))],
         "on_time": [(day(k), done[0]), (day(k + 1), done[1])],
         "late": [(day(k + 3), done[0]), (day(k + 3, 15), done[1])],
         "withdrawn_late": [(day(k + 2), cmd.WithdrawDossier(reason="xin rút"))],
@@ -138,6 +141,7 @@ class Hand:
     judged: Dossier | None = None  # the state overdue is judged on
     late_day: date | None = None
     rated: tuple[date, str] | None = None
+    unhappy: date | None = None  # first complaint or not-satisfied rating (766 item 5.4)
 
     def overdue(self, cutoff: date) -> bool:
         """Still in progress at the end of `cutoff`, would it count as overdue?"""
@@ -161,6 +165,10 @@ def by_hand(events: list[ev.Event]) -> Hand:
             h.late_day = office_day(e.at)
         if isinstance(e, ev.ServiceRated):
             h.rated = (office_day(e.at), e.satisfaction.value)
+        unhappy = isinstance(e, ev.ComplaintRecorded) or (
+            isinstance(e, ev.ServiceRated) and e.satisfaction.value == "not_satisfied")
+        if unhappy and h.unhappy is None:
+            h.unhappy = office_day(e.at)
         closing = (ev.ResultReady, ev.DossierRefused, ev.DossierWithdrawn, ev.ProcessingStopped)
         if h.resolved is None and isinstance(e, closing):
             h.resolved, h.judged = office_day(e.at), before
@@ -197,6 +205,8 @@ def count_by_hand(hands: list[Hand], start: date, end: date, as_of: date, unit: 
         n["in_progress_overdue"] += open_at_end and h.overdue(cutoff)
         if h.rated and start <= h.rated[0] <= end:
             n[f"rated_{h.rated[1]}"] += 1
+        if h.unhappy and start <= h.unhappy <= end:
+            n["complained_or_not_satisfied"] += 1
     return {k: +v for k, v in out.items() if +v}
 
 

@@ -125,10 +125,14 @@ def test_import_diff_activate_export(db: str, tmp_path: Path,
     assert "activate it with: motcua catalog activate " in out
     version = out.strip().splitlines()[-1].rsplit(" ", 1)[1]
 
+    original: list[str] = []
+
     async def check() -> None:
         conn = await asyncpg.connect(db)
         try:
-            assert await catalog_store.active_version(conn) != version  # import: not active
+            active = await catalog_store.active_version(conn)
+            assert active is not None and active != version  # import alone: not active
+            original.append(active)
             assert main_in_thread(["activate", version, "--by", "tester"]) == 0
             assert await catalog_store.active_version(conn) == version
             stored = await catalog_store.load(conn, version)
@@ -148,3 +152,5 @@ def test_import_diff_activate_export(db: str, tmp_path: Path,
     assert main(["import", str(dropped)]) == 2
     assert "drops code(s) 2.000927" in capsys.readouterr().err
     assert main(["activate", "nope"]) == 2
+    # Leave the session's database as it was for the tests that follow.
+    assert main(["activate", original[0], "--by", "tester"]) == 0

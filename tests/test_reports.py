@@ -130,7 +130,8 @@ def synthetic(n: int) -> list[Fact]:
             "early" if resolved < due else "on_time" if resolved == due else "late")
         rated = resolved + timedelta(days=1) if resolved and i % 3 == 0 else None
         out.append((f"{unit}-{received:%y%m%d}-{i:06d}", unit, proc, list(Channel)[i % 3].value,
-                    received, resolved, verdict, due, None, rated, "satisfied" if rated else None))
+                    received, resolved, verdict, due, None, rated, "satisfied" if rated else None,
+                    None))  # unhappy_day (Decision 766 item 5.4)
     return out
 
 

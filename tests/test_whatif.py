@@ -10,6 +10,7 @@ under 7 days 8 early, 1 on time, 1 late (rate 0.9); under 5 days 4 early, 2 on t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -23,12 +24,14 @@ import pytest
 from domain import commands as cmd
 from domain import events as ev
 from domain.calendar import Calendar
-from domain.catalog import CountingRule, TimeUnit
+from domain.catalog import Catalog, CountingRule, Procedure, TimeUnit
 from domain.clock import due_at, due_soon_at
+from domain.contracts import DeadlineRequest, Pause
+from domain.deadlines import compute
 from domain.decide import decide
 from domain.dossier import Dossier, evolve
 from domain.states import Channel
-from motcua import whatif
+from motcua import catalog_io, whatif
 from motcua.calendar_source import load_calendar
 from motcua.eventstore import projector, store
 from motcua.recommend import Recommender, recommend
@@ -200,13 +203,14 @@ def test_bad_input_gives_clear_errors(tmp_path: Path, cal: Calendar) -> None:
     with pytest.raises(WhatIfError, match="before it starts"):
         whatif.period_bounds(date(2025, 2, 1), date(2025, 1, 1), cal)
     proposed = tmp_path / "proposed.csv"
-    proposed.write_text("code,name,reduced_amount,reduced_unit\n"
-                        f"{PROC},Thủ tục thử,5,working_days\n", encoding="utf-8")
+    catalog_io.write_procedures(proposed, [TEST_PROCEDURE])  # as `motcua catalog export`
     assert read_policy(proposed, {PROC: SEVEN}) == {PROC: FIVE}
-    proposed.write_text(f"code,reduced_amount\n{PROC},0\n", encoding="utf-8")
-    with pytest.raises(WhatIfError, match=r"line 2 .*whole number >= 1"):
+    header = ",".join(catalog_io.COLUMNS)
+    proposed.write_text(f"{header}\n{PROC},Thử,Thử,province,7,working_days,0,working_days,"
+                        "QĐ thử,UNVERIFIED,,,,\n", encoding="utf-8")
+    with pytest.raises(WhatIfError, match=r"row 2 \(code 9\.000015\)"):
         read_policy(proposed, {PROC: SEVEN})
-    proposed.write_text("code,reduced_amount\n1.999999,3\n", encoding="utf-8")
+    catalog_io.write_procedures(proposed, [dataclasses.replace(TEST_PROCEDURE, code="1.999999")])
     with pytest.raises(WhatIfError, match=r"unknown procedure code.*1\.999999"):
         read_policy(proposed, {PROC: SEVEN})
 
@@ -215,14 +219,16 @@ PROCEDURES_YAML = f"""
 procedures:
   - code: "{PROC}"
     name: "Thủ tục thử bảy ngày"
+    field: "Thử nghiệm"
     level: province
     prescribed_amount: 7
     prescribed_unit: working_days
-    reduced_amount: 7
-    reduced_unit: working_days
-    reduced_is_estimate: false
     source: "UNVERIFIED test procedure"
 """
+TEST_PROCEDURE = Procedure(
+    code=PROC, name="Thủ tục thử", field="Thử nghiệm", level="province", prescribed_amount=7,
+    prescribed_unit=TimeUnit.WORKING_DAYS, reduced_amount=5, reduced_unit=TimeUnit.WORKING_DAYS,
+    reduced_source="QĐ thử", source="UNVERIFIED test procedure")
 
 
 def _cli(args: list[str], dsn: str, catalog: Path) -> subprocess.CompletedProcess[str]:
@@ -284,3 +290,45 @@ def test_memo_by_date_gives_the_domain_due_time_for_any_hour(cal: Calendar) -> N
             for clock in clocks:
                 assert sim.receipt_due(received, clock) == due_at(
                     cal, received, clock.amount, clock.unit, clock.rule), (received, clock)
+
+
+async def test_baseline_due_time_is_the_deadline_activity_s(
+        pool: asyncpg.Pool, cal: Calendar, data: dict[str, Any]) -> None:
+    """For the 48 dossiers of every kind (pauses, extension, still paused...), the what-if's
+    baseline due time equals `domain.deadlines.compute`, the function the workflow's deadline
+    activity runs, under the same catalog and calendar."""
+    procedures = {p: Procedure(code=p, name="Thử", field="Thử", level="province",
+                               prescribed_amount=3, prescribed_unit=TimeUnit.WORKING_DAYS,
+                               reduced_amount=3, reduced_unit=TimeUnit.WORKING_DAYS,
+                               source="UNVERIFIED test") for p in PROCS}
+    catalog = Catalog(version="test", procedures=procedures, units={})
+    sim = whatif.Simulator(cal, whatif.in_force(catalog), NOW)
+    checked = 0
+    async with pool.acquire() as conn:
+        async for batch in whatif.stream(conn, date(2021, 1, 1), date(2021, 12, 31), cal):
+            for d in batch:
+                if d.unit_code not in UNITS:
+                    continue
+                request = DeadlineRequest(
+                    procedure_code=d.procedure_code, received_at=d.received_at,
+                    pauses=[Pause(start=s, end=e) for s, e in d.pauses],
+                    extended_due_at=d.extended_due_at, extended_at=d.extended_at)
+                expected = compute(cal, catalog, request).due_at
+                assert sim.due(d, sim.clocks[d.procedure_code]) == expected, d.code
+                checked += 1
+    assert checked == 48
+
+
+async def test_clock_columns_survive_a_projection_rebuild(
+        pool: asyncpg.Pool, data: dict[str, Any]) -> None:
+    """Migration 0008's columns are generated from the projector's snapshot: a rebuild from
+    the events gives them again, and they hold the pauses and the extension."""
+    sql = ("SELECT code, pause_starts, pause_ends, paused_at, extended_at, extended_due_at, "
+           "late_by_supplement FROM dossiers WHERE code = ANY($1) ORDER BY code")
+    async with pool.acquire() as conn:
+        before = [tuple(r) for r in await conn.fetch(sql, list(data))]
+        await projector.rebuild(conn)
+        after = [tuple(r) for r in await conn.fetch(sql, list(data))]
+    assert len(before) == 48 and before == after
+    assert any(r[1] for r in before) and any(r[3] for r in before)  # pauses, one in progress
+    assert any(r[5] for r in before) and any(r[6] for r in before)  # extension, late flag

@@ -359,6 +359,14 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
+    async def record_complaint(self, command: cmd.RecordComplaint) -> Dossier:
+        return await self._update(command)
+
+    @record_complaint.validator
+    def _validate_record_complaint(self, command: cmd.RecordComplaint) -> None:
+        self._validate(command)
+
+    @workflow.update
     async def correct_calendar(self, command: cmd.CorrectCalendar) -> Dossier:
         return await self._update(command)
 

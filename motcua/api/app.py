@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
-from motcua import console, forecast, metrics
+from motcua import catalog_store, console, forecast, metrics
 from motcua.api import idempotency, problems
 from motcua.api.guard import BodyGuard
 from motcua.api.middleware import RequestContext
@@ -55,6 +55,19 @@ the application, with a short `text/plain` body (400) and no `X-Correlation-Id`.
 authenticated before their body is read (401 first), and a body that is not declared as JSON
 is 415.
 """
+
+
+async def _follow_catalog(resources: Resources) -> None:
+    """Once PostgreSQL is reachable: keep `resources.catalog` the active catalog version in the
+    database (motcua.catalog_store), so an activation reaches the API without a restart. Not
+    when the settings name catalog files (then the file is the catalog)."""
+    await resources.pool_ready.wait()
+    source = catalog_store.source_for(resources.settings, resources.db(), resources.catalog)
+    if source is None:
+        return
+    while True:
+        resources.catalog = await source.current()
+        await asyncio.sleep(source.refresh)
 
 
 async def _housekeeping(resources: Resources) -> None:
@@ -130,9 +143,15 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.resources = resources
         resources.start()
+        resources.tasks.append(asyncio.create_task(_follow_catalog(resources),
+                                                   name="catalog"))
         resources.tasks.append(asyncio.create_task(_housekeeping(resources),
                                                    name="housekeeping"))
         log.info("api.started", task_queue=settings.task_queue)
+        if settings.payload_keys is None:
+            log.warning("payload_keys.unset", detail="MOTCUA_PAYLOAD_KEYS is unset: personal "
+                        "data is stored in clear in Temporal and in idempotency responses "
+                        "(acceptable for tests only; see README, Security)")
         try:
             yield
         finally:

@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Request
 
 from motcua.api import idempotency
 from motcua.api.resources import PoolDep, Resources, ResourcesDep
+from motcua.codec import Keyring, keyring_from
 
 
 def correlation_id(request: Request) -> str:
@@ -27,6 +28,12 @@ class PostContext:
     pool: asyncpg.Pool
     correlation_id: str
     idempotency_key: str | None
+
+    @property
+    def keyring(self) -> Keyring | None:
+        """The payload keys, which also seal stored idempotency responses (None: unset)."""
+        keys = self.resources.settings.payload_keys
+        return keyring_from(keys.get_secret_value() if keys else None)
 
 
 async def post_context(

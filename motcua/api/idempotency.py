@@ -12,10 +12,19 @@ workflow id dedupes) or the same Temporal update id (actions: Temporal dedupes),
 a timeout between the two can never create a second dossier or a second event. A claim is
 released only when the engine refused the command (nothing happened; the client may fix the
 request and reuse the key). A handler runs this whole sequence with `async with attempt(...)`.
+
+A receipt's number is allocated inside the claim's transaction (`motcua.register`), so a
+duplicate never spends one; if the engine then refuses that receipt, its number is void and the
+refusal is kept as the key's answer (a retry replays it rather than spend another number).
+Races never assert: a claim that vanishes under a concurrent request (refused, released) is
+retried a few times, then answered 409 `request-in-progress` with `Retry-After`. Stored
+responses hold personal data, so with `MOTCUA_PAYLOAD_KEYS` they are sealed (AES-GCM, bound to
+principal and key; `motcua.codec`).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -35,11 +44,13 @@ from motcua.api.problems import (
     Problem,
     problem_body,
 )
+from motcua.codec import Keyring
 from motcua.eventstore.store import Conn
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 RETENTION = "7 days"
+SEALED = "sealed"
 
 
 def check_key(key: str | None) -> str | None:
@@ -70,16 +81,41 @@ class Claim:
         return self.response is not None and self.status_code is not None
 
 
-_SELECT = ("SELECT operation, request_hash, dossier_code, status_code, response "
+_SELECT = ("SELECT principal, key, operation, request_hash, dossier_code, status_code, response "
            "FROM api_idempotency WHERE principal = $1 AND key = $2")
 
 
-def _existing(row: asyncpg.Record, fingerprint: str) -> Claim:
+def _seal(keyring: Keyring | None, principal: str, key: str,
+          response: dict[str, Any]) -> dict[str, Any]:
+    """The response as stored: sealed with the payload key when there is one, since it holds
+    personal data (bound to its principal and key, so it cannot be replayed elsewhere)."""
+    if keyring is None:
+        return response
+    plain = json.dumps(response, ensure_ascii=False).encode()
+    key_id, sealed = keyring.seal(plain, f"{principal}\n{key}".encode())
+    return {SEALED: base64.b64encode(sealed).decode(), "key_id": key_id}
+
+
+def _open(keyring: Keyring | None, principal: str, key: str,
+          stored: dict[str, Any]) -> dict[str, Any]:
+    if SEALED not in stored:
+        return stored
+    if keyring is None:
+        raise RuntimeError("an idempotency response is sealed but MOTCUA_PAYLOAD_KEYS is unset")
+    plain = keyring.open(stored["key_id"], base64.b64decode(stored[SEALED]),
+                         f"{principal}\n{key}".encode())
+    opened: dict[str, Any] = json.loads(plain)
+    return opened
+
+
+def _existing(row: asyncpg.Record, fingerprint: str, keyring: Keyring | None = None) -> Claim:
     if row["request_hash"] != fingerprint:
         raise Problem(IDEMPOTENCY_KEY_REUSED,
                       f"this {HEADER} was already used for a different request "
                       f"({row['operation']} on {row['dossier_code']})", field=HEADER)
-    response = json.loads(row["response"]) if row["response"] is not None else None
+    response = None
+    if row["response"] is not None:
+        response = _open(keyring, row["principal"], row["key"], json.loads(row["response"]))
     return Claim(row["dossier_code"], row["status_code"], response)
 
 
@@ -90,7 +126,8 @@ IN_PROGRESS_RETRY_AFTER = 1
 
 
 async def claim(pool: asyncpg.Pool, *, principal: str, key: str, operation: str,
-                fingerprint: str, code: Callable[[Conn], Awaitable[str]]) -> Claim:
+                fingerprint: str, code: Callable[[Conn], Awaitable[str]],
+                keyring: Keyring | None = None) -> Claim:
     """Claim `key` for this request, or find the earlier one. `code` gives the dossier code
     for a new claim (receive allocates one; an action names its dossier); it runs in the
     claim's transaction, so a receipt number is spent only by the request that holds the key
@@ -99,7 +136,7 @@ async def claim(pool: asyncpg.Pool, *, principal: str, key: str, operation: str,
         async with pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(_SELECT, principal, key)
             if row is not None:
-                return _existing(row, fingerprint)
+                return _existing(row, fingerprint, keyring)
             # ON CONFLICT waits for a concurrent claim of the key to commit or roll back.
             inserted = await conn.fetchval(
                 "INSERT INTO api_idempotency (principal, key, operation, request_hash, "
@@ -117,12 +154,14 @@ async def claim(pool: asyncpg.Pool, *, principal: str, key: str, operation: str,
 
 
 async def complete(pool: asyncpg.Pool, *, principal: str, key: str, status_code: int,
-                   response: dict[str, Any]) -> None:
-    """Store the response of a claimed request (the first one stored wins)."""
+                   response: dict[str, Any], keyring: Keyring | None = None) -> None:
+    """Store the response of a claimed request (the first one stored wins), sealed with
+    `keyring` when given."""
     await pool.execute(
         "UPDATE api_idempotency SET status_code = $3, response = $4, completed_at = now() "
         "WHERE principal = $1 AND key = $2 AND response IS NULL",
-        principal, key, status_code, json.dumps(response, ensure_ascii=False))
+        principal, key, status_code,
+        json.dumps(_seal(keyring, principal, key, response), ensure_ascii=False))
 
 
 async def release(pool: asyncpg.Pool, *, principal: str, key: str) -> None:
@@ -147,12 +186,13 @@ class Attempt:
     key: str | None
     dossier_code: str
     replay: JSONResponse | None = None
+    keyring: Keyring | None = None
 
     async def respond(self, response: dict[str, Any], status_code: int = 200) -> JSONResponse:
         """The answer, stored first under the key (if any) for a retry to replay."""
         if self.key is not None:
             await complete(self.pool, principal=self.principal, key=self.key,
-                           status_code=status_code, response=response)
+                           status_code=status_code, response=response, keyring=self.keyring)
         return JSONResponse(response, status_code=status_code)
 
     async def refused(self, problem: Problem) -> None:
@@ -161,19 +201,21 @@ class Attempt:
         spending another number. (Other refusals release the key for a corrected request.)"""
         if self.key is not None:
             await complete(self.pool, principal=self.principal, key=self.key,
-                           status_code=problem.kind.status, response=problem_body(problem))
+                           status_code=problem.kind.status, response=problem_body(problem),
+                           keyring=self.keyring)
 
 
 @contextlib.asynccontextmanager
 async def attempt(pool: asyncpg.Pool, *, principal: str, key: str | None, operation: str,
                   body: dict[str, Any], code: str | None = None,
                   allocate: Callable[[Conn], Awaitable[str]] | None = None,
-                  ) -> AsyncIterator[Attempt]:
+                  keyring: Keyring | None = None) -> AsyncIterator[Attempt]:
     """Run one POST under its `Idempotency-Key` (or none): claim the key, hand back either the
     replay or the dossier code to act on, and release the claim when the request ends in a
     problem that changed nothing. `code` names the dossier of an action; a receipt has none
     yet and gives `allocate`, called only when a new code is needed, inside the transaction
-    that claims the key (or, without a key, in a transaction of its own)."""
+    that claims the key (or, without a key, in a transaction of its own). With `keyring`
+    the stored response is sealed (`MOTCUA_PAYLOAD_KEYS`: it holds personal data)."""
     async def dossier_code(conn: Conn) -> str:
         if code is not None:
             return code
@@ -189,7 +231,8 @@ async def attempt(pool: asyncpg.Pool, *, principal: str, key: str | None, operat
             yield Attempt(pool, principal, None, allocated)
         return
     claimed = await claim(pool, principal=principal, key=key, operation=operation,
-                          fingerprint=request_hash(operation, code, body), code=dossier_code)
+                          fingerprint=request_hash(operation, code, body), code=dossier_code,
+                          keyring=keyring)
     if claimed.is_replay:
         status = claimed.status_code or 200
         yield Attempt(pool, principal, key, claimed.dossier_code, replay=JSONResponse(
@@ -197,7 +240,7 @@ async def attempt(pool: asyncpg.Pool, *, principal: str, key: str | None, operat
             media_type=MEDIA_TYPE if status >= 400 else None))
         return
     try:
-        yield Attempt(pool, principal, key, claimed.dossier_code)
+        yield Attempt(pool, principal, key, claimed.dossier_code, keyring=keyring)
     except Problem as problem:
         if problem.kind.status in NOTHING_HAPPENED:
             await release(pool, principal=principal, key=key)

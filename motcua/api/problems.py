@@ -222,8 +222,10 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     for status in statuses:
         entry: dict[str, Any] = {"description": described.get(status, "Problem"),
                                  "content": {MEDIA_TYPE: {"schema": ref}}}
-        if status in (429, 503):
+        if status in (409, 429, 503):
             entry["headers"] = {"Retry-After": {"schema": {"type": "integer"},
-                                                "description": "Seconds to wait"}}
+                                                "description": "Seconds to wait" + (
+                                                    " (only for request-in-progress)"
+                                                    if status == 409 else "")}}
         out[status] = entry
     return out

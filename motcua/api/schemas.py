@@ -184,6 +184,18 @@ class ExtendBody(ActionBody):
         check_due_time(calendar, self.new_due_at, "new_due_at")
 
 
+class ComplaintBody(ActionBody):
+    """A complaint or recommendation (phản ánh, kiến nghị) about the dossier."""
+
+    model_config = _example(complainant="Nguyễn Văn An", channel="hotline",
+                            text="Chưa nhận được kết quả đúng hẹn")
+    command_type = cmd.RecordComplaint
+    complainant: Name
+    channel: Short = Field(max_length=32, examples=["hotline"])
+    text: Note
+    outcome: Note | None = None
+
+
 class RateBody(ActionBody):
     """The citizen's satisfaction with a returned dossier."""
 

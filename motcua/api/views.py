@@ -7,6 +7,7 @@ officer, no reasons (free text may name people), no timeline.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
@@ -17,6 +18,7 @@ from domain.dossier import Dossier, fold
 from domain.envelope import EventEnvelope
 from domain.states import Channel, DossierState, Satisfaction, SlaStatus, Timeliness
 from motcua.calendar_source import office_zone
+from motcua.eventstore.outbox import Delivery
 
 CODE_EXAMPLE = "000.21.39.H39-261126-0001"
 
@@ -144,16 +146,42 @@ def folded(events: list[EventEnvelope]) -> Dossier:
     return fold([e.event for e in events])
 
 
-def timeline(events: list[EventEnvelope]) -> list[TimelineEntry]:
-    return [TimelineEntry(position=e.position, event_type=e.event_type, at=e.recorded_at,
-                          actor=e.metadata.get("actor"),
-                          correlation_id=e.metadata.get("correlation_id"), data=e.payload)
-            for e in events]
+def timeline(events: list[EventEnvelope],
+             deliveries: Sequence[Delivery] = ()) -> list[TimelineEntry]:
+    """The stored events, each alert followed by the outcome of its notification (read from
+    the dispatcher's table, as `NotificationSent` / `NotificationFailed` entries at the
+    alert's position, actor `dispatcher`; a notification still being tried shows nothing)."""
+    entries = [TimelineEntry(position=e.position, event_type=e.event_type, at=e.recorded_at,
+                             actor=e.metadata.get("actor"),
+                             correlation_id=e.metadata.get("correlation_id"), data=e.payload)
+               for e in events]
+    finished = [d for d in deliveries if d.finished_at is not None]
+    if not finished:
+        return entries
+    entries += [_delivery_entry(d) for d in finished]
+    return sorted(entries, key=lambda t: (t.position, t.actor == DISPATCHER))
+
+
+DISPATCHER = "dispatcher"
+
+
+def _delivery_entry(d: Delivery) -> TimelineEntry:
+    assert d.finished_at is not None
+    data: dict[str, Any] = {"at": d.finished_at.isoformat(), "kind": d.kind,
+                            "alert_event_id": d.alert_event_id, "attempts": d.attempts}
+    if d.status == "failed":
+        data["error"] = d.last_error or ""
+    return TimelineEntry(position=d.alert_position,
+                         event_type="NotificationFailed" if d.status == "failed"
+                         else "NotificationSent",
+                         at=d.finished_at, actor=DISPATCHER, correlation_id=None, data=data)
 
 
 def dossier_view(d: Dossier, events: list[EventEnvelope],
-                 now: datetime | None = None) -> DossierView:
-    """The staff view of `d` with the timeline of `events`."""
+                 now: datetime | None = None,
+                 deliveries: Sequence[Delivery] = ()) -> DossierView:
+    """The staff view of `d` with the timeline of `events` (and of their alerts'
+    `deliveries`, `motcua.eventstore.outbox.deliveries`)."""
     assert d.state is not None, "a dossier view needs a received dossier"
     now = now or datetime.now(UTC)
     return DossierView(
@@ -168,7 +196,7 @@ def dossier_view(d: Dossier, events: list[EventEnvelope],
                     catalog_version=d.catalog_version, rule=d.deadline_rule,
                     rule_name=d.counting_rule[0], rule_source=d.counting_rule[1]),
         timeliness=d.timeliness, satisfaction=d.satisfaction, outcome_reason=d.outcome_reason,
-        version=d.version, timeline=timeline(events))
+        version=d.version, timeline=timeline(events, deliveries))
 
 
 def public_view(d: Dossier, catalog: Catalog, now: datetime | None = None,

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 
 from motcua.actions import ACTIONS
 from motcua.api.auth import PERMISSIONS, check_visible, unit_of
-from motcua.api.context import PostContext, correlation_id
+from motcua.api.context import PostContext, post_context
 from motcua.api.problems import Problem
 from motcua.api.routes.actions import perform
 from motcua.api.routes.dossiers import receive_dossier
@@ -76,11 +76,12 @@ def _invalid(err: ValidationError) -> ActionFailed:
     return ActionFailed("Thông tin nhập chưa hợp lệ: " + "; ".join(parts), fields)
 
 
-def _context(request: Request, form: FormData) -> PostContext:
+async def _context(request: Request, form: FormData) -> PostContext:
+    """The API's own POST context (`post_context`), the form id as the Idempotency-Key."""
     res = resources(request)
     key = text(form, FORM_ID)
-    return PostContext(resources=res, pool=res.db(), correlation_id=correlation_id(request),
-                       idempotency_key=f"console:{key}" if _FORM_ID.match(key) else None)
+    return await post_context(request, res, res.db(),
+                              f"console:{key}" if _FORM_ID.match(key) else None)
 
 
 def _json(response: Any) -> dict[str, Any]:
@@ -114,7 +115,7 @@ async def act(request: Request, current: Session, action_name: str, code: str,
         raise _invalid(err) from None
     try:
         response = await perform(action, code, body, current.user.principal,
-                                 _context(request, form))
+                                 await _context(request, form))
     except Problem as problem:
         raise explain(problem) from None
     return _json(response)
@@ -129,7 +130,8 @@ async def receive(request: Request, current: Session, fields: dict[str, Any],
     except ValidationError as err:
         raise _invalid(err) from None
     try:
-        response = await receive_dossier(body, _context(request, form), current.user.principal)
+        response = await receive_dossier(body, await _context(request, form),
+                                         current.user.principal)
     except Problem as problem:
         raise explain(problem) from None
     return _json(response)

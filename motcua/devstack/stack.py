@@ -1,6 +1,6 @@
 """The whole embedded stack as one object: PostgreSQL, the Temporal dev server, migrations, and
-the worker, projector and API as child processes. `motcua dev` runs it; the benchmarks and the
-fault-injection tests drive it (stop and start any part on purpose)."""
+the worker, projector, notification dispatcher and API as child processes. `motcua dev` runs it;
+the benchmarks and the fault-injection tests drive it (stop and start any part on purpose)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from motcua.devstack.procs import StackError, port_free, terminate, wait_for_por
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.eventstore.migrate import migrate
 
+# The child processes of a whole stack, in start order.
+SERVICES = ("worker", "projector", "dispatcher", "api")
+
 
 @dataclass
 class Ports:
@@ -29,6 +32,7 @@ class Ports:
     worker_metrics: int = 9464
     worker_sdk_metrics: int = 9465
     projector_metrics: int = 9466
+    dispatcher_metrics: int = 9467
 
 
 @dataclass
@@ -86,13 +90,16 @@ class Stack:
             await conn.close()
 
     def start(self, name: str) -> subprocess.Popen[bytes]:
-        """Start `worker`, `projector` or `api` as a child (its log: `<data_dir>/<name>.log`)."""
+        """Start `worker`, `projector`, `dispatcher` or `api` as a child (its log:
+        `<data_dir>/<name>.log`)."""
         p = self.ports
         args, extra = {
             "worker": (["worker"], {"MOTCUA_METRICS_PORT": str(p.worker_metrics),
                                     "MOTCUA_SDK_METRICS_PORT": str(p.worker_sdk_metrics)}),
             "projector": (["projector"], {"MOTCUA_METRICS_PORT": str(p.projector_metrics),
                                           "MOTCUA_SDK_METRICS_PORT": "0"}),
+            "dispatcher": (["dispatcher"], {"MOTCUA_METRICS_PORT": str(p.dispatcher_metrics),
+                                            "MOTCUA_SDK_METRICS_PORT": "0"}),
             "api": (["api", "--host", "127.0.0.1", "--port", str(p.api)],
                     {"MOTCUA_METRICS_PORT": "0", "MOTCUA_SDK_METRICS_PORT": "0",
                      "MOTCUA_SECURE_COOKIES": "false"}),  # plain http on 127.0.0.1
@@ -117,7 +124,7 @@ class Stack:
 
     def start_all(self) -> None:
         self.start_services()
-        for name in ("worker", "projector", "api"):
+        for name in SERVICES:
             self.start(name)
 
     def dead_children(self) -> list[str]:

@@ -1,5 +1,6 @@
-"""`motcua dev`: PostgreSQL, the Temporal dev server, migrations, worker, projector and API,
-all data in one folder, stopped together on Ctrl-C (or SIGTERM)."""
+"""`motcua dev`: PostgreSQL, the Temporal dev server, migrations, worker, projector,
+notification dispatcher and API, all data in one folder, stopped together on Ctrl-C (or
+SIGTERM)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from motcua.devstack.procs import StackError
-from motcua.devstack.stack import Ports, Stack
+from motcua.devstack.stack import SERVICES, Ports, Stack
 
 
 def _lock(data_dir: Path) -> IO[str]:
@@ -79,7 +80,7 @@ def run_dev(args: argparse.Namespace) -> int:
         stack.start_services()
         token = _dev_token(data_dir, stack.postgres.dsn)
         password = _dev_password(data_dir, stack.postgres.dsn)
-        for name in ("worker", "projector", "api"):
+        for name in SERVICES:
             stack.start(name)
         signal.signal(signal.SIGINT, _on_signal)
         signal.signal(signal.SIGTERM, _on_signal)
@@ -87,7 +88,8 @@ def run_dev(args: argparse.Namespace) -> int:
         print(f"motcua dev is ready in {time.monotonic() - started:.1f}s (data in {data_dir})")
         print(f"  API            {stack.api_url}  (docs: /docs, /openapi.json)")
         print(f"  metrics        {stack.api_url}/metrics, worker :{p.worker_metrics}, "
-              f"Temporal SDK :{p.worker_sdk_metrics}, projector :{p.projector_metrics}")
+              f"Temporal SDK :{p.worker_sdk_metrics}, projector :{p.projector_metrics}, "
+              f"dispatcher :{p.dispatcher_metrics}")
         print(f"  Temporal       {stack.temporal.address}  "
               f"(UI http://127.0.0.1:{args.temporal_ui_port})")
         print(f"  PostgreSQL     {stack.postgres.dsn}")

@@ -30,11 +30,16 @@ log = structlog.get_logger(__name__)
 NAME = "dossiers"
 BATCH = 500
 
+# The commit-order guard: events after the checkpoint ($1 tx id as text, $2 global position),
+# from transactions older than every one still in flight. Shared with the notification
+# dispatcher (motcua.eventstore.outbox), which reads the same way under its own checkpoint.
+COMMITTED_AFTER = ("(e.tx_id, e.global_position) > ($1::text::xid8, $2) "
+                   "AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())")
+
 _FETCH = f"""
 SELECT e.tx_id::text AS tx_text, {store.COLUMNS}
 FROM events e
-WHERE (e.tx_id, e.global_position) > ($1::text::xid8, $2)
-  AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+WHERE {COMMITTED_AFTER}
 ORDER BY e.tx_id, e.global_position
 LIMIT $3
 """
@@ -88,11 +93,7 @@ async def project_batch(conn: Conn, limit: int = BATCH, *, count_metrics: bool =
     dates are office dates in `tz`, the calendar's zone (`runtime.calendar_for(settings).tz`;
     default: the domain's default office zone)."""
     async with conn.transaction():
-        cp = await conn.fetchrow(
-            "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) "
-            "DO UPDATE SET name = excluded.name "
-            "RETURNING tx_id::text AS tx_text, global_position", NAME)
-        assert cp is not None  # INSERT ... RETURNING always returns the row
+        cp = await checkpoint(conn, NAME)
         rows = await conn.fetch(_FETCH, cp["tx_text"], cp["global_position"], limit)
         if not rows:
             return 0
@@ -111,14 +112,30 @@ async def project_batch(conn: Conn, limit: int = BATCH, *, count_metrics: bool =
             applied.append(reporting.Applied(event, before, state))
         await _write(conn, [snapshots[s] for s in streams], rows[-1]["recorded_at"])
         await reporting.apply(conn, applied, tz or office_zone())
-        last = rows[-1]
-        await conn.execute(
-            "UPDATE projection_checkpoints SET tx_id = $2::text::xid8, global_position = $3, "
-            "last_recorded_at = $4, updated_at = now() WHERE name = $1",
-            NAME, last["tx_text"], last["global_position"], last["recorded_at"])
+        await advance(conn, NAME, rows[-1])
     if count_metrics:
         counting.count((a.event, a.after) for a in applied)  # after the commit: once each
     return len(rows)
+
+
+async def checkpoint(conn: Conn, name: str) -> asyncpg.Record:
+    """The checkpoint `name` (`tx_text`, `global_position`), created at zero if new and locked
+    until the caller's transaction ends (one reader per checkpoint at a time)."""
+    cp = await conn.fetchrow(
+        "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) "
+        "DO UPDATE SET name = excluded.name "
+        "RETURNING tx_id::text AS tx_text, global_position", name)
+    assert cp is not None  # INSERT ... RETURNING always returns the row
+    return cp
+
+
+async def advance(conn: Conn, name: str, last: asyncpg.Record) -> None:
+    """Move checkpoint `name` past `last` (a row with `tx_text`, `global_position`,
+    `recorded_at`), in the caller's transaction."""
+    await conn.execute(
+        "UPDATE projection_checkpoints SET tx_id = $2::text::xid8, global_position = $3, "
+        "last_recorded_at = $4, updated_at = now() WHERE name = $1",
+        name, last["tx_text"], last["global_position"], last["recorded_at"])
 
 
 async def _write(conn: Conn, dossiers: Sequence[Dossier],
@@ -206,4 +223,5 @@ async def _either(a: asyncio.Event, b: asyncio.Event) -> None:
             t.cancel()
 
 
-__all__ = ["catch_up", "lag_seconds", "project_batch", "rebuild", "run"]
+__all__ = ["COMMITTED_AFTER", "advance", "catch_up", "checkpoint", "lag_seconds", "project_batch",
+           "rebuild", "run"]

@@ -36,7 +36,7 @@ BOTH, UNIT, PROVINCE, PROCEDURE = 0, 1, 2, 3
 ALL = ""
 MEASURES = ("recv_counter", "recv_online", "recv_postal", "res_early", "res_on_time",
             "res_late", "res_overdue", "overdue_delta", "sat_very_satisfied", "sat_satisfied",
-            "sat_not_satisfied")
+            "sat_not_satisfied", "unhappy")
 _INDEX = {m: i for i, m in enumerate(MEASURES)}
 
 
@@ -63,6 +63,8 @@ class Fact:
     late_flag_day: date | None = None
     rated_day: date | None = None
     satisfaction: str | None = None
+    # First complaint or "not satisfied" rating (Decision 766 item 5.4 counts such dossiers).
+    unhappy_day: date | None = None
 
 
 FACT_COLUMNS = tuple(f.name for f in dataclasses.fields(Fact))
@@ -111,11 +113,16 @@ def advance(prev: Fact | None, a: Applied, tz: tzinfo) -> Fact | None:
         rated_day = office_day(event.at, tz)
     satisfaction = s.satisfaction.value if s.satisfaction is not None else None
     rated = rated_day if satisfaction is not None else None
+    unhappy = prev.unhappy_day if prev is not None else None
+    if unhappy is None and (isinstance(event, ev.ComplaintRecorded) or (
+            isinstance(event, ev.ServiceRated) and event.satisfaction.value == "not_satisfied")):
+        unhappy = office_day(event.at, tz)
     if prev is not None and prev.resolved_day is not None:  # the verdict is final
-        return dataclasses.replace(prev, rated_day=rated, satisfaction=satisfaction)
+        return dataclasses.replace(prev, rated_day=rated, satisfaction=satisfaction,
+                                   unhappy_day=unhappy)
     base = Fact(code=s.code, unit_code=s.unit_code, procedure_code=s.procedure_code,
                 channel=s.channel.value, received_day=received_day, late_flag_day=late_flag,
-                rated_day=rated, satisfaction=satisfaction)
+                rated_day=rated, satisfaction=satisfaction, unhappy_day=unhappy)
     if s.finished_at is None:
         return dataclasses.replace(base,
                                    overdue_from=overdue_from(s, received_day, late_flag, tz))
@@ -139,6 +146,8 @@ def contributions(f: Fact) -> Iterable[tuple[date, str, int]]:
             yield f.resolved_day, "res_overdue", 1
     if f.rated_day is not None:
         yield f.rated_day, f"sat_{f.satisfaction}", 1
+    if f.unhappy_day is not None:
+        yield f.unhappy_day, "unhappy", 1
 
 
 Key = tuple[int, int, date, str, str]
@@ -168,7 +177,8 @@ def count_deltas(changes: Iterable[tuple[Fact | None, Fact]]) -> dict[Key, list[
 _UPSERT_FACTS = f"""
 INSERT INTO report_facts ({", ".join(FACT_COLUMNS)})
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::date[],
-                     $7::text[], $8::date[], $9::date[], $10::date[], $11::text[])
+                     $7::text[], $8::date[], $9::date[], $10::date[], $11::text[],
+                     $12::date[])
 ON CONFLICT (code) DO UPDATE SET
     {", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])}
 """
@@ -239,7 +249,8 @@ def _recount_sql() -> list[str]:
              _part("overdue_from", overdue, {"overdue_delta": "1"}),
              _part("resolved_day", f"{overdue} AND resolved_day IS NOT NULL",
                    {"overdue_delta": "-1", "res_overdue": "1"}),
-             _part("rated_day", "rated_day IS NOT NULL", one["sat"])]
+             _part("rated_day", "rated_day IS NOT NULL", one["sat"]),
+             _part("unhappy_day", "unhappy_day IS NOT NULL", {"unhappy": "1"})]
     measures = ", ".join(MEASURES)
     sums = ", ".join(f"sum({m})" for m in MEASURES)
     insert = f"INSERT INTO report_counts ({_KEY}, {measures}) "

@@ -380,8 +380,9 @@ async def test_personal_data_is_encrypted_in_temporal_history(
         client: Client, pool: asyncpg.Pool, postgres: EmbeddedPostgres,
         temporal_server: TemporalDevServer, make_token: MakeToken) -> None:
     """With MOTCUA_PAYLOAD_KEYS set, a dossier received through the API leaves no personal
-    data readable in Temporal's history; the codec endpoint decodes it for a clerk (audited),
-    refuses ops (403) and anonymous callers (401)."""
+    data readable in Temporal's history nor in its stored idempotency response (which still
+    replays the same); the codec endpoint decodes it for a clerk (audited), refuses ops (403)
+    and anonymous callers (401)."""
     keys = Keyring.generate("t1")
     settings = settings_for(postgres, temporal_server, task_queue="motcua-codec").model_copy(
         update={"payload_keys": SecretStr(keys)})
@@ -396,9 +397,18 @@ async def test_personal_data_is_encrypted_in_temporal_history(
                 clerk = await make_token("clerk")
                 body = receipt_body(applicant={"name": "Võ Thị Hạnh", "phone": "0933444555",
                                                "id_number": "079188001111"})
-                response = await http.post("/v1/dossiers", json=body, headers=bearer(clerk))
+                k = f"sealed-{uuid.uuid4().hex[:8]}"
+                response = await http.post("/v1/dossiers", json=body,
+                                           headers=bearer(clerk, **{"Idempotency-Key": k}))
                 assert response.status_code == 201, response.text
                 code = response.json()["code"]
+                stored = await pool.fetchval(
+                    "SELECT response::text FROM api_idempotency WHERE key = $1", k)
+                assert "0933444555" not in stored and "sealed" in json.loads(stored)
+                again = await http.post("/v1/dossiers", json=body,
+                                        headers=bearer(clerk, **{"Idempotency-Key": k}))
+                assert again.headers["Idempotent-Replayed"] == "true"
+                assert again.json() == response.json()
                 history = await client.get_workflow_handle(code).fetch_history()
                 raw = history.to_json()
                 for secret in ("0933444555", "079188001111", "Hạnh", "H\\u1ea1nh"):

@@ -3,6 +3,7 @@ tokens), idempotent forms, a leader's refusal with its printable letter."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 
@@ -88,3 +89,23 @@ async def test_a_form_sent_twice_acts_once_and_a_leader_refuses(
         again = await http.post(f"/ho-so/{dossier.code}/stop", data={
             "csrf_token": token[1], "reason": "Dừng"})
         assert again.status_code == 409 and "Trạng thái" in again.text
+
+
+async def test_live_fingerprint_changes_with_the_units_dossiers(
+        console_url: str, make_user: MakeUser, receive: Receive) -> None:
+    """`/cap-nhat`, which the queue polls: its version moves when a dossier of the user's unit
+    changes; it needs a session."""
+    clerk = await make_user("clerk", unit=UNIT)
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        assert (await http.get("/cap-nhat")).status_code == 303
+        assert (await login(http, clerk, PASSWORD)).status_code == 303
+        before = (await http.get("/cap-nhat")).json()
+        assert set(before) == {"version", "now", "alerts"}
+        await receive()
+        for _ in range(60):
+            after = (await http.get("/cap-nhat", params={"since": before["now"]})).json()
+            if after["version"] != before["version"]:
+                break
+            await asyncio.sleep(0.25)
+        assert after["version"] != before["version"]
+        assert (await http.get("/cap-nhat", params={"since": "garbage"})).status_code == 200

@@ -133,8 +133,8 @@ def test_compose_dependencies_health_and_files() -> None:
             source = volume.split(":")[0]
             if source.startswith("."):
                 assert (DEPLOY / source).exists(), f"{name} mounts missing {source}"
-    for name in ("worker", "api", "projector", "db", "temporal", "prometheus", "alertmanager",
-                 "grafana", "temporal-ui", "temporal-setup", "migrate"):
+    for name in ("worker", "api", "projector", "dispatcher", "db", "temporal", "prometheus",
+                 "alertmanager", "grafana", "temporal-ui", "temporal-setup", "migrate"):
         assert name in services, name
     assert services["worker"]["stop_grace_period"] == f"{2 * WORKER_GRACEFUL_SHUTDOWN_S}s"
 
@@ -158,6 +158,7 @@ def test_compose_prometheus_scrapes_what_services_serve() -> None:
     assert f"worker:{env['MOTCUA_METRICS_PORT']}" in targets
     assert f"worker:{env['MOTCUA_SDK_METRICS_PORT']}" in targets
     assert f"projector:{env['MOTCUA_METRICS_PORT']}" in targets
+    assert f"dispatcher:{env['MOTCUA_METRICS_PORT']}" in targets
     assert "api:8080" in targets
 
 
@@ -253,7 +254,8 @@ def test_kustomization_lists_exactly_the_manifests() -> None:
 
 def test_workloads_have_probes_resources_and_a_long_enough_grace_period() -> None:
     deployments = {d["metadata"]["name"]: d for d in _of_kind("Deployment")}
-    assert set(deployments) == {"motcua-worker", "motcua-api", "motcua-projector"}
+    assert set(deployments) == {"motcua-worker", "motcua-api", "motcua-projector",
+                                "motcua-dispatcher"}
     for name, dep in deployments.items():
         pod = dep["spec"]["template"]["spec"]
         assert pod["terminationGracePeriodSeconds"] >= 2 * WORKER_GRACEFUL_SHUTDOWN_S, name
@@ -331,7 +333,7 @@ def _image_commands() -> list[tuple[str, str]]:
 
 def test_every_entrypoint_command_is_a_cli_subcommand() -> None:
     commands = _image_commands()
-    assert {c for _, c in commands} >= {"worker", "api", "projector", "migrate"}
+    assert {c for _, c in commands} >= {"worker", "api", "projector", "dispatcher", "migrate"}
     for where, command in commands:
         assert command in CLI_COMMANDS, f"{where}: `motcua {command}` is not a CLI command"
 

@@ -27,7 +27,8 @@ from tests.faults.receiver import WebhookReceiver
 def _ports() -> Ports:
     return Ports(api=free_port(), temporal=free_port(), temporal_ui=None,
                  postgres=free_port(), worker_metrics=free_port(),
-                 worker_sdk_metrics=free_port(), projector_metrics=free_port())
+                 worker_sdk_metrics=free_port(), projector_metrics=free_port(),
+                 dispatcher_metrics=free_port())
 
 
 def _tails(stack: Stack, lines: int = 15) -> str:
@@ -68,7 +69,7 @@ async def fault_stack(fault_dir: Path, receiver: WebhookReceiver) -> AsyncIterat
     stack = Stack(fault_dir / "stack", _ports(), env=env)
     try:
         await asyncio.to_thread(stack.start_services)
-        for child in ("worker", "projector", "api"):
+        for child in ("worker", "projector", "dispatcher", "api"):
             await asyncio.to_thread(stack.start, child)
         yield stack
     finally:

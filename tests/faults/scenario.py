@@ -154,11 +154,12 @@ async def receive_alert_dossiers(api: Api, start_wall: datetime) -> list[str]:
     return codes
 
 
+# Alerts and their final delivery outcomes, recorded by the dispatcher (notification outbox).
 _ALERT_STATUS = """
-SELECT a.stream, count(*) FILTER (WHERE a.event_type = 'DeadlineAlertRaised') AS alerts,
-       count(*) FILTER (WHERE a.event_type IN ('NotificationSent', 'NotificationFailed'))
-         AS outcomes
-FROM events a WHERE a.stream = ANY($1::text[]) GROUP BY a.stream
+SELECT a.stream, count(*) AS alerts,
+       count(d.alert_event_id) FILTER (WHERE d.status IN ('delivered', 'failed')) AS outcomes
+FROM events a LEFT JOIN notification_deliveries d ON d.alert_event_id = a.event_id
+WHERE a.stream = ANY($1::text[]) AND a.event_type = 'DeadlineAlertRaised' GROUP BY a.stream
 """
 
 _PROJECTION_BEHIND = """

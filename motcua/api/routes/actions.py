@@ -43,7 +43,8 @@ async def perform(action: Action, code: str, body: ActionBody, principal: Princi
             check_assignee(principal, action.name, folded(events).assignee)
     async with idempotency.attempt(pool, principal=principal.name, key=key,
                                    operation=action.name, code=code,
-                                   body=body.model_dump(mode="json")) as attempt:
+                                   body=body.model_dump(mode="json"),
+                                   keyring=ctx.keyring) as attempt:
         if attempt.replay is not None:
             return attempt.replay
         command = body.command(actor=principal.name, correlation_id=ctx.correlation_id)

@@ -9,7 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
+from domain import commands as cmd
 from domain.decide import check_original_receipt
+from domain.dossier import Dossier
 from domain.errors import InvalidCommand
 from domain.states import DossierState, SlaStatus
 from motcua import forecast, register
@@ -17,7 +19,7 @@ from motcua.api import engine, idempotency, listing, privacy, problems
 from motcua.api.auth import Reader, check_unit_allowed, check_visible, require
 from motcua.api.checks import check_receipt_time
 from motcua.api.context import PostCtx
-from motcua.api.problems import Problem, invalid_input
+from motcua.api.problems import INVALID_TRANSITION, Problem, invalid_input
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.schemas import ReceiveRequest
 from motcua.api.text import Instant, Short
@@ -30,6 +32,7 @@ from motcua.api.views import (
     dossier_view,
     folded,
 )
+from motcua.eventstore import outbox
 from motcua.eventstore.store import Conn, read_stream
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
@@ -78,7 +81,8 @@ async def receive_dossier(
 
     async with idempotency.attempt(pool, principal=principal.name, key=key,
                                    operation="receive", allocate=allocate,
-                                   body=body.model_dump(mode="json")) as attempt:
+                                   body=body.model_dump(mode="json"),
+                                   keyring=ctx.keyring) as attempt:
         if attempt.replay is not None:
             return attempt.replay
         code = attempt.dossier_code
@@ -87,6 +91,12 @@ async def receive_dossier(
         try:
             dossier = await engine.receive(client, command,
                                            task_queue=ctx.resources.settings.task_queue)
+            if not _is_receipt_of(dossier, command):
+                # The code already names another dossier (its workflow ignores this receipt
+                # and answers with itself): e.g. a sequence restored from an older backup.
+                raise Problem(INVALID_TRANSITION, f"the dossier {code} was already received "
+                              "with other particulars; this receipt was not recorded",
+                              state=dossier.state_name)
         except Problem as problem:
             if problem.kind.status in (409, 422):  # refused: the number stays, struck through
                 await register.void(pool, code, problem.detail)
@@ -96,6 +106,13 @@ async def receive_dossier(
         view = await privacy.shown(pool, principal, dossier_view(dossier, await read_stream(
             pool, code)), what="receive")
         return await attempt.respond(view.model_dump(mode="json"), status_code=201)
+
+
+def _is_receipt_of(dossier: Dossier, command: cmd.ReceiveDossier) -> bool:
+    """Whether `dossier` is the one `command` received (a retry of it included)."""
+    return (dossier.unit_code, dossier.procedure_code, dossier.channel,
+            dossier.applicant_name) == (command.unit_code, command.procedure_code,
+                                        command.channel, command.applicant_name)
 
 
 @router.get("/{code}", response_model=DossierView, operation_id="getDossier",
@@ -110,7 +127,8 @@ async def get_dossier(code: DossierCode, principal: Reader, pool: PoolDep,
         raise engine.not_found()
     dossier = folded(events)
     check_visible(principal, dossier.unit_code)
-    view = dossier_view(dossier, events)
+    # Notification outcomes live in the dispatcher's table, not in the stream.
+    view = dossier_view(dossier, events, deliveries=await outbox.deliveries(pool, code))
     risk = forecast.dossier_risk(resources.calendar, dossier, datetime.now(UTC))
     view.sla.risk = RiskView(**risk.as_dict()) if risk is not None else None
     return await privacy.shown(pool, principal, view, what="detail")

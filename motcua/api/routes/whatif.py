@@ -13,7 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from motcua import forecast, whatif
+from motcua import forecast, whatif, whatif_catalog
 from motcua.api import problems
 from motcua.api.auth import check_unit_allowed, require
 from motcua.api.problems import invalid_input, unavailable
@@ -90,10 +90,11 @@ async def whatif_report(
     if unit is not None:
         check_unit_allowed(principal, unit, "unit")
     cal = resources.calendar
-    baseline = whatif.in_force(resources.catalog)
     try:
-        proposed = whatif.cut_policy(baseline, cut, procedure or [])
         async with pool.acquire() as conn:
+            baseline = whatif.in_force(await whatif_catalog.in_force(
+                conn, resources.settings, resources.catalog))
+            proposed = whatif.cut_policy(baseline, cut, procedure or [])
             result = await whatif.run(
                 conn, start=period_from, end=period_to, calendar=cal, baseline=baseline,
                 proposed=proposed, as_of=as_of or datetime.now(cal.tz).date(),

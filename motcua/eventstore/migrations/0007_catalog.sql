@@ -31,3 +31,8 @@ BEGIN
 END $$;
 CREATE TRIGGER catalog_versions_frozen BEFORE UPDATE OR DELETE ON catalog_versions
     FOR EACH ROW EXECUTE FUNCTION catalog_versions_frozen();
+
+-- Decision 766 item 5.4 over dossiers (issue 11 point 6): the office date of a dossier's first
+-- complaint (ComplaintRecorded) or "not satisfied" rating, and its count per bucket.
+ALTER TABLE report_facts ADD COLUMN unhappy_day date;
+ALTER TABLE report_counts ADD COLUMN unhappy integer NOT NULL DEFAULT 0;

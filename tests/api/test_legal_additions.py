@@ -1,0 +1,46 @@
+"""Issue 11 over HTTP: complaints recorded as events, retired codes refused at receipt, the
+counting rule shown, the refusal's national code."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.api.conftest import act, bearer, receipt_body, receive
+
+pytestmark = pytest.mark.engine
+
+
+async def test_complaint_is_recorded_on_the_dossier(http: httpx.AsyncClient,
+                                                    dev_token: str) -> None:
+    """A complaint (who, channel, text, outcome) becomes a ComplaintRecorded event; bad input
+    is a 422 naming the field."""
+    d = await receive(http, dev_token)
+    response = await act(http, dev_token, d["code"], "complaint", {
+        "complainant": "Nguyễn Văn An", "channel": "hotline",
+        "text": "Chưa nhận được kết quả", "outcome": "Đã giải thích, hẹn lại"})
+    assert response.status_code == 200, response.text
+    last = response.json()["timeline"][-1]
+    assert last["event_type"] == "ComplaintRecorded"
+    assert last["data"]["channel"] == "hotline" and last["data"]["outcome"]
+    bad = await act(http, dev_token, d["code"], "complaint",
+                    {"complainant": "A", "channel": "hotline"})
+    assert bad.status_code == 422 and "text" in bad.text
+
+
+async def test_retired_code_is_refused_at_receipt(http: httpx.AsyncClient,
+                                                  dev_token: str) -> None:
+    """A code Decree 280/2025 merged takes no new receipt: 422 naming its replacement."""
+    response = await http.post("/v1/dossiers", headers=bearer(dev_token), json=receipt_body(
+        procedure_code="L.chung-thuc.di-chuc"))
+    assert response.status_code == 422
+    assert "2.001019" in response.text
+
+
+async def test_refusal_after_acceptance_is_not_code_3(http: httpx.AsyncClient,
+                                                      dev_token: str) -> None:
+    """A refusal after the receipt reports national code 10 (our reading), not 3."""
+    d = await receive(http, dev_token)
+    response = await act(http, dev_token, d["code"], "refuse", {"reason": "Không đủ điều kiện"})
+    assert response.status_code == 200, response.text
+    assert response.json()["status_code"] == 10
