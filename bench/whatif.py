@@ -117,5 +117,6 @@ async def bench(quick: bool, results_dir: Path) -> Result:
         result.add("forecast: late share of P>=0.8", bt["flagged_late_share"], "")
     if bt["brier"] is not None:
         result.add("forecast: Brier score", bt["brier"], "")
+        result.add("forecast: calibration error", bt["calibration_error"], "")
     result.add("peak RSS (bench process)", measured["peak_rss_mib"], "MiB")
     return result

@@ -128,6 +128,7 @@ class SetDeadline(Command):
     catalog_version: str
     rule_version: int = 1
     rule_source: str = ""
+    legal_due_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -136,6 +137,9 @@ class RaiseAlert(Command):
     # Also raise every later alert already due at the same instant (overdue and overdue
     # without apology share theirs), so they are stored in one append.
     all_due: bool = False
+    # Alerts at the legal due time and at an apology's new appointment (patch
+    # `apology-legal-due-v1`; `Dossier.pending_alert`).
+    legal_due: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

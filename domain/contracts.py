@@ -70,6 +70,8 @@ class DeadlineResult:
     # Results recorded before the Nov 2026 correction carry neither: they were rule v1.
     rule_version: int = 1
     rule_source: str = ""
+    # The due time without an apology's extension (None in results recorded before issue 11).
+    legal_due_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

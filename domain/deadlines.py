@@ -56,19 +56,23 @@ def compute(cal: Calendar, catalog: Catalog, request: DeadlineRequest) -> Deadli
     proc = catalog.procedure(request.procedure_code)
     # A dossier keeps the counting rule of its receipt deadline (domain.clock, rule versions).
     version = request.rule_version or RULE_VERSION
-    if request.extended_due_at is not None:
-        due = request.extended_due_at
-        since = request.extended_at
-    else:
-        due = due_at(cal, request.received_at, proc.reduced_amount, proc.reduced_unit,
-                     proc.counting_rule, rule_version=version)
-        since = None
+    # The legal due time: the receipt's time plus the office time of every pause. An apology
+    # never moves it (timeliness is judged against it; issue 11 point 5).
+    legal = due_at(cal, request.received_at, proc.reduced_amount, proc.reduced_unit,
+                   proc.counting_rule, rule_version=version)
     for pause in request.pauses:
-        if since is None or pause.start >= since:
-            due = add_working_time(cal, due, working_time_between(cal, pause.start, pause.end))
+        legal = add_working_time(cal, legal, working_time_between(cal, pause.start, pause.end))
+    if request.extended_due_at is not None:  # the appointment in force: the apology's
+        due = request.extended_due_at
+        for pause in request.pauses:
+            if request.extended_at is None or pause.start >= request.extended_at:
+                due = add_working_time(cal, due,
+                                       working_time_between(cal, pause.start, pause.end))
+    else:
+        due = legal
     return DeadlineResult(
         due_at=due, due_soon_at=due_soon_at(cal, due, proc.due_soon_working_days),
         rule=proc.counting_rule.value, amount=proc.reduced_amount,
         unit=proc.reduced_unit.value, calendar_version=cal.version,
-        catalog_version=catalog.version, rule_version=version,
+        catalog_version=catalog.version, rule_version=version, legal_due_at=legal,
         rule_source=rule_source(proc.counting_rule.value, proc.reduced_unit.value, version))

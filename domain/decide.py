@@ -6,12 +6,11 @@ Pure: no I/O and no clock; the caller (the workflow) passes `now` from `workflow
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from domain import commands as cmd
 from domain import events as ev
-from domain.clock import timeliness
 from domain.codes import is_valid_code
 from domain.dossier import Dossier, evolve
 from domain.errors import AlreadyExtended, AlreadyRated, InvalidCommand, InvalidTransition
@@ -122,14 +121,10 @@ def _supplement(s: Dossier, c: cmd.ProvideSupplement, now: datetime) -> list[ev.
 
 
 def timeliness_at(s: Dossier, finished_at: datetime) -> Timeliness:
-    """A dossier's Biểu 06 verdict if it finishes at `finished_at`: late once Decision 766's
-    second supplement request flagged it, on time without a due time, otherwise the date rule
-    of `domain.clock.timeliness` in the zone the due time was recorded with (the office's)."""
-    if s.late_by_supplement:
-        return Timeliness.LATE
-    if s.due_at is None:
-        return Timeliness.ON_TIME
-    return timeliness(s.due_at.tzinfo or UTC, finished_at, s.due_at)
+    """A dossier's Biểu 06 verdict if it finishes at `finished_at` (`Dossier.verdict_at`: the
+    date rule of `domain.clock.timeliness` against the due time WITHOUT an apology's
+    extension; late once Decision 766's second supplement request flagged it)."""
+    return s.verdict_at(finished_at)
 
 
 def _complete(s: Dossier, c: cmd.CompleteProcessing, now: datetime) -> list[ev.Event]:
@@ -192,29 +187,31 @@ def _correct_calendar(s: Dossier, c: cmd.CorrectCalendar, now: datetime) -> list
 def _set_deadline(s: Dossier, c: cmd.SetDeadline, now: datetime) -> list[ev.Event]:
     if c.due_soon_at > c.due_at:
         raise InvalidCommand("due_soon_at is after due_at", field="due_soon_at")
-    unchanged = s.due_at == c.due_at and s.due_soon_at == c.due_soon_at
+    unchanged = (s.due_at == c.due_at and s.due_soon_at == c.due_soon_at
+                 and (c.legal_due_at is None or c.legal_due_at == s.legal_due_at))
     if unchanged and c.reason == "calendar_correction":
         return []  # idempotent: a correction that corrects nothing records nothing
     return [ev.DeadlineSet(
         at=now, version=s.deadline_version + 1, due_at=c.due_at, due_soon_at=c.due_soon_at,
         reason=c.reason, rule=c.rule, amount=c.amount, unit=c.unit,
         calendar_version=c.calendar_version, catalog_version=c.catalog_version,
-        rule_version=c.rule_version, rule_source=c.rule_source)]
+        rule_version=c.rule_version, rule_source=c.rule_source, legal_due_at=c.legal_due_at)]
 
 
 def _raise_alert(s: Dossier, c: cmd.RaiseAlert, now: datetime) -> list[ev.Event]:
-    pending = s.pending_alert()
+    pending = s.pending_alert(c.legal_due)
     if pending is None or pending[0] is not c.kind or now < pending[1] or s.due_at is None:
-        return []  # already raised for this deadline version, or not due: exactly once
+        return []  # already raised for this deadline version / due instant, or not due
     events: list[ev.Event] = []
     while pending is not None and now >= pending[1] and s.due_at is not None:
+        due = s.alert_due(pending[0], c.legal_due) or s.due_at
         event = ev.DeadlineAlertRaised(at=now, kind=pending[0],
-                                       deadline_version=s.deadline_version, due_at=s.due_at)
+                                       deadline_version=s.deadline_version, due_at=due)
         events.append(event)
         if not c.all_due:
             break
         s = evolve(s, event)
-        pending = s.pending_alert()
+        pending = s.pending_alert(c.legal_due)
     return events
 
 

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from domain import events as ev
-from domain.clock import RULE_VERSION, rule_name, rule_source
+from domain.clock import RULE_VERSION, rule_name, rule_source, timeliness
 from domain.contracts import Pause
 from domain.states import (
     SLA_CLOSED_STATES,
@@ -36,10 +36,16 @@ class Dossier:
     applicant_name: str = ""
     received_at: datetime | None = None
     assignee: str | None = None
-    # The deadline in force, and the one first given on the receipt.
+    # The deadline in force (what the citizen is told: after an apology, the new appointment
+    # and the pauses since), and the one first given on the receipt (before any pause).
     due_at: datetime | None = None
     due_soon_at: datetime | None = None
     original_due_at: datetime | None = None
+    # The due time WITHOUT the apology's extension: the receipt's time with supplement pauses
+    # and calendar corrections. Timeliness (Biểu 06, Decision 766 item 2.1) is judged against
+    # it, and the overdue alert fires at it (issue 11 point 5). Equal to `due_at` until an
+    # apology gives a new appointment.
+    legal_due_at: datetime | None = None
     deadline_version: int = 0
     deadline_rule: str = ""
     # The counting rule's version of the receipt deadline (kept by every recomputation, so due
@@ -53,6 +59,11 @@ class Dossier:
     due_soon_raised_for: int = 0
     overdue_raised_for: int = 0
     overdue_without_apology_raised_for: int = 0
+    # The due instants the overdue alerts were raised for (legal due; new appointment), so each
+    # fires once per instant whatever the deadline version (apology branch of `pending_alert`).
+    overdue_raised_due: datetime | None = None
+    overdue_without_apology_raised_due: datetime | None = None
+    appointment_overdue_raised_due: datetime | None = None
     # Supplement loop: the clock stops while the citizen gathers papers.
     paused_at: datetime | None = None
     resume_state: DossierState | None = None
@@ -62,6 +73,9 @@ class Dossier:
     extended: bool = False
     extended_at: datetime | None = None
     extended_due_at: datetime | None = None
+    # The apology was sent by the last moment (one working day before the due time); a late
+    # one is accepted and flagged (issue 11 point 5).
+    apology_in_time: bool | None = None
     finished_at: datetime | None = None
     closed_at: datetime | None = None
     timeliness: Timeliness | None = None
@@ -86,13 +100,40 @@ class Dossier:
         return (self.state is not None and self.state not in SLA_CLOSED_STATES
                 and self.state is not DossierState.AWAITING_SUPPLEMENT)
 
+    @property
+    def appointment_at(self) -> datetime | None:
+        """The new appointment given with the apology (with the pauses since), shown apart from
+        the legal due time; None without an apology."""
+        return self.due_at if self.extended else None
+
+    @property
+    def judged_due_at(self) -> datetime | None:
+        """The due time timeliness is judged against: the legal one (never the apology's)."""
+        return self.legal_due_at or self.due_at
+
+    def verdict_at(self, finished_at: datetime) -> Timeliness:
+        """Biểu 06 verdict if processing ends at `finished_at` (result ready, refusal,
+        withdrawal, stop): late once Decision 766's second supplement request flagged it, on
+        time without a due time, otherwise `domain.clock.timeliness` against `judged_due_at`
+        in the zone the due time was recorded with (the office's). An apology's new
+        appointment does not make a late dossier on time (Lai Châu 88/2025/QĐ-UBND: still
+        "quá hạn"; issue 11 point 5)."""
+        if self.late_by_supplement:
+            return Timeliness.LATE
+        due = self.judged_due_at
+        if due is None:
+            return Timeliness.ON_TIME
+        return timeliness(due.tzinfo or UTC, finished_at, due)
+
     def sla_status(self, now: datetime) -> SlaStatus:
-        """Where the dossier stands against its due time at `now`."""
+        """Where the dossier stands against its due time at `now` (overdue from the legal due
+        time, even with an apology's new appointment)."""
         if self.state is None or self.state in SLA_CLOSED_STATES:
             return SlaStatus.CLOSED
         if self.state is DossierState.AWAITING_SUPPLEMENT:
             return SlaStatus.PAUSED
-        if self.due_at is not None and now >= self.due_at:
+        due = self.judged_due_at
+        if due is not None and now >= due:
             return SlaStatus.OVERDUE
         if self.due_soon_at is not None and now >= self.due_soon_at:
             return SlaStatus.DUE_SOON
@@ -140,10 +181,19 @@ class Dossier:
             return self.rule_version
         return 1 if self.deadline_version else None
 
-    def pending_alert(self) -> tuple[AlertKind, datetime] | None:
-        """The next deadline alert still to raise for the deadline in force, and its instant."""
+    def pending_alert(self, legal_due: bool = False) -> tuple[AlertKind, datetime] | None:
+        """The next deadline alert still to raise, and its instant.
+
+        With `legal_due` (workflows since patch `apology-legal-due-v1`): the earliest of due
+        soon (deadline in force), overdue and overdue-without-apology at the LEGAL due time,
+        each once per due instant, and appointment-overdue at the apology's new appointment.
+        Without it, the first release's rule (all at the deadline in force, once per version),
+        kept for the histories recorded under it.
+        """
         if not self.clock_running or self.due_at is None or self.due_soon_at is None:
             return None
+        if legal_due:
+            return self._pending_alert_legal(self.due_at, self.due_soon_at)
         v = self.deadline_version
         if self.due_soon_raised_for < v and self.due_soon_at < self.due_at:
             return AlertKind.DUE_SOON, self.due_soon_at
@@ -152,6 +202,28 @@ class Dossier:
         if self.overdue_without_apology_raised_for < v and not self.extended:
             return AlertKind.OVERDUE_WITHOUT_APOLOGY, self.due_at
         return None
+
+    def _pending_alert_legal(self, due: datetime,
+                             soon: datetime) -> tuple[AlertKind, datetime] | None:
+        legal = self.legal_due_at or due
+        candidates: list[tuple[AlertKind, datetime]] = []
+        if self.due_soon_raised_for < self.deadline_version and soon < due:
+            candidates.append((AlertKind.DUE_SOON, soon))
+        if self.overdue_raised_due != legal:
+            candidates.append((AlertKind.OVERDUE, legal))
+        if self.overdue_without_apology_raised_due != legal and not self.extended:
+            candidates.append((AlertKind.OVERDUE_WITHOUT_APOLOGY, legal))
+        if self.extended and self.appointment_overdue_raised_due != due:
+            candidates.append((AlertKind.APPOINTMENT_OVERDUE, due))
+        # The earliest first (an apology's due-soon may come after the legal due time); at the
+        # same instant, in the order above.
+        return min(candidates, key=lambda c: c[1], default=None)
+
+    def alert_due(self, kind: AlertKind, legal_due: bool) -> datetime | None:
+        """The due instant an alert of `kind` is about (recorded on its event)."""
+        if not legal_due or kind in (AlertKind.DUE_SOON, AlertKind.APPOINTMENT_OVERDUE):
+            return self.due_at
+        return self.legal_due_at or self.due_at
 
 
 def evolve(state: Dossier, event: ev.Event) -> Dossier:
@@ -165,8 +237,12 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
                 applicant_name=event.applicant_name,
                 received_at=event.original_received_at or event.at)
         case ev.DeadlineSet():
+            # Deadlines set before issue 11 carry no legal due: it is their due time, except
+            # after an apology (the extension's, or a later one's), where it stays as it was.
+            legal = event.legal_due_at if event.legal_due_at is not None else (
+                s.legal_due_at if (event.reason == "extension" or s.extended) else event.due_at)
             return dataclasses.replace(
-                s, due_at=event.due_at, due_soon_at=event.due_soon_at,
+                s, due_at=event.due_at, due_soon_at=event.due_soon_at, legal_due_at=legal,
                 original_due_at=s.original_due_at or event.due_at,
                 deadline_version=event.version, deadline_rule=event.rule,
                 rule_version=s.rule_version or event.rule_version,
@@ -198,14 +274,17 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
         case ev.DossierRefused():
             return _close(s, DossierState.REFUSED, event.at, event.reason)
         case ev.DossierWithdrawn():
-            # Decision 766 and Biểu 06 count a withdrawal as resolved on time.
+            # Decision 766 as written: a withdrawal ("Công dân yêu cầu rút hồ sơ") is an end of
+            # processing judged like any other, end <= appointment (issue 11 point 6; the first
+            # release counted every withdrawal on time).
             return dataclasses.replace(_close(s, DossierState.WITHDRAWN, event.at, event.reason),
-                                       timeliness=Timeliness.ON_TIME)
+                                       timeliness=s.verdict_at(event.at))
         case ev.ProcessingStopped():
             return _close(s, DossierState.STOPPED, event.at, event.reason)
         case ev.DeadlineExtended():
             return dataclasses.replace(s, extended=True, extended_at=event.at,
-                                       extended_due_at=event.new_due_at)
+                                       extended_due_at=event.new_due_at,
+                                       apology_in_time=event.in_time)
         case ev.ComplaintRecorded():
             return dataclasses.replace(s, complaints=s.complaints + 1)
         case ev.ServiceRated():
@@ -235,5 +314,8 @@ def _raise_alert(s: Dossier, event: ev.DeadlineAlertRaised) -> Dossier:
     if event.kind is AlertKind.DUE_SOON:
         return dataclasses.replace(s, due_soon_raised_for=v)
     if event.kind is AlertKind.OVERDUE:
-        return dataclasses.replace(s, overdue_raised_for=v)
-    return dataclasses.replace(s, overdue_without_apology_raised_for=v)
+        return dataclasses.replace(s, overdue_raised_for=v, overdue_raised_due=event.due_at)
+    if event.kind is AlertKind.APPOINTMENT_OVERDUE:
+        return dataclasses.replace(s, appointment_overdue_raised_due=event.due_at)
+    return dataclasses.replace(s, overdue_without_apology_raised_for=v,
+                               overdue_without_apology_raised_due=event.due_at)

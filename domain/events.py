@@ -67,6 +67,8 @@ class DeadlineSet(Event):
     # stored before the Nov 2026 correction have neither: they were computed by rule v1.
     rule_version: int = 1
     rule_source: str = ""
+    # The due time without an apology's extension (issue 11 point 5); None before issue 11.
+    legal_due_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

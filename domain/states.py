@@ -96,3 +96,5 @@ class AlertKind(StrEnum):
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
     OVERDUE_WITHOUT_APOLOGY = "overdue_without_apology"
+    # The new appointment given with an apology passed too (issue 11 point 5).
+    APPOINTMENT_OVERDUE = "appointment_overdue"

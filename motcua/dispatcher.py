@@ -25,7 +25,7 @@ import structlog
 from activities.notify import SIGNATURE_HEADER, sign
 from motcua.eventstore import outbox
 from motcua.eventstore.store import NOTIFY_CHANNEL
-from motcua.metrics import NOTIFICATIONS
+from motcua.metrics import NOTIFICATIONS, NOTIFICATIONS_UNDELIVERED
 
 log = structlog.get_logger(__name__)
 
@@ -71,9 +71,13 @@ class Dispatcher:
             try:
                 async with self._pool.acquire() as listener:
                     await listener.add_listener(NOTIFY_CHANNEL, self._notified)
-                    while not stop.is_set() and not listener.is_closed():
-                        await self.step()
-                        await self._sleep(stop)
+                    try:
+                        while not stop.is_set() and not listener.is_closed():
+                            await self.step()
+                            await self._sleep(stop)
+                    finally:
+                        if not listener.is_closed():
+                            await listener.remove_listener(NOTIFY_CHANNEL, self._notified)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
                 log.warning("dispatcher.database_unavailable", error=str(err))
                 with contextlib.suppress(TimeoutError):
@@ -92,6 +96,7 @@ class Dispatcher:
         self._wake.clear()
         async with self._pool.acquire() as conn:
             await outbox.ingest(conn)
+            NOTIFICATIONS_UNDELIVERED.set(await outbox.oldest_unfinished_seconds(conn))
         room = self.policy.concurrency - len(self._inflight)
         if room <= 0:
             return 0

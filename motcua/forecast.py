@@ -344,6 +344,9 @@ async def backtest(db: asyncpg.Pool | asyncpg.Connection, cal: Calendar,
         "threshold": threshold, "flagged": flagged, "flagged_late": flagged_late,
         "flagged_late_share": round(flagged_late / flagged, 4) if flagged else None,
         "brier": round(brier / scored, 4) if scored else None,
+        # Expected calibration error: |mean forecast - share late| per tenth, weighted.
+        "calibration_error": round(sum(abs(s - k) for n, k, s in bins) / scored, 4)
+        if scored else None,
         "reliability": [{"p_from": i / 10, "p_to": (i + 1) / 10, "dossiers": int(n),
                          "mean_p": round(s / n, 4), "late_share": round(k / n, 4)}
                         for i, (n, k, s) in enumerate(bins) if n],

@@ -167,6 +167,7 @@ class Metrics:
     sla_breaches: Counter
     sla_alerts: Counter
     notifications: Counter
+    notifications_undelivered: Gauge
     dossier_turnaround: Histogram
     event_store_append: Histogram
     projection_lag: Gauge
@@ -237,6 +238,12 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
             ["kind", "outcome"],
             registry=registry,
         ),
+        notifications_undelivered=Gauge(
+            "motcua_notifications_oldest_undelivered_seconds",
+            "Age of the oldest deadline alert whose notification is neither delivered nor "
+            "recorded as failed yet, in seconds (0 when none); set by the dispatcher.",
+            registry=registry,
+        ),
         dossier_turnaround=Histogram(
             "motcua_dossier_turnaround_seconds",
             "Time from receipt to result returned, in seconds (wall clock, pauses included).",
@@ -286,6 +293,7 @@ DOSSIERS_RETURNED = METRICS.dossiers_returned
 SLA_BREACHES = METRICS.sla_breaches
 SLA_ALERTS = METRICS.sla_alerts
 NOTIFICATIONS = METRICS.notifications
+NOTIFICATIONS_UNDELIVERED = METRICS.notifications_undelivered
 DOSSIER_TURNAROUND = METRICS.dossier_turnaround
 EVENT_STORE_APPEND = METRICS.event_store_append
 PROJECTION_LAG = METRICS.projection_lag

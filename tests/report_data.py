@@ -174,10 +174,10 @@ def by_hand(events: list[ev.Event]) -> Hand:
             h.resolved, h.judged = office_day(e.at), before
             if isinstance(e, ev.ResultReady):
                 h.timeliness = e.timeliness.value
-            elif isinstance(e, ev.DossierWithdrawn) or before.due_at is None:
+            elif before.judged_due_at is None:
                 h.timeliness = "on_time"
-            else:
-                end, due = office_day(e.at), office_day(before.due_at)
+            else:  # refusal, stop and withdrawal alike (Decision 766; issue 11 point 6)
+                end, due = office_day(e.at), office_day(before.judged_due_at)
                 h.timeliness = ("late" if before.late_by_supplement or end > due
                                 else "on_time" if end == due else "early")
     h.judged = h.judged or state

@@ -144,3 +144,4 @@ async def test_backtest_reports_calibration(pool: asyncpg.Pool, cal: Calendar,
     assert result["scored"] > 0
     assert result["flagged"] >= result["flagged_late"]
     assert sum(b["dossiers"] for b in result["reliability"]) == result["scored"]
+    assert 0 <= result["calibration_error"] <= 1

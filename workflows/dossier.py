@@ -49,6 +49,10 @@ SEARCH_ATTRIBUTES = (SA_STATE, SA_SLA, SA_DUE, SA_UNIT, SA_PROCEDURE)
 # Patch: appends as local activities, and alerts due at the same instant stored together.
 # Histories from before it replay on the old branch (tests/replay/histories/*.v1.json).
 LOCAL_APPENDS = "local-appends-v2"
+# Patch: the overdue alerts fire at the legal due time (an apology's new appointment does not
+# move it) and a further alert when the new appointment passes (issue 11 point 5;
+# `Dossier.pending_alert(legal_due=True)`). Histories from before it keep the old alerts.
+APOLOGY_LEGAL_DUE = "apology-legal-due-v1"
 # Appends wait for PostgreSQL as long as it takes: an event must never be dropped.
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=10))
@@ -98,7 +102,8 @@ class DossierWorkflow:
     async def _wait_for_change_or_alert(self) -> None:
         seen = self._revision
         changed: Callable[[], bool] = lambda: self._revision != seen  # noqa: E731
-        alert = self._dossier.pending_alert()
+        legal_due = workflow.patched(APOLOGY_LEGAL_DUE)
+        alert = self._dossier.pending_alert(legal_due)
         if alert is None:
             closed = self._dossier.closed_at
             timeout = (closed + RATING_WINDOW - workflow.now()
@@ -115,7 +120,8 @@ class DossierWorkflow:
                 return  # something changed first: re-evaluate the alerts
             except TimeoutError:
                 pass
-        await self._execute(cmd.RaiseAlert(kind=kind, all_due=workflow.patched(LOCAL_APPENDS)),
+        await self._execute(cmd.RaiseAlert(kind=kind, all_due=workflow.patched(LOCAL_APPENDS),
+                                           legal_due=legal_due),
                             causation=f"timer:{kind.value}")
 
     # -- commands -------------------------------------------------------------------------
@@ -136,7 +142,8 @@ class DossierWorkflow:
                         amount=deadline.amount, unit=deadline.unit,
                         calendar_version=deadline.calendar_version,
                         catalog_version=deadline.catalog_version,
-                        rule_version=deadline.rule_version, rule_source=deadline.rule_source),
+                        rule_version=deadline.rule_version, rule_source=deadline.rule_source,
+                        legal_due_at=deadline.legal_due_at),
                         workflow.now())
                     events, state = [*events, *more], fold(more, state)
             except DomainError as err:

@@ -153,6 +153,40 @@ async def claim(pool: asyncpg.Pool, *, principal: str, key: str, operation: str,
                   headers={"Retry-After": str(IN_PROGRESS_RETRY_AFTER)})
 
 
+# An action's claim when its dossier code is known: one statement, so one round trip (no
+# transaction block). The INSERT waits for a concurrent claim of the key to commit or roll back;
+# a row committed meanwhile is not in the statement's snapshot, so neither branch answers and
+# `claim_known` tries again with a new one.
+_CLAIM_KNOWN = f"""
+WITH ins AS (
+    INSERT INTO api_idempotency (principal, key, operation, request_hash, dossier_code)
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true AS claimed)
+SELECT true AS claimed, NULL AS principal, NULL AS key, NULL AS operation,
+       NULL AS request_hash, NULL AS dossier_code, NULL::integer AS status_code,
+       NULL::jsonb AS response
+FROM ins
+UNION ALL
+SELECT false, e.* FROM ({_SELECT}) e WHERE NOT EXISTS (SELECT FROM ins)
+"""
+
+
+async def claim_known(pool: asyncpg.Pool, *, principal: str, key: str, operation: str,
+                      fingerprint: str, dossier_code: str,
+                      keyring: Keyring | None = None) -> Claim:
+    """`claim` for a request that already names its dossier (an action), in one round trip."""
+    for _ in range(CLAIM_ATTEMPTS):
+        row = await pool.fetchrow(_CLAIM_KNOWN, principal, key, operation, fingerprint,
+                                  dossier_code)
+        if row is None:
+            continue  # the key's claim committed or vanished under us: look again
+        if row["claimed"]:
+            return Claim(dossier_code)
+        return _existing(row, fingerprint, keyring)
+    raise Problem(REQUEST_IN_PROGRESS, f"a request with this {HEADER} is in progress; retry "
+                  f"in {IN_PROGRESS_RETRY_AFTER} s", field=HEADER,
+                  headers={"Retry-After": str(IN_PROGRESS_RETRY_AFTER)})
+
+
 async def complete(pool: asyncpg.Pool, *, principal: str, key: str, status_code: int,
                    response: dict[str, Any], keyring: Keyring | None = None) -> None:
     """Store the response of a claimed request (the first one stored wins), sealed with
@@ -230,9 +264,13 @@ async def attempt(pool: asyncpg.Pool, *, principal: str, key: str | None, operat
                 allocated = await dossier_code(conn)
             yield Attempt(pool, principal, None, allocated)
         return
-    claimed = await claim(pool, principal=principal, key=key, operation=operation,
-                          fingerprint=request_hash(operation, code, body), code=dossier_code,
-                          keyring=keyring)
+    fingerprint = request_hash(operation, code, body)
+    claimed = await (
+        claim_known(pool, principal=principal, key=key, operation=operation,
+                    fingerprint=fingerprint, dossier_code=code, keyring=keyring)
+        if code is not None else
+        claim(pool, principal=principal, key=key, operation=operation, fingerprint=fingerprint,
+              code=dossier_code, keyring=keyring))
     if claimed.is_replay:
         status = claimed.status_code or 200
         yield Attempt(pool, principal, key, claimed.dossier_code, replay=JSONResponse(

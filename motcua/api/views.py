@@ -45,6 +45,15 @@ class SlaView(BaseModel):
     calendar_version: str = Field(description="Hash of the calendar the due time used.")
     catalog_version: str = Field(description="Version of the procedure catalog used.")
     rule: str = Field(description="The counting rule, e.g. civil_code.")
+    legal_due_at: datetime | None = Field(
+        default=None, description="The due time without an apology's extension (supplement "
+        "pauses and calendar corrections included): timeliness is judged against it.")
+    appointment_at: datetime | None = Field(
+        default=None, description="The new appointment given with the apology (null without "
+        "one); `due_at` shows it too, as the time in force.")
+    apology_in_time: bool | None = Field(
+        default=None, description="Whether the apology was sent by one working day before the "
+        "due time; false: accepted, flagged late; null without one.")
     rule_name: str = Field(default="", description="The counting rule with its unit and "
                            "version, e.g. civil_code/working_days@v2.")
     rule_source: str = Field(default="", description="The legal texts the counting rule "
@@ -122,6 +131,11 @@ class PublicDossierView(BaseModel):
     due_at: datetime | None
     sla_status: SlaStatus
     next_step: str = Field(examples=["Hồ sơ đang được xử lý."])
+    legal_due_at: datetime | None = Field(
+        default=None, description="The due time set by law for this dossier (without an "
+        "apology's new appointment).")
+    appointment_at: datetime | None = Field(
+        default=None, description="The new appointment given with a letter of apology, if any.")
     rule_name: str = Field(default="", description="How the due time was counted, e.g. "
                            "civil_code/working_days@v2.")
     rule_source: str = Field(default="", description="The legal texts of that rule.")
@@ -194,7 +208,9 @@ def dossier_view(d: Dossier, events: list[EventEnvelope],
                     supplement_requests=d.supplement_requests,
                     deadline_version=d.deadline_version, calendar_version=d.calendar_version,
                     catalog_version=d.catalog_version, rule=d.deadline_rule,
-                    rule_name=d.counting_rule[0], rule_source=d.counting_rule[1]),
+                    rule_name=d.counting_rule[0], rule_source=d.counting_rule[1],
+                    legal_due_at=d.judged_due_at, appointment_at=d.appointment_at,
+                    apology_in_time=d.apology_in_time),
         timeliness=d.timeliness, satisfaction=d.satisfaction, outcome_reason=d.outcome_reason,
         version=d.version, timeline=timeline(events, deliveries))
 
@@ -214,7 +230,8 @@ def public_view(d: Dossier, catalog: Catalog, now: datetime | None = None,
         received_on=d.received_at.astimezone(tz).date() if d.received_at else None,
         due_at=d.due_at,
         sla_status=d.sla_status(now or datetime.now(UTC)), next_step=NEXT_STEP[d.state],
-        rule_name=d.counting_rule[0], rule_source=d.counting_rule[1])
+        rule_name=d.counting_rule[0], rule_source=d.counting_rule[1],
+        legal_due_at=d.judged_due_at, appointment_at=d.appointment_at)
 
 
 def summary(row: Any) -> DossierSummary:

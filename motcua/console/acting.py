@@ -18,9 +18,9 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from motcua.actions import ACTIONS
-from motcua.api.auth import PERMISSIONS, check_visible, unit_of
+from motcua.api.auth import ASSIGNEE_STEPS, PERMISSIONS, check_visible, unit_of
 from motcua.api.context import PostContext, post_context
-from motcua.api.problems import Problem
+from motcua.api.problems import FORBIDDEN, Problem
 from motcua.api.routes.actions import perform
 from motcua.api.routes.dossiers import receive_dossier
 from motcua.api.schemas import ReceiveRequest, body_for
@@ -57,14 +57,25 @@ class ActionFailed(Exception):
         self.status = status
 
 
-def explain(problem: Problem) -> ActionFailed:
+def explain(problem: Problem, action: str | None = None) -> ActionFailed:
     """A problem from the API code as a message for the console."""
     head = _PROBLEM_TEXT.get(problem.kind.slug, problem.kind.title)
-    if "only the assignee" in problem.detail:
+    if problem.kind is FORBIDDEN and action in ASSIGNEE_STEPS:  # `check_assignee` refused
         head = "Chỉ cán bộ được phân công hoặc lãnh đạo đơn vị mới được thực hiện bước này."
     field = problem.extensions.get("field")
-    return ActionFailed(f"{head} ({problem.detail})", [field] if isinstance(field, str) else [],
-                        status=problem.kind.status)
+    # The API's detail (English) names the rule or the field: kept, marked as such.
+    return ActionFailed(f"{head} (chi tiết: {problem.detail})",
+                        [field] if isinstance(field, str) else [], status=problem.kind.status)
+
+
+# Pydantic's error types, in Vietnamese (others keep pydantic's English message).
+_ERROR_TEXT = {
+    "missing": "chưa nhập", "string_too_short": "chưa nhập", "string_too_long": "quá dài",
+    "too_long": "quá nhiều mục", "enum": "giá trị không hợp lệ",
+    "literal_error": "giá trị không hợp lệ", "string_pattern_mismatch": "sai định dạng",
+    "datetime_from_date_parsing": "ngày giờ không hợp lệ",
+    "datetime_parsing": "ngày giờ không hợp lệ",
+}
 
 
 def _invalid(err: ValidationError) -> ActionFailed:
@@ -72,7 +83,7 @@ def _invalid(err: ValidationError) -> ActionFailed:
     for e in err.errors():
         name = ".".join(str(p) for p in e.get("loc", ())) or "body"
         fields.append(name)
-        parts.append(f"{name}: {e.get('msg', '')}")
+        parts.append(f"{name}: {_ERROR_TEXT.get(e.get('type', ''), e.get('msg', ''))}")
     return ActionFailed("Thông tin nhập chưa hợp lệ: " + "; ".join(parts), fields)
 
 
@@ -117,7 +128,7 @@ async def act(request: Request, current: Session, action_name: str, code: str,
         response = await perform(action, code, body, current.user.principal,
                                  await _context(request, form))
     except Problem as problem:
-        raise explain(problem) from None
+        raise explain(problem, action.name) from None
     return _json(response)
 
 

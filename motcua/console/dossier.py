@@ -58,7 +58,11 @@ ACTION_LABELS = {
     "supplement": "Đã nhận bổ sung", "complete": "Hoàn thành xử lý", "return": "Trả kết quả",
     "refuse": "Từ chối", "withdraw": "Công dân rút hồ sơ", "stop": "Dừng xử lý",
     "extend": "Gia hạn (xin lỗi)", "rate": "Đánh giá",
+    "complaint": "Ghi nhận phản ánh, kiến nghị",
 }
+COMPLAINT_CHANNELS = [("counter", "Tại quầy"), ("hotline", "Đường dây nóng"),
+                      ("portal", "Cổng dịch vụ công"), ("letter", "Thư, đơn"),
+                      ("email", "Thư điện tử")]
 _OPEN = {DossierState.RECEIVED, DossierState.ASSIGNED, DossierState.PROCESSING,
          DossierState.AWAITING_SUPPLEMENT}
 _WHEN: dict[str, set[DossierState]] = {
@@ -72,6 +76,9 @@ _WHEN: dict[str, set[DossierState]] = {
     "withdraw": _OPEN | {DossierState.READY},
     "stop": _OPEN,
     "extend": _OPEN,
+    # Decision 766 item 5.4: any time the workflow still runs (until the rating of a
+    # returned dossier, or the end of a refused, withdrawn or stopped one).
+    "complaint": _OPEN | {DossierState.READY, DossierState.RETURNED},
 }
 _ALERTS = {"due_soon": "Cảnh báo sắp đến hạn", "overdue": "Cảnh báo quá hạn",
            "overdue_without_apology": "Quá hạn mà chưa có văn bản xin lỗi"}
@@ -138,6 +145,9 @@ def _describe(e: EventEnvelope, private: bool, tz: tzinfo) -> str:
         case "ServiceRated":
             return ("Công dân đánh giá: "
                     + SATISFACTION_LABELS.get(p.get("satisfaction", ""), "—"))
+        case "ComplaintRecorded":
+            return ("Ghi nhận phản ánh, kiến nghị" + extra("complainant", "người phản ánh")
+                    + extra("text", "nội dung") + extra("outcome", "kết quả xử lý"))
         case "DeadlineAlertRaised":
             return _ALERTS.get(p.get("kind", ""), "Cảnh báo hạn xử lý")
         case _:
@@ -169,7 +179,7 @@ def allowed_actions(current: Session, d: Dossier) -> list[str]:
             continue
         if d.state not in _WHEN.get(name, set()):
             continue
-        if name == "extend" and d.extended:
+        if (name == "extend" and d.extended) or (name == "complaint" and d.satisfaction):
             continue
         if name in ASSIGNEE_STEPS and Role.LEADER not in roles \
                 and d.assignee != current.user.username:
@@ -227,7 +237,8 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 sla=d.sla_status(now()), versions=versions, pauses=pauses,
                 timeline=timeline, documents=_documents(request, events) if private else [],
                 actions=allowed_actions(current, d), labels=ACTION_LABELS,
-                officers=officers, assignee=who(d.assignee) if d.assignee else "—",
+                officers=officers, complaint_channels=COMPLAINT_CHANNELS,
+                assignee=who(d.assignee) if d.assignee else "—",
                 error=error, error_fields=error_fields or [],
                 form_id=secrets.token_urlsafe(18), done=ACTION_LABELS.get(done, ""),
                 rule=rule if isinstance(rule, tuple) and len(rule) == 2 else None,
@@ -262,6 +273,9 @@ def _fields(action: str, form: FormData, officers: set[str]) -> dict[str, Any]:
             return {"note": text(form, "note") or None}
         case "refuse" | "withdraw" | "stop":
             return {"reason": text(form, "reason")}
+        case "complaint":
+            return {"complainant": text(form, "complainant"), "channel": text(form, "channel"),
+                    "text": text(form, "text"), "outcome": text(form, "outcome") or None}
         case "extend":
             day, clock = text(form, "new_date"), text(form, "new_time") or "17:00"
             if not day:

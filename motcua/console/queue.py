@@ -94,14 +94,18 @@ async def work_queue(
                                    cursor=sau or None)
     except Problem as problem:
         raise ConsoleError(422, "Liên kết trang không hợp lệ; hãy mở lại hàng đợi.") from problem
-    shown = await names(request)
+    everyone = await list_users(resources(request).db())
+    shown = {u.username: u.display for u in everyone}
+    officers = sorted(((u.username, u.display) for u in everyone if Role.OFFICER in u.roles
+                       and current.user.unit_code in (None, u.unit_code)),
+                      key=lambda kv: kv[1])
     params = [("trang_thai", s) for s in states] + [("sla", s) for s in slas]
     params += [(k, v) for k, v in (("thu_tuc", thu_tuc), ("can_bo", can_bo),
                                    ("cua_toi", cua_toi)) if v]
     return page(request, "queue.html", rows=rows(request, found.items, shown),
                 next_cursor=found.next_cursor, params=params, states=states, slas=slas,
                 procedure=thu_tuc or "", assignee=can_bo or "", mine=mine,
-                officers=sorted(shown.items(), key=lambda kv: kv[1]),
+                officers=officers,
                 procedures=sorted(resources(request).catalog.procedures.values(),
                                   key=lambda p: p.code),
                 all_states=[s.value for s in DossierState],

@@ -11,14 +11,16 @@ against the whole dossier's due time, with the Biểu 06 date rule of `domain.cl
 a step on an earlier Vietnam-time date than the due date is "Trước hạn", on the due date
 "Đúng hạn", after it "Quá hạn"):
 
-* the due time used is the one **in force when the step happened**;
+* the due time used is the LEGAL one in force when the step happened: the receipt's time with
+  supplement pauses and calendar corrections, never the new appointment an apology gave (an
+  apology does not make a late dossier on time; issue 11 point 5);
 * except for the two steps that set their own due time: the receipt (none exists before it) and
   a supplement coming back (the clock was stopped while the citizen gathered papers, and the
   due time is recomputed on its arrival) — these are judged against the due time they set;
 * the result-ready and result-returned rows print the verdict the engine recorded on those
   events, which also applies Decision 766 (a second supplement request during processing makes
-  the dossier late), and a withdrawal prints "Đúng hạn" as Decision 766 and Biểu 06 count it,
-  so the slip never disagrees with the reports;
+  the dossier late), and a withdrawal prints the verdict the dossier's state holds (judged like
+  any end of processing, Decision 766), so the slip never disagrees with the reports;
 * a step with no due time known prints no verdict.
 """
 
@@ -70,7 +72,7 @@ def rows(h: History) -> list[Row]:
     for i, rec in enumerate(h.steps):
         event = rec.event
         if isinstance(event, ev.DeadlineSet):
-            due = event.due_at
+            due = _legal_due(event, due)
             continue
         step = _describe(rec, applicant, holder, h.tz)
         if step is None:
@@ -79,8 +81,10 @@ def rows(h: History) -> list[Row]:
             holder = step.receiver
         sets_own = isinstance(event, ev.DossierReceived | ev.SupplementReceived)
         against = (_deadline_caused_by(h.steps, i) or due) if sets_own else due
-        if step.judged is not None:
-            result: Timeliness | None = step.judged
+        if isinstance(event, ev.DossierWithdrawn) and h.state.timeliness is not None:
+            result: Timeliness | None = h.state.timeliness
+        elif step.judged is not None:
+            result = step.judged
         else:
             result = timeliness(h.tz, step.at, against) if against is not None else None
         out.append(Row(number=len(out) + 1, step=step.step, giver=step.giver,
@@ -90,13 +94,21 @@ def rows(h: History) -> list[Row]:
     return out
 
 
+def _legal_due(event: ev.DeadlineSet, before: datetime | None) -> datetime:
+    """The legal due time a deadline event sets; one recorded before issue 11 for an apology
+    carries none and leaves the previous one."""
+    if event.legal_due_at is not None:
+        return event.legal_due_at
+    return before if (event.reason == "extension" and before is not None) else event.due_at
+
+
 def _deadline_caused_by(steps: tuple[EventEnvelope, ...], i: int) -> datetime | None:
-    """The due time set by the same command as step `i` (recorded right after it), if any."""
+    """The legal due time set by the same command as step `i` (recorded right after it)."""
     for later in steps[i + 1:]:
         if later.causation != steps[i].causation:
             return None
         if isinstance(later.event, ev.DeadlineSet):
-            return later.event.due_at
+            return _legal_due(later.event, None)
     return None
 
 
@@ -139,8 +151,7 @@ def _describe(rec: EventEnvelope, applicant: str, holder: str, tz: tzinfo) -> _S
             return _Step("Từ chối giải quyết hồ sơ", actor, applicant, e.at,
                          f"Lý do: {e.reason}")
         case ev.DossierWithdrawn() as e:
-            return _Step("Rút hồ sơ theo đề nghị", actor, applicant, e.at, f"Lý do: {e.reason}",
-                         Timeliness.ON_TIME)
+            return _Step("Rút hồ sơ theo đề nghị", actor, applicant, e.at, f"Lý do: {e.reason}")
         case ev.ProcessingStopped() as e:
             return _Step("Dừng giải quyết hồ sơ", actor, applicant, e.at, f"Lý do: {e.reason}")
     return None

@@ -90,7 +90,8 @@ def _apology(kind: str, h: History) -> Context:
         raise DocumentUnavailable(kind, "the appointment was never extended")
     return {**_common(h, extended.at), "reason": extended.reason,
             "previous_due_at": vn_time(extended.previous_due_at, h.tz),
-            "new_due_at": vn_time(extended.new_due_at, h.tz), "leader": h.actor_of(extended)}
+            "new_due_at": vn_time(extended.new_due_at, h.tz), "leader": h.actor_of(extended),
+            "in_time": extended.in_time}
 
 
 def _process_control(kind: str, h: History) -> Context:
@@ -99,6 +100,8 @@ def _process_control(kind: str, h: History) -> Context:
     return {**_common(h, last_at), "rows": rows(h),
             "original_due_at": vn_time(s.original_due_at, h.tz) if s.original_due_at else "",
             "due_at": vn_time(s.due_at, h.tz) if s.due_at else "",
+            "legal_due_at": vn_time(s.legal_due_at, h.tz) if s.legal_due_at else "",
+            "appointment_at": vn_time(s.appointment_at, h.tz) if s.appointment_at else "",
             "extended": s.extended}
 
 

@@ -27,11 +27,13 @@ BATCH = 500
 # the alerts the dispatcher owns.
 _FETCH = f"""
 SELECT e.tx_id::text AS tx_text, e.global_position, e.recorded_at, e.stream, e.position,
-       e.event_id::text AS event_id, e.payload::text AS payload,
-       r.payload ->> 'unit_code' AS unit_code, r.payload ->> 'procedure_code' AS procedure_code
+       e.event_id::text AS event_id, r.alert, r.receipt ->> 'unit_code' AS unit_code,
+       r.receipt ->> 'procedure_code' AS procedure_code
 FROM events e
-LEFT JOIN LATERAL (SELECT payload FROM events WHERE stream = e.stream AND position = 1) r
-       ON e.event_type = '{ALERT}' AND e.metadata ->> '{DELIVERY_KEY}' = '{OUTBOX}'
+LEFT JOIN LATERAL (
+    SELECT e.payload::text AS alert, receipt.payload AS receipt FROM events receipt
+    WHERE e.event_type = '{ALERT}' AND e.metadata ->> '{DELIVERY_KEY}' = '{OUTBOX}'
+      AND receipt.stream = e.stream AND receipt.position = 1) r ON true
 WHERE {projector.COMMITTED_AFTER}
 ORDER BY e.tx_id, e.global_position
 LIMIT $3
@@ -55,7 +57,7 @@ async def ingest_batch(conn: Conn, limit: int = BATCH) -> int:
         rows = await conn.fetch(_FETCH, cp["tx_text"], cp["global_position"], limit)
         if not rows:
             return 0
-        alerts = [r for r in rows if r["unit_code"] is not None]
+        alerts = [r for r in rows if r["alert"] is not None]
         if alerts:
             bodies = [_body(r) for r in alerts]
             await conn.execute(
@@ -71,7 +73,7 @@ async def ingest_batch(conn: Conn, limit: int = BATCH) -> int:
 def _body(row: asyncpg.Record) -> dict[str, object]:
     """The webhook body of an alert row: the same fields the workflow's activity sent
     (`NotificationRequest`), plus `event_id`, the alert's id, for the receiver to dedup on."""
-    alert = json.loads(row["payload"])
+    alert = json.loads(row["alert"])
     return {"event_id": row["event_id"], "kind": alert["kind"], "code": row["stream"],
             "unit_code": row["unit_code"], "procedure_code": row["procedure_code"],
             "alert_event_id": row["event_id"], "due_at": alert["due_at"],
@@ -143,6 +145,14 @@ async def seconds_to_next_due(conn: Conn | asyncpg.Pool) -> float | None:
         "SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now())) "
         "FROM notification_deliveries WHERE status = 'pending'")
     return None if value is None else float(value)
+
+
+async def oldest_unfinished_seconds(conn: Conn | asyncpg.Pool) -> float:
+    """Age of the oldest alert whose delivery is still pending (0 when none)."""
+    value = await conn.fetchval(
+        "SELECT extract(epoch FROM now() - min(raised_at)) FROM notification_deliveries "
+        "WHERE finished_at IS NULL")
+    return max(0.0, float(value or 0.0))
 
 
 @dataclass(frozen=True)

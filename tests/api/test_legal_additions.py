@@ -3,10 +3,12 @@ counting rule shown, the refusal's national code."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import httpx
 import pytest
 
-from tests.api.conftest import act, bearer, receipt_body, receive
+from tests.api.conftest import act, bearer, print_receipt, receipt_body, receive
 
 pytestmark = pytest.mark.engine
 
@@ -44,3 +46,24 @@ async def test_refusal_after_acceptance_is_not_code_3(http: httpx.AsyncClient,
     response = await act(http, dev_token, d["code"], "refuse", {"reason": "Không đủ điều kiện"})
     assert response.status_code == 200, response.text
     assert response.json()["status_code"] == 10
+
+
+async def test_new_appointment_is_shown_apart_from_the_legal_due(http: httpx.AsyncClient,
+                                                                  dev_token: str) -> None:
+    """After an apology the staff and public views show the legal due time (what timeliness is
+    judged against) and the new appointment separately (issue 11 point 5)."""
+    d = await receive(http, dev_token)
+    due = datetime.fromisoformat(d["due_at"])
+    new_due = due + timedelta(days=7)
+    response = await act(http, dev_token, d["code"], "extend",
+                         {"reason": "Cần xác minh", "new_due_at": new_due.isoformat()})
+    assert response.status_code == 200, response.text
+    sla = response.json()["sla"]
+    assert datetime.fromisoformat(sla["legal_due_at"]) == due
+    assert datetime.fromisoformat(sla["appointment_at"]) == new_due
+    assert sla["apology_in_time"] is True
+    secret = await print_receipt(http, dev_token, d["code"])
+    public = (await http.get(f"/v1/public/dossiers/{d['code']}",
+                             headers={"X-Lookup-Secret": secret})).json()
+    assert datetime.fromisoformat(public["legal_due_at"]) == due
+    assert datetime.fromisoformat(public["appointment_at"]) == new_due

@@ -76,6 +76,11 @@ async def test_a_form_sent_twice_acts_once_and_a_leader_refuses(
         stranger = await http.post(f"/ho-so/{dossier.code}/assign", data={
             "csrf_token": token[1], "officer": "not-a-user"})
         assert stranger.status_code == 422 and "cán bộ của đơn vị" in stranger.text
+        complaint = await http.post(f"/ho-so/{dossier.code}/complaint", data={
+            "csrf_token": token[1], "complainant": "Nguyễn Văn Bình", "channel": "hotline",
+            "text": "Chưa được hướng dẫn bổ sung"})
+        assert complaint.status_code == 303, complaint.text
+        assert "Chưa được hướng dẫn bổ sung" in (await http.get(f"/ho-so/{dossier.code}")).text
         empty = await http.post(f"/ho-so/{dossier.code}/refuse",
                                 data={"csrf_token": token[1], "reason": ""})
         assert empty.status_code == 422 and 'role="alert"' in empty.text

@@ -290,11 +290,23 @@ async def test_ops_sees_no_personal_data(
 async def test_the_queue_updates_without_a_reload(
         browser: Any, console_url: str, story: Story, closing: list[Any],
         receive: Receive) -> None:
-    """A dossier received elsewhere appears in an open queue by itself (short polling)."""
+    """Dossiers received elsewhere appear in an open queue by itself (short polling): one
+    imported long after its due time shows in the overdue colour, and its overdue alert, fired
+    by the workflow's timer, appears in the banner."""
     leader = await signed_in(browser, console_url, story.leader)
     closing.append(leader)
     await leader.goto("/ho-so")
     await leader.evaluate("window.stillTheSamePage = true")
-    dossier = await receive(applicant_name="Vũ Đức Thắng")
-    await leader.locator(f"tr[data-code='{dossier.code}']").wait_for(timeout=30_000)
+    calendar = calendar_for(Settings())
+    today = calendar.local(datetime.now(UTC)).date()
+    late = calendar.opening_at(calendar.nth_working_day_before(today, 20))
+    overdue = await receive(applicant_name="Vũ Đức Thắng", original_received_at=late)
+    await receive(applicant_name="Hoàng Thị Mai")
+    row = leader.locator(f"tr[data-code='{overdue.code}']")
+    await row.wait_for(timeout=30_000)
+    assert "sla-overdue" in (await row.get_attribute("class") or "")
+    assert "Quá hạn" in await row.inner_text()
+    alert = leader.locator("#alerts p", has_text=overdue.code)
+    await alert.first.wait_for(timeout=30_000)
     assert await leader.evaluate("window.stillTheSamePage === true")
+    await shot(leader, "12-hang-doi-canh-bao", full_page=False)

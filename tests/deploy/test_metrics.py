@@ -68,6 +68,7 @@ def test_contract_metric_names_and_labels() -> None:
         "motcua_sla_breaches_total": {"unit", "kind"},
         "motcua_sla_alerts_total": {"kind"},
         "motcua_notifications_total": {"kind", "outcome"},
+        "motcua_notifications_oldest_undelivered_seconds": set(),
         "motcua_dossier_turnaround_seconds_bucket": {"le"},
         "motcua_event_store_append_seconds_bucket": {"le"},
         "motcua_projection_lag_seconds": set(),

@@ -30,6 +30,7 @@ from domain.states import AlertKind, Channel
 from motcua import dossiers
 from motcua.api.views import timeline
 from motcua.devstack.postgres import EmbeddedPostgres
+from motcua.devstack.procs import free_port
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.dispatcher import Dispatcher, Policy
 from motcua.eventstore import outbox, store
@@ -208,8 +209,8 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_recorded_failed(
 
 
 async def _store_alerts(pool: asyncpg.Pool, dossiers_count: int) -> tuple[list[str], list[str]]:
-    """Dossier streams written straight to the event store, each a receipt and three alerts
-    marked for the outbox (as the workflow writes them); returns (codes, alert ids)."""
+    """Dossier streams written straight to the event store, each a receipt and an alert of
+    each kind marked for the outbox (as the workflow writes them); returns (codes, alert ids)."""
     codes, ids = [], []
     now = datetime.now(UTC)
     for _ in range(dossiers_count):
@@ -230,9 +231,10 @@ async def _store_alerts(pool: asyncpg.Pool, dossiers_count: int) -> tuple[list[s
     return codes, ids
 
 
-def _dispatcher_process(postgres: EmbeddedPostgres, url: str) -> subprocess.Popen[bytes]:
+def _dispatcher_process(postgres: EmbeddedPostgres, url: str,
+                        metrics_port: int = 0) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": postgres.dsn, "MOTCUA_WEBHOOK_URL": url,
-           "MOTCUA_METRICS_PORT": "0", "MOTCUA_NOTIFY_CONCURRENCY": "4",
+           "MOTCUA_METRICS_PORT": str(metrics_port), "MOTCUA_NOTIFY_CONCURRENCY": "4",
            "MOTCUA_NOTIFY_LEASE_SECONDS": "1", "MOTCUA_NOTIFY_INITIAL_BACKOFF": "0.1",
            "MOTCUA_LOG_LEVEL": "WARNING"}
     return subprocess.Popen([sys.executable, "-m", "motcua.cli", "dispatcher"], env=env,
@@ -243,8 +245,9 @@ async def test_a_dispatcher_killed_mid_way_loses_and_repeats_nothing_beyond_in_f
         pool: asyncpg.Pool, postgres: EmbeddedPostgres) -> None:
     """`motcua dispatcher` SIGKILLed while POSTs are in flight: after a restart every alert is
     delivered and recorded once; a receiver deduplicating on the event id sees each alert,
-    and repeats are at most the POSTs that were in flight (4); SIGTERM stops it cleanly."""
-    codes, ids = await _store_alerts(pool, 6)  # 18 alerts
+    and repeats are at most the POSTs that were in flight (4); its probes and metrics answer;
+    SIGTERM stops it cleanly."""
+    codes, ids = await _store_alerts(pool, 6)  # 6 x len(AlertKind) alerts
     async with Receiver(200, delay=0.3) as receiver:
         first = _dispatcher_process(postgres, receiver.url)
         try:
@@ -258,9 +261,21 @@ async def test_a_dispatcher_killed_mid_way_loses_and_repeats_nothing_beyond_in_f
             await asyncio.to_thread(first.wait, 10)
         seen_before_restart = len(receiver.bodies(codes))
         assert seen_before_restart < len(ids), "killed too late to cut anything short"
-        second = _dispatcher_process(postgres, receiver.url)
+        port = free_port()
+        second = _dispatcher_process(postgres, receiver.url, port)
         try:
             rows = await _settled(pool, ids, within=60)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as probe:
+                assert (await probe.get("/healthz")).status_code == 200
+                for _ in range(100):
+                    ready = await probe.get("/readyz")
+                    if ready.status_code == 200:
+                        break
+                    await asyncio.sleep(0.1)
+                assert ready.status_code == 200 and "postgresql: ok" in ready.text
+                metrics = (await probe.get("/metrics")).text
+            assert 'motcua_notifications_total{kind="overdue",outcome="delivered"}' in metrics
+            assert "motcua_notifications_oldest_undelivered_seconds" in metrics
         finally:
             second.send_signal(signal.SIGTERM)
             _, err = await asyncio.to_thread(second.communicate, None, 20)
@@ -274,3 +289,22 @@ async def test_a_dispatcher_killed_mid_way_loses_and_repeats_nothing_beyond_in_f
         "FROM notification_attempts WHERE alert_event_id = ANY($1::uuid[]) "
         "GROUP BY alert_event_id", ids)
     assert {r["id"]: r["n"] for r in recorded} == dict.fromkeys(ids, 1)
+
+
+async def test_without_a_webhook_alerts_are_recorded_as_not_sent(
+        pool: asyncpg.Pool, http: httpx.AsyncClient) -> None:
+    """No MOTCUA_WEBHOOK_URL: nothing is POSTed and each alert is recorded `disabled` after one
+    attempt, so nothing waits for ever (the timeline shows it as sent, as the activity did)."""
+    codes, ids = await _store_alerts(pool, 1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(Dispatcher(pool, http, None, None,
+                                          Policy(poll_interval=0.1)).run(stop))
+    rows = await _settled(pool, ids)
+    stop.set()
+    await asyncio.wait_for(task, 15)
+    assert {(r["status"], r["attempts"], r["last_status"]) for r in rows} == {
+        ("disabled", 1, None)}
+    entries = timeline(await stored_events(pool, codes[0]),
+                       await outbox.deliveries(pool, codes[0]))
+    assert [e.event_type for e in entries] == [
+        "DossierReceived", *["DeadlineAlertRaised", "NotificationSent"] * len(AlertKind)]

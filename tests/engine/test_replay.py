@@ -27,7 +27,8 @@ pytestmark = pytest.mark.engine
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
 # Histories are named <scenario>.<tag>.json; record anew under a new tag after each patch, and
 # keep the old ones: running dossiers started on old code must still replay.
-TAG = "v2"  # v1: before the `local-appends-v2` patch
+TAG = "v3"  # v1: before the `local-appends-v2` patch; v2: before `apology-legal-due-v1`
+OLD_TAGS = ("v1", "v2")
 
 
 async def _happy(client: Client, skipper: TimeSkipper) -> str:
@@ -66,8 +67,25 @@ async def _alerts(client: Client, skipper: TimeSkipper) -> str:
     return d.code
 
 
-SCENARIOS = {"happy_path": _happy, "supplement_extension_refusal": _supplement_and_extension,
-             "alerts_then_withdrawal": _alerts}
+async def _extension_alerts(client: Client, skipper: TimeSkipper) -> str:
+    # Issue 11 point 5: overdue at the legal due time, then the new appointment's alerts.
+    d = await dossiers.receive(skipper.client, receipt(), task_queue=TASK_QUEUE)
+    assert d.due_at is not None and d.received_at is not None
+    new_due = d.due_at + timedelta(days=7)
+    await dossiers.act(client, d.code, "extend", cmd.ExtendDeadline(reason="xác minh",
+                                                                    new_due_at=new_due))
+    handle = skipper.client.get_workflow_handle(d.code)
+    await skipper.fast_forward(handle, new_due - d.received_at + timedelta(days=1))
+    await dossiers.act(client, d.code, "complaint", cmd.RecordComplaint(
+        complainant="Nguyễn Văn An", channel="hotline", text="chậm"))
+    await dossiers.act(client, d.code, "withdraw", cmd.WithdrawDossier(reason="xin rút"))
+    await handle.result()
+    return d.code
+
+
+OLD_SCENARIOS = {"happy_path": _happy, "supplement_extension_refusal": _supplement_and_extension,
+                 "alerts_then_withdrawal": _alerts}
+SCENARIOS = {**OLD_SCENARIOS, "extension_alerts": _extension_alerts}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -91,8 +109,9 @@ def test_histories_are_recorded() -> None:
     """The representative histories are committed, for every code version a running dossier
     may have started on (replay below would be vacuous without them)."""
     recorded = {p.stem for p in _recorded()}
-    for tag in ("v1", TAG):
-        assert {f"{name}.{tag}" for name in SCENARIOS} <= recorded
+    for tag in OLD_TAGS:
+        assert {f"{name}.{tag}" for name in OLD_SCENARIOS} <= recorded
+    assert {f"{name}.{TAG}" for name in SCENARIOS} <= recorded
 
 
 @pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)

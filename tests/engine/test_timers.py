@@ -93,19 +93,29 @@ async def test_supplement_pause_shifts_both_alerts(skipper: TimeSkipper,
     assert abs(_parse(fired[1][1]) - resumed.due_at) < timedelta(seconds=2)
 
 
-async def test_extension_moves_the_deadline_and_silences_the_apology_alert(
+async def test_extension_keeps_the_legal_due_and_alerts_at_both(
         skipper: TimeSkipper, pool: asyncpg.Pool) -> None:
-    """After an extension with apology, overdue fires at the new appointment and the
-    overdue-without-apology alert never does."""
+    """After an extension with apology the dossier is still late at its legal due time: overdue
+    fires there (as without the apology), the overdue-without-apology alert never does, and a
+    further alert fires when the new appointment passes too (issue 11 point 5; this test
+    pinned overdue at the new appointment before: that was wrong, an apology does not make a
+    late dossier on time)."""
     d = await dossiers.receive(skipper.client, receipt(), task_queue=TASK_QUEUE)
     assert d.due_at is not None and d.received_at is not None
     extended = await dossiers.act(skipper.client, d.code, "extend", cmd.ExtendDeadline(
         reason="Cần xác minh", new_due_at=d.due_at + timedelta(days=7)))
     assert extended.due_at == d.due_at + timedelta(days=7)
+    assert extended.legal_due_at == d.due_at and extended.appointment_at == extended.due_at
     handle = skipper.client.get_workflow_handle(d.code)
     await skipper.fast_forward(handle, extended.due_at - d.received_at + timedelta(days=1))
-    kinds = [k for k, _, _ in await alerts(pool, d.code)]
-    assert kinds == [AlertKind.DUE_SOON.value, AlertKind.OVERDUE.value]
+    raised = [e.payload for e in await stored_events(pool, d.code)
+              if e.event_type == "DeadlineAlertRaised"]
+    assert [(a["kind"], datetime.fromisoformat(a["due_at"])) for a in raised] == [
+        (AlertKind.OVERDUE.value, d.due_at),                      # late at the legal due time
+        (AlertKind.DUE_SOON.value, extended.due_at),              # the new appointment nears
+        (AlertKind.APPOINTMENT_OVERDUE.value, extended.due_at)]   # and passes too
+    final = await dossiers.current(skipper.client, d.code)
+    assert final.sla_status(final.due_at or d.due_at).value == "overdue"
 
 
 async def test_calendar_correction_rearms_open_dossiers(
