@@ -12,7 +12,9 @@ reports benchmark. Then, timed, through the library calls the CLI and the API ma
   (calibration: of those given 80% or more, the share that finished late; Brier score; a
   reliability table).
 
-Peak memory is the bench process's maximum RSS (the what-if holds tallies and memo, not rows).
+Also the forecast's refresh as the API runs it every 5 minutes (learn from the last year, score
+every open dossier). Peak memory is the bench process's maximum RSS, generator included (the
+what-if itself holds tallies and memo, and one batch of rows).
 """
 
 from __future__ import annotations
@@ -87,6 +89,11 @@ async def measure(dsn: str, first: date, last: date) -> dict[str, Any]:
         started = time.perf_counter()
         out["backtest"] = await forecast.backtest(conn, cal, cutoffs)
         out["backtest"]["seconds"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        snapshot = await forecast.assess(conn, cal)  # what the API's refresher does
+        out["forecast_refresh"] = {"seconds": round(time.perf_counter() - started, 2),
+                                   "model_samples": snapshot.model_size,
+                                   "at_risk": sum(snapshot.at_risk.values())}
     finally:
         await conn.close()
     out["peak_rss_mib"] = _rss_mib()
@@ -118,5 +125,7 @@ async def bench(quick: bool, results_dir: Path) -> Result:
     if bt["brier"] is not None:
         result.add("forecast: Brier score", bt["brier"], "")
         result.add("forecast: calibration error", bt["calibration_error"], "")
+    result.add("forecast refresh (learn + score open)", measured["forecast_refresh"]["seconds"],
+               "s")
     result.add("peak RSS (bench process)", measured["peak_rss_mib"], "MiB")
     return result

@@ -125,9 +125,14 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 
 async def learn(db: asyncpg.Pool | asyncpg.Connection, cal: Calendar, until: datetime,
                 days: int = HISTORY_DAYS) -> Model:
-    """The model from the dossiers finished in the `days` before `until`."""
-    index = WorkdayIndex(cal)
+    """The model from the dossiers finished in the `days` before `until`. The Python work runs
+    in a thread: the API's event loop keeps answering meanwhile."""
     rows = await db.fetch(_HISTORY, cal.hours.tz_name, until - timedelta(days=days), until)
+    return await asyncio.to_thread(_model, rows, cal)
+
+
+def _model(rows: Sequence[asyncpg.Record], cal: Calendar) -> Model:
+    index = WorkdayIndex(cal)
     samples = []
     for r in rows:
         try:
@@ -213,10 +218,16 @@ async def assess(db: asyncpg.Pool | asyncpg.Connection, cal: Calendar,
     """Score every open dossier (learning from the last year unless `model` is given)."""
     now = now or datetime.now(cal.tz)
     model = model or await learn(db, cal, now)
+    rows = await db.fetch(_OPEN, list(OPEN_STATES))
+    return await asyncio.to_thread(_assess, rows, cal, now, model)
+
+
+def _assess(rows: Sequence[asyncpg.Record], cal: Calendar, now: datetime,
+            model: Model) -> Snapshot:
     index = WorkdayIndex(cal)
     at_risk: dict[str, int] = {}
     likely: list[dict[str, Any]] = []
-    for r in await db.fetch(_OPEN, list(OPEN_STATES)):
+    for r in rows:
         d = open_from_record(r)
         risk = score(model, index, cal, d, now)
         if risk is not None and risk.probability >= AT_RISK:

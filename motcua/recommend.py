@@ -22,7 +22,7 @@ from typing import Any
 
 from domain.calendar import Calendar, DateOutsideCalendar
 from motcua.eventstore.store import Conn
-from motcua.whatif import _OK, Clock, Inputs, Simulator, WhatIfError, stream
+from motcua.whatif import _OK, Clock, Inputs, Simulator, WhatIfError, fold, records
 
 MIN_SAMPLE = 30  # below this many dossiers a rate says little: the advice carries a warning
 
@@ -136,7 +136,5 @@ async def recommend(conn: Conn, *, start: date, end: date, calendar: Calendar,
     if not 0 < target <= 1:
         raise WhatIfError(f"--target must be a fraction in (0, 1], e.g. 0.99; got {target}")
     folder = Recommender(calendar, baseline, as_of)
-    async for batch in stream(conn, start, end, calendar, unit=unit):
-        for d in batch:
-            folder.add(d)
+    await fold(records(conn, start, end, calendar, unit=unit), folder.add)
     return ([a.as_dict(target) for _, a in sorted(folder.advice.items())], folder.skipped)

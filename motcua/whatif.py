@@ -10,10 +10,14 @@ or counting rule) is reported apart instead of being hidden in the comparison.
 The baseline due time is the one the deadline activity gives (`domain.deadlines.compute`,
 checked equal by the tests): `domain.clock.due_at` from the receipt under the counting rule in
 force, plus the office time of every finished pause (`add_working_time` of
-`working_time_between`). An extension (Decree 61/2018 art. 19(1)(c): one apology with a new
-appointment) is, in the baseline, the appointment the leader gave; under a proposed time it
-keeps its length in office time beyond the due time it replaced (our reading: the apology
-would have come as much later than the new, earlier due time), and pauses after it are added.
+`working_time_between`). The counting rule is the one in force (`domain.clock.RULE_VERSION`):
+a dossier whose due time was given under rule v1 is recomputed under the rule in force, and
+where that changes its verdict it is among the recorded verdicts that differ. An extension
+(the written apology with a new appointment, set once: provincial regulations under Decree
+118/2025/NĐ-CP, e.g. Lai Châu Decision 88/2025/QĐ-UBND; DOMAIN.md "Late path") is, in the
+baseline, the appointment the leader gave; under a proposed time it keeps its length in office
+time beyond the due time it replaced (our reading: the apology would have come as much later
+than the new, earlier due time), and pauses after it are added.
 
 Verdicts follow Biểu 06 and Decision 766/QĐ-TTg index 2.1 as `motcua.reports` defines them
 (DEFINITION): a resolved dossier is early / on time / late by comparing office DATES
@@ -26,14 +30,17 @@ each is judged once, under both policies).
 
 Read-only: one REPEATABLE READ, READ ONLY transaction streaming `dossiers` through a
 server-side cursor; nothing is written anywhere. Identical clock inputs share one computation
-(`Simulator` memoises due times by receipt instant and policy).
+(`Simulator` memoises due times by receipt instant, or receipt date where only the date
+counts, and policy).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import math
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -483,6 +490,15 @@ async def stream(conn: Conn, start: date, end: date, cal: Calendar, *, unit: str
                  ) -> AsyncIterator[list[Inputs]]:
     """The dossiers received in `[start, end]` (office dates), a batch at a time, through a
     server-side cursor in one read-only snapshot."""
+    async for rows in records(conn, start, end, cal, unit=unit, procedures=procedures,
+                              batch=batch):
+        yield [inputs(r) for r in rows]
+
+
+async def records(conn: Conn, start: date, end: date, cal: Calendar, *,
+                  unit: str | None = None, procedures: Sequence[str] = (), batch: int = BATCH
+                  ) -> AsyncGenerator[list[asyncpg.Record], None]:
+    """`stream`'s rows as the database sends them."""
     lo, hi = period_bounds(start, end, cal)
     sql = _SELECT
     args: list[object] = [lo, hi, cal.hours.tz_name]
@@ -495,7 +511,31 @@ async def stream(conn: Conn, start: date, end: date, cal: Calendar, *, unit: str
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         cursor = await conn.cursor(sql, *args)
         while rows := await cursor.fetch(batch):
-            yield [inputs(r) for r in rows]
+            yield rows
+
+
+async def fold(batches: AsyncGenerator[list[asyncpg.Record], None],
+               add: Callable[[Inputs], None]) -> None:
+    """Apply `add` to every row, one batch at a time in a worker thread while the next batch
+    is fetched: the database's work overlaps ours, and an event loop serving the API keeps
+    answering meanwhile."""
+    def one(rows: list[asyncpg.Record]) -> None:
+        for r in rows:
+            add(inputs(r))
+
+    pending: asyncio.Future[None] | None = None
+    try:
+        async with contextlib.aclosing(batches):  # ends the read-only transaction on error
+            async for rows in batches:
+                if pending is not None:
+                    await pending
+                pending = asyncio.ensure_future(asyncio.to_thread(one, rows))
+        if pending is not None:
+            await pending
+            pending = None
+    finally:
+        if pending is not None:  # an error while fetching: let the batch in hand finish
+            await asyncio.wait([pending])
 
 
 def describe_policy(baseline: Mapping[str, Clock], proposed: Mapping[str, Clock],
@@ -519,9 +559,8 @@ async def run(conn: Conn, *, start: date, end: date, calendar: Calendar,
     base = Simulator(calendar, baseline, as_of)
     sim = Simulator(proposed_calendar or calendar, proposed, as_of)
     compare = Comparison(base, sim, WorkdayIndex(calendar), procedures)
-    async for batch in stream(conn, start, end, calendar, unit=unit, procedures=procedures):
-        for d in batch:
-            compare.add(d)
+    await fold(records(conn, start, end, calendar, unit=unit, procedures=procedures),
+               compare.add)
     return Result(
         period_start=start, period_end=end, as_of=as_of, unit=unit,
         policy=describe_policy(baseline, proposed, procedures), groups=compare.groups,

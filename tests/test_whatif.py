@@ -332,3 +332,24 @@ async def test_clock_columns_survive_a_projection_rebuild(
     assert len(before) == 48 and before == after
     assert any(r[1] for r in before) and any(r[3] for r in before)  # pauses, one in progress
     assert any(r[5] for r in before) and any(r[6] for r in before)  # extension, late flag
+
+
+def test_a_proposed_calendar_moves_the_due_dates(tmp_path: Path, cal: Calendar) -> None:
+    """`--overrides`: a day off declared on the due date (12 March) moves it to the next
+    working day, so the dossier finished on day 8 (13 March) is no longer late."""
+    overrides = tmp_path / "overrides.yaml"
+    overrides.write_text("years:\n  2025:\n    days_off:\n      - {date: 2025-03-12, source: "
+                         "\"TB thử\"}\n", encoding="utf-8")
+    proposed = load_calendar(overrides_path=overrides)
+    received = cal.at(RECEIVED_DAY, time(9))
+    base = whatif.Simulator(cal, {PROC: SEVEN}, AS_OF)
+    sim = whatif.Simulator(proposed, {PROC: SEVEN}, AS_OF)
+    compare = whatif.Comparison(base, sim, whatif.WorkdayIndex(cal))
+    for i, offset in enumerate(OFFSETS):
+        compare.add(whatif.Inputs(
+            code=f"c{i}", unit_code=UNIT, procedure_code=PROC, state="returned",
+            received_at=received,
+            finished_at=cal.at(cal.nth_working_day_after(RECEIVED_DAY, offset), time(10))))
+    row = compare.groups[(PROC, UNIT)].as_dict()
+    assert row["baseline"]["late"] == 1 and row["simulated"]["late"] == 0
+    assert (row["flips_to_on_time"], row["flips_to_late"]) == (1, 0)

@@ -4,6 +4,7 @@ unit-scoped token sees only its unit. Read-only."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field
 from motcua import forecast, whatif, whatif_catalog
 from motcua.api import problems
 from motcua.api.auth import check_unit_allowed, require
-from motcua.api.problems import invalid_input, unavailable
+from motcua.api.problems import TOO_MANY_REQUESTS, Problem, invalid_input, unavailable
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.text import Short
 from motcua.api.tokens import Principal
@@ -27,6 +28,8 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 Reporter = Annotated[Principal, Depends(require("report"))]
 DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+# A what-if over a year of a province is a minute of CPU: one at a time per API process.
+_RUNNING = asyncio.Lock()
 
 
 class WhatIfReport(BaseModel):
@@ -63,7 +66,7 @@ class LikelyLate(BaseModel):
             summary="Policy what-if: replay a period under a cut",
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": "The what-if (JSON, or CSV with `format=csv`)"},
-                       **problems.responses(401, 403, 422, 503)})
+                       **problems.responses(401, 403, 422, 429, 503)})
 async def whatif_report(
         principal: Reporter, pool: PoolDep, resources: ResourcesDep,
         period_from: Annotated[date, Query(alias="from", description="First day of receipt.",
@@ -90,8 +93,11 @@ async def whatif_report(
     if unit is not None:
         check_unit_allowed(principal, unit, "unit")
     cal = resources.calendar
+    if _RUNNING.locked():
+        raise Problem(TOO_MANY_REQUESTS, "a what-if is already running in this process; "
+                      "retry when it is done", headers={"Retry-After": "30"})
     try:
-        async with pool.acquire() as conn:
+        async with _RUNNING, pool.acquire() as conn:
             baseline = whatif.in_force(await whatif_catalog.in_force(
                 conn, resources.settings, resources.catalog))
             proposed = whatif.cut_policy(baseline, cut, procedure or [])
