@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain import deadlines
 from domain.calendar import Calendar, DateOutsideCalendar
-from domain.catalog import Catalog, UnknownProcedure
+from domain.catalog import Catalog, NoVerificationMaximum, UnknownProcedure
 from domain.contracts import COMPUTE_DEADLINE, DeadlineRequest, DeadlineResult
 
 
@@ -37,6 +37,9 @@ class DeadlineActivities:
             return deadlines.compute(self._calendar, catalog, request)
         except UnknownProcedure as err:
             raise ApplicationError(str(err), type="UnknownProcedure",
+                                   non_retryable=True) from err
+        except NoVerificationMaximum as err:
+            raise ApplicationError(str(err), type="NoVerificationMaximum",
                                    non_retryable=True) from err
         except DateOutsideCalendar as err:
             # Retrying cannot help: the calendar does not cover the date (refuse the command).

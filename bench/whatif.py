@@ -57,7 +57,8 @@ async def measure(dsn: str, first: date, last: date) -> dict[str, Any]:
             started = time.perf_counter()
             result = await whatif.run(conn, start=first, end=last, calendar=cal,
                                       baseline=baseline,
-                                      proposed=whatif.cut_policy(baseline, cut), as_of=as_of)
+                                      proposed=whatif.cut_policy(baseline, cut), as_of=as_of,
+                                      verification=whatif.verification_maxima(catalog))
             seconds = time.perf_counter() - started
             totals = result.totals().as_dict()
             out[f"cut {cut:g}"] = {
@@ -74,7 +75,8 @@ async def measure(dsn: str, first: date, last: date) -> dict[str, Any]:
                                        for t in result.groups.values())}
         started = time.perf_counter()
         advice, skipped = await recommend(conn, start=first, end=last, calendar=cal,
-                                          baseline=baseline, target=0.99, as_of=as_of)
+                                          baseline=baseline, target=0.99, as_of=as_of,
+                                          verification=whatif.verification_maxima(catalog))
         out["recommend"] = {
             "seconds": round(time.perf_counter() - started, 2), "skipped": skipped,
             "procedures": len(advice),

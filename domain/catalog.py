@@ -115,6 +115,11 @@ class Procedure:
     # no new receipt; `replaced_by` names the code that replaces it.
     replaced_by: str | None = None
     retired_source: str = ""
+    # The longer maximum "khi cần xác minh" (e.g. Decree 120/2025: marriage with a foreign
+    # element 05 working days, up to 10): applied once an officer records that verification is
+    # needed (issue 11 point 4). Its text is in `source`.
+    verification_amount: int | None = None
+    verification_unit: TimeUnit | None = None
 
     def __post_init__(self) -> None:
         if not (NATIONAL_CODE.match(self.code) or LOCAL_CODE.match(self.code)):
@@ -131,6 +136,14 @@ class Procedure:
                 self.prescribed_amount, self.prescribed_unit):
             raise ValueError("a reduced time needs reduced_source, the decision that published "
                              "it; without one the prescribed time applies (no estimates)")
+        if (self.verification_amount is None) != (self.verification_unit is None):
+            raise ValueError("verification_amount and verification_unit go together")
+        if self.verification_amount is not None and self.verification_unit is not None:
+            check_amount(self.verification_amount, self.verification_unit, "verification_amount")
+            if (nominal_hours(self.verification_amount, self.verification_unit)
+                    <= nominal_hours(self.prescribed_amount, self.prescribed_unit)):
+                raise ValueError("the verification maximum must be longer than the prescribed "
+                                 "time")
         if self.replaced_by is not None and not self.retired_source.strip():
             raise ValueError("a retired code (replaced_by) needs retired_source, the text "
                              "that retired it")
@@ -206,6 +219,10 @@ class RetiredProcedure(ValueError):
                          f"receive under {proc.replaced_by!r}")
         self.code = proc.code
         self.replaced_by = proc.replaced_by
+
+
+class NoVerificationMaximum(ValueError):
+    """The procedure has no longer maximum for verification."""
 
 
 class UnknownUnit(KeyError):

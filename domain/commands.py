@@ -31,6 +31,8 @@ class ReceiveDossier(Command):
     applicant_address: str | None = None
     documents: tuple[str, ...] = ()
     original_received_at: datetime | None = None
+    # Form 01 "Đăng ký nhận kết quả tại": counter (default) or post.
+    result_delivery: str = "counter"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -74,6 +76,9 @@ class RefuseDossier(Command):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class WithdrawDossier(Command):
     reason: str
+    # Set by the workflow (patch `withdrawal-stop-notice-v1`), not by callers: the withdrawal
+    # (the citizen's request, national code 7) is followed by the stop notice (code 8).
+    stop_notice: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -93,6 +98,14 @@ class ExtendDeadline(Command):
 class RateService(Command):
     satisfaction: Satisfaction
     comment: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RequireVerification(Command):
+    """An officer records that the case needs verification, and why: the due time moves to the
+    procedure's longer maximum "khi cần xác minh" (once; issue 11 point 4). Not an apology."""
+
+    reason: str
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

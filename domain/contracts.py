@@ -56,6 +56,8 @@ class DeadlineRequest:
     # The counting-rule version of the dossier's receipt deadline (None: a new receipt, use the
     # rule in force). Keeps due times given under rule v1 reproducible (domain.clock).
     rule_version: int | None = None
+    # An officer recorded that verification is needed: count the procedure's maximum.
+    verification: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from domain import commands as cmd
 from domain import events as ev
 from domain.calendar import Calendar
-from domain.catalog import Catalog
+from domain.catalog import Catalog, NoVerificationMaximum
 from domain.clock import (
     RULE_VERSION,
     add_working_time,
@@ -28,6 +28,7 @@ DEADLINE_REASONS: dict[type[ev.Event], str] = {
     ev.DossierReceived: "receipt",
     ev.SupplementReceived: "supplement_received",
     ev.DeadlineExtended: "extension",
+    ev.VerificationRequired: "verification",
 }
 CALENDAR_CORRECTION = "calendar_correction"
 
@@ -58,8 +59,14 @@ def compute(cal: Calendar, catalog: Catalog, request: DeadlineRequest) -> Deadli
     version = request.rule_version or RULE_VERSION
     # The legal due time: the receipt's time plus the office time of every pause. An apology
     # never moves it (timeliness is judged against it; issue 11 point 5).
-    legal = due_at(cal, request.received_at, proc.reduced_amount, proc.reduced_unit,
-                   proc.counting_rule, rule_version=version)
+    amount, unit = proc.reduced_amount, proc.reduced_unit
+    if request.verification:  # the longer maximum "khi cần xác minh" (issue 11 point 4)
+        if proc.verification_amount is None or proc.verification_unit is None:
+            raise NoVerificationMaximum(
+                f"procedure {proc.code} has no maximum for verification in the catalog")
+        amount, unit = proc.verification_amount, proc.verification_unit
+    legal = due_at(cal, request.received_at, amount, unit, proc.counting_rule,
+                   rule_version=version)
     for pause in request.pauses:
         legal = add_working_time(cal, legal, working_time_between(cal, pause.start, pause.end))
     if request.extended_due_at is not None:  # the appointment in force: the apology's
@@ -72,7 +79,7 @@ def compute(cal: Calendar, catalog: Catalog, request: DeadlineRequest) -> Deadli
         due = legal
     return DeadlineResult(
         due_at=due, due_soon_at=due_soon_at(cal, due, proc.due_soon_working_days),
-        rule=proc.counting_rule.value, amount=proc.reduced_amount,
-        unit=proc.reduced_unit.value, calendar_version=cal.version,
+        rule=proc.counting_rule.value, amount=amount, unit=unit.value,
+        calendar_version=cal.version,
         catalog_version=catalog.version, rule_version=version, legal_due_at=legal,
-        rule_source=rule_source(proc.counting_rule.value, proc.reduced_unit.value, version))
+        rule_source=rule_source(proc.counting_rule.value, unit.value, version))

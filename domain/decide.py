@@ -38,6 +38,7 @@ ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
     cmd.RecordNotification: tuple(DossierState),
     # A complaint may come at any time after receipt, also about a finished dossier.
     cmd.RecordComplaint: tuple(DossierState),
+    cmd.RequireVerification: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
 }
 
 
@@ -78,7 +79,18 @@ def _receive(state: Dossier, c: cmd.ReceiveDossier, now: datetime) -> list[ev.Ev
         channel=c.channel, applicant_name=_text(c.applicant_name, "applicant_name"),
         applicant_id_number=c.applicant_id_number, applicant_phone=c.applicant_phone,
         applicant_email=c.applicant_email, applicant_address=c.applicant_address,
-        documents=c.documents, original_received_at=c.original_received_at)]
+        documents=c.documents, original_received_at=c.original_received_at,
+        result_delivery=_delivery(c.result_delivery))]
+
+
+RESULT_DELIVERY = ("counter", "post")
+
+
+def _delivery(value: str) -> str:
+    if value not in RESULT_DELIVERY:
+        raise InvalidCommand(f"result_delivery must be one of {', '.join(RESULT_DELIVERY)}",
+                             field="result_delivery")
+    return value
 
 
 def check_original_receipt(original_received_at: datetime | None, now: datetime) -> None:
@@ -108,7 +120,13 @@ def _start(s: Dossier, c: cmd.StartProcessing, now: datetime) -> list[ev.Event]:
 
 
 def _request_supplement(s: Dossier, c: cmd.RequestSupplement, now: datetime) -> list[ev.Event]:
-    # Decision 766: asking a second time once processing has begun counts the dossier as late.
+    # Decree 118/2025 art. 11 lets staff ask for a supplement once; Decision 766 item 2.1
+    # counts a dossier with more than one request late (stated for dossiers whose last state is
+    # the request). OUR READING: a second request once processing has begun is accepted (with
+    # its reason, required here) and marks the dossier late. Every request pauses the clock
+    # (the wait is added back); the restart "tính lại từ đầu" of Decree 297/2025 art. 6(4)(a)
+    # applies before acceptance, a state motcua has not (online dossiers are accepted on
+    # receipt), so it does not arise (issue 11 point 7).
     late = s.state is S.PROCESSING and s.supplement_requests >= 1
     return [ev.SupplementRequested(at=now, reason=_text(c.reason, "reason"),
                                    documents=c.documents, counts_as_late=late)]
@@ -144,7 +162,14 @@ def _refuse(s: Dossier, c: cmd.RefuseDossier, now: datetime) -> list[ev.Event]:
 
 
 def _withdraw(s: Dossier, c: cmd.WithdrawDossier, now: datetime) -> list[ev.Event]:
-    return [ev.DossierWithdrawn(at=now, reason=_text(c.reason, "reason"))]
+    # Circular 03/2025/TT-VPCP art. 7: the citizen's request to withdraw (code 7) is answered
+    # by the notice stopping the processing ("Thông báo dừng giải quyết hồ sơ", code 8).
+    # Recording both at once, when the request is recorded, is our reading (issue 11 point 8).
+    reason = _text(c.reason, "reason")
+    events: list[ev.Event] = [ev.DossierWithdrawn(at=now, reason=reason)]
+    if c.stop_notice:
+        events.append(ev.ProcessingStopped(at=now, reason=reason))
+    return events
 
 
 def _stop(s: Dossier, c: cmd.StopProcessing, now: datetime) -> list[ev.Event]:
@@ -169,6 +194,15 @@ def _rate(s: Dossier, c: cmd.RateService, now: datetime) -> list[ev.Event]:
     if s.satisfaction is not None:
         raise AlreadyRated("the citizen already rated this dossier", state=s.state_name)
     return [ev.ServiceRated(at=now, satisfaction=c.satisfaction, comment=c.comment)]
+
+
+def _verification(s: Dossier, c: cmd.RequireVerification, now: datetime) -> list[ev.Event]:
+    # Once: the maximum is the procedure's; a second request would not move it again. The
+    # worker refuses it (NoVerificationMaximum) when the procedure has no maximum.
+    if s.verification_required:
+        raise InvalidTransition("verification was already recorded for this dossier",
+                                state=s.state_name)
+    return [ev.VerificationRequired(at=now, reason=_text(c.reason, "reason"))]
 
 
 def _complaint(s: Dossier, c: cmd.RecordComplaint, now: datetime) -> list[ev.Event]:
@@ -238,6 +272,7 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Ev
     cmd.RateService: _rate,
     cmd.CorrectCalendar: _correct_calendar,
     cmd.RecordComplaint: _complaint,
+    cmd.RequireVerification: _verification,
     cmd.SetDeadline: _set_deadline,
     cmd.RaiseAlert: _raise_alert,
     cmd.RecordNotification: _record_notification,

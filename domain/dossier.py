@@ -80,6 +80,8 @@ class Dossier:
     closed_at: datetime | None = None
     timeliness: Timeliness | None = None
     satisfaction: Satisfaction | None = None
+    # Verification needed: the due time is the procedure's longer maximum (issue 11 point 4).
+    verification_required: bool = False
     # Complaints and recommendations recorded about it (Decision 766 item 5.4).
     complaints: int = 0
     outcome_reason: str | None = None
@@ -285,6 +287,8 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
             return dataclasses.replace(s, extended=True, extended_at=event.at,
                                        extended_due_at=event.new_due_at,
                                        apology_in_time=event.in_time)
+        case ev.VerificationRequired():
+            return dataclasses.replace(s, verification_required=True)
         case ev.ComplaintRecorded():
             return dataclasses.replace(s, complaints=s.complaints + 1)
         case ev.ServiceRated():

@@ -46,6 +46,8 @@ class DossierReceived(Event):
     documents: tuple[str, ...] = ()
     # For dossiers imported from a legacy system: when the citizen really handed it in.
     original_received_at: datetime | None = None
+    # Where the citizen will collect the result (form 01 "Đăng ký nhận kết quả tại").
+    result_delivery: str = "counter"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -156,6 +158,14 @@ class ServiceRated(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class VerificationRequired(Event):
+    """Verification is needed: the due time becomes the procedure's verification maximum."""
+
+    event_type: ClassVar[str] = "VerificationRequired"
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ComplaintRecorded(Event):
     """A complaint or recommendation about the dossier (Decision 766 item 5.4)."""
 
@@ -200,7 +210,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DossierReceived, DeadlineSet, OfficerAssigned, ProcessingStarted, SupplementRequested,
         SupplementReceived, ResultReady, ResultReturned, DossierRefused, DossierWithdrawn,
         ProcessingStopped, DeadlineExtended, ServiceRated, DeadlineAlertRaised,
-        NotificationSent, NotificationFailed, ComplaintRecorded,
+        NotificationSent, NotificationFailed, ComplaintRecorded, VerificationRequired,
     )
 }
 

@@ -92,6 +92,12 @@ _TABLE = (
     Action(name="rate", command=cmd.RateService, update=DossierWorkflow.rate,
            roles=frozenset({"clerk", "kiosk"}), summary="Record the citizen's rating",
            operation_id="rateService", description="Clerk. Once, on a returned dossier."),
+    Action(name="verification", command=cmd.RequireVerification,
+           update=DossierWorkflow.require_verification, roles=frozenset({"officer", "leader"}),
+           summary="Record that verification is needed", operation_id="requireVerification",
+           description="Officer or leader, with the reason. Once: the due time moves to the "
+           "procedure's maximum when verification is needed (e.g. Decree 120/2025: 05 working "
+           "days, up to 10); refused for a procedure without one. Not an apology."),
     # Decision 766 item 5.4 counts dossiers with a complaint; staff record what they receive.
     Action(name="complaint", command=cmd.RecordComplaint,
            update=DossierWorkflow.record_complaint, roles=frozenset({"clerk", "leader"}),

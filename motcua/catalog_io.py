@@ -26,6 +26,8 @@ File format (the one `motcua catalog export` writes and `import` reads back):
   due_soon_working_days  whole number, default 1 (0 for same-day procedures)
   replaced_by            for a code a decree retired or merged: the code that replaces it
   retired_source         the text that retired it (required with replaced_by)
+  verification_amount    the longer maximum "khi cần xác minh" (with verification_unit), applied
+  verification_unit      once an officer records that verification is needed
   =====================  =====================================================================
 
   A time cell may also hold the amount and the unit together, as published: ``5 working_days``,
@@ -55,7 +57,8 @@ from domain.catalog import LEVELS, Catalog, CountingRule, Procedure, TimeUnit
 
 COLUMNS = ("code", "name", "field", "level", "prescribed_amount", "prescribed_unit",
            "reduced_amount", "reduced_unit", "reduced_source", "source", "counting_rule",
-           "due_soon_working_days", "replaced_by", "retired_source")
+           "due_soon_working_days", "replaced_by", "retired_source", "verification_amount",
+           "verification_unit")
 REQUIRED = ("code", "name", "field", "level", "prescribed_amount", "source")
 DEFAULT_DAY_HOURS = 8
 
@@ -197,7 +200,16 @@ def procedure_from_row(row: Mapping[str, str], day_hours: int = DEFAULT_DAY_HOUR
         due_soon_working_days=_int(row.get("due_soon_working_days", "").strip(),
                                    "due_soon_working_days", default_soon),
         replaced_by=row.get("replaced_by", "").strip() or None,
-        retired_source=row.get("retired_source", "").strip())
+        retired_source=row.get("retired_source", "").strip(),
+        **_verification(row, day_hours))
+
+
+def _verification(row: Mapping[str, str], day_hours: int) -> dict[str, Any]:
+    if not row.get("verification_amount", "").strip():
+        return {}
+    amount, unit = _time(row["verification_amount"], row.get("verification_unit", ""),
+                         "verification", day_hours)
+    return {"verification_amount": amount, "verification_unit": unit}
 
 
 def read_procedures(path: Path, day_hours: int = DEFAULT_DAY_HOURS) -> dict[str, Procedure]:
@@ -236,6 +248,9 @@ def row_of(proc: Procedure) -> dict[str, str]:
         "counting_rule": proc.counting_rule.value,
         "due_soon_working_days": str(proc.due_soon_working_days),
         "replaced_by": proc.replaced_by or "", "retired_source": proc.retired_source,
+        "verification_amount": "" if proc.verification_amount is None
+        else str(proc.verification_amount),
+        "verification_unit": proc.verification_unit.value if proc.verification_unit else "",
     }
 
 

@@ -40,7 +40,8 @@ from domain.catalog import (
 
 PROCEDURE_REQUIRED = ("code", "name", "level", "prescribed_amount", "prescribed_unit", "source")
 PROCEDURE_OPTIONAL = ("field", "reduced_amount", "reduced_unit", "reduced_source",
-                      "due_soon_working_days", "counting_rule", "replaced_by", "retired_source")
+                      "due_soon_working_days", "counting_rule", "replaced_by", "retired_source",
+                      "verification_amount", "verification_unit")
 UNIT_REQUIRED = ("code", "name", "level", "province")
 UNIT_OPTIONAL = ("valid_from", "valid_to")
 
@@ -133,6 +134,10 @@ def _procedure(row: dict[str, Any]) -> Procedure:
         counting_rule=_enum(CountingRule, row, "counting_rule", CountingRule.CIVIL_CODE),
         replaced_by=_opt_text(row, "replaced_by") or None,
         retired_source=_opt_text(row, "retired_source"),
+        verification_amount=(_int(row, "verification_amount")
+                             if row.get("verification_amount") is not None else None),
+        verification_unit=(_enum(TimeUnit, row, "verification_unit")
+                           if row.get("verification_unit") is not None else None),
     )
 
 

@@ -203,7 +203,8 @@ async def _whatif(settings: Settings, args: argparse.Namespace) -> dict[str, Any
         proposed_cal = load_calendar(overrides_path=args.overrides, hours=office_hours(settings))
     conn = await asyncpg.connect(settings.database_url)
     try:
-        baseline = whatif.in_force(await in_force(conn, settings, catalog_for(settings)))
+        catalog = await in_force(conn, settings, catalog_for(settings))
+        baseline = whatif.in_force(catalog)
         if args.catalog is not None:
             proposed = read_policy(args.catalog, baseline)
         else:
@@ -211,7 +212,8 @@ async def _whatif(settings: Settings, args: argparse.Namespace) -> dict[str, Any
         result = await whatif.run(
             conn, start=args.start, end=args.end, calendar=cal, baseline=baseline,
             proposed=proposed, proposed_calendar=proposed_cal,
-            as_of=args.as_of or _today(cal), unit=args.unit, procedures=args.procedure)
+            as_of=args.as_of or _today(cal), unit=args.unit, procedures=args.procedure,
+            verification=whatif.verification_maxima(catalog))
     finally:
         await conn.close()
     return result.as_dict()
@@ -226,7 +228,8 @@ async def _recommend(settings: Settings, args: argparse.Namespace) -> dict[str, 
         advice, skipped = await recommend(
             conn, start=args.start, end=args.end, calendar=cal,
             baseline=whatif.in_force(catalog), target=args.target,
-            as_of=args.as_of or _today(cal), unit=args.unit)
+            as_of=args.as_of or _today(cal), unit=args.unit,
+            verification=whatif.verification_maxima(catalog))
     finally:
         await conn.close()
     doc = {"report": "whatif-recommend", "period": {"from": args.start.isoformat(),

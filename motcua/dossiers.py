@@ -17,7 +17,7 @@ from domain.contracts import TASK_QUEUE
 from domain.dossier import Dossier
 from motcua import register
 from motcua.actions import ACTIONS
-from workflows import DossierStart, DossierWorkflow
+from workflows import Acted, DossierStart, DossierWorkflow
 
 
 class CommandRejected(Exception):
@@ -72,11 +72,21 @@ async def act(client: Client, code: str, action: str, command: cmd.Command, *,
               update_id: str | None = None, rpc_timeout: timedelta | None = None) -> Dossier:
     """Run `action` (a name in `motcua.actions.ACTIONS`) as its workflow update; raises
     `CommandRejected` when refused."""
+    acted = await act_with_events(client, code, action, command, update_id=update_id,
+                                  rpc_timeout=rpc_timeout)
+    return acted.state
+
+
+async def act_with_events(client: Client, code: str, action: str, command: cmd.Command, *,
+                          update_id: str | None = None,
+                          rpc_timeout: timedelta | None = None) -> Acted:
+    """`act`, answering with what the update returns: the state, the events it stored and
+    (unless the workflow continued as new) the whole stream, so no read of it is needed."""
     update: Any = ACTIONS[action].update  # a workflow update method, called by reference
     handle = client.get_workflow_handle_for(DossierWorkflow.run, code)
     try:
-        result: Dossier = await handle.execute_update(update, command, id=update_id,
-                                                      rpc_timeout=rpc_timeout)
+        result: Acted = await handle.execute_update(update, command, id=update_id,
+                                                    rpc_timeout=rpc_timeout)
         return result
     except WorkflowUpdateFailedError as err:
         raise (_rejection(err) or err) from err

@@ -3,8 +3,9 @@
 The model is the empirical distribution of the working time finished dossiers used, no
 machine learning. Time is counted in working days on office dates, as Biểu 06 judges: for a
 finished dossier, `used` = working days from the date of receipt to the date it finished, and
-`budget` = working days from the date of receipt to its due date, both less the working days
-spent waiting for supplements (the due time already adds those back). It was late when
+`budget` = working days from the date of receipt to its legal due date (an apology's new
+appointment does not count: issue 11 point 5), both less the working days spent waiting for
+supplements (the due time already adds those back). It was late when
 `used > budget` (or when a second supplement request made it late, Decision 766). Procedures
 have different times, so each sample is kept as the ratio r = (used + 1) / (budget + 1):
 late exactly when r > 1.
@@ -112,7 +113,8 @@ def _paused_days(index: WorkdayIndex, starts: Sequence[date], ends: Sequence[dat
 _HISTORY = """
 SELECT procedure_code, unit_code,
        (received_at AT TIME ZONE $1)::date AS received, (finished_at AT TIME ZONE $1)::date
-       AS finished, (due_at AT TIME ZONE $1)::date AS due, late_by_supplement,
+       AS finished, (coalesce(legal_due_at, due_at) AT TIME ZONE $1)::date AS due,
+       late_by_supplement,
        ARRAY(SELECT (x AT TIME ZONE $1)::date FROM unnest(pause_starts) x) AS pause_starts,
        ARRAY(SELECT (x AT TIME ZONE $1)::date FROM unnest(pause_ends) x) AS pause_ends,
        count(*) AS n
@@ -197,8 +199,9 @@ def open_from_record(r: asyncpg.Record) -> Open:
 
 
 _OPEN = """
-SELECT code, unit_code, procedure_code, state, received_at, due_at, pause_starts, pause_ends,
-       paused_at, late_by_supplement
+SELECT code, unit_code, procedure_code, state, received_at,
+       coalesce(legal_due_at, due_at) AS due_at, pause_starts, pause_ends, paused_at,
+       late_by_supplement
 FROM dossiers WHERE state = ANY($1::text[])
 """
 
@@ -289,7 +292,7 @@ def dossier_risk(cal: Calendar, d: Dossier, now: datetime) -> Risk | None:
         return None
     return FORECAST.risk_of(cal, Open(
         code=d.code, unit_code=d.unit_code, procedure_code=d.procedure_code,
-        state=d.state.value, received_at=d.received_at, due_at=d.due_at,
+        state=d.state.value, received_at=d.received_at, due_at=d.judged_due_at,
         pauses=tuple((p.start, p.end) for p in d.pauses), paused_at=d.paused_at,
         late_by_supplement=d.late_by_supplement), now)
 
@@ -297,8 +300,9 @@ def dossier_risk(cal: Calendar, d: Dossier, now: datetime) -> Risk | None:
 # -- backtest --------------------------------------------------------------------------------
 
 _AT_CUTOFF = """
-SELECT code, unit_code, procedure_code, state, received_at, finished_at, due_at, timeliness,
-       pause_starts, pause_ends, late_by_supplement
+SELECT code, unit_code, procedure_code, state, received_at, finished_at,
+       coalesce(legal_due_at, due_at) AS due_at, timeliness, pause_starts, pause_ends,
+       late_by_supplement
 FROM dossiers
 WHERE received_at < $1 AND (finished_at IS NULL OR finished_at >= $1) AND due_at IS NOT NULL
   AND state <> 'withdrawn' AND ($2::text IS NULL OR unit_code = $2)

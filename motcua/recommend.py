@@ -8,8 +8,9 @@ moves earlier when the amount grows (`domain.clock.due_at` is monotone, property
 neither does the verdict. A dossier late even under the time in force can never be on time; a
 withdrawn one always is. The on-time rate under amount k is then the share of dossiers whose
 smallest amount is at most k, for every k at once; the recommendation is the smallest k whose
-rate reaches the target. Due times follow `motcua.whatif` (same counting rules, pauses and
-extension), so the rate at the time in force is the what-if's baseline rate.
+rate reaches the target. Due times follow `motcua.whatif` (same counting rules and pauses;
+dossiers under the maximum for verification keep it), so the rate at the time in force is the
+what-if's baseline rate.
 """
 
 from __future__ import annotations
@@ -77,9 +78,10 @@ def _round(x: float | None) -> float | None:
 class Recommender:
     """Folds dossiers into one `Advice` per procedure."""
 
-    def __init__(self, cal: Calendar, baseline: Mapping[str, Clock], as_of: date) -> None:
+    def __init__(self, cal: Calendar, baseline: Mapping[str, Clock], as_of: date,
+                 verification: Mapping[str, Clock] | None = None) -> None:
         self.base = Simulator(cal, baseline, as_of)
-        self.sim = Simulator(cal, {}, as_of)
+        self.verification = verification or {}
         self.advice: dict[str, Advice] = {}
         self.skipped = 0
         self._clocks: dict[tuple[Clock, int], Clock] = {}
@@ -92,12 +94,18 @@ class Recommender:
         return found
 
     def _ok(self, d: Inputs, clock: Clock) -> bool:
-        return _OK[self.sim.verdict(d, self.sim.due(d, clock, self.base))]
+        return _OK[self.base.verdict(d, self.base.due(d, clock))]
 
     def smallest_ok(self, d: Inputs, clock: Clock) -> int | None:
         """The smallest amount of `clock.unit` keeping `d` on time, None if even the time in
-        force does not."""
-        if not _OK[self.base.verdict(d, self.base.due(d, clock))]:
+        force does not. A dossier under the maximum for verification is judged under it: a cut
+        does not touch it (1 if on time, else None)."""
+        if d.verification:
+            maximum = self.verification.get(d.procedure_code)
+            if maximum is None:
+                raise LookupError(d.procedure_code)
+            return 1 if self._ok(d, maximum) else None
+        if not self._ok(d, clock):
             return None
         lo, hi = 1, clock.amount  # on time at hi
         while lo < hi:
@@ -118,7 +126,7 @@ class Recommender:
             advice = self.advice[d.procedure_code] = Advice(d.procedure_code, clock)
         try:
             k = self.smallest_ok(d, clock)
-        except DateOutsideCalendar:
+        except (DateOutsideCalendar, LookupError):
             self.skipped += 1
             return
         advice.sample += 1
@@ -130,11 +138,12 @@ class Recommender:
 
 async def recommend(conn: Conn, *, start: date, end: date, calendar: Calendar,
                     baseline: Mapping[str, Clock], target: float, as_of: date,
-                    unit: str | None = None) -> tuple[list[dict[str, Any]], int]:
+                    unit: str | None = None, verification: Mapping[str, Clock] | None = None
+                    ) -> tuple[list[dict[str, Any]], int]:
     """Per procedure with dossiers in the period, the advice (see `Advice.as_dict`), and how
     many dossiers were skipped (procedure not in the catalog, date outside the calendar)."""
     if not 0 < target <= 1:
         raise WhatIfError(f"--target must be a fraction in (0, 1], e.g. 0.99; got {target}")
-    folder = Recommender(calendar, baseline, as_of)
+    folder = Recommender(calendar, baseline, as_of, verification)
     await fold(records(conn, start, end, calendar, unit=unit), folder.add)
     return ([a.as_dict(target) for _, a in sorted(folder.advice.items())], folder.skipped)

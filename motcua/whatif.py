@@ -1,32 +1,32 @@
 """Policy what-if: replay the dossiers received in a period under a proposed catalog (or
 calendar) and judge each against when it was actually completed.
 
-For every dossier the due time is recomputed twice, with the same counting rules, pauses and
-extension: once under the catalog and calendar in force (the *baseline*), once under the
+For every dossier the due time is recomputed twice, with the same counting rules and pauses:
+once under the catalog and calendar in force (the *baseline*), once under the
 proposed ones (the *simulation*). So `--cut 0` reproduces the baseline exactly, and a dossier
 whose recorded verdict differs from the baseline's (decided under an older calendar, catalog
 or counting rule) is reported apart instead of being hidden in the comparison.
 
-The baseline due time is the one the deadline activity gives (`domain.deadlines.compute`,
-checked equal by the tests): `domain.clock.due_at` from the receipt under the counting rule in
-force, plus the office time of every finished pause (`add_working_time` of
-`working_time_between`). The counting rule is the one in force (`domain.clock.RULE_VERSION`):
+The due time judged is the legal one the deadline activity gives (`domain.deadlines.compute`,
+`legal_due_at`, checked equal by the tests): `domain.clock.due_at` from the receipt under the
+counting rule in force and the procedure's time (its longer maximum once verification was
+recorded; issue 11 point 4), plus the office time of every finished pause (`add_working_time`
+of `working_time_between`). The counting rule is the one in force (`domain.clock.RULE_VERSION`):
 a dossier whose due time was given under rule v1 is recomputed under the rule in force, and
 where that changes its verdict it is among the recorded verdicts that differ. An extension
-(the written apology with a new appointment, set once: provincial regulations under Decree
-118/2025/NĐ-CP, e.g. Lai Châu Decision 88/2025/QĐ-UBND; DOMAIN.md "Late path") is, in the
-baseline, the appointment the leader gave; under a proposed time it keeps its length in office
-time beyond the due time it replaced (our reading: the apology would have come as much later
-than the new, earlier due time), and pauses after it are added.
+(the written apology with a new appointment, set once) never changes the verdict: a dossier
+past its legal due time stays late (Lai Châu Decision 88/2025/QĐ-UBND, "quá hạn"; issue 11
+point 5), so it does not enter the recomputation. A proposed cut changes the procedure's time
+only; the maximum for verification is the law's and stays (our reading).
 
 Verdicts follow Biểu 06 and Decision 766/QĐ-TTg index 2.1 as `motcua.reports` defines them
-(DEFINITION): a resolved dossier is early / on time / late by comparing office DATES
-(`domain.clock.timeliness`), a withdrawal counts as resolved on time, a second supplement
-request during processing makes it late; a dossier still in progress at the report date is
-overdue when its due date is before that date (unless it waits for a supplement and the clock
-stopped within time), else within time. The on-time rate is (early + on time + in progress
-within time) / received, over the dossiers received in the period (no carried-over dossiers:
-each is judged once, under both policies).
+(DEFINITION): a resolved dossier (result ready, refused, withdrawn, stopped) is early / on time
+/ late by comparing office DATES (`domain.clock.timeliness`, as `Dossier.verdict_at`), a
+second supplement request during processing makes it late; a dossier still in progress at the
+report date is overdue when its due date is before that date (unless it waits for a supplement
+and the clock stopped within time), else within time. The on-time rate is (early + on time +
+in progress within time) / received, over the dossiers received in the period (no
+carried-over dossiers: each is judged once, under both policies).
 
 Read-only: one REPEATABLE READ, READ ONLY transaction streaming `dossiers` through a
 server-side cursor; nothing is written anywhere. Identical clock inputs share one computation
@@ -65,19 +65,19 @@ EARLY, ON_TIME, LATE, WITHIN, OVERDUE = range(5)
 CLASSES = ("early", "on_time", "late", "within_time", "overdue")
 _OK = (True, True, False, True, False)  # counted as on time by Decision 766 index 2.1
 _BY_NAME = {"early": EARLY, "on_time": ON_TIME, "late": LATE}
-WITHDRAWN = "withdrawn"
 
 DEFINITION = {
     "version": "whatif-1",
     "on_time_rate": "Decision 766/QĐ-TTg index 2.1: (resolved early or on time + in progress "
                     "within time) / received, over the dossiers received in the period.",
-    "verdict": "Biểu số 06/VPCP/KSTT: finish DATE against due DATE in the office time zone; "
-               "withdrawn = on time; a second supplement request during processing = late; in "
+    "verdict": "Biểu số 06/VPCP/KSTT: end DATE (result, refusal, withdrawal, stop) against "
+               "the legal due DATE in the office time zone; a second supplement request during "
+               "processing = late; an apology's new appointment does not make it on time; in "
                "progress at the report date: overdue when due before it (a pause that began "
                "within time stops the clock).",
-    "due_time": "domain.clock.due_at from the receipt under the policy, plus the office time "
-                "of each finished pause; an extension keeps its office-time length beyond the "
-                "due time it replaced (our reading).",
+    "due_time": "legal due time: domain.clock.due_at from the receipt under the policy (the "
+                "verification maximum once verification was recorded), plus the office time "
+                "of each finished pause.",
     "slack": "working days from the finish date to the due date (positive: to spare), for "
              "resolved dossiers; slack_change = simulated - baseline.",
 }
@@ -106,6 +106,13 @@ def in_force(catalog: Catalog) -> dict[str, Clock]:
     """The clock of every procedure in `catalog`: the reduced time the deadlines apply."""
     return {code: Clock(p.reduced_amount, p.reduced_unit, p.counting_rule)
             for code, p in catalog.procedures.items()}
+
+
+def verification_maxima(catalog: Catalog) -> dict[str, Clock]:
+    """The longer clock of the procedures that have one once verification is needed."""
+    return {code: Clock(p.verification_amount, p.verification_unit, p.counting_rule)
+            for code, p in catalog.procedures.items()
+            if p.verification_amount is not None and p.verification_unit is not None}
 
 
 def cut_amount(amount: int, unit: TimeUnit, percent: float) -> int:
@@ -166,6 +173,7 @@ class Inputs:
     extended_at: datetime | None = None
     extended_due_at: datetime | None = None
     late_by_supplement: bool = False
+    verification: bool = False
     recorded_timeliness: str | None = None
     recorded_due_at: datetime | None = None
     calendar_version: str | None = None
@@ -225,24 +233,10 @@ class Simulator:
             due = add_working_time(self.cal, due, self._pause(start, end))
         return due
 
-    def due(self, d: Inputs, clock: Clock, baseline: Simulator | None = None) -> datetime:
-        """`d`'s due time under `clock`. `baseline` (the policy in force) places an extension:
-        None means this *is* the baseline, where the leader's appointment stands as given."""
-        due = self.receipt_due(d.received_at, clock, d.received_day)
-        if d.extended_due_at is None or d.extended_at is None:
-            return self._plus_pauses(due, d.pauses)
-        ext_at = d.extended_at
-        before = [p for p in d.pauses if p[0] < ext_at]
-        after = [p for p in d.pauses if p[0] >= ext_at]
-        if baseline is None:
-            due = d.extended_due_at
-        else:
-            base_clock = baseline.clocks[d.procedure_code]
-            replaced = baseline._plus_pauses(
-                baseline.receipt_due(d.received_at, base_clock, d.received_day), before)
-            length = working_time_between(baseline.cal, replaced, d.extended_due_at)
-            due = add_working_time(self.cal, self._plus_pauses(due, before), length)
-        return self._plus_pauses(due, after)
+    def due(self, d: Inputs, clock: Clock) -> datetime:
+        """`d`'s legal due time under `clock`: from the receipt, plus every finished pause."""
+        return self._plus_pauses(self.receipt_due(d.received_at, clock, d.received_day),
+                                 d.pauses)
 
     def due_day(self, due: datetime) -> tuple[date, int]:
         """The office date of `due` and its working-day ordinal (memoised: dues repeat)."""
@@ -254,8 +248,6 @@ class Simulator:
 
     def verdict(self, d: Inputs, due: datetime) -> int:
         """Biểu 06 / Decision 766 class of `d` under `due` (see the module docstring)."""
-        if d.state == WITHDRAWN:
-            return ON_TIME  # Decision 766 and Biểu 06 count a withdrawal as resolved on time
         if d.finished_at is not None:
             if d.late_by_supplement:
                 return LATE
@@ -370,8 +362,10 @@ class Comparison:
     """Folds dossiers into per-(procedure, unit) tallies of baseline against simulation."""
 
     def __init__(self, base: Simulator, sim: Simulator, index: WorkdayIndex,
-                 procedures: Sequence[str] = ()) -> None:
+                 procedures: Sequence[str] = (),
+                 verification: Mapping[str, Clock] | None = None) -> None:
         self.base, self.sim, self.index = base, sim, index
+        self.verification = verification or {}
         self.only = frozenset(procedures)
         self.same_calendar = base.cal is sim.cal
         self.groups: dict[tuple[str, str], Tally] = {}
@@ -392,18 +386,21 @@ class Comparison:
             return
         base_clock = self.base.clocks.get(d.procedure_code)
         sim_clock = self.sim.clocks.get(d.procedure_code)
+        if d.verification:  # the law's longer maximum, under both policies
+            base_clock = sim_clock = self.verification.get(d.procedure_code)
         if base_clock is None or sim_clock is None:
-            self._skip(d, f"procedure {d.procedure_code} is not in the catalog in force")
+            self._skip(d, f"procedure {d.procedure_code} is not in the catalog in force"
+                       + (" with a maximum for verification" if d.verification else ""))
             return
         try:
             base_due = self.base.due(d, base_clock)
             if sim_clock == base_clock and self.same_calendar:
                 sim_due = base_due  # the same inputs: one computation (and --cut 0 exact)
             else:
-                sim_due = self.sim.due(d, sim_clock, self.base)
+                sim_due = self.sim.due(d, sim_clock)
             b, s = self.base.verdict(d, base_due), self.sim.verdict(d, sim_due)
             slack = None
-            if d.finished_at is not None and d.state != WITHDRAWN:
+            if d.finished_at is not None:
                 done = self.index(d.finished_day or d.finished_at.astimezone(self.base.tz).date())
                 slack = (self.base.due_day(base_due)[1] - done,
                          self.base.due_day(sim_due)[1] - done)
@@ -448,9 +445,10 @@ class Comparison:
 # -- reading the read model ----------------------------------------------------------------
 
 _SELECT = """
-SELECT code, unit_code, procedure_code, state, received_at, finished_at, timeliness, due_at,
-       calendar_version, pause_starts, pause_ends, paused_at, extended_at, extended_due_at,
-       late_by_supplement, (received_at AT TIME ZONE $3)::date AS received_day,
+SELECT code, unit_code, procedure_code, state, received_at, finished_at, timeliness,
+       coalesce(legal_due_at, due_at) AS due_at, calendar_version, pause_starts, pause_ends,
+       paused_at, extended_at, extended_due_at, late_by_supplement, verification_required,
+       (received_at AT TIME ZONE $3)::date AS received_day,
        (finished_at AT TIME ZONE $3)::date AS finished_day
 FROM dossiers
 WHERE received_at >= $1 AND received_at < $2
@@ -466,6 +464,7 @@ def inputs(r: asyncpg.Record) -> Inputs:
         pauses=tuple(zip(starts, ends, strict=True)) if starts else (),
         paused_at=r["paused_at"], extended_at=r["extended_at"],
         extended_due_at=r["extended_due_at"], late_by_supplement=r["late_by_supplement"],
+        verification=r["verification_required"],
         recorded_timeliness=r["timeliness"], recorded_due_at=r["due_at"],
         calendar_version=r["calendar_version"], received_day=r["received_day"],
         finished_day=r["finished_day"])
@@ -551,14 +550,15 @@ def describe_policy(baseline: Mapping[str, Clock], proposed: Mapping[str, Clock]
 async def run(conn: Conn, *, start: date, end: date, calendar: Calendar,
               baseline: Mapping[str, Clock], proposed: Mapping[str, Clock],
               proposed_calendar: Calendar | None = None, as_of: date,
-              unit: str | None = None, procedures: Sequence[str] = ()) -> Result:
+              unit: str | None = None, procedures: Sequence[str] = (),
+              verification: Mapping[str, Clock] | None = None) -> Result:
     """The what-if over the dossiers received in `[start, end]` (see the module docstring)."""
     unknown = sorted(set(procedures) - set(baseline))
     if unknown:
         raise WhatIfError(f"unknown procedure code(s): {', '.join(unknown)}")
     base = Simulator(calendar, baseline, as_of)
     sim = Simulator(proposed_calendar or calendar, proposed, as_of)
-    compare = Comparison(base, sim, WorkdayIndex(calendar), procedures)
+    compare = Comparison(base, sim, WorkdayIndex(calendar), procedures, verification)
     await fold(records(conn, start, end, calendar, unit=unit, procedures=procedures),
                compare.add)
     return Result(

@@ -145,6 +145,9 @@ def test_receipt_shows_code_procedure_and_appointment(catalog: Catalog) -> None:
     assert "<li>Bản sao CCCD</li>" in html
     assert "02 ngày làm việc" in html
     assert "Thời gian nhận hồ sơ: 08 giờ 30 phút, ngày 08 tháng 4 năm 2025" in html
+    # Form 01: where the result is collected, and the register entry (book = the unit's day).
+    assert "Đăng ký nhận kết quả tại: Bộ phận tiếp nhận và trả kết quả" in html
+    assert "Vào Sổ theo dõi hồ sơ, Quyển số: 000.21.39.H39-250408, Số thứ tự: 1" in html
     # The appointment given at receipt, not the one moved by the supplement.
     assert "17 giờ 00 phút, ngày 10 tháng 4 năm 2025" in html
     assert "ngày 15 tháng 4" not in html
@@ -233,6 +236,7 @@ def test_second_supplement_request_makes_result_late(catalog: Catalog) -> None:
 @pytest.mark.parametrize(("kind", "reason"), [
     ("refusal", "not refused"),
     ("apology", "never extended"),
+    ("stop-notice", "not stopped"),
 ])
 def test_unavailable_without_the_event(catalog: Catalog, kind: str, reason: str) -> None:
     """A document whose event never happened is unavailable, with the kind and a reason."""
@@ -253,11 +257,11 @@ def test_unavailable_cases(catalog: Catalog) -> None:
 
 
 def test_unknown_kind(catalog: Catalog) -> None:
-    """An unknown kind raises UnknownDocument; KINDS lists the five documents."""
+    """An unknown kind raises UnknownDocument; KINDS lists the six documents."""
     with pytest.raises(UnknownDocument):
         render("invoice", received().stored, catalog)
     assert set(KINDS) == {"receipt", "supplement-request", "refusal", "apology",
-                          "process-control"}
+                          "process-control", "stop-notice"}
 
 
 def test_receipt_names_the_counting_rule_and_its_texts(catalog: Catalog) -> None:
@@ -286,3 +290,23 @@ def test_receipt_names_the_counting_rule_and_its_texts(catalog: Catalog) -> None
     assert "Bộ luật Dân sự 2015 Điều 147 khoản 2" in html
     assert story.state.counting_rule == ("civil_code/working_days@v2",
                                          "Bộ luật Dân sự 2015 Điều 147 khoản 2")
+
+
+def test_withdrawal_goes_through_code_7_to_the_stop_notice(catalog: Catalog) -> None:
+    """Circular 03/2025 art. 7: the citizen's withdrawal (code 7) is followed by the stop
+    notice (code 8), which is printable; the withdrawal is judged by its date (Decision 766;
+    10 Apr is the due date, so on time) and the process-control slip agrees."""
+    story = received().do(cmd.WithdrawDossier(reason="Xin rút để bổ sung sau",
+                                              stop_notice=True, actor="leader-1"), at(10, 9))
+    types = [e.event_type for e in story.stored]
+    assert types[-2:] == ["DossierWithdrawn", "ProcessingStopped"]
+    assert story.state.state is not None and story.state.state.status_code == 8
+    html = render("stop-notice", story.stored, catalog)
+    assert "Thông báo dừng giải quyết hồ sơ" in html
+    assert "đề nghị rút hồ sơ" in html and "Xin rút để bổ sung sau" in html
+    assert "Điều 7 Thông tư 03/2025/TT-VPCP" in html
+    slip = table(render("process-control", story.stored, catalog))
+    withdrawn = next(r for r in slip if r[1] == "Rút hồ sơ theo đề nghị")
+    assert withdrawn[5] == "Đúng hạn"
+    late = received().do(cmd.WithdrawDossier(reason="rút", actor="leader-1"), at(11, 9))
+    assert late.state.timeliness is not None and late.state.timeliness.value == "late"

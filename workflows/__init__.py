@@ -1,6 +1,6 @@
 """Temporal workflows. Deterministic: they import only `domain`, the standard library and
 `temporalio.workflow`."""
 
-from workflows.dossier import DossierStart, DossierWorkflow
+from workflows.dossier import Acted, DossierStart, DossierWorkflow
 
-__all__ = ["DossierStart", "DossierWorkflow"]
+__all__ = ["Acted", "DossierStart", "DossierWorkflow"]

@@ -49,10 +49,16 @@ SEARCH_ATTRIBUTES = (SA_STATE, SA_SLA, SA_DUE, SA_UNIT, SA_PROCEDURE)
 # Patch: appends as local activities, and alerts due at the same instant stored together.
 # Histories from before it replay on the old branch (tests/replay/histories/*.v1.json).
 LOCAL_APPENDS = "local-appends-v2"
+# Patch: a deadline alert is stored marked `delivery: outbox` and delivered by the dispatcher
+# (motcua/dispatcher.py), not by a notification activity and a second append here. Histories
+# from before it still notify from the workflow (tests/replay/histories/*.v3.json and older).
+NOTIFY_OUTBOX = "notify-outbox-v1"
 # Patch: the overdue alerts fire at the legal due time (an apology's new appointment does not
 # move it) and a further alert when the new appointment passes (issue 11 point 5;
 # `Dossier.pending_alert(legal_due=True)`). Histories from before it keep the old alerts.
 APOLOGY_LEGAL_DUE = "apology-legal-due-v1"
+# Patch: a withdrawal is followed by the stop notice (Circular 03/2025 art. 7; code 7 then 8).
+WITHDRAWAL_STOP_NOTICE = "withdrawal-stop-notice-v1"
 # Appends wait for PostgreSQL as long as it takes: an event must never be dropped.
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=10))
@@ -69,6 +75,17 @@ class DossierStart:
     state: Dossier | None = None
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Acted:
+    """What an action's update answers: the state after the command, the events it stored,
+    and every stored event of the dossier when this run holds them all (None after a
+    continue-as-new: read the stream), so a client needs no read of the stream."""
+
+    state: Dossier
+    appended: list[EventEnvelope]
+    events: list[EventEnvelope] | None = None
+
+
 def _rejected(err: DomainError, state: Dossier) -> ApplicationError:
     return ApplicationError(err.message, {"state": state.state_name, **err.details},
                             type=err.type, non_retryable=True)
@@ -82,6 +99,8 @@ class DossierWorkflow:
         self._lock = asyncio.Lock()
         self._revision = 0
         self._notifications: list[asyncio.Task[None]] = []
+        # The stream as stored, when this run began at the receipt (so holds all of it).
+        self._stored: list[EventEnvelope] | None = [] if start.state is None else None
 
     @workflow.run
     async def run(self, start: DossierStart) -> Dossier:
@@ -126,7 +145,7 @@ class DossierWorkflow:
 
     # -- commands -------------------------------------------------------------------------
 
-    async def _execute(self, command: cmd.Command, *, causation: str) -> Dossier:
+    async def _execute(self, command: cmd.Command, *, causation: str) -> Acted:
         """Decide, compute a new deadline where the events call for one, append, then fold."""
         async with self._lock:
             before = self._dossier
@@ -149,7 +168,7 @@ class DossierWorkflow:
             except DomainError as err:
                 raise _rejected(err, before) from err
             if not events:
-                return before
+                return Acted(state=before, appended=[], events=self._held())
             stored, canonical = await self._append(before, events, command, causation)
             if canonical:
                 # A retried decision found its events already stored (maybe decided at another
@@ -159,11 +178,17 @@ class DossierWorkflow:
                 state = fold(events, before)
             self._dossier = state
             self._revision += 1
+            if self._stored is not None:
+                self._stored.extend(stored)
             self._upsert_search_attributes()
         for envelope, event in zip(stored, events, strict=True):
-            if isinstance(event, ev.DeadlineAlertRaised):
+            if isinstance(event, ev.DeadlineAlertRaised) and \
+                    envelope.metadata.get("delivery") != "outbox":  # before NOTIFY_OUTBOX
                 self._notifications.append(asyncio.create_task(self._notify(envelope, event)))
-        return self._dossier
+        return Acted(state=self._dossier, appended=stored, events=self._held())
+
+    def _held(self) -> list[EventEnvelope] | None:
+        return list(self._stored) if self._stored is not None else None
 
     async def _compute_deadline(self, state: Dossier) -> DeadlineResult:
         assert state.received_at is not None
@@ -173,7 +198,8 @@ class DossierWorkflow:
             extended_at=state.extended_at,
             # Data only (no new command, so no patch): a recomputation keeps the counting rule
             # of the receipt deadline; a replay reads the recorded result and never runs this.
-            rule_version=state.counting_rule_version)
+            rule_version=state.counting_rule_version,
+            verification=state.verification_required)
         # A local activity: the result is recorded in history, so a replay (or a worker with
         # a newer holiday table) gets the deadline the citizen was given, never a new one.
         try:
@@ -199,6 +225,10 @@ class DossierWorkflow:
                     "command": type(command).__name__}
         if command.correlation_id:
             metadata["correlation_id"] = command.correlation_id
+        if any(isinstance(e, ev.DeadlineAlertRaised) for e in events) and \
+                workflow.patched(NOTIFY_OUTBOX):
+            # The dispatcher delivers it: no notification activity, no second append.
+            metadata["delivery"] = "outbox"
         code = before.code or getattr(command, "code", "")
         envelopes = [
             EventEnvelope.wrap(e, event_id=str(workflow.uuid4()), stream=code,
@@ -261,7 +291,7 @@ class DossierWorkflow:
         """The full current state."""
         return self._dossier
 
-    async def _update(self, command: cmd.Command) -> Dossier:
+    async def _update(self, command: cmd.Command) -> Acted:
         info = workflow.current_update_info()
         return await self._execute(command, causation=f"update:{info.id}" if info else "update")
 
@@ -278,7 +308,7 @@ class DossierWorkflow:
         return self._dossier
 
     @workflow.update
-    async def assign(self, command: cmd.AssignOfficer) -> Dossier:
+    async def assign(self, command: cmd.AssignOfficer) -> Acted:
         return await self._update(command)
 
     @assign.validator
@@ -286,7 +316,7 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def start(self, command: cmd.StartProcessing) -> Dossier:
+    async def start(self, command: cmd.StartProcessing) -> Acted:
         return await self._update(command)
 
     @start.validator
@@ -294,7 +324,7 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def request_supplement(self, command: cmd.RequestSupplement) -> Dossier:
+    async def request_supplement(self, command: cmd.RequestSupplement) -> Acted:
         return await self._update(command)
 
     @request_supplement.validator
@@ -302,7 +332,7 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def supplement(self, command: cmd.ProvideSupplement) -> Dossier:
+    async def supplement(self, command: cmd.ProvideSupplement) -> Acted:
         return await self._update(command)
 
     @supplement.validator
@@ -310,7 +340,7 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def complete(self, command: cmd.CompleteProcessing) -> Dossier:
+    async def complete(self, command: cmd.CompleteProcessing) -> Acted:
         return await self._update(command)
 
     @complete.validator
@@ -318,7 +348,7 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def return_result(self, command: cmd.ReturnResult) -> Dossier:
+    async def return_result(self, command: cmd.ReturnResult) -> Acted:
         return await self._update(command)
 
     @return_result.validator
@@ -326,7 +356,7 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def refuse(self, command: cmd.RefuseDossier) -> Dossier:
+    async def refuse(self, command: cmd.RefuseDossier) -> Acted:
         return await self._update(command)
 
     @refuse.validator
@@ -334,15 +364,16 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def withdraw(self, command: cmd.WithdrawDossier) -> Dossier:
-        return await self._update(command)
+    async def withdraw(self, command: cmd.WithdrawDossier) -> Acted:
+        return await self._update(dataclasses.replace(
+            command, stop_notice=workflow.patched(WITHDRAWAL_STOP_NOTICE)))
 
     @withdraw.validator
     def _validate_withdraw(self, command: cmd.WithdrawDossier) -> None:
         self._validate(command)
 
     @workflow.update
-    async def stop(self, command: cmd.StopProcessing) -> Dossier:
+    async def stop(self, command: cmd.StopProcessing) -> Acted:
         return await self._update(command)
 
     @stop.validator
@@ -350,7 +381,7 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def extend(self, command: cmd.ExtendDeadline) -> Dossier:
+    async def extend(self, command: cmd.ExtendDeadline) -> Acted:
         return await self._update(command)
 
     @extend.validator
@@ -358,7 +389,7 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def rate(self, command: cmd.RateService) -> Dossier:
+    async def rate(self, command: cmd.RateService) -> Acted:
         return await self._update(command)
 
     @rate.validator
@@ -366,7 +397,15 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def record_complaint(self, command: cmd.RecordComplaint) -> Dossier:
+    async def require_verification(self, command: cmd.RequireVerification) -> Acted:
+        return await self._update(command)
+
+    @require_verification.validator
+    def _validate_require_verification(self, command: cmd.RequireVerification) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_complaint(self, command: cmd.RecordComplaint) -> Acted:
         return await self._update(command)
 
     @record_complaint.validator
@@ -374,7 +413,7 @@ class DossierWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def correct_calendar(self, command: cmd.CorrectCalendar) -> Dossier:
+    async def correct_calendar(self, command: cmd.CorrectCalendar) -> Acted:
         return await self._update(command)
 
     @correct_calendar.validator

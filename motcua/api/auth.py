@@ -95,7 +95,8 @@ def check_unit_allowed(principal: Principal, unit_code: str, field: str) -> None
 
 # Processing steps: on a dossier assigned to an officer, only that officer, or a leader of the
 # unit, may take them (the console offers them to no one else either).
-ASSIGNEE_STEPS = frozenset({"start", "request-supplement", "supplement", "complete"})
+ASSIGNEE_STEPS = frozenset({"start", "request-supplement", "supplement", "complete",
+                            "verification"})
 
 
 def check_assignee(principal: Principal, action: str, assignee: str | None) -> None:

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
+import structlog
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -28,6 +29,9 @@ from motcua.api.problems import (
     unavailable,
 )
 from motcua.api.resources import CALL_TIMEOUT, RPC_TIMEOUT
+from workflows import Acted
+
+log = structlog.get_logger("motcua.api.engine")
 
 T = TypeVar("T")
 
@@ -68,7 +72,11 @@ async def bounded(call: Awaitable[T]) -> T:
             raise WorkflowNotFound(err.message) from err
         if err.status in _UNAVAILABLE:
             raise unavailable("temporal", f"Temporal is unavailable: {err.message}") from err
-        raise
+        # Any other refusal by Temporal (e.g. the workflow task is failing after a bad deploy)
+        # is the engine's fault, not the client's: a 503 to retry later, never a 500 with a
+        # stack trace. The details go to the log for operations.
+        log.error("temporal.refused", status=err.status.name, error=err.message)
+        raise unavailable("temporal", "the engine could not take this request now") from err
 
 
 async def receive(client: Client, command: cmd.ReceiveDossier, *, task_queue: str) -> Dossier:
@@ -79,10 +87,11 @@ async def receive(client: Client, command: cmd.ReceiveDossier, *, task_queue: st
 
 
 async def act(client: Client, code: str, action: str, command: cmd.Command, *,
-              update_id: str | None) -> Dossier:
-    """Run an action as a workflow update (deduplicated by `update_id`)."""
-    return await bounded(dossiers.act(client, code, action, command, update_id=update_id,
-                                      rpc_timeout=RPC_TIMEOUT))
+              update_id: str | None) -> Acted:
+    """Run an action as a workflow update (deduplicated by `update_id`): the state after it,
+    and the dossier's events when the workflow holds them all."""
+    return await bounded(dossiers.act_with_events(client, code, action, command,
+                                                  update_id=update_id, rpc_timeout=RPC_TIMEOUT))
 
 
 def not_found() -> Problem:

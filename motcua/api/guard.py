@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import email.message
 
-import asyncpg
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from motcua.api.auth import unauthorized
@@ -32,7 +31,6 @@ from motcua.api.tokens import authenticate
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _GUARDED = ("/v1/", "/codec/")
 _OPEN = ("/v1/public/",)
-_DOWN: tuple[type[Exception], ...] = (*DATABASE_DOWN, asyncpg.InterfaceError)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -72,7 +70,7 @@ class BodyGuard:
         except Problem as problem:
             await from_problem(problem)(scope, receive, send)
             return
-        except _DOWN:
+        except DATABASE_DOWN:
             await from_problem(unavailable("postgresql", "PostgreSQL is unavailable"))(
                 scope, receive, send)
             return

@@ -188,10 +188,12 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 # PostgreSQL unreachable once the pool exists: refused connections (OSError), a server shutting
-# down or starting up, a connection lost mid-query. Anything else stays a 500.
+# down or starting up, a connection lost mid-query, or a pooled connection found closed after a
+# restart (asyncpg's InterfaceError "connection is closed"). Anything else stays a 500.
 DATABASE_DOWN: tuple[type[Exception], ...] = (
     OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
+    asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+    asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.InterfaceError)
 
 
 async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:

@@ -8,7 +8,7 @@ Each action body's fields carry the names of its command's fields (`domain.comma
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +56,9 @@ class ReceiveRequest(Inbound):
     original_received_at: Instant | None = Field(
         default=None, description="Only when importing a dossier already in progress: when it "
         "was really received (ISO 8601 with offset, not in the future).")
+    result_delivery: Literal["counter", "post"] = Field(
+        default="counter", description="Where the citizen collects the result (form 01 \"Đăng "
+        "ký nhận kết quả tại\"): at the counter or by post.")
 
     def command(self, *, code: str, actor: str, correlation_id: str) -> cmd.ReceiveDossier:
         """The engine command for this request under the allocated `code`."""
@@ -65,6 +68,7 @@ class ReceiveRequest(Inbound):
             applicant_id_number=self.applicant.id_number, applicant_phone=self.applicant.phone,
             applicant_email=self.applicant.email, applicant_address=self.applicant.address,
             documents=tuple(self.documents), original_received_at=self.original_received_at,
+            result_delivery=self.result_delivery,
             actor=actor, correlation_id=correlation_id)
 
 
@@ -182,6 +186,14 @@ class ExtendBody(ActionBody):
 
     def check(self, calendar: Calendar) -> None:
         check_due_time(calendar, self.new_due_at, "new_due_at")
+
+
+class VerificationBody(ActionBody):
+    """Verification is needed: the due time moves to the procedure's maximum (once)."""
+
+    model_config = _example(reason="Cần xác minh điều kiện kết hôn tại nơi cư trú cũ")
+    command_type = cmd.RequireVerification
+    reason: Reason
 
 
 class ComplaintBody(ActionBody):

@@ -52,6 +52,7 @@ DOCUMENT_LABELS = {
     "refusal": "Phiếu từ chối tiếp nhận, giải quyết hồ sơ",
     "apology": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
     "process-control": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
+    "stop-notice": "Thông báo dừng giải quyết hồ sơ",
 }
 ACTION_LABELS = {
     "assign": "Phân công", "start": "Bắt đầu xử lý", "request-supplement": "Yêu cầu bổ sung",
@@ -59,6 +60,7 @@ ACTION_LABELS = {
     "refuse": "Từ chối", "withdraw": "Công dân rút hồ sơ", "stop": "Dừng xử lý",
     "extend": "Gia hạn (xin lỗi)", "rate": "Đánh giá",
     "complaint": "Ghi nhận phản ánh, kiến nghị",
+    "verification": "Cần xác minh (áp dụng thời hạn tối đa)",
 }
 COMPLAINT_CHANNELS = [("counter", "Tại quầy"), ("hotline", "Đường dây nóng"),
                       ("portal", "Cổng dịch vụ công"), ("letter", "Thư, đơn"),
@@ -79,11 +81,13 @@ _WHEN: dict[str, set[DossierState]] = {
     # Decision 766 item 5.4: any time the workflow still runs (until the rating of a
     # returned dossier, or the end of a refused, withdrawn or stopped one).
     "complaint": _OPEN | {DossierState.READY, DossierState.RETURNED},
+    "verification": {DossierState.RECEIVED, DossierState.ASSIGNED, DossierState.PROCESSING},
 }
 _ALERTS = {"due_soon": "Cảnh báo sắp đến hạn", "overdue": "Cảnh báo quá hạn",
            "overdue_without_apology": "Quá hạn mà chưa có văn bản xin lỗi"}
 _REASONS = {"receipt": "khi tiếp nhận", "supplement_received": "sau khi nhận bổ sung",
-            "extension": "gia hạn", "calendar_correction": "điều chỉnh lịch làm việc"}
+            "extension": "gia hạn", "calendar_correction": "điều chỉnh lịch làm việc",
+            "verification": "cần xác minh"}
 
 
 async def dossier_events(request: Request, current: Session, code: str) -> list[EventEnvelope]:
@@ -145,6 +149,8 @@ def _describe(e: EventEnvelope, private: bool, tz: tzinfo) -> str:
         case "ServiceRated":
             return ("Công dân đánh giá: "
                     + SATISFACTION_LABELS.get(p.get("satisfaction", ""), "—"))
+        case "VerificationRequired":
+            return "Cần xác minh: áp dụng thời hạn tối đa của thủ tục" + extra("reason", "lý do")
         case "ComplaintRecorded":
             return ("Ghi nhận phản ánh, kiến nghị" + extra("complainant", "người phản ánh")
                     + extra("text", "nội dung") + extra("outcome", "kết quả xử lý"))
@@ -170,19 +176,22 @@ def _span(seconds: int) -> str:
     return " ".join(parts)
 
 
-def allowed_actions(current: Session, d: Dossier) -> list[str]:
-    """The actions this user may take on `d` now (the engine still has the last word)."""
+def allowed_actions(current: Session, d: Dossier, *, verifiable: bool) -> list[str]:
+    """The actions this user may take on `d` now (the engine still has the last word);
+    `verifiable`: the procedure has a verification maximum not applied yet."""
     roles = current.user.roles
     out = []
     for name in ACTION_LABELS:
-        if name == "rate" or not roles & PERMISSIONS[name]:
+        if name == "rate" or name not in PERMISSIONS or not roles & PERMISSIONS[name]:
+            continue
+        if name == "verification" and not verifiable:
             continue
         if d.state not in _WHEN.get(name, set()):
             continue
         if (name == "extend" and d.extended) or (name == "complaint" and d.satisfaction):
             continue
         if name in ASSIGNEE_STEPS and Role.LEADER not in roles \
-                and d.assignee != current.user.username:
+                and d.assignee not in (None, current.user.username):
             continue  # the API refuses it too (`check_assignee`)
         out.append(name)
     return out
@@ -219,6 +228,8 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 for e in events if e.event_type == "DeadlineSet"]
     pauses = [(_span(int(e.payload.get("paused_seconds", 0))), e.recorded_at) for e in events
               if e.event_type == "SupplementReceived"]
+    verifiable = getattr(procedure, "verification_amount", None) is not None and not any(
+        e.event_type == "VerificationRequired" for e in events)
     rule = getattr(d, "counting_rule", None)  # (name, legal source) of the due time's rule
     officers = [u for u in await list_users(res.db())
                 if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)]
@@ -236,7 +247,7 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 procedure=procedure, unit=unit, left=left, left_css=css,
                 sla=d.sla_status(now()), versions=versions, pauses=pauses,
                 timeline=timeline, documents=_documents(request, events) if private else [],
-                actions=allowed_actions(current, d), labels=ACTION_LABELS,
+                actions=allowed_actions(current, d, verifiable=verifiable), labels=ACTION_LABELS,
                 officers=officers, complaint_channels=COMPLAINT_CHANNELS,
                 assignee=who(d.assignee) if d.assignee else "—",
                 error=error, error_fields=error_fields or [],
@@ -271,7 +282,7 @@ def _fields(action: str, form: FormData, officers: set[str]) -> dict[str, Any]:
             return {"summary": text(form, "summary")}
         case "return":
             return {"note": text(form, "note") or None}
-        case "refuse" | "withdraw" | "stop":
+        case "refuse" | "withdraw" | "stop" | "verification":
             return {"reason": text(form, "reason")}
         case "complaint":
             return {"complainant": text(form, "complainant"), "channel": text(form, "channel"),

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 
 from domain.catalog import Procedure
 from motcua import lookup
+from motcua.api.schemas import ReceiveRequest
 from motcua.api.tokens import Role
 from motcua.console import acting
 from motcua.console.acting import ActionFailed
@@ -37,6 +38,9 @@ Staff = Annotated[Session, Depends(staff)]
 CHANNELS = [("counter", "Trực tiếp tại quầy"), ("online", "Trực tuyến"),
             ("postal", "Qua bưu chính công ích")]
 SEARCH_LIMIT = 30
+# Where the citizen collects the result (form 01), when the engine records it.
+DELIVERY = [("counter", "Tại bộ phận một cửa"), ("post", "Qua dịch vụ bưu chính công ích")] \
+    if "result_delivery" in ReceiveRequest.model_fields else []
 
 
 def search(procedures: list[Procedure], query: str) -> list[Procedure]:
@@ -60,7 +64,8 @@ def _form(request: Request, current: Session, *, values: dict[str, Any], query: 
     return page(request, "intake.html", status=status, values=values, query=query,
                 matches=search(procedures, query) if query else [],
                 procedures=sorted(procedures, key=lambda p: p.code),
-                units=_units(request, current), channels=CHANNELS, error=error,
+                units=_units(request, current), channels=CHANNELS, delivery=DELIVERY,
+                error=error,
                 error_fields=error_fields or [], form_id=secrets.token_urlsafe(18))
 
 
@@ -75,24 +80,27 @@ async def intake_form(request: Request, current: Staff,
 
 def _values(form: FormData) -> dict[str, Any]:
     names = ("procedure_code", "unit_code", "channel", "name", "id_number", "phone", "email",
-             "address", "documents")
+             "address", "documents", "result_delivery")
     return {n: text(form, n) for n in names}
 
 
 def _request(form: FormData, current: Session) -> dict[str, Any]:
     code = text(form, "procedure_code").split(" ", 1)[0]  # "1.004222 — name" from the list
     applicant = {k: text(form, k) or None for k in ("id_number", "phone", "email", "address")}
-    return {"procedure_code": code,
-            "unit_code": current.user.unit_code or text(form, "unit_code"),
-            "channel": text(form, "channel"),
-            "applicant": {"name": text(form, "name"), **applicant},
-            "documents": lines(form, "documents")}
+    fields: dict[str, Any] = {
+        "procedure_code": code, "unit_code": current.user.unit_code or text(form, "unit_code"),
+        "channel": text(form, "channel"), "applicant": {"name": text(form, "name"), **applicant},
+        "documents": lines(form, "documents")}
+    if DELIVERY and text(form, "result_delivery"):
+        fields["result_delivery"] = text(form, "result_delivery")
+    return fields
 
 
 _FIELD_NAMES = {"procedure_code": "thủ tục", "unit_code": "đơn vị", "channel": "kênh",
                 "applicant.name": "họ tên", "applicant.phone": "điện thoại",
                 "applicant.email": "thư điện tử", "applicant.id_number": "số định danh",
-                "applicant.address": "địa chỉ", "documents": "giấy tờ"}
+                "applicant.address": "địa chỉ", "documents": "giấy tờ",
+                "result_delivery": "nơi nhận kết quả"}
 
 
 @router.post("/tiep-nhan", response_class=HTMLResponse)

@@ -124,13 +124,49 @@ def _private_cluster(link: Path, user: str) -> Path:
             return link  # a cluster made in place by an earlier version
         raise StackError(f"{link} exists and is not a cluster of {user}; remove it")
     data = _own_folder(_runtime_dir() / "data", 0o711)
+    _sweep(data)
     real = Path(tempfile.mkdtemp(prefix="cluster-", dir=data))
     entry = pwd.getpwnam(user)
     os.chown(real, entry.pw_uid, entry.pw_gid)
     os.chmod(real, 0o700)
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(real, target_is_directory=True)
+    # Which link owns the cluster, beside it (initdb wants the folder itself empty).
+    real.with_suffix(".link").write_text(str(link))
     return real
+
+
+def _sweep(data: Path) -> None:
+    """Remove clusters whose link is gone (the caller deleted its data folder, e.g. a test
+    session's temporary folder) and whose server is not running."""
+    for cluster in data.glob("cluster-*"):
+        if not cluster.is_dir():
+            continue
+        backref = cluster.with_suffix(".link")
+        try:
+            link = Path(backref.read_text().strip())
+        except OSError:
+            continue  # being created right now, or not ours to judge
+        if link.is_symlink() and link.resolve() == cluster:
+            continue
+        if _running(cluster):
+            continue
+        shutil.rmtree(cluster, ignore_errors=True)
+        backref.unlink(missing_ok=True)
+
+
+def _running(cluster: Path) -> bool:
+    try:
+        pid = int((cluster / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 
@@ -229,6 +265,7 @@ class EmbeddedPostgres:
         shutil.rmtree(self.data_dir, ignore_errors=True)
         if self.link.is_symlink():
             self.link.unlink()
+            self.data_dir.with_suffix(".link").unlink(missing_ok=True)
 
 
 def client_path(name: str = "psql") -> Path:

@@ -19,6 +19,7 @@ import segno
 from domain import events as ev
 from domain.catalog import Catalog
 from domain.clock import rule_name, rule_source
+from domain.codes import register_entry
 from domain.envelope import EventEnvelope
 from motcua.documents.control import rows
 from motcua.documents.history import DocumentUnavailable, History, UnknownDocument, load
@@ -33,6 +34,8 @@ _ENV = jinja2.Environment(
 )
 
 Context = dict[str, Any]
+RESULT_DELIVERY_LABELS = {"counter": "Bộ phận tiếp nhận và trả kết quả",
+                          "post": "Qua dịch vụ bưu chính công ích"}
 
 
 def _common(h: History, issued_at: datetime) -> Context:
@@ -60,6 +63,9 @@ def _receipt(kind: str, h: History) -> Context:
     return {**_common(h, h.received.at), "documents": list(h.received.documents),
             "duration": vn_duration(first.amount, first.unit),
             "due_at": vn_time(first.due_at, h.tz), "clerk": h.received_by,
+            "result_delivery": RESULT_DELIVERY_LABELS.get(h.received.result_delivery,
+                                                          h.received.result_delivery),
+            "register": register_entry(h.state.code),
             # The counting rule and its texts, so the citizen can check the appointment.
             "rule_name": rule_name(first.rule, first.unit, first.rule_version),
             "rule_source": first.rule_source or rule_source(first.rule, first.unit,
@@ -94,6 +100,19 @@ def _apology(kind: str, h: History) -> Context:
             "in_time": extended.in_time}
 
 
+def _stop_notice(kind: str, h: History) -> Context:
+    # Circular 03/2025/TT-VPCP art. 7, "Thông báo dừng giải quyết hồ sơ": after a stop, and
+    # after a withdrawal (which is followed by the stop; issue 11 point 8).
+    stopped = h.last(ev.ProcessingStopped)
+    if stopped is None:
+        raise DocumentUnavailable(kind, "the processing was not stopped")
+    withdrawn = h.last(ev.DossierWithdrawn)
+    return {**_common(h, stopped.at), "reason": stopped.reason,
+            "stopped_at": vn_time(stopped.at, h.tz),
+            "withdrawn_at": vn_date(withdrawn.at, h.tz) if withdrawn else "",
+            "leader": h.actor_of(stopped)}
+
+
 def _process_control(kind: str, h: History) -> Context:
     s = h.state
     last_at = h.steps[-1].event.at
@@ -111,6 +130,7 @@ _BUILDERS: dict[str, tuple[str, Callable[[str, History], Context]]] = {
     "refusal": ("refusal.html", _refusal),
     "apology": ("apology.html", _apology),
     "process-control": ("process_control.html", _process_control),
+    "stop-notice": ("stop_notice.html", _stop_notice),
 }
 
 KINDS: tuple[str, ...] = tuple(_BUILDERS)

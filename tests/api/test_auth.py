@@ -32,6 +32,8 @@ EXPECTED = {
     "complete": {"officer"},
     "assign": {"leader"}, "refuse": {"leader"}, "stop": {"leader"}, "extend": {"leader"},
     "read": {"clerk", "officer", "leader", "ops"}, "report": {"leader", "ops"},
+    # issue 11: complaints (Decision 766 item 5.4) and the verification maximum (point 4)
+    "complaint": {"clerk", "leader"}, "verification": {"officer", "leader"},
 }
 PROBE = {"__probe__": True}  # refused by every body schema: reaching validation means allowed
 

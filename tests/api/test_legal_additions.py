@@ -67,3 +67,40 @@ async def test_new_appointment_is_shown_apart_from_the_legal_due(http: httpx.Asy
                              headers={"X-Lookup-Secret": secret})).json()
     assert datetime.fromisoformat(public["legal_due_at"]) == due
     assert datetime.fromisoformat(public["appointment_at"]) == new_due
+
+
+async def test_verification_moves_the_due_time_to_the_maximum_once(http: httpx.AsyncClient,
+                                                                   dev_token: str) -> None:
+    """An officer records that verification is needed, with the reason: the due time becomes
+    the procedure's maximum (marriage, Luật Hộ tịch 2014 art. 18(2): 05 working days), as an
+    audited event; a second time is refused; a procedure without a maximum refuses it."""
+    d = await receive(http, dev_token, procedure_code="1.000894")
+    response = await act(http, dev_token, d["code"], "verification",
+                         {"reason": "Cần xác minh điều kiện kết hôn"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [e["event_type"] for e in body["timeline"]][-2:] == ["VerificationRequired",
+                                                               "DeadlineSet"]
+    assert body["timeline"][-1]["data"]["reason"] == "verification"
+    assert body["timeline"][-1]["data"]["unit"] == "working_days"
+    assert datetime.fromisoformat(body["due_at"]) > datetime.fromisoformat(d["due_at"])
+    again = await act(http, dev_token, d["code"], "verification", {"reason": "lần nữa"})
+    assert again.status_code == 409
+    other = await receive(http, dev_token)  # permanent residence: no maximum in the catalog
+    refused = await act(http, dev_token, other["code"], "verification", {"reason": "x"})
+    assert 400 <= refused.status_code < 500 and "maximum" in refused.text
+
+
+async def test_result_delivery_is_registered_on_the_receipt(http: httpx.AsyncClient,
+                                                            dev_token: str) -> None:
+    """Form 01 "Đăng ký nhận kết quả tại": counter or post, recorded and printed; anything
+    else is a 422 naming the field."""
+    d = await receive(http, dev_token, result_delivery="post")
+    assert d["timeline"][0]["data"]["result_delivery"] == "post"
+    html = (await http.get(f"/v1/dossiers/{d['code']}/documents/receipt",
+                           headers=bearer(dev_token))).text
+    assert "Đăng ký nhận kết quả tại: Qua dịch vụ bưu chính công ích" in html
+    assert "Vào Sổ theo dõi hồ sơ, Quyển số:" in html
+    bad = await http.post("/v1/dossiers", headers=bearer(dev_token),
+                          json=receipt_body(result_delivery="boat"))
+    assert bad.status_code == 422 and "result_delivery" in bad.text

@@ -547,3 +547,26 @@ async def test_concurrent_receipts_leave_the_register_without_gaps(
     assert {line["status"] for line in new if line["dossier_code"] != taken} == {"received"}
     created = {r.json()["code"] for r in responses if r.status_code == 201}
     assert created == {line["dossier_code"] for line in new} - {taken}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="clusters live outside the data folder only as root")
+def test_clusters_whose_data_folder_was_deleted_are_swept() -> None:
+    """As root the cluster lives in our runtime folder; once its data folder is deleted (a
+    test session's temporary folder) and its server stopped, the next start removes it, so
+    /var/tmp does not fill up with orphans."""
+    first_dir = Path(tempfile.mkdtemp(prefix="motcua-orphan-"))
+    first = EmbeddedPostgres(first_dir / "pg", free_port())
+    first.start()
+    first.stop()
+    orphan = first.data_dir
+    assert orphan.is_dir() and orphan.with_suffix(".link").exists()
+    shutil.rmtree(first_dir)
+    second_dir = Path(tempfile.mkdtemp(prefix="motcua-orphan-"))
+    second = EmbeddedPostgres(second_dir / "pg", free_port())
+    try:
+        second.init()
+        assert not orphan.exists() and not orphan.with_suffix(".link").exists()
+        assert second.data_dir.is_dir() and (second.data_dir / "PG_VERSION").exists()
+    finally:
+        second.destroy()
+        shutil.rmtree(second_dir, ignore_errors=True)

@@ -114,3 +114,27 @@ async def test_live_fingerprint_changes_with_the_units_dossiers(
             await asyncio.sleep(0.25)
         assert after["version"] != before["version"]
         assert (await http.get("/cap-nhat", params={"since": "garbage"})).status_code == 200
+
+
+async def test_verification_maximum_is_offered_once_where_the_procedure_has_one(
+        console_url: str, make_user: MakeUser, receive: Receive) -> None:
+    """Marriage registration (1.000894) has a verification maximum: an officer records it
+    once from the dossier page; permanent residence has none, so it is not offered."""
+    officer = await make_user("officer", unit=UNIT)
+    marriage = await receive(procedure_code="1.000894")
+    residence = await receive()
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        assert (await login(http, officer, PASSWORD)).status_code == 303
+        assert 'data-action="verification"' not in (
+            await http.get(f"/ho-so/{residence.code}")).text
+        page = await http.get(f"/ho-so/{marriage.code}")
+        assert 'data-action="verification"' in page.text
+        token = _CSRF.search(page.text)
+        assert token
+        sent = await http.post(f"/ho-so/{marriage.code}/verification", data={
+            "csrf_token": token[1], "reason": "Cần xác minh điều kiện kết hôn"})
+        assert sent.status_code == 303, sent.text
+        after = await http.get(f"/ho-so/{marriage.code}")
+        assert "Cần xác minh: áp dụng thời hạn tối đa" in after.text
+        assert "cần xác minh" in after.text  # the new deadline version's cause
+        assert 'data-action="verification"' not in after.text

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from domain.catalog import Unit, is_unit_code
-from domain.codes import format_code, is_valid_code
+from domain.codes import format_code, is_valid_code, register_entry
 
 
 @pytest.mark.parametrize(("code", "ok"), [
@@ -46,3 +46,11 @@ def test_dossier_codes_with_either_unit_form_and_the_aa_prefix() -> None:
         format_code("H39.21.05", day, 1, system_id="A1")
     with pytest.raises(ValueError, match="unit identifier"):
         format_code("h39", day, 1)
+
+
+def test_register_entry_of_a_code() -> None:
+    """Form 01's register entry: the unit's book of the day and the daily number."""
+    assert register_entry("000.21.39.H39-250408-0001") == ("000.21.39.H39-250408", 1)
+    assert register_entry("H39.21.05-260115-0012") == ("H39.21.05-260115", 12)
+    with pytest.raises(ValueError, match="not a dossier code"):
+        register_entry("nope")

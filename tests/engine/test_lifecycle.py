@@ -56,14 +56,18 @@ async def test_refusal_closes_the_dossier(client: Client, pool: asyncpg.Pool,
     await client.get_workflow_handle(d.code).result()
 
 
-async def test_withdrawal_counts_as_on_time(client: Client, pool: asyncpg.Pool,
-                                            receive: Receive) -> None:
-    """A withdrawn dossier is resolved on time (Decision 766, Biểu 06)."""
+async def test_withdrawal_is_judged_by_its_date_then_stopped(client: Client, pool: asyncpg.Pool,
+                                                              receive: Receive) -> None:
+    """A withdrawal is an end of processing judged by its date (Decision 766 as written: end <=
+    appointment; before the due date it is early) and is followed by the stop notice
+    (Circular 03/2025 art. 7: code 7, then 8). Issue 11 points 6 and 8; this test pinned
+    "always on time" and a final WITHDRAWN state before, which was wrong."""
     d = await receive()
     await dossiers.act(client, d.code, "assign", cmd.AssignOfficer(officer="officer-1"))
     d = await dossiers.act(client, d.code, "withdraw",
                            cmd.WithdrawDossier(reason="Công dân xin rút"))
-    assert d.state is DossierState.WITHDRAWN and d.timeliness is Timeliness.ON_TIME
+    assert d.state is DossierState.STOPPED and d.state.status_code == 8
+    assert d.timeliness is Timeliness.EARLY and d.outcome_reason == "Công dân xin rút"
     await assert_stream_sound(pool, d.code, d)
 
 

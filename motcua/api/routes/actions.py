@@ -49,8 +49,8 @@ async def perform(action: Action, code: str, body: ActionBody, principal: Princi
             return attempt.replay
         command = body.command(actor=principal.name, correlation_id=ctx.correlation_id)
         try:
-            dossier = await engine.act(client, code, action.name, command,
-                                       update_id=f"{principal.name}:{key}" if key else None)
+            acted = await engine.act(client, code, action.name, command,
+                                     update_id=f"{principal.name}:{key}" if key else None)
         except engine.WorkflowNotFound:
             events = await read_stream(pool, code)
             if not events:
@@ -59,8 +59,11 @@ async def perform(action: Action, code: str, body: ActionBody, principal: Princi
             check_visible(principal, closed.unit_code)
             refusal = no_more_commands(closed)  # its workflow has ended
             raise Problem(INVALID_TRANSITION, refusal.message, state=closed.state_name) from None
-        view = await privacy.shown(pool, principal, dossier_view(
-            dossier, await read_stream(pool, code)), what=f"action:{action.name}")
+        # The update answered with the stream (the workflow holds it); read it only after a
+        # continue-as-new, when the workflow holds the recent events alone.
+        events = acted.events if acted.events is not None else await read_stream(pool, code)
+        view = await privacy.shown(pool, principal, dossier_view(acted.state, events),
+                                   what=f"action:{action.name}")
         return await attempt.respond(view.model_dump(mode="json"))
 
 

@@ -98,14 +98,16 @@ async def whatif_report(
                       "retry when it is done", headers={"Retry-After": "30"})
     try:
         async with _RUNNING, pool.acquire() as conn:
-            baseline = whatif.in_force(await whatif_catalog.in_force(
-                conn, resources.settings, resources.catalog))
+            catalog = await whatif_catalog.in_force(conn, resources.settings,
+                                                    resources.catalog)
+            baseline = whatif.in_force(catalog)
             proposed = whatif.cut_policy(baseline, cut, procedure or [])
             result = await whatif.run(
                 conn, start=period_from, end=period_to, calendar=cal, baseline=baseline,
                 proposed=proposed, as_of=as_of or datetime.now(cal.tz).date(),
                 unit=unit if unit is not None else principal.unit_code,
-                procedures=procedure or [])
+                procedures=procedure or [],
+                verification=whatif.verification_maxima(catalog))
     except whatif.WhatIfError as err:
         raise invalid_input("procedure" if "procedure" in str(err) else "from", str(err)
                             ) from err

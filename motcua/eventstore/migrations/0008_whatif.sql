@@ -6,7 +6,11 @@
 --   pause_starts/pause_ends : the finished supplement pauses, in order (`Dossier.pauses`);
 --   paused_at               : start of the pause in progress (awaiting a supplement), or NULL;
 --   extended_at/_due_at     : when the one extension was given, and the new appointment;
---   late_by_supplement      : Decision 766's second supplement request during processing.
+--   late_by_supplement      : Decision 766's second supplement request during processing;
+--   legal_due_at            : the due time timeliness is judged against (an apology's new
+--                             appointment never moves it; issue 11 point 5);
+--   verification_required   : an officer recorded that verification is needed, so the
+--                             procedure's longer maximum applies (issue 11 point 4).
 
 -- IMMUTABLE although text -> timestamptz is only STABLE in general (text without an offset is
 -- read in the session's TimeZone): the snapshot's instants are always written with their UTC
@@ -36,6 +40,11 @@ ALTER TABLE dossiers
         GENERATED ALWAYS AS (motcua_instant(snapshot ->> 'extended_due_at')) STORED,
     ADD COLUMN late_by_supplement boolean
         GENERATED ALWAYS AS (coalesce((snapshot ->> 'late_by_supplement')::boolean, false))
+        STORED,
+    ADD COLUMN legal_due_at timestamptz
+        GENERATED ALWAYS AS (motcua_instant(snapshot ->> 'legal_due_at')) STORED,
+    ADD COLUMN verification_required boolean
+        GENERATED ALWAYS AS (coalesce((snapshot ->> 'verification_required')::boolean, false))
         STORED;
 
 -- What-if selects the dossiers received in a period.
