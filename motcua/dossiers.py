@@ -80,8 +80,7 @@ async def act(client: Client, code: str, action: str, command: cmd.Command, *,
 async def act_with_events(client: Client, code: str, action: str, command: cmd.Command, *,
                           update_id: str | None = None,
                           rpc_timeout: timedelta | None = None) -> Acted:
-    """`act`, answering with what the update returns: the state, the events it stored and
-    (unless the workflow continued as new) the whole stream, so no read of it is needed."""
+    """`act`, answering with what the update returns: the state and the events it stored."""
     update: Any = ACTIONS[action].update  # a workflow update method, called by reference
     handle = client.get_workflow_handle_for(DossierWorkflow.run, code)
     try:

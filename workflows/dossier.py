@@ -77,13 +77,11 @@ class DossierStart:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Acted:
-    """What an action's update answers: the state after the command, the events it stored,
-    and every stored event of the dossier when this run holds them all (None after a
-    continue-as-new: read the stream), so a client needs no read of the stream."""
+    """What an action's update answers: the state after the command and the events it stored
+    (as stored), so a client needs no read of the stream after it."""
 
     state: Dossier
     appended: list[EventEnvelope]
-    events: list[EventEnvelope] | None = None
 
 
 def _rejected(err: DomainError, state: Dossier) -> ApplicationError:
@@ -99,8 +97,6 @@ class DossierWorkflow:
         self._lock = asyncio.Lock()
         self._revision = 0
         self._notifications: list[asyncio.Task[None]] = []
-        # The stream as stored, when this run began at the receipt (so holds all of it).
-        self._stored: list[EventEnvelope] | None = [] if start.state is None else None
 
     @workflow.run
     async def run(self, start: DossierStart) -> Dossier:
@@ -168,7 +164,7 @@ class DossierWorkflow:
             except DomainError as err:
                 raise _rejected(err, before) from err
             if not events:
-                return Acted(state=before, appended=[], events=self._held())
+                return Acted(state=before, appended=[])
             stored, canonical = await self._append(before, events, command, causation)
             if canonical:
                 # A retried decision found its events already stored (maybe decided at another
@@ -178,17 +174,12 @@ class DossierWorkflow:
                 state = fold(events, before)
             self._dossier = state
             self._revision += 1
-            if self._stored is not None:
-                self._stored.extend(stored)
             self._upsert_search_attributes()
         for envelope, event in zip(stored, events, strict=True):
             if isinstance(event, ev.DeadlineAlertRaised) and \
                     envelope.metadata.get("delivery") != "outbox":  # before NOTIFY_OUTBOX
                 self._notifications.append(asyncio.create_task(self._notify(envelope, event)))
-        return Acted(state=self._dossier, appended=stored, events=self._held())
-
-    def _held(self) -> list[EventEnvelope] | None:
-        return list(self._stored) if self._stored is not None else None
+        return Acted(state=self._dossier, appended=stored)
 
     async def _compute_deadline(self, state: Dossier) -> DeadlineResult:
         assert state.received_at is not None

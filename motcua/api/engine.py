@@ -88,8 +88,8 @@ async def receive(client: Client, command: cmd.ReceiveDossier, *, task_queue: st
 
 async def act(client: Client, code: str, action: str, command: cmd.Command, *,
               update_id: str | None) -> Acted:
-    """Run an action as a workflow update (deduplicated by `update_id`): the state after it,
-    and the dossier's events when the workflow holds them all."""
+    """Run an action as a workflow update (deduplicated by `update_id`): the state after it
+    and the events it stored."""
     return await bounded(dossiers.act_with_events(client, code, action, command,
                                                   update_id=update_id, rpc_timeout=RPC_TIMEOUT))
 

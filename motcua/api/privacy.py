@@ -28,7 +28,9 @@ SEES_PERSONAL_DATA = frozenset({CLERK, OFFICER, LEADER})
 REDACTED = "***"
 # Event fields that hold personal data or free text about people.
 _PERSONAL = frozenset({"applicant_name", "applicant_id_number", "applicant_phone",
-                       "applicant_email", "applicant_address", "note", "summary", "comment"})
+                       "applicant_email", "applicant_address", "note", "summary", "comment",
+                       # ComplaintRecorded: who complained, what they wrote, the answer given
+                       "complainant", "text", "outcome"})
 # `reason` is free text except on DeadlineSet, where it names the cause from a fixed list.
 _MACHINE_REASON = frozenset({"DeadlineSet"})
 

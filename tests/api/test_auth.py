@@ -28,8 +28,9 @@ ACTIONS = ["assign", "start", "request-supplement", "supplement", "complete", "r
 EXPECTED = {
     "receive": {"clerk"}, "return": {"clerk"}, "rate": {"clerk", "kiosk"},
     "withdraw": {"clerk", "leader"},
-    "start": {"officer"}, "request-supplement": {"officer"}, "supplement": {"officer"},
-    "complete": {"officer"},
+    # issue 14: the assignee or a leader of the unit takes the processing steps
+    "start": {"officer", "leader"}, "request-supplement": {"officer", "leader"},
+    "supplement": {"officer", "leader"}, "complete": {"officer", "leader"},
     "assign": {"leader"}, "refuse": {"leader"}, "stop": {"leader"}, "extend": {"leader"},
     "read": {"clerk", "officer", "leader", "ops"}, "report": {"leader", "ops"},
     # issue 11: complaints (Decision 766 item 5.4) and the verification maximum (point 4)

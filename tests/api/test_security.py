@@ -570,3 +570,14 @@ def test_clusters_whose_data_folder_was_deleted_are_swept() -> None:
     finally:
         second.destroy()
         shutil.rmtree(second_dir, ignore_errors=True)
+
+
+def test_complaints_are_personal_data_for_redaction() -> None:
+    """A complaint names its author and carries their words: ops sees neither."""
+    from motcua.api.privacy import REDACTED, _redact_data
+
+    data = {"complainant": "Trần Thị B", "channel": "hotline", "text": "Chậm trả kết quả",
+            "outcome": "Đã trả lời công dân"}
+    shown = _redact_data("ComplaintRecorded", data)
+    assert shown == {"complainant": REDACTED, "channel": "hotline", "text": REDACTED,
+                     "outcome": REDACTED}

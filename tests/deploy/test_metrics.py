@@ -99,7 +99,8 @@ def test_help_text_names_the_label_values_the_domain_uses() -> None:
     expected = {
         "motcua_dossiers_received": {c.value for c in Channel},
         "motcua_dossiers_returned": {t.value for t in Timeliness},
-        "motcua_sla_breaches": {AlertKind.OVERDUE.value, AlertKind.OVERDUE_WITHOUT_APOLOGY.value},
+        # A breach is an alert at or past a due time: every kind but the due-soon warning.
+        "motcua_sla_breaches": {k.value for k in AlertKind if k is not AlertKind.DUE_SOON},
         "motcua_sla_alerts": {k.value for k in AlertKind},
     }
     for name, values in expected.items():
@@ -158,7 +159,8 @@ def test_prime_makes_every_series_the_projector_moves_start_at_zero() -> None:
              "motcua_sla_breaches_total", "motcua_sla_alerts_total")
     before = {name: _series(name) for name in names}
     primed = [v for series in before.values() for k, v in series.items() if ("unit", unit) in k]
-    assert len(primed) == len(Channel) + len(Timeliness) + 2 and set(primed) == {0}
+    breaches = len(AlertKind) - 1  # every kind but due soon
+    assert len(primed) == len(Channel) + len(Timeliness) + breaches and set(primed) == {0}
     at = datetime(2026, 3, 2, 9, tzinfo=UTC)
     dossier = Dossier(unit_code=unit)
     applied: list[tuple[ev.Event, Dossier]] = [
