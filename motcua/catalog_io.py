@@ -36,8 +36,8 @@ File format (the one `motcua catalog export` writes and `import` reads back):
 
 * Fractional working days (``0,5 ngày làm việc``) become working hours at the working-day
   length (``MOTCUA_WORKING_DAY_HOURS``, default 8: provincial systems count 8 hours to a
-  working day; our reading, as DOMAIN.md §8 reports). A fraction that gives no whole number of
-  hours is refused with its row, as are fractions of any other unit.
+  working day; our reading, as docs/legal-sources.md reports). A fraction that gives no
+  whole number of hours is refused with its row, as are fractions of any other unit.
 
 Every row is validated; all errors are reported at once, each naming the row and the code.
 """

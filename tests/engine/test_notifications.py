@@ -209,17 +209,23 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_recorded_failed(
 
 
 async def _store_alerts(pool: asyncpg.Pool, dossiers_count: int) -> tuple[list[str], list[str]]:
-    """Dossier streams written straight to the event store, each a receipt and an alert of
-    each kind marked for the outbox (as the workflow writes them); returns (codes, alert ids)."""
+    """Dossier streams written straight to the event store, each a receipt, its deadline and
+    an alert of each kind marked for the outbox (as the workflow writes them); returns
+    (codes, alert ids)."""
     codes, ids = [], []
     now = datetime.now(UTC)
     for _ in range(dossiers_count):
         code = new_code()
         received = ev.DossierReceived(at=now, code=code, unit_code=UNIT, procedure_code="1.004222",
                                       channel=Channel.COUNTER, applicant_name="Lê Văn Bình")
-        envelopes = [EventEnvelope.wrap(received, event_id=str(uuid.uuid4()), stream=code,
-                                        position=1, metadata={"actor": "clerk-1"})]
-        for i, kind in enumerate(AlertKind, start=2):
+        deadline = ev.DeadlineSet(at=now, version=1, due_at=now, due_soon_at=now,
+                                  reason="receipt", rule="civil_code", amount=4,
+                                  unit="working_days", calendar_version="test",
+                                  catalog_version="test")
+        envelopes = [EventEnvelope.wrap(e, event_id=str(uuid.uuid4()), stream=code,
+                                        position=i, metadata={"actor": "clerk-1"})
+                     for i, e in enumerate((received, deadline), start=1)]
+        for i, kind in enumerate(AlertKind, start=3):
             alert = ev.DeadlineAlertRaised(at=now, kind=kind, deadline_version=1, due_at=now)
             envelopes.append(EventEnvelope.wrap(
                 alert, event_id=str(uuid.uuid4()), stream=code, position=i,
@@ -307,4 +313,5 @@ async def test_without_a_webhook_alerts_are_recorded_as_not_sent(
     entries = timeline(await stored_events(pool, codes[0]),
                        await outbox.deliveries(pool, codes[0]))
     assert [e.event_type for e in entries] == [
-        "DossierReceived", *["DeadlineAlertRaised", "NotificationSent"] * len(AlertKind)]
+        "DossierReceived", "DeadlineSet",
+        *["DeadlineAlertRaised", "NotificationSent"] * len(AlertKind)]

@@ -14,11 +14,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from pydantic import SecretStr
 from temporalio.client import Client
 
 from motcua.api.tokens import create_dev_token
+from motcua.config import Settings
 from motcua.devstack.procs import free_port
 from motcua.devstack.stack import Ports, Stack
+from motcua.temporal import connect
 from tests.faults import scenario
 from tests.faults.load import Api
 from tests.faults.receiver import WebhookReceiver
@@ -101,4 +104,7 @@ async def stack_pool(outcome: scenario.Outcome, fault_stack: Stack
 @pytest.fixture(scope="module")
 async def stack_client(outcome: scenario.Outcome, fault_stack: Stack) -> Client:
     """A Temporal client on the stack's (restarted) dev server."""
-    return await Client.connect(fault_stack.temporal.address)
+    # The stack encrypts payloads (motcua.codec): connect with its keys, as its API does.
+    keys = fault_stack.payload_keys().get("MOTCUA_PAYLOAD_KEYS")
+    return await connect(Settings(temporal_address=fault_stack.temporal.address,
+                                  payload_keys=SecretStr(keys) if keys else None))
