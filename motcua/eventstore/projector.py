@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
@@ -29,6 +30,8 @@ log = structlog.get_logger(__name__)
 
 NAME = "dossiers"
 BATCH = 500
+# How long `rebuild` waits for transactions older than itself to commit their events.
+REBUILD_WAIT_SECONDS = 30.0
 
 # The commit-order guard: events after the checkpoint ($1 tx id as text, $2 global position),
 # from transactions older than every one still in flight. Shared with the notification
@@ -166,13 +169,29 @@ async def catch_up(conn: Conn, *, count_metrics: bool = True, tz: tzinfo | None 
 
 
 async def rebuild(conn: Conn, *, tz: tzinfo | None = None) -> int:
-    """Drop the read models' contents and project every event again from zero."""
+    """Drop the read models' contents and project every event again from zero: at least every
+    event whose transaction began before the call (waiting up to `REBUILD_WAIT_SECONDS` for
+    those still running), and whatever else has committed by then."""
     async with conn.transaction():
         await conn.execute("LOCK TABLE projection_checkpoints IN EXCLUSIVE MODE")
         await conn.execute("TRUNCATE dossiers, work_queue")
         await reporting.reset(conn)
         await conn.execute("DELETE FROM projection_checkpoints WHERE name = $1", NAME)
-    return await catch_up(conn, count_metrics=False, tz=tz)  # history was counted already
+        # Transactions that started before this point may still be appending; their events
+        # become readable only once they end (the commit-order guard), after which they too
+        # must be in the rebuilt rows.
+        horizon = await conn.fetchval("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+    total = 0
+    deadline = time.monotonic() + REBUILD_WAIT_SECONDS
+    while True:
+        total += await catch_up(conn, count_metrics=False, tz=tz)  # history counted already
+        behind = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM events e LEFT JOIN projection_checkpoints c "
+            "ON c.name = $1 WHERE e.tx_id < $2::text::xid8 AND (e.tx_id, e.global_position) "
+            "> (coalesce(c.tx_id, '0'::xid8), coalesce(c.global_position, 0)))", NAME, horizon)
+        if not behind or time.monotonic() > deadline:
+            return total
+        await asyncio.sleep(0.05)
 
 
 async def lag_seconds(conn: Conn | asyncpg.Pool) -> float:

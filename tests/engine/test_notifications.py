@@ -81,7 +81,7 @@ class Receiver:
     def bodies(self, codes: Iterable[str]) -> list[dict[str, object]]:
         """The bodies received for the dossiers `codes` (other tests' alerts share the DB)."""
         wanted = set(codes)
-        return [b for b in (json.loads(p[2]) for p in self.posts) if b["code"] in wanted]
+        return [b for b in (json.loads(p[2]) for p in self.posts) if b.get("code") in wanted]
 
     def times(self, event_id: str) -> list[float]:
         return [t for t, h, _ in self.posts if h["x-motcua-event-id"] == event_id]

@@ -32,13 +32,19 @@ async def test_projection_equals_rebuild_from_zero(client: Client, pool: asyncpg
         before = [tuple(r) for r in await conn.fetch(_SNAPSHOT)]
         queue_before = [tuple(r) for r in await conn.fetch(
             "SELECT * FROM work_queue ORDER BY code")]
+        stored = await conn.fetchval("SELECT count(*) FROM events")
         rebuilt = await projector.rebuild(conn)
         after = [tuple(r) for r in await conn.fetch(_SNAPSHOT)]
         queue_after = [tuple(r) for r in await conn.fetch(
             "SELECT * FROM work_queue ORDER BY code")]
-        total = await conn.fetchval("SELECT count(*) FROM events")
-    assert rebuilt == total
-    assert before == after and queue_before == queue_after
+    # Other tests' workflows share the database and may append while this one runs: every
+    # event stored before the rebuild is in it.
+    assert rebuilt >= stored
+    ours = set(codes)
+    assert [r for r in before if r[0] in ours] == [r for r in after if r[0] in ours]
+    assert [r for r in queue_before if r[0] in ours] == [r for r in queue_after if r[0] in ours]
+    if rebuilt == stored:  # nothing else moved meanwhile: the whole tables are identical
+        assert before == after and queue_before == queue_after
     rows = {r[0]: r for r in after}
     assert rows[codes[0]][2] == "refused" and rows[codes[1]][2] == "assigned"
     assert codes[0] not in {r[0] for r in queue_after}
