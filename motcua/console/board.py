@@ -1,11 +1,16 @@
 """`/bao-cao`: the SLA board for leaders and operations: Biểu 06 for a unit and period and the
 Decision 766 on-time rate (both from `motcua.reports`, the same numbers as
 `GET /v1/reports/sla`), overdue and due-today lists, load per officer; CSV and XLSX downloads.
-No applicant data appears here, so the ops role may see all of it."""
+No applicant data appears here, so the ops role may see all of it.
+
+`/bao-cao/gia-dinh`: the policy what-if of a cut for leaders (issue 15), the same computation as
+`GET /v1/reports/whatif` (`motcua.api.routes.whatif.run_cut`), scoped to the leader's unit."""
 
 from __future__ import annotations
 
 import io
+import math
+import re
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Any
 
@@ -14,7 +19,8 @@ from fastapi.responses import HTMLResponse, Response
 from openpyxl import Workbook
 
 from domain.states import DossierState
-from motcua import reports
+from motcua import reports, whatif
+from motcua.api.routes.whatif import DB_ERRORS, Busy, run_cut
 from motcua.api.tokens import Role
 from motcua.api.views import summary
 from motcua.console.queue import names, rows
@@ -173,3 +179,124 @@ async def board_xlsx(request: Request, current: Staff,
                     "officedocument.spreadsheetml.sheet",
                     headers={**SECURITY_HEADERS,
                              "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# -- the policy what-if (issue 15) -----------------------------------------------------------
+
+MAX_CUT = 90  # percent: beyond that a "cut" is a different procedure
+FLIPS_SHOWN = 10  # flipped dossier codes listed per procedure (the counts are complete)
+MAX_CODES = 100
+_CODES = re.compile(r"[\s,;]+")
+_CODE = re.compile(r"[0-9A-Za-z._-]{1,40}")
+TIME_UNITS = {"working_days": "ngày làm việc", "calendar_days": "ngày",
+              "working_hours": "giờ làm việc", "same_day": "trong ngày", "months": "tháng"}
+
+
+def _cut(cat: str) -> float:
+    try:
+        value = float(cat.strip().replace(",", "."))
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= MAX_CUT:  # also refuses nan and inf
+        raise ConsoleError(422, f"Tỷ lệ cắt giảm phải là một số từ 0 đến {MAX_CUT} (%).")
+    return value
+
+
+def _codes(thutuc: str) -> list[str]:
+    codes = list(dict.fromkeys(c for c in _CODES.split(thutuc) if c))
+    if len(codes) > MAX_CODES or not all(_CODE.fullmatch(c) for c in codes):
+        raise ConsoleError(422, f"Mã thủ tục không hợp lệ (tối đa {MAX_CODES} mã, cách nhau "
+                           "bởi dấu phẩy hoặc khoảng trắng, ví dụ 1.004222).")
+    return codes
+
+
+def _time_label(label: str) -> str:
+    """'7 working_days' (`whatif.Clock.label`) in Vietnamese: '7 ngày làm việc'."""
+    amount, _, unit = label.partition(" ")
+    return f"{amount} {TIME_UNITS.get(unit, unit)}"
+
+
+def _points(value: Any) -> str:
+    return "—" if value is None else f"{value * 100:+.1f} điểm %"
+
+
+def _whatif_message(err: whatif.WhatIfError) -> str:
+    text = str(err)
+    unknown = "unknown procedure code(s): "
+    if text.startswith(unknown):
+        return ("Mã thủ tục không có trong danh mục đang áp dụng: "
+                + text.removeprefix(unknown) + ".")
+    return f"Không chạy được mô phỏng: {text}"
+
+
+def _whatif_view(result: whatif.Result) -> dict[str, Any]:
+    """The result as the template shows it: one line per procedure (and unit) with its times,
+    rates and the first dossiers that turn late under the cut; the total line."""
+    policy = {p["procedure_code"]: p for p in result.policy}
+    late = {whatif.CLASSES[whatif.LATE], whatif.CLASSES[whatif.OVERDUE]}
+    flipped: dict[tuple[str, str], list[str]] = {}
+    for f in result.flips:
+        if f["simulated"] in late:
+            flipped.setdefault((f["procedure_code"], f["unit_code"]), []).append(f["code"])
+    lines = []
+    for row in result.rows():
+        times = policy.get(row["procedure_code"])
+        lines.append({**row, "flipped": flipped.get((row["procedure_code"], row["unit_code"]),
+                                                    [])[:FLIPS_SHOWN],
+                      "time_now": _time_label(times["baseline"]) if times else "không đổi",
+                      "time_cut": _time_label(times["proposed"]) if times else "không đổi"})
+    return {"lines": lines, "totals": result.totals().as_dict(),
+            "flip_count": result.flip_count, "differs_count": result.differs_count,
+            "skipped_count": result.skipped_count, "as_of": result.as_of}
+
+
+@router.get("/bao-cao/gia-dinh", response_class=HTMLResponse)
+async def whatif_board(request: Request, current: Staff,
+                       tu: Annotated[str, Query()] = "", den: Annotated[str, Query()] = "",
+                       cat: Annotated[str | None, Query()] = None,
+                       thutuc: Annotated[str, Query()] = "",
+                       donvi: Annotated[str, Query()] = "") -> HTMLResponse:
+    """The policy what-if for leaders: the dossiers of the leader's unit received in the
+    period, judged under the times in force and under the cut. A GET form (read-only); without
+    `cat` only the form is shown; bad input re-renders the form with the error."""
+    require_role(current, Role.LEADER, what="chạy mô phỏng cắt giảm thời hạn")
+    res = resources(request)
+    cal = res.calendar
+    unit = _unit(current, donvi[:64])
+    today = datetime.now(cal.tz).date()
+    context: dict[str, Any] = {
+        "tu": tu[:10] or today.replace(day=1).isoformat(), "den": den[:10] or today.isoformat(),
+        "cat": (cat or "")[:10], "thutuc": thutuc[:2000], "donvi": unit or "",
+        "units": sorted(res.catalog.units.values(), key=lambda u: u.code),
+        "fixed_unit": current.user.unit_code, "percent": _percent, "points": _points,
+        "max_cut": MAX_CUT, "flips_shown": FLIPS_SHOWN, "view": None, "error": ""}
+    if cat is None:  # first visit (from the board's link): the form alone
+        return page(request, "whatif.html", **context)
+    try:
+        if len(tu) > 10 or len(den) > 10 or len(thutuc) > 2000:
+            raise ConsoleError(422, "Dữ liệu nhập quá dài.")
+        start, end = _period(tu, den, cal.tz)
+        for day in (start, end):
+            if not cal.covers(day):
+                raise ConsoleError(422, f"Ngày {day:%d/%m/%Y} nằm ngoài lịch làm việc đã nạp "
+                                   f"({cal.first_year}–{cal.last_year}).")
+        percent = _cut(cat)
+        codes = _codes(thutuc)
+        result = await run_cut(res, res.db(), start=start, end=end, cut=percent,
+                               procedures=codes, unit=unit)
+    except ConsoleError as err:
+        return page(request, "whatif.html", status=err.status, **{**context,
+                                                                   "error": err.message})
+    except whatif.WhatIfError as err:
+        return page(request, "whatif.html", status=422, **{**context,
+                                                           "error": _whatif_message(err)})
+    except Busy:
+        return page(request, "whatif.html", status=429, **{
+            **context, "error": "Đang có một mô phỏng khác chạy; vui lòng thử lại sau ít "
+            "phút."})
+    except DB_ERRORS:
+        return page(request, "whatif.html", status=503, **{
+            **context, "error": "Không đọc được dữ liệu (cơ sở dữ liệu chưa sẵn sàng); vui "
+            "lòng thử lại sau."})
+    return page(request, "whatif.html", **{**context, "view": _whatif_view(result),
+                                            "period": (start, end), "cut_value": percent})

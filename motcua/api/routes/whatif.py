@@ -5,6 +5,7 @@ unit-scoped token sees only its unit. Read-only."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -18,7 +19,7 @@ from motcua import forecast, whatif, whatif_catalog
 from motcua.api import problems
 from motcua.api.auth import check_unit_allowed, require
 from motcua.api.problems import TOO_MANY_REQUESTS, Problem, invalid_input, unavailable
-from motcua.api.resources import PoolDep, ResourcesDep
+from motcua.api.resources import PoolDep, Resources, ResourcesDep
 from motcua.api.text import Short
 from motcua.api.tokens import Principal
 from motcua.cli_whatif import render_csv
@@ -62,6 +63,32 @@ class LikelyLate(BaseModel):
     items: list[dict[str, Any]]
 
 
+class Busy(Exception):
+    """Another what-if is running in this process (`run_cut` runs one at a time)."""
+
+
+async def run_cut(resources: Resources, pool: asyncpg.Pool, *, start: date, end: date,
+                  cut: float, procedures: Sequence[str], unit: str | None,
+                  as_of: date | None = None) -> whatif.Result:
+    """The what-if of a cut of `cut` percent (of `procedures`, default all) over the dossiers
+    of `unit` (None: all) received in `[start, end]`, against the catalog in force and the
+    process's calendar; `as_of` defaults to today in the office time zone. Shared by
+    `GET /v1/reports/whatif` and the console's SLA board (`/bao-cao/gia-dinh`). One at a time
+    per process (`Busy`); bad input raises `whatif.WhatIfError`; an unreachable database one
+    of `DB_ERRORS`. Read-only."""
+    cal = resources.calendar
+    if _RUNNING.locked():
+        raise Busy
+    async with _RUNNING, pool.acquire() as conn:
+        catalog = await whatif_catalog.in_force(conn, resources.settings, resources.catalog)
+        baseline = whatif.in_force(catalog)
+        proposed = whatif.cut_policy(baseline, cut, procedures)
+        return await whatif.run(
+            conn, start=start, end=end, calendar=cal, baseline=baseline, proposed=proposed,
+            as_of=as_of or datetime.now(cal.tz).date(), unit=unit, procedures=procedures,
+            verification=whatif.verification_maxima(catalog))
+
+
 @router.get("/whatif", response_model=WhatIfReport, operation_id="whatIfReport",
             summary="Policy what-if: replay a period under a cut",
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
@@ -92,22 +119,14 @@ async def whatif_report(
         raise invalid_input("to", "must not be before from")
     if unit is not None:
         check_unit_allowed(principal, unit, "unit")
-    cal = resources.calendar
-    if _RUNNING.locked():
-        raise Problem(TOO_MANY_REQUESTS, "a what-if is already running in this process; "
-                      "retry when it is done", headers={"Retry-After": "30"})
     try:
-        async with _RUNNING, pool.acquire() as conn:
-            catalog = await whatif_catalog.in_force(conn, resources.settings,
-                                                    resources.catalog)
-            baseline = whatif.in_force(catalog)
-            proposed = whatif.cut_policy(baseline, cut, procedure or [])
-            result = await whatif.run(
-                conn, start=period_from, end=period_to, calendar=cal, baseline=baseline,
-                proposed=proposed, as_of=as_of or datetime.now(cal.tz).date(),
-                unit=unit if unit is not None else principal.unit_code,
-                procedures=procedure or [],
-                verification=whatif.verification_maxima(catalog))
+        result = await run_cut(resources, pool, start=period_from, end=period_to, cut=cut,
+                               procedures=procedure or [],
+                               unit=unit if unit is not None else principal.unit_code,
+                               as_of=as_of)
+    except Busy as err:
+        raise Problem(TOO_MANY_REQUESTS, "a what-if is already running in this process; "
+                      "retry when it is done", headers={"Retry-After": "30"}) from err
     except whatif.WhatIfError as err:
         raise invalid_input("procedure" if "procedure" in str(err) else "from", str(err)
                             ) from err
