@@ -68,3 +68,19 @@ async def register_lines(pool: asyncpg.Pool | Conn, unit_code: str,
         "AS has_events FROM dossier_register r WHERE r.unit_code = $1 AND r.day = $2 "
         "ORDER BY r.seq", unit_code, day)
     return rows
+
+
+async def register_between(pool: asyncpg.Pool | Conn, unit_code: str, first: date,
+                           last: date) -> list[asyncpg.Record]:
+    """The register of `unit_code` from `first` to `last` (both inclusive), by day and
+    number: the columns of `register_lines` plus `day`, and the procedure and applicant name
+    of the receipt (NULL for a line whose dossier has no receipt event)."""
+    rows: list[asyncpg.Record] = await pool.fetch(
+        "SELECT r.day, r.seq, r.dossier_code, r.status, r.void_reason, r.allocated_by, "
+        "r.allocated_at, e.stream IS NOT NULL AS has_events, "
+        "e.payload->>'procedure_code' AS procedure_code, "
+        "e.payload->>'applicant_name' AS applicant_name "
+        "FROM dossier_register r LEFT JOIN events e ON e.stream = r.dossier_code "
+        "AND e.position = 1 WHERE r.unit_code = $1 AND r.day BETWEEN $2 AND $3 "
+        "ORDER BY r.day, r.seq", unit_code, first, last)
+    return rows

@@ -201,11 +201,48 @@ def test_process_control_rows_and_verdicts(catalog: Catalog) -> None:
         ("Bắt đầu giải quyết", "officer-1", "officer-1", "Trước hạn"),
         ("Yêu cầu bổ sung, hoàn thiện hồ sơ", "officer-1", "Ông/Bà Nguyễn Văn An", "Trước hạn"),
         ("Nhận hồ sơ bổ sung", "Ông/Bà Nguyễn Văn An", "clerk-1", "Trước hạn"),
-        ("Có kết quả giải quyết", "officer-1", "Bộ phận tiếp nhận và trả kết quả", "Đúng hạn"),
+        ("Có kết quả giải quyết", "officer-1", "clerk-1", "Đúng hạn"),
         ("Trả kết quả", "clerk-1", "Ông/Bà Nguyễn Văn An", "Đúng hạn"),
     ]
     assert rows[0][4] == "08 giờ 30 phút, ngày 08 tháng 4 năm 2025"
     assert "Phân công: leader-1" in rows[1][6]
+
+
+def test_process_control_hand_over_cells(catalog: Catalog) -> None:
+    """Issue 11 point 9: each step's "Người giao" and "Người nhận" cells name the people from
+    the events' actors (clerk to assignee at assignment, officer to the clerk at the desk at
+    completion, clerk to citizen at return), beside the time and the verdict."""
+    story = (Story().do(cmd.ReceiveDossier(
+        code=CODE, unit_code=UNIT, procedure_code=PROCEDURE, channel=Channel.COUNTER,
+        applicant_name="Vàng Thị Dợ", actor="Lê Thị Thu"), at(8, 8, 30), due=at(10, 17))
+        .do(cmd.AssignOfficer(officer="Hoàng Văn Nam", actor="Phạm Văn Đức"), at(8, 9))
+        .do(cmd.StartProcessing(actor="Hoàng Văn Nam"), at(8, 10))
+        .do(cmd.CompleteProcessing(summary="Đã cấp", actor="Hoàng Văn Nam"), at(9, 15))
+        .do(cmd.ReturnResult(actor="Đỗ Thị Hoa"), at(10, 9)))
+    html = render("process-control", story.stored, catalog)
+    assert "<th>Người giao</th><th>Người nhận</th>" in html
+    assert "Bên giao" not in html
+    cells = [(r[1], r[2], r[3], r[4], r[5]) for r in table(html)]
+    assert cells == [
+        ("Tiếp nhận hồ sơ", "Ông/Bà Vàng Thị Dợ", "Lê Thị Thu",
+         "08 giờ 30 phút, ngày 08 tháng 4 năm 2025", "Trước hạn"),
+        ("Phân công xử lý", "Lê Thị Thu", "Hoàng Văn Nam",
+         "09 giờ 00 phút, ngày 08 tháng 4 năm 2025", "Trước hạn"),
+        ("Bắt đầu giải quyết", "Hoàng Văn Nam", "Hoàng Văn Nam",
+         "10 giờ 00 phút, ngày 08 tháng 4 năm 2025", "Trước hạn"),
+        ("Có kết quả giải quyết", "Hoàng Văn Nam", "Đỗ Thị Hoa",
+         "15 giờ 00 phút, ngày 09 tháng 4 năm 2025", "Trước hạn"),
+        ("Trả kết quả", "Đỗ Thị Hoa", "Ông/Bà Vàng Thị Dợ",
+         "09 giờ 00 phút, ngày 10 tháng 4 năm 2025", "Trước hạn"),  # the result's verdict
+    ]
+    assert '<td class="giver">Lê Thị Thu</td>' in html
+    assert '<td class="receiver">Hoàng Văn Nam</td>' in html
+    # Before the result is returned, the desk itself receives it.
+    ready = story.stored[:-1]
+    while ready[-1].event_type != "ResultReady":
+        ready = ready[:-1]
+    last = table(render("process-control", ready, catalog))[-1]
+    assert (last[2], last[3]) == ("Hoàng Văn Nam", "Bộ phận tiếp nhận và trả kết quả")
 
 
 def test_process_control_late_steps(catalog: Catalog) -> None:

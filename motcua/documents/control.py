@@ -1,10 +1,14 @@
 """Rows of the process-control slip (Phiếu kiểm soát quá trình giải quyết hồ sơ).
 
-One row per hand-off of the dossier, in stream order: receipt (citizen to clerk), assignment,
+One row per hand-off of the dossier, in stream order, with its hand-over cells "Người giao" (who
+handed the dossier over) and "Người nhận" (who received it), taken from the events' actors, and
+the time: receipt (citizen to clerk), assignment,
 start of processing, supplement requested (to the citizen) and received (back from the
 citizen), result ready (to the one-stop desk), result returned (to the citizen), plus the
 apology with a new appointment and the closing refusal, withdrawal or stop. Deadline events,
-alerts, notifications and ratings are not hand-offs and print no row.
+alerts, notifications and ratings are not hand-offs and print no row. Who receives the result
+at the one-stop desk is the clerk who later returns it to the citizen (the only desk actor the
+events name); until then the desk itself.
 
 Per-step verdict (there are no per-step time budgets in the catalog, so every step is measured
 against the whole dossier's due time, with the Biểu 06 date rule of `domain.clock.timeliness`:
@@ -67,6 +71,8 @@ def rows(h: History) -> list[Row]:
     """The slip's rows, numbered from 1, with each step's verdict (rule in the module doc)."""
     applicant = f"Ông/Bà {h.received.applicant_name}"
     holder = h.received_by or DESK
+    desk = next((rec.actor for rec in h.steps
+                 if isinstance(rec.event, ev.ResultReturned) and rec.actor), DESK)
     due: datetime | None = None
     out: list[Row] = []
     for i, rec in enumerate(h.steps):
@@ -74,7 +80,7 @@ def rows(h: History) -> list[Row]:
         if isinstance(event, ev.DeadlineSet):
             due = _legal_due(event, due)
             continue
-        step = _describe(rec, applicant, holder, h.tz)
+        step = _describe(rec, applicant, holder, desk, h.tz)
         if step is None:
             continue
         if isinstance(event, ev.OfficerAssigned | ev.ProcessingStarted):
@@ -112,8 +118,10 @@ def _deadline_caused_by(steps: tuple[EventEnvelope, ...], i: int) -> datetime | 
     return None
 
 
-def _describe(rec: EventEnvelope, applicant: str, holder: str, tz: tzinfo) -> _Step | None:
-    """Step name, giver, receiver, time and note of one event; None if it is no hand-off."""
+def _describe(rec: EventEnvelope, applicant: str, holder: str, desk: str,
+              tz: tzinfo) -> _Step | None:
+    """Step name, giver, receiver, time and note of one event; None if it is no hand-off.
+    `holder` is who holds the dossier before it, `desk` who receives the result."""
     actor = rec.actor or DESK
     match rec.event:
         case ev.DossierReceived() as e:
@@ -139,7 +147,7 @@ def _describe(rec: EventEnvelope, applicant: str, holder: str, tz: tzinfo) -> _S
         case ev.SupplementReceived() as e:
             return _Step("Nhận hồ sơ bổ sung", applicant, actor, e.at, e.note or "")
         case ev.ResultReady() as e:
-            return _Step("Có kết quả giải quyết", actor, DESK, e.at, e.summary, e.timeliness)
+            return _Step("Có kết quả giải quyết", actor, desk, e.at, e.summary, e.timeliness)
         case ev.ResultReturned() as e:
             return _Step("Trả kết quả", actor, applicant, e.at, e.note or "", e.timeliness)
         case ev.DeadlineExtended() as e:

@@ -162,3 +162,9 @@ def render(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
     context = build(kind, history)
     context["lookup"] = lookup if kind == "receipt" else None
     return _ENV.get_template(template_name).render(context)
+
+
+def render_register(context: Context) -> str:
+    """The dossier register (Sổ theo dõi hồ sơ) page for `context` (built by the
+    `/v1/reports/register` route), autoescaped like every document."""
+    return _ENV.get_template("register.html").render(context)

@@ -1,23 +1,29 @@
-"""`GET /v1/reports/sla`: the SLA report (Biểu 06 columns, Decision 766 rates) as JSON or CSV,
-for the roles `leader` and `ops`; a unit-scoped token sees only its unit."""
+"""`GET /v1/reports/sla`: the SLA report (Biểu 06 columns, Decision 766 rates) as JSON or CSV;
+`GET /v1/reports/register`: the dossier register (Sổ theo dõi hồ sơ) as a printable page, CSV or
+JSON. Both for the roles `leader` and `ops`; a unit-scoped token sees only its unit."""
 
 from __future__ import annotations
 
-from datetime import date
+import csv
+import io
+from datetime import date, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from motcua import reports
+from motcua import register, reports
 from motcua.api import problems
 from motcua.api.auth import check_unit_allowed, require
+from motcua.api.privacy import record_read, sees_personal_data
 from motcua.api.problems import invalid_input, unavailable
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.text import FIRST_DAY, LAST_DAY, Short
 from motcua.api.tokens import Principal
+from motcua.documents.render import render_register
+from motcua.documents.timefmt import vn_date
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -105,11 +111,7 @@ async def sla_report(
     resolved (early, on time, late), in progress (within time, overdue), ratings, and the
     Decision 766 on-time and satisfaction rates, with the named, versioned definitions used.
     Read from aggregates kept by the projector (current within about a second)."""
-    for name, day in (("from", period_from), ("to", period_to)):
-        if not FIRST_DAY <= day <= LAST_DAY:
-            raise invalid_input(name, f"must be between {FIRST_DAY} and {LAST_DAY}")
-    if period_to < period_from:
-        raise invalid_input("to", "must not be before from")
+    _check_period(period_from, period_to)
     if unit is not None:
         check_unit_allowed(principal, unit, "unit")
     try:
@@ -126,3 +128,131 @@ async def sla_report(
         return Response(reports.to_csv(report), media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return JSONResponse(report.as_dict())
+
+
+# The register report covers at most this many days (one printed book per day).
+MAX_REGISTER_DAYS = 366
+STATUS_LABELS = {"received": "Đã tiếp nhận", "void": "Hủy số",
+                 "allocated": "Đã cấp số, chưa xác nhận tiếp nhận"}
+REGISTER_COLUMNS = ("day", "seq", "dossier_code", "status", "void_reason", "allocated_by",
+                    "allocated_at")
+PERSONAL_COLUMNS = ("procedure_code", "procedure_name", "applicant_name")
+
+
+def _check_period(period_from: date, period_to: date, longest: int | None = None) -> None:
+    """422 for a day outside the supported range, `to` before `from`, or a longer period."""
+    for name, day in (("from", period_from), ("to", period_to)):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise invalid_input(name, f"must be between {FIRST_DAY} and {LAST_DAY}")
+    if period_to < period_from:
+        raise invalid_input("to", "must not be before from")
+    if longest is not None and (period_to - period_from).days >= longest:
+        raise invalid_input("to", f"the period may cover at most {longest} days")
+
+
+def _register_line(row: asyncpg.Record, tz: tzinfo, personal: bool,
+                   resources: ResourcesDep) -> dict[str, Any]:
+    """One register line as plain values; a line still `allocated` whose dossier has events
+    was received (the API lost the engine's answer: `motcua.register`)."""
+    status = "received" if row["status"] == "allocated" and row["has_events"] else row["status"]
+    at: datetime = row["allocated_at"]
+    line: dict[str, Any] = {
+        "day": row["day"].isoformat(), "seq": row["seq"], "dossier_code": row["dossier_code"],
+        "status": status, "void_reason": row["void_reason"] if status == "void" else None,
+        "allocated_by": row["allocated_by"], "allocated_at": at.astimezone(tz).isoformat()}
+    if personal:
+        code = row["procedure_code"]
+        name = None
+        if code is not None and code in resources.catalog.procedures:
+            name = resources.catalog.procedure(code).name
+        line |= {"procedure_code": code, "procedure_name": name,
+                 "applicant_name": row["applicant_name"]}
+    return line
+
+
+def _register_csv(lines: list[dict[str, Any]], personal: bool) -> str:
+    out = io.StringIO()
+    columns = REGISTER_COLUMNS + (PERSONAL_COLUMNS if personal else ())
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for line in lines:
+        writer.writerow(["" if line.get(c) is None else line[c] for c in columns])
+    return out.getvalue()
+
+
+def _register_html(lines: list[dict[str, Any]], personal: bool, unit: str, first: date,
+                   last: date, tz: tzinfo, resources: ResourcesDep) -> str:
+    days: list[dict[str, Any]] = []
+    for line in lines:
+        if not days or days[-1]["iso"] != line["day"]:
+            day = date.fromisoformat(line["day"])
+            days.append({"iso": line["day"], "date": day.strftime("%d/%m/%Y"),
+                         "book": f"{unit}-{day:%y%m%d}", "lines": []})
+        at = datetime.fromisoformat(line["allocated_at"])
+        days[-1]["lines"].append({
+            **line, "status_label": STATUS_LABELS.get(line["status"], line["status"]),
+            "at": at.strftime("%H:%M %d/%m/%Y"),
+            "procedure": line.get("procedure_name") or line.get("procedure_code") or ""})
+    unit_name = resources.catalog.units[unit].name if unit in resources.catalog.units else unit
+    return render_register({"unit_name": unit_name, "days": days, "personal": personal,
+                            "first": first.strftime("%d/%m/%Y"),
+                            "last": last.strftime("%d/%m/%Y"),
+                            "issued": vn_date(datetime.now(tz))})
+
+
+@router.get("/register", operation_id="registerReport",
+            summary="Dossier register (Sổ theo dõi hồ sơ): printable page, CSV or JSON",
+            responses={200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}},
+                                         "text/html": {"schema": {"type": "string"}}},
+                             "description": "The register lines by day and number (JSON; "
+                                            "`format=csv` or `format=html` for a printable "
+                                            "page)"},
+                       **problems.responses(401, 403, 422, 503)})
+async def register_report(
+        principal: Annotated[Principal, Depends(require("report"))], pool: PoolDep,
+        resources: ResourcesDep,
+        period_from: Annotated[date, Query(alias="from", description="First day (office date).",
+                                           examples=["2025-01-01"])],
+        period_to: Annotated[date, Query(alias="to", description="Last day, inclusive.",
+                                         examples=["2025-01-31"])],
+        unit: Annotated[Short | None, Query(
+            description="The unit; default: the token's unit (required without one).",
+            examples=["000.21.39.H39"])] = None,
+        format: Annotated[Literal["json", "csv", "html"], Query()] = "json",
+) -> Any:
+    """Every daily number the unit handed out, by day and number: number, dossier code, status
+    (received; void, struck through, with the reason; allocated and not confirmed yet), who
+    took the dossier in and when. The procedure and applicant name only for roles that may see
+    personal data (each dossier shown with them is recorded as a read)."""
+    _check_period(period_from, period_to, MAX_REGISTER_DAYS)
+    if unit is None:
+        unit = principal.unit_code
+    if unit is None:
+        raise invalid_input("unit", "required for a token not limited to a unit")
+    check_unit_allowed(principal, unit, "unit")
+    personal = sees_personal_data(principal)
+    tz = resources.calendar.tz
+    try:
+        rows = await register.register_between(pool, unit, period_from, period_to)
+        lines = [_register_line(row, tz, personal, resources) for row in rows]
+        if personal:
+            for line in lines:
+                if line["applicant_name"] is not None:
+                    await record_read(pool, principal, line["dossier_code"],
+                                      "report:register")
+    except (OSError, TimeoutError, asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError) as err:
+        raise unavailable("postgresql", f"the register could not be read: {type(err).__name__}"
+                          ) from err
+    name = f"register-{unit}-{period_from}-{period_to}"
+    if format == "csv":
+        return Response(_register_csv(lines, personal),
+                        media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    if format == "html":
+        return HTMLResponse(_register_html(lines, personal, unit, period_from, period_to, tz,
+                                           resources))
+    return JSONResponse({"report": "register", "unit_code": unit,
+                         "period": {"from": period_from.isoformat(),
+                                    "to": period_to.isoformat()},
+                         "personal_data": personal, "lines": lines})
