@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from motcua.api.tokens import Role, TokenError, create_token, list_tokens, revoke_token
-from motcua.catalog_source import CatalogError, load_catalog
 from motcua.config import Settings
+from motcua.runtime import unknown_unit
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,14 +52,9 @@ async def _with_connection(dsn: str, work: Callable[[asyncpg.Connection], Awaita
 
 
 def _check_unit(unit: str | None, settings: Settings) -> None:
-    if unit is None:
-        return
-    try:
-        catalog = load_catalog(settings.procedures_file, settings.units_file)
-    except CatalogError as err:
-        raise TokenError(f"cannot check the unit: {err}") from None
-    if unit not in catalog.units:
-        raise TokenError(f"unknown unit {unit!r} (see GET /v1/units)")
+    problem = unknown_unit(unit, settings)
+    if problem:
+        raise TokenError(problem)
 
 
 def main(argv: list[str]) -> int:

@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from motcua.api.tokens import Role
-from motcua.catalog_source import CatalogError, load_catalog
 from motcua.config import Settings
 from motcua.console.users import (
     UserError,
@@ -32,6 +31,7 @@ from motcua.console.users import (
     new_password,
     reset_password,
 )
+from motcua.runtime import unknown_unit
 
 PASSWORD_ENV = "MOTCUA_USER_PASSWORD"
 
@@ -55,14 +55,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_unit(unit: str | None, settings: Settings) -> None:
-    if unit is None:
-        return
-    try:
-        catalog = load_catalog(settings.procedures_file, settings.units_file)
-    except CatalogError as err:
-        raise UserError(f"cannot check the unit: {err}") from None
-    if unit not in catalog.units:
-        raise UserError(f"unknown unit {unit!r} (see GET /v1/units)")
+    problem = unknown_unit(unit, settings)
+    if problem:
+        raise UserError(problem)
 
 
 def main(argv: list[str]) -> int:

@@ -17,7 +17,7 @@ import structlog
 from domain.calendar import Calendar, OfficeHours
 from domain.catalog import Catalog
 from motcua.calendar_source import load_calendar, parse_office_hours, parse_period_end
-from motcua.catalog_source import load_catalog
+from motcua.catalog_source import CatalogError, load_catalog
 from motcua.config import Settings
 
 log = structlog.get_logger("motcua.runtime")
@@ -64,3 +64,15 @@ def calendar_for(settings: Settings) -> Calendar:
 def catalog_for(settings: Settings) -> Catalog:
     """The procedure and unit catalog these settings name (the packaged one by default)."""
     return load_catalog(settings.procedures_file, settings.units_file)
+
+
+def unknown_unit(unit: str | None, settings: Settings) -> str | None:
+    """Why `unit` cannot be used with these settings' catalog (None: it can, or no unit);
+    the token and user CLIs refuse such a unit before touching the database."""
+    if unit is None:
+        return None
+    try:
+        units = catalog_for(settings).units
+    except CatalogError as err:
+        return f"cannot check the unit: {err}"
+    return None if unit in units else f"unknown unit {unit!r} (see GET /v1/units)"
