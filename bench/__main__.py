@@ -25,7 +25,7 @@ from typing import Any
 from bench import results_table, system
 from bench.harness import Result
 
-BENCHMARKS = ("lifecycle", "latency", "storm", "footprint", "reports", "whatif")
+BENCHMARKS = ("lifecycle", "latency", "storm", "footprint", "workers", "reports", "whatif")
 RESULTS = Path(__file__).resolve().parent / "results"
 Bench = Callable[[bool, Path], Awaitable[Result]]
 

@@ -36,6 +36,55 @@ class ReceiveDossier(Command):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class SubmitOnline(Command):
+    """A citizen's online submission (from the portal integration): the dossier awaits
+    acceptance (national code 1) and no due time runs yet (patch `online-intake-v1`)."""
+
+    code: str
+    unit_code: str
+    procedure_code: str
+    applicant_name: str
+    applicant_id_number: str | None = None
+    applicant_phone: str | None = None
+    applicant_email: str | None = None
+    applicant_address: str | None = None
+    documents: tuple[str, ...] = ()
+    result_delivery: str = "counter"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AcceptSubmission(Command):
+    """The intake clerk accepts a complete online submission: the receipt, with its due time
+    counted from the complete submission (`Dossier.counted_from`)."""
+
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RequestIntakeSupplement(Command):
+    """The intake clerk asks for missing papers before accepting: the period will be counted
+    again from the start once the dossier is complete (Decree 297/2025 art. 6(4)(a))."""
+
+    reason: str
+    documents: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProvideIntakeSupplement(Command):
+    """The citizen's supplement to a submission awaiting acceptance arrived."""
+
+    documents: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RefuseAtIntake(Command):
+    """The one-stop shop refuses to accept the submission (national code 3)."""
+
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class AssignOfficer(Command):
     officer: str
     note: str | None = None

@@ -22,10 +22,13 @@ from domain.clock import (
     working_time_between,
 )
 from domain.contracts import DeadlineRequest, DeadlineResult
+from domain.dossier import Dossier
 
 # The events after which the citizen is given a new due time, and the reason recorded on it.
 DEADLINE_REASONS: dict[type[ev.Event], str] = {
     ev.DossierReceived: "receipt",
+    # An accepted online submission: its receipt deadline, counted from `counted_from`.
+    ev.SubmissionAccepted: "receipt",
     ev.SupplementReceived: "supplement_received",
     ev.DeadlineExtended: "extension",
     ev.VerificationRequired: "verification",
@@ -43,6 +46,23 @@ def deadline_reason(command: cmd.Command, events: Sequence[ev.Event]) -> str | N
         return CALENDAR_CORRECTION
     return next((DEADLINE_REASONS[type(e)] for e in events if type(e) in DEADLINE_REASONS),
                 None)
+
+
+def request_for(state: Dossier) -> DeadlineRequest:
+    """What the workflow asks the deadline activity for `state`: the period counted from
+    `Dossier.period_start` (the receipt, or an accepted online submission's complete arrival:
+    Decree 297/2025 art. 3(5), 6(4)(a)), with the supplement pauses during processing, the
+    apology's appointment and the verification maximum."""
+    start = state.period_start
+    if start is None:
+        raise ValueError("no deadline before the dossier is received")
+    return DeadlineRequest(
+        procedure_code=state.procedure_code, received_at=start,
+        pauses=list(state.pauses), extended_due_at=state.extended_due_at,
+        extended_at=state.extended_at,
+        # A recomputation keeps the counting rule of the receipt deadline.
+        rule_version=state.counting_rule_version,
+        verification=state.verification_required)
 
 
 def compute(cal: Calendar, catalog: Catalog, request: DeadlineRequest) -> DeadlineResult:

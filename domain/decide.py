@@ -18,9 +18,17 @@ from domain.states import DossierState, Timeliness
 
 S = DossierState
 _OPEN_BEFORE_RESULT = (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT)
+_BEFORE_ACCEPTANCE = (S.SUBMITTED, S.AWAITING_INTAKE_SUPPLEMENT)
 
-# Which states accept which command. Receipt is checked apart (it needs an empty dossier).
+# Which states accept which command. Receipt and online submission are checked apart (they
+# need an empty dossier).
 ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
+    # Online intake (patch `online-intake-v1`): only these, a withdrawal and a complaint are
+    # accepted before acceptance; every processing command is refused (no due time yet).
+    cmd.AcceptSubmission: (S.SUBMITTED,),
+    cmd.RequestIntakeSupplement: (S.SUBMITTED,),
+    cmd.ProvideIntakeSupplement: (S.AWAITING_INTAKE_SUPPLEMENT,),
+    cmd.RefuseAtIntake: _BEFORE_ACCEPTANCE,
     cmd.AssignOfficer: (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT),
     cmd.StartProcessing: (S.ASSIGNED,),
     cmd.RequestSupplement: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
@@ -28,7 +36,7 @@ ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
     cmd.CompleteProcessing: (S.PROCESSING,),
     cmd.ReturnResult: (S.READY,),
     cmd.RefuseDossier: _OPEN_BEFORE_RESULT,
-    cmd.WithdrawDossier: _OPEN_BEFORE_RESULT,
+    cmd.WithdrawDossier: (*_OPEN_BEFORE_RESULT, *_BEFORE_ACCEPTANCE),
     cmd.StopProcessing: _OPEN_BEFORE_RESULT,
     cmd.ExtendDeadline: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
     cmd.RateService: (S.RETURNED,),
@@ -46,6 +54,8 @@ def decide(state: Dossier, command: cmd.Command, now: datetime) -> list[ev.Event
     """The events `command` causes in `state`, or a `DomainError` with a stable type."""
     if isinstance(command, cmd.ReceiveDossier):
         return _receive(state, command, now)
+    if isinstance(command, cmd.SubmitOnline):
+        return _submit(state, command, now)
     if state.state is None:
         raise InvalidTransition("the dossier has not been received", state="none")
     allowed = ALLOWED[type(command)]
@@ -81,6 +91,19 @@ def _receive(state: Dossier, c: cmd.ReceiveDossier, now: datetime) -> list[ev.Ev
         applicant_email=c.applicant_email, applicant_address=c.applicant_address,
         documents=c.documents, original_received_at=c.original_received_at,
         result_delivery=_delivery(c.result_delivery))]
+
+
+def _submit(state: Dossier, c: cmd.SubmitOnline, now: datetime) -> list[ev.Event]:
+    if state.state is not None:
+        raise InvalidTransition("the dossier was already received", state=state.state.value)
+    if not is_valid_code(c.code):
+        raise InvalidCommand(f"not a dossier code: {c.code!r}", field="code")
+    return [ev.DossierSubmitted(
+        at=now, code=c.code, unit_code=c.unit_code, procedure_code=c.procedure_code,
+        applicant_name=_text(c.applicant_name, "applicant_name"),
+        applicant_id_number=c.applicant_id_number, applicant_phone=c.applicant_phone,
+        applicant_email=c.applicant_email, applicant_address=c.applicant_address,
+        documents=c.documents, result_delivery=_delivery(c.result_delivery))]
 
 
 RESULT_DELIVERY = ("counter", "post")
@@ -123,10 +146,10 @@ def _request_supplement(s: Dossier, c: cmd.RequestSupplement, now: datetime) -> 
     # Decree 118/2025 art. 11 lets staff ask for a supplement once; Decision 766 item 2.1
     # counts a dossier with more than one request late (stated for dossiers whose last state is
     # the request). OUR READING: a second request once processing has begun is accepted (with
-    # its reason, required here) and marks the dossier late. Every request pauses the clock
-    # (the wait is added back); the restart "tính lại từ đầu" of Decree 297/2025 art. 6(4)(a)
-    # applies before acceptance, a state motcua has not (online dossiers are accepted on
-    # receipt), so it does not arise (issue 11 point 7).
+    # its reason, required here) and marks the dossier late. Every request after acceptance
+    # pauses the clock (the wait is added back); the restart "tính lại từ đầu" of Decree
+    # 297/2025 art. 6(4)(a) applies before acceptance: `RequestIntakeSupplement` (issue 11
+    # point 7).
     late = s.state is S.PROCESSING and s.supplement_requests >= 1
     return [ev.SupplementRequested(at=now, reason=_text(c.reason, "reason"),
                                    documents=c.documents, counts_as_late=late)]
@@ -155,6 +178,35 @@ def _return(s: Dossier, c: cmd.ReturnResult, now: datetime) -> list[ev.Event]:
     return [ev.ResultReturned(at=now, timeliness=s.timeliness or timeliness_at(s, now),
                               turnaround_seconds=max(int((now - start).total_seconds()), 0),
                               note=c.note)]
+
+
+def _accept(s: Dossier, c: cmd.AcceptSubmission, now: datetime) -> list[ev.Event]:
+    # The period counts from the complete dossier's arrival, not from the clerk's acceptance:
+    # Decree 297/2025 art. 3(5) and 6(3) count from the day the national portal received the
+    # dossier ("ngày hồ sơ được tiếp nhận"), art. 6(4)(a) from the complete supplement.
+    # Applying that to every online procedure is OUR READING (the one that never costs the
+    # citizen time); the day-one rule of domain.clock applies to that instant as to a receipt.
+    start = s.counted_from or s.submitted_at or now
+    return [ev.SubmissionAccepted(at=now, counted_from=min(start, now), note=c.note)]
+
+
+def _request_intake_supplement(s: Dossier, c: cmd.RequestIntakeSupplement,
+                               now: datetime) -> list[ev.Event]:
+    # Decree 297/2025 art. 6(4)(a): asked for once, fully, within 08 working hours of the
+    # portal's receipt (the hours are not enforced here); the period restarts when the
+    # complete dossier arrives. A later request (the supplement still incomplete) is
+    # accepted: OUR READING, as nothing runs late before acceptance.
+    return [ev.IntakeSupplementRequested(at=now, reason=_text(c.reason, "reason"),
+                                         documents=c.documents)]
+
+
+def _intake_supplement(s: Dossier, c: cmd.ProvideIntakeSupplement,
+                       now: datetime) -> list[ev.Event]:
+    return [ev.IntakeSupplementReceived(at=now, documents=c.documents, note=c.note)]
+
+
+def _refuse_at_intake(s: Dossier, c: cmd.RefuseAtIntake, now: datetime) -> list[ev.Event]:
+    return [ev.SubmissionRefused(at=now, reason=_text(c.reason, "reason"))]
 
 
 def _refuse(s: Dossier, c: cmd.RefuseDossier, now: datetime) -> list[ev.Event]:
@@ -259,6 +311,10 @@ def _record_notification(s: Dossier, c: cmd.RecordNotification,
 
 
 _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Event]]] = {
+    cmd.AcceptSubmission: _accept,
+    cmd.RequestIntakeSupplement: _request_intake_supplement,
+    cmd.ProvideIntakeSupplement: _intake_supplement,
+    cmd.RefuseAtIntake: _refuse_at_intake,
     cmd.AssignOfficer: _assign,
     cmd.StartProcessing: _start,
     cmd.RequestSupplement: _request_supplement,

@@ -9,6 +9,7 @@ from domain import events as ev
 from domain.clock import RULE_VERSION, rule_name, rule_source, timeliness
 from domain.contracts import Pause
 from domain.states import (
+    BEFORE_ACCEPTANCE_STATES,
     SLA_CLOSED_STATES,
     AlertKind,
     Channel,
@@ -34,7 +35,16 @@ class Dossier:
     procedure_code: str = ""
     channel: Channel = Channel.COUNTER
     applicant_name: str = ""
+    # The receipt (acceptance, for an online submission): None while a submission awaits
+    # acceptance, so reports do not count it as received.
     received_at: datetime | None = None
+    # Online intake (patch `online-intake-v1`): when the citizen submitted, and the instant the
+    # processing time counts from once accepted: the complete dossier's arrival (the
+    # submission, or the intake supplement that completed it; Decree 297/2025 art. 3(5),
+    # 6(4)(a)). None for a dossier received directly: its time counts from `received_at`.
+    submitted_at: datetime | None = None
+    counted_from: datetime | None = None
+    intake_supplement_requests: int = 0
     assignee: str | None = None
     # The deadline in force (what the citizen is told: after an apology, the new appointment
     # and the pauses since), and the one first given on the receipt (before any pause).
@@ -100,7 +110,14 @@ class Dossier:
     def clock_running(self) -> bool:
         """The deadline clock runs: open, not paused, result not yet ready."""
         return (self.state is not None and self.state not in SLA_CLOSED_STATES
-                and self.state is not DossierState.AWAITING_SUPPLEMENT)
+                and self.state is not DossierState.AWAITING_SUPPLEMENT
+                and self.state not in BEFORE_ACCEPTANCE_STATES)
+
+    @property
+    def period_start(self) -> datetime | None:
+        """The instant the processing time is counted from: the complete online submission
+        (`counted_from`) once accepted, else the receipt."""
+        return self.counted_from or self.received_at
 
     @property
     def appointment_at(self) -> datetime | None:
@@ -238,6 +255,25 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
                 procedure_code=event.procedure_code, channel=event.channel,
                 applicant_name=event.applicant_name,
                 received_at=event.original_received_at or event.at)
+        case ev.DossierSubmitted():
+            return dataclasses.replace(
+                s, code=event.code, state=DossierState.SUBMITTED, unit_code=event.unit_code,
+                procedure_code=event.procedure_code, channel=event.channel,
+                applicant_name=event.applicant_name, submitted_at=event.at,
+                counted_from=event.at)
+        case ev.IntakeSupplementRequested():
+            return dataclasses.replace(
+                s, state=DossierState.AWAITING_INTAKE_SUPPLEMENT,
+                intake_supplement_requests=s.intake_supplement_requests + 1)
+        case ev.IntakeSupplementReceived():
+            # Decree 297/2025 art. 6(4)(a): "tính lại từ đầu sau khi nhận đủ hồ sơ" - the
+            # period restarts from the complete dossier; nothing is paused.
+            return dataclasses.replace(s, state=DossierState.SUBMITTED, counted_from=event.at)
+        case ev.SubmissionAccepted():
+            return dataclasses.replace(s, state=DossierState.RECEIVED, received_at=event.at,
+                                       counted_from=event.counted_from)
+        case ev.SubmissionRefused():
+            return _close(s, DossierState.REFUSED_AT_INTAKE, event.at, event.reason)
         case ev.DeadlineSet():
             # Deadlines set before issue 11 carry no legal due: it is their due time, except
             # after an apology (the extension's, or a later one's), where it stays as it was.
@@ -279,8 +315,10 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
             # Decision 766 as written: a withdrawal ("Công dân yêu cầu rút hồ sơ") is an end of
             # processing judged like any other, end <= appointment (issue 11 point 6; the first
             # release counted every withdrawal on time).
+            # A submission withdrawn before acceptance was never received: no verdict.
             return dataclasses.replace(_close(s, DossierState.WITHDRAWN, event.at, event.reason),
-                                       timeliness=s.verdict_at(event.at))
+                                       timeliness=s.verdict_at(event.at)
+                                       if s.received_at is not None else None)
         case ev.ProcessingStopped():
             return _close(s, DossierState.STOPPED, event.at, event.reason)
         case ev.DeadlineExtended():

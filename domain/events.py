@@ -51,6 +51,63 @@ class DossierReceived(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class DossierSubmitted(Event):
+    """A citizen's online submission, awaiting acceptance (national code 1). Same particulars
+    as a receipt; the channel is always online."""
+
+    event_type: ClassVar[str] = "DossierSubmitted"
+    code: str
+    unit_code: str
+    procedure_code: str
+    applicant_name: str
+    applicant_id_number: str | None = None
+    applicant_phone: str | None = None
+    applicant_email: str | None = None
+    applicant_address: str | None = None
+    documents: tuple[str, ...] = ()
+    result_delivery: str = "counter"
+    channel: Channel = Channel.ONLINE
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class IntakeSupplementRequested(Event):
+    """Before acceptance: missing papers asked for. Not a pause: the period restarts from the
+    complete dossier (Decree 297/2025 art. 6(4)(a))."""
+
+    event_type: ClassVar[str] = "IntakeSupplementRequested"
+    reason: str
+    documents: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class IntakeSupplementReceived(Event):
+    """Before acceptance: the citizen's supplement arrived; the period will count from `at`."""
+
+    event_type: ClassVar[str] = "IntakeSupplementReceived"
+    documents: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SubmissionAccepted(Event):
+    """The online submission is accepted: the dossier is received (code 2) at `at`, and its
+    processing time counts from `counted_from`, the instant the complete dossier reached the
+    office (the submission, or the supplement that completed it)."""
+
+    event_type: ClassVar[str] = "SubmissionAccepted"
+    counted_from: datetime
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SubmissionRefused(Event):
+    """The submission is refused at intake (national code 3), with the reason."""
+
+    event_type: ClassVar[str] = "SubmissionRefused"
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class DeadlineSet(Event):
     """A (new) due time given to the citizen. Never recomputed silently: a new version is a new
     event with its reason, and the calendar and catalog versions used."""
@@ -211,6 +268,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SupplementReceived, ResultReady, ResultReturned, DossierRefused, DossierWithdrawn,
         ProcessingStopped, DeadlineExtended, ServiceRated, DeadlineAlertRaised,
         NotificationSent, NotificationFailed, ComplaintRecorded, VerificationRequired,
+        DossierSubmitted, IntakeSupplementRequested, IntakeSupplementReceived,
+        SubmissionAccepted, SubmissionRefused,
     )
 }
 

@@ -8,6 +8,9 @@ from enum import StrEnum
 class DossierState(StrEnum):
     """Where a dossier is in its lifecycle (our names; the national code is `status_code`)."""
 
+    # Before acceptance (online intake, patch `online-intake-v1`): no due time runs yet.
+    SUBMITTED = "submitted"
+    AWAITING_INTAKE_SUPPLEMENT = "awaiting_intake_supplement"
     RECEIVED = "received"
     ASSIGNED = "assigned"
     PROCESSING = "processing"
@@ -17,6 +20,7 @@ class DossierState(StrEnum):
     REFUSED = "refused"
     WITHDRAWN = "withdrawn"
     STOPPED = "stopped"
+    REFUSED_AT_INTAKE = "refused_at_intake"
 
     @property
     def status_code(self) -> int:
@@ -30,14 +34,19 @@ class DossierState(StrEnum):
 
 
 # 2 = accepted covers both "received" and "assigned": the portal has no separate assignment code.
-# REFUSED is a refusal AFTER acceptance (a receipt was issued; motcua has no pre-acceptance
-# state, so no dossier of ours is refused at intake, which is code 3). The portal's list has no
-# code of its own for it; OUR READING: the written refusal with its reasons is the outcome
-# handed to the citizen, so it reports as 10 (result returned). Code 3 stays for a refusal at
-# intake, should an online-submission state (code 1) be added. Issue 11 point 8.
+# REFUSED is a refusal AFTER acceptance (a receipt was issued). The portal's list has no code
+# of its own for it; OUR READING: the written refusal with its reasons is the outcome handed to
+# the citizen, so it reports as 10 (result returned). Code 3 is the refusal AT INTAKE of an
+# online submission not yet accepted (REFUSED_AT_INTAKE, from SUBMITTED or
+# AWAITING_INTAKE_SUPPLEMENT), code 1 the submission awaiting acceptance. Issue 11 point 8.
+# A supplement asked for at intake reports as 5 like one asked during processing (the portal's
+# code 5 does not tell them apart; our reading): Decree 297/2025 art. 6(4)(a) has the one-stop
+# shop send the official receipt notice together with the request.
 REFUSAL_AFTER_ACCEPTANCE_CODE = 10
 REFUSAL_AT_INTAKE_CODE = 3
 NATIONAL_STATUS_CODES: dict[DossierState, int] = {
+    DossierState.SUBMITTED: 1,
+    DossierState.AWAITING_INTAKE_SUPPLEMENT: 5,
     DossierState.RECEIVED: 2,
     DossierState.ASSIGNED: 2,
     DossierState.PROCESSING: 4,
@@ -47,11 +56,16 @@ NATIONAL_STATUS_CODES: dict[DossierState, int] = {
     DossierState.REFUSED: REFUSAL_AFTER_ACCEPTANCE_CODE,
     DossierState.WITHDRAWN: 7,
     DossierState.STOPPED: 8,
+    DossierState.REFUSED_AT_INTAKE: REFUSAL_AT_INTAKE_CODE,
 }
 
 TERMINAL_STATES = frozenset(
-    {DossierState.RETURNED, DossierState.REFUSED, DossierState.WITHDRAWN, DossierState.STOPPED}
+    {DossierState.RETURNED, DossierState.REFUSED, DossierState.WITHDRAWN, DossierState.STOPPED,
+     DossierState.REFUSED_AT_INTAKE}
 )
+# Not yet accepted: no receipt, no due time, not counted as received by the reports.
+BEFORE_ACCEPTANCE_STATES = frozenset(
+    {DossierState.SUBMITTED, DossierState.AWAITING_INTAKE_SUPPLEMENT})
 # States in which the processing clock has stopped for good (result ready or terminal).
 SLA_CLOSED_STATES = TERMINAL_STATES | {DossierState.READY}
 

@@ -47,6 +47,32 @@ class Action:
 
 
 _TABLE = (
+    # Online intake (issue 11 points 7-8): the intake clerk, who may `receive`, decides on a
+    # submission awaiting acceptance (national code 1).
+    Action(name="accept", command=cmd.AcceptSubmission, update=DossierWorkflow.accept,
+           roles=frozenset({"clerk"}), summary="Accept an online submission",
+           operation_id="acceptSubmission",
+           description="Clerk. Only while submitted (code 1): the dossier is received (code 2) "
+           "and its due time counts from the complete submission (the submission, or the "
+           "intake supplement that completed it; Decree 297/2025 art. 3(5), 6(4)(a)), with "
+           "day one the next working day."),
+    Action(name="request-intake-supplement", command=cmd.RequestIntakeSupplement,
+           update=DossierWorkflow.request_intake_supplement, roles=frozenset({"clerk"}),
+           summary="Ask for missing papers before acceptance",
+           operation_id="requestIntakeSupplement",
+           description="Clerk. Only while submitted: no clock runs, and the period restarts "
+           "from the complete dossier (Decree 297/2025 art. 6(4)(a)), not a pause."),
+    Action(name="intake-supplement", command=cmd.ProvideIntakeSupplement,
+           update=DossierWorkflow.intake_supplement, roles=frozenset({"clerk"}),
+           summary="Missing papers received before acceptance",
+           operation_id="provideIntakeSupplement",
+           description="Clerk. The submission awaits acceptance again; its period will count "
+           "from this instant."),
+    Action(name="refuse-intake", command=cmd.RefuseAtIntake,
+           update=DossierWorkflow.refuse_at_intake, roles=frozenset({"clerk"}),
+           summary="Refuse an online submission at intake", operation_id="refuseAtIntake",
+           description="Clerk. Before acceptance only: closes the dossier with the reason "
+           "(national code 3); never counted as received or resolved."),
     Action(name="assign", command=cmd.AssignOfficer, update=DossierWorkflow.assign,
            roles=frozenset({"leader"}), summary="Assign or reassign an officer",
            operation_id="assignOfficer",
@@ -79,7 +105,8 @@ _TABLE = (
     Action(name="withdraw", command=cmd.WithdrawDossier, update=DossierWorkflow.withdraw,
            roles=frozenset({"clerk", "leader"}), summary="Citizen withdraws",
            operation_id="withdrawDossier",
-           description="Clerk or leader. Counted as resolved on time."),
+           description="Clerk or leader. Judged by its date like any end of processing; "
+           "before acceptance it closes the submission, uncounted."),
     Action(name="stop", command=cmd.StopProcessing, update=DossierWorkflow.stop,
            roles=frozenset({"leader"}), summary="Stop processing", operation_id="stopProcessing",
            description="Leader. Closes the dossier with the reason."),

@@ -68,6 +68,28 @@ async def receive(client: Client, command: cmd.ReceiveDossier, *, task_queue: st
         raise
 
 
+async def submit_online(client: Client, command: cmd.SubmitOnline, *,
+                        task_queue: str = TASK_QUEUE, update_id: str | None = None,
+                        rpc_timeout: timedelta | None = None) -> Dossier:
+    """Start the dossier's workflow with a citizen's online submission (or find it running)
+    and wait until the submission is stored: the dossier awaits acceptance (code 1), with no
+    due time yet. Calling it again with the same code returns the same dossier."""
+    start = WithStartWorkflowOperation(
+        DossierWorkflow.run, DossierStart(submission=command), id=command.code,
+        task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+    try:
+        return await client.execute_update_with_start_workflow(
+            DossierWorkflow.submission, start_workflow_operation=start, id=update_id,
+            rpc_timeout=rpc_timeout)
+    except WorkflowUpdateFailedError as err:
+        raise (_rejection(err) or err) from err
+    except Exception:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(start.workflow_handle(), timeout=0.1)
+        raise
+
+
 async def act(client: Client, code: str, action: str, command: cmd.Command, *,
               update_id: str | None = None, rpc_timeout: timedelta | None = None) -> Dossier:
     """Run `action` (a name in `motcua.actions.ACTIONS`) as its workflow update; raises

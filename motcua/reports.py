@@ -26,7 +26,9 @@ from motcua.eventstore.reporting import BOTH, DAY, MONTH, PROCEDURE, PROVINCE, U
 from motcua.eventstore.store import Conn
 
 GROUPS = ("unit", "procedure")
-DEFINITION_VERSION = "2026-11"  # issue 11: item 5.4 over dossiers, with complaints
+# issue 11: item 5.4 over dossiers, with complaints; ".2": online intake (points 7-8); ".3": the
+# text states the verdicts the code already gave (withdrawal judged, legal due time)
+DEFINITION_VERSION = "2026-11.3"
 DEFINITIONS: list[dict[str, str]] = [
     {"id": "bieu06", "source": "Biểu số 06/VPCP/KSTT, Circular 01/2020/TT-VPCP",
      "text": "Dates compared in the office time zone (`timezone`). Received in the "
@@ -35,15 +37,21 @@ DEFINITIONS: list[dict[str, str]] = [
      "the period, not resolved before it. received_total = online + direct_postal + "
      "carried_over = resolved_total + in_progress_total. Resolved: processing ended in "
      "the period (result ready, or refused, withdrawn, stopped): early if the end date is "
-     "before the due date, on time on it or with no due time, late after it; withdrawn = "
-     "resolved on time; a second supplement request during processing = late. In "
+     "before the due date, on time on it or with no due time, late after it; a withdrawal "
+     "is judged like any other end (Decision 766); a second supplement request during "
+     "processing = late. In "
      "progress: received by the period's last day and not resolved by it; overdue when "
      "its due date is on or before that day (for a period not over yet: before the "
      "report date), or a second supplement request made it late by then; else within "
-     "time. The due time is the last one given (at its resolution, for a dossier "
-     "resolved since), extensions and supplement pauses included; a dossier waiting for "
+     "time. The due time judged is the legal one (at its resolution, for a dossier "
+     "resolved since): the receipt's, with supplement pauses, calendar corrections and a "
+     "verification maximum; an apology's new appointment does not move it (Lai Châu "
+     "88/2025/QĐ-UBND: still late; applying it to Biểu 06 is our reading); a dossier waiting for "
      "a supplement (or closed while waiting) that was within time when the clock "
-     "stopped is within time."},
+     "stopped is within time. An online submission is received on the date it is "
+     "accepted (the receipt; its due time counts from the complete submission); one "
+     "awaiting acceptance, refused at intake (code 3) or withdrawn before acceptance is "
+     "neither received nor resolved (our reading: Biểu 06 counts received dossiers)."},
     {"id": "qd766-2.1", "source": "Decision 766/QĐ-TTg, index 2.1",
      "text": "on_time_rate = (resolved early or on time + in progress within time) / "
      "(received in the period + carried over); supplement time is excluded because due "

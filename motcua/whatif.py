@@ -452,6 +452,7 @@ SELECT code, unit_code, procedure_code, state, received_at, finished_at, timelin
        (finished_at AT TIME ZONE $3)::date AS finished_day
 FROM dossiers
 WHERE received_at >= $1 AND received_at < $2
+  AND dossiers.due_at IS NOT NULL -- never accepted (online intake): no receipt, no due time
 """
 
 

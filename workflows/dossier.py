@@ -28,11 +28,11 @@ with workflow.unsafe.imports_passed_through():
         SEND_NOTIFICATION,
         AppendRequest,
         AppendResult,
-        DeadlineRequest,
         DeadlineResult,
         NotificationRequest,
     )
     from domain.deadlines import deadline_reason
+    from domain.deadlines import request_for as deadline_request
     from domain.decide import decide
     from domain.dossier import RATING_WINDOW, Dossier, fold
     from domain.envelope import EventEnvelope
@@ -59,6 +59,11 @@ NOTIFY_OUTBOX = "notify-outbox-v1"
 APOLOGY_LEGAL_DUE = "apology-legal-due-v1"
 # Patch: a withdrawal is followed by the stop notice (Circular 03/2025 art. 7; code 7 then 8).
 WITHDRAWAL_STOP_NOTICE = "withdrawal-stop-notice-v1"
+# Patch: an online submission starts the dossier awaiting acceptance (code 1), without a due
+# time; accepting it gives the receipt deadline counted from the complete submission (issue 11
+# points 7 and 8). Histories from before it never start that way (tests/replay/histories/*.v4
+# and older); online_intake.v5.json was recorded under it.
+ONLINE_INTAKE = "online-intake-v1"
 # Appends wait for PostgreSQL as long as it takes: an event must never be dropped.
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=10))
@@ -69,10 +74,12 @@ NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeffi
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DossierStart:
-    """The workflow's input: the receipt, and the state carried over a continue-as-new."""
+    """The workflow's input: the receipt (or, since patch `online-intake-v1`, the online
+    submission instead), and the state carried over a continue-as-new."""
 
-    receipt: cmd.ReceiveDossier
+    receipt: cmd.ReceiveDossier | None = None
     state: Dossier | None = None
+    submission: cmd.SubmitOnline | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -101,11 +108,17 @@ class DossierWorkflow:
     @workflow.run
     async def run(self, start: DossierStart) -> Dossier:
         if self._dossier.state is None:
-            await self._execute(start.receipt, causation="start")
+            if start.submission is not None and workflow.patched(ONLINE_INTAKE):
+                await self._execute(start.submission, causation="start")
+            elif start.receipt is not None:
+                await self._execute(start.receipt, causation="start")
+            else:
+                raise ApplicationError("the workflow was started without a receipt",
+                                       type="InvalidCommand", non_retryable=True)
         while not self._finished():
             if workflow.info().is_continue_as_new_suggested() and not self._notifications:
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(DossierStart(receipt=start.receipt, state=self._dossier))
+                workflow.continue_as_new(dataclasses.replace(start, state=self._dossier))
             await self._wait_for_change_or_alert()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await asyncio.gather(*self._notifications)
@@ -182,15 +195,11 @@ class DossierWorkflow:
         return Acted(state=self._dossier, appended=stored)
 
     async def _compute_deadline(self, state: Dossier) -> DeadlineResult:
-        assert state.received_at is not None
-        request = DeadlineRequest(
-            procedure_code=state.procedure_code, received_at=state.received_at,
-            pauses=list(state.pauses), extended_due_at=state.extended_due_at,
-            extended_at=state.extended_at,
-            # Data only (no new command, so no patch): a recomputation keeps the counting rule
-            # of the receipt deadline; a replay reads the recorded result and never runs this.
-            rule_version=state.counting_rule_version,
-            verification=state.verification_required)
+        # Data only (no new command, so no patch): counted from the receipt, or from an
+        # accepted online submission's complete arrival (`Dossier.period_start`); a
+        # recomputation keeps the counting rule of the receipt deadline; a replay reads the
+        # recorded result and never runs this.
+        request = deadline_request(state)
         # A local activity: the result is recorded in history, so a replay (or a worker with
         # a newer holiday table) gets the deadline the citizen was given, never a new one.
         try:
@@ -297,6 +306,45 @@ class DossierWorkflow:
         """Waits until the receipt (and its deadline) is stored; used with update-with-start."""
         await workflow.wait_condition(lambda: self._dossier.deadline_version > 0)
         return self._dossier
+
+    @workflow.update
+    async def submission(self) -> Dossier:
+        """Waits until the online submission is stored (no due time yet); used with
+        update-with-start like `receipt`."""
+        await workflow.wait_condition(lambda: self._dossier.state is not None)
+        return self._dossier
+
+    @workflow.update
+    async def accept(self, command: cmd.AcceptSubmission) -> Acted:
+        return await self._update(command)
+
+    @accept.validator
+    def _validate_accept(self, command: cmd.AcceptSubmission) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def request_intake_supplement(self, command: cmd.RequestIntakeSupplement) -> Acted:
+        return await self._update(command)
+
+    @request_intake_supplement.validator
+    def _validate_request_intake_supplement(self, command: cmd.RequestIntakeSupplement) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def intake_supplement(self, command: cmd.ProvideIntakeSupplement) -> Acted:
+        return await self._update(command)
+
+    @intake_supplement.validator
+    def _validate_intake_supplement(self, command: cmd.ProvideIntakeSupplement) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def refuse_at_intake(self, command: cmd.RefuseAtIntake) -> Acted:
+        return await self._update(command)
+
+    @refuse_at_intake.validator
+    def _validate_refuse_at_intake(self, command: cmd.RefuseAtIntake) -> None:
+        self._validate(command)
 
     @workflow.update
     async def assign(self, command: cmd.AssignOfficer) -> Acted:

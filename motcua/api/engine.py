@@ -86,6 +86,14 @@ async def receive(client: Client, command: cmd.ReceiveDossier, *, task_queue: st
                                           rpc_timeout=RPC_TIMEOUT))
 
 
+async def submit_online(client: Client, command: cmd.SubmitOnline, *,
+                        task_queue: str) -> Dossier:
+    """Start the dossier's workflow with an online submission and wait until it is stored."""
+    return await bounded(dossiers.submit_online(client, command, task_queue=task_queue,
+                                                update_id=f"submit:{command.code}",
+                                                rpc_timeout=RPC_TIMEOUT))
+
+
 async def act(client: Client, code: str, action: str, command: cmd.Command, *,
               update_id: str | None) -> Acted:
     """Run an action as a workflow update (deduplicated by `update_id`): the state after it

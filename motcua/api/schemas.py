@@ -72,6 +72,35 @@ class ReceiveRequest(Inbound):
             actor=actor, correlation_id=correlation_id)
 
 
+class SubmitOnlineRequest(Inbound):
+    """A citizen's online submission, sent by the portal integration: the dossier awaits
+    acceptance by the intake clerk (national code 1); no due time runs yet."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "procedure_code": "1.001193", "unit_code": "000.21.39.H39",
+        "applicant": {"name": "Nguyễn Văn An", "phone": "0912345678"},
+        "documents": ["Tờ khai đăng ký khai sinh", "Giấy chứng sinh"]}]})
+
+    procedure_code: Code = Field(description="Catalog code (`GET /v1/procedures`).",
+                                 examples=["1.001193"])
+    unit_code: Code = Field(description="Unit the dossier is submitted to (`GET /v1/units`).",
+                            examples=["000.21.39.H39"])
+    applicant: Applicant
+    documents: list[Document] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+    result_delivery: Literal["counter", "post"] = Field(
+        default="counter", description="Where the citizen collects the result: at the "
+        "counter or by post.")
+
+    def command(self, *, code: str, actor: str, correlation_id: str) -> cmd.SubmitOnline:
+        """The engine command for this submission under the allocated `code`."""
+        return cmd.SubmitOnline(
+            code=code, unit_code=self.unit_code, procedure_code=self.procedure_code,
+            applicant_name=self.applicant.name, applicant_id_number=self.applicant.id_number,
+            applicant_phone=self.applicant.phone, applicant_email=self.applicant.email,
+            applicant_address=self.applicant.address, documents=tuple(self.documents),
+            result_delivery=self.result_delivery, actor=actor, correlation_id=correlation_id)
+
+
 class ActionBody(Inbound):
     """Base of the action bodies; `command_type` is the engine command it becomes."""
 
@@ -98,6 +127,41 @@ def body_for(command: type[cmd.Command]) -> type[ActionBody]:
 
 def _example(**values: Any) -> ConfigDict:
     return ConfigDict(extra="forbid", json_schema_extra={"examples": [values]})
+
+
+class AcceptBody(ActionBody):
+    """Accept the online submission: the dossier is received and given its due time."""
+
+    model_config = _example(note="Hồ sơ đầy đủ, hợp lệ")
+    command_type = cmd.AcceptSubmission
+    note: Note | None = None
+
+
+class RequestIntakeSupplementBody(ActionBody):
+    """Before acceptance: ask for missing papers (the period restarts once complete)."""
+
+    model_config = _example(reason="Thiếu bản sao giấy chứng sinh",
+                            documents=["Bản sao giấy chứng sinh"])
+    command_type = cmd.RequestIntakeSupplement
+    reason: Reason
+    documents: list[Document] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+
+
+class IntakeSupplementBody(ActionBody):
+    """Before acceptance: the citizen's missing papers arrived."""
+
+    model_config = _example(documents=["Bản sao giấy chứng sinh"], note="Đã đủ")
+    command_type = cmd.ProvideIntakeSupplement
+    documents: list[Document] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+    note: Note | None = None
+
+
+class RefuseAtIntakeBody(ActionBody):
+    """Refuse the online submission at intake, with the reason given to the citizen."""
+
+    model_config = _example(reason="Thủ tục không thuộc thẩm quyền tiếp nhận của đơn vị")
+    command_type = cmd.RefuseAtIntake
+    reason: Reason
 
 
 class AssignBody(ActionBody):

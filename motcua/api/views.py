@@ -83,9 +83,16 @@ class DossierView(BaseModel):
     unit_code: str = Field(examples=["000.21.39.H39"])
     channel: Channel
     applicant_name: str = Field(examples=["Nguyễn Văn An"])
-    received_at: datetime | None
+    received_at: datetime | None = Field(description="The receipt (for an online submission: "
+                                         "its acceptance); null while awaiting acceptance.")
     due_at: datetime | None
     assignee: str | None
+    submitted_at: datetime | None = Field(
+        default=None, description="Online submissions: when the citizen submitted.")
+    counted_from: datetime | None = Field(
+        default=None, description="Online submissions: the instant the processing time counts "
+        "from, the complete submission (the submission, or the intake supplement that "
+        "completed it; Decree 297/2025 art. 3(5), 6(4)(a)); day one is the next working day.")
     sla: SlaView
     timeliness: Timeliness | None
     satisfaction: Satisfaction | None
@@ -142,6 +149,11 @@ class PublicDossierView(BaseModel):
 
 
 NEXT_STEP: dict[DossierState, str] = {
+    DossierState.SUBMITTED: "Hồ sơ nộp trực tuyến đang chờ tiếp nhận.",
+    DossierState.AWAITING_INTAKE_SUPPLEMENT:
+        "Vui lòng bổ sung hồ sơ theo hướng dẫn; thời hạn giải quyết được tính lại từ khi "
+        "nhận đủ hồ sơ.",
+    DossierState.REFUSED_AT_INTAKE: "Hồ sơ không được tiếp nhận; xem lý do trong thông báo.",
     DossierState.RECEIVED: "Hồ sơ đã được tiếp nhận và đang chờ phân công xử lý.",
     DossierState.ASSIGNED: "Hồ sơ đã được chuyển đến cán bộ xử lý.",
     DossierState.PROCESSING: "Hồ sơ đang được xử lý.",
@@ -202,7 +214,7 @@ def dossier_view(d: Dossier, events: list[EventEnvelope],
         code=d.code, state=d.state, status_code=d.state.status_code,
         procedure_code=d.procedure_code, unit_code=d.unit_code, channel=d.channel,
         applicant_name=d.applicant_name, received_at=d.received_at, due_at=d.due_at,
-        assignee=d.assignee,
+        assignee=d.assignee, submitted_at=d.submitted_at, counted_from=d.counted_from,
         sla=SlaView(status=d.sla_status(now), due_at=d.due_at, due_soon_at=d.due_soon_at,
                     original_due_at=d.original_due_at, extended=d.extended,
                     supplement_requests=d.supplement_requests,

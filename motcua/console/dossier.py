@@ -61,12 +61,16 @@ ACTION_LABELS = {
     "extend": "Gia hạn (xin lỗi)", "rate": "Đánh giá",
     "complaint": "Ghi nhận phản ánh, kiến nghị",
     "verification": "Cần xác minh (áp dụng thời hạn tối đa)",
+    "accept": "Tiếp nhận hồ sơ trực tuyến", "refuse-intake": "Từ chối tiếp nhận",
+    "request-intake-supplement": "Yêu cầu bổ sung trước khi tiếp nhận",
+    "intake-supplement": "Đã nhận bổ sung (trước khi tiếp nhận)",
 }
 COMPLAINT_CHANNELS = [("counter", "Tại quầy"), ("hotline", "Đường dây nóng"),
                       ("portal", "Cổng dịch vụ công"), ("letter", "Thư, đơn"),
                       ("email", "Thư điện tử")]
 _OPEN = {DossierState.RECEIVED, DossierState.ASSIGNED, DossierState.PROCESSING,
          DossierState.AWAITING_SUPPLEMENT}
+_INTAKE = {DossierState.SUBMITTED, DossierState.AWAITING_INTAKE_SUPPLEMENT}
 _WHEN: dict[str, set[DossierState]] = {
     "assign": _OPEN,
     "start": {DossierState.ASSIGNED},
@@ -75,12 +79,16 @@ _WHEN: dict[str, set[DossierState]] = {
     "complete": {DossierState.PROCESSING},
     "return": {DossierState.READY},
     "refuse": _OPEN,
-    "withdraw": _OPEN | {DossierState.READY},
+    "withdraw": _OPEN | {DossierState.READY} | _INTAKE,
     "stop": _OPEN,
     "extend": _OPEN,
     # Decision 766 item 5.4: any time the workflow still runs (until the rating of a
     # returned dossier, or the end of a refused, withdrawn or stopped one).
-    "complaint": _OPEN | {DossierState.READY, DossierState.RETURNED},
+    "complaint": _OPEN | {DossierState.READY, DossierState.RETURNED} | _INTAKE,
+    "accept": {DossierState.SUBMITTED},
+    "request-intake-supplement": {DossierState.SUBMITTED},
+    "intake-supplement": {DossierState.AWAITING_INTAKE_SUPPLEMENT},
+    "refuse-intake": _INTAKE,
     "verification": {DossierState.RECEIVED, DossierState.ASSIGNED, DossierState.PROCESSING},
 }
 _ALERTS = {"due_soon": "Cảnh báo sắp đến hạn", "overdue": "Cảnh báo quá hạn",
@@ -120,6 +128,19 @@ def _describe(e: EventEnvelope, private: bool, tz: tzinfo) -> str:
         case "DossierReceived":
             who = f" của {p.get('applicant_name')}" if private else ""
             return f"Tiếp nhận hồ sơ{who}{papers()}"
+        case "DossierSubmitted":
+            who = f" của {p.get('applicant_name')}" if private else ""
+            return f"Nộp hồ sơ trực tuyến{who} (chờ tiếp nhận){papers()}"
+        case "IntakeSupplementRequested":
+            return "Yêu cầu bổ sung trước khi tiếp nhận" + extra("reason", "lý do") + papers()
+        case "IntakeSupplementReceived":
+            return ("Đã nhận bổ sung: thời hạn tính lại từ thời điểm này" + papers()
+                    + extra("note", "ghi chú"))
+        case "SubmissionAccepted":
+            return (f"Tiếp nhận hồ sơ trực tuyến: thời hạn tính từ "
+                    f"{_at(p.get('counted_from'), tz)}" + extra("note", "ghi chú"))
+        case "SubmissionRefused":
+            return "Từ chối tiếp nhận" + extra("reason", "lý do")
         case "DeadlineSet":
             return (f"Hạn xử lý (phiên bản {p.get('version')}, "
                     f"{_REASONS.get(p.get('reason', ''), p.get('reason'))}): "
@@ -274,15 +295,17 @@ def _fields(action: str, form: FormData, officers: set[str]) -> dict[str, Any]:
             return {"officer": officer, "note": text(form, "note") or None}
         case "start":
             return {}
-        case "request-supplement":
+        case "request-supplement" | "request-intake-supplement":
             return {"reason": text(form, "reason"), "documents": lines(form, "documents")}
-        case "supplement":
+        case "accept":
+            return {"note": text(form, "note") or None}
+        case "supplement" | "intake-supplement":
             return {"documents": lines(form, "documents"), "note": text(form, "note") or None}
         case "complete":
             return {"summary": text(form, "summary")}
         case "return":
             return {"note": text(form, "note") or None}
-        case "refuse" | "withdraw" | "stop" | "verification":
+        case "refuse" | "withdraw" | "stop" | "verification" | "refuse-intake":
             return {"reason": text(form, "reason")}
         case "complaint":
             return {"complainant": text(form, "complainant"), "channel": text(form, "channel"),

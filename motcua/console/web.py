@@ -40,6 +40,8 @@ SECURITY_HEADERS = {
 }
 
 STATE_LABELS: dict[str, str] = {
+    DossierState.SUBMITTED: "Chờ tiếp nhận",
+    DossierState.AWAITING_INTAKE_SUPPLEMENT: "Chờ bổ sung trước khi tiếp nhận",
     DossierState.RECEIVED: "Mới tiếp nhận",
     DossierState.ASSIGNED: "Đã phân công",
     DossierState.PROCESSING: "Đang xử lý",
@@ -49,6 +51,7 @@ STATE_LABELS: dict[str, str] = {
     DossierState.REFUSED: "Từ chối",
     DossierState.WITHDRAWN: "Công dân rút",
     DossierState.STOPPED: "Dừng xử lý",
+    DossierState.REFUSED_AT_INTAKE: "Từ chối tiếp nhận",
 }
 SLA_LABELS: dict[str, str] = {
     SlaStatus.ON_TRACK: "Trong hạn",

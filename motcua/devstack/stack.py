@@ -89,10 +89,13 @@ class Stack:
         finally:
             await conn.close()
 
-    def start(self, name: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, *, label: str | None = None,
+              env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start `worker`, `projector`, `dispatcher` or `api` as a child (its log:
-        `<data_dir>/<name>.log`)."""
+        `<data_dir>/<label>.log`). `label` (default `name`) is its key in `children`: a second
+        worker runs beside the first under another label, `env` giving it its own ports."""
         p = self.ports
+        label = label or name
         args, extra = {
             "worker": (["worker"], {"MOTCUA_METRICS_PORT": str(p.worker_metrics),
                                     "MOTCUA_SDK_METRICS_PORT": str(p.worker_sdk_metrics)}),
@@ -104,11 +107,11 @@ class Stack:
                     {"MOTCUA_METRICS_PORT": "0", "MOTCUA_SDK_METRICS_PORT": "0",
                      "MOTCUA_SECURE_COOKIES": "false"}),  # plain http on 127.0.0.1
         }[name]
-        log = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open(self.data_dir / f"{label}.log", "ab")  # noqa: SIM115 - owned by the child
         child = subprocess.Popen([sys.executable, "-m", "motcua.cli", *args],
-                                 env={**self.child_env(), **extra}, stdout=log, stderr=log,
-                                 start_new_session=True)
-        self.children[name] = child
+                                 env={**self.child_env(), **extra, **(env or {})}, stdout=log,
+                                 stderr=log, start_new_session=True)
+        self.children[label] = child
         if name == "api":
             wait_for_port(p.api, 30, child)
         return child

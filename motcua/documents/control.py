@@ -85,7 +85,8 @@ def rows(h: History) -> list[Row]:
             continue
         if isinstance(event, ev.OfficerAssigned | ev.ProcessingStarted):
             holder = step.receiver
-        sets_own = isinstance(event, ev.DossierReceived | ev.SupplementReceived)
+        sets_own = isinstance(event, ev.DossierReceived | ev.SupplementReceived
+                              | ev.SubmissionAccepted)
         against = (_deadline_caused_by(h.steps, i) or due) if sets_own else due
         if isinstance(event, ev.DossierWithdrawn) and h.state.timeliness is not None:
             result: Timeliness | None = h.state.timeliness
@@ -130,6 +131,20 @@ def _describe(rec: EventEnvelope, applicant: str, holder: str, desk: str,
                 note += " (nhận từ hệ thống cũ)"
             return _Step("Tiếp nhận hồ sơ", applicant, actor, e.original_received_at or e.at,
                          note)
+        case ev.DossierSubmitted() as e:
+            return _Step("Nộp hồ sơ trực tuyến", applicant, DESK, e.at,
+                         f"Hình thức nộp: {CHANNEL_LABELS[e.channel]}; chờ tiếp nhận")
+        case ev.IntakeSupplementRequested() as e:
+            return _Step("Yêu cầu bổ sung trước khi tiếp nhận", actor, applicant, e.at,
+                         f"Lý do: {e.reason}; thời hạn tính lại từ khi nhận đủ hồ sơ")
+        case ev.IntakeSupplementReceived() as e:
+            return _Step("Nhận hồ sơ bổ sung (trước khi tiếp nhận)", applicant, actor, e.at,
+                         e.note or "")
+        case ev.SubmissionAccepted() as e:
+            return _Step("Tiếp nhận hồ sơ", applicant, actor, e.at,
+                         f"Hồ sơ trực tuyến; thời hạn tính từ {vn_time(e.counted_from, tz)}")
+        case ev.SubmissionRefused() as e:
+            return _Step("Từ chối tiếp nhận hồ sơ", actor, applicant, e.at, f"Lý do: {e.reason}")
         case ev.OfficerAssigned() as e:
             notes = [e.note or ""]
             if actor != holder:

@@ -44,7 +44,8 @@ class History:
 
     steps: tuple[EventEnvelope, ...]  # in stream order; `.event` is the typed event
     state: Dossier
-    received: ev.DossierReceived
+    # The receipt, or the online submission (same particulars) for a dossier submitted online.
+    received: ev.DossierReceived | ev.DossierSubmitted
     received_by: str
     procedure_name: str
     unit_name: str
@@ -82,9 +83,12 @@ def load(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
     ordered = sorted(events, key=lambda e: e.position)
     steps = tuple(ordered)
     first = steps[0].event
-    if not isinstance(first, ev.DossierReceived):
+    if not isinstance(first, ev.DossierReceived | ev.DossierSubmitted):
         raise DocumentUnavailable(kind, "the stream does not start with DossierReceived")
     state = fold([s.event for s in steps])
+    # An online submission is received by the clerk who accepted it.
+    received_by = next((s.actor for s in steps if isinstance(s.event, ev.SubmissionAccepted)),
+                       steps[0].actor)
     # A catalog that no longer lists the procedure or unit still lets the document be printed,
     # with the code in place of the name, rather than refusing a citizen their paper.
     try:
@@ -96,6 +100,6 @@ def load(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
         unit_name, province = unit.name, unit.province
     except UnknownUnit:
         unit_name, province = f"Cơ quan mã {first.unit_code}", ""
-    return History(steps=steps, state=state, received=first, received_by=steps[0].actor,
+    return History(steps=steps, state=state, received=first, received_by=received_by,
                    procedure_name=procedure_name, unit_name=unit_name, province=province,
                    tz=tz or office_zone())

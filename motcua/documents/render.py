@@ -60,7 +60,8 @@ def _receipt(kind: str, h: History) -> Context:
     first = h.first(ev.DeadlineSet)
     if first is None:
         raise DocumentUnavailable(kind, "no deadline was set, so there is no appointment")
-    return {**_common(h, h.received.at), "documents": list(h.received.documents),
+    return {**_common(h, h.state.received_at or h.received.at),
+            "documents": list(h.received.documents),
             "duration": vn_duration(first.amount, first.unit),
             "due_at": vn_time(first.due_at, h.tz), "clerk": h.received_by,
             "result_delivery": RESULT_DELIVERY_LABELS.get(h.received.result_delivery,

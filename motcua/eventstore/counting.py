@@ -27,6 +27,9 @@ def count(applied: Iterable[tuple[ev.Event, Dossier]]) -> None:
         match event:
             case ev.DossierReceived():
                 DOSSIERS_RECEIVED.labels(unit=event.unit_code, channel=event.channel.value).inc()
+            case ev.SubmissionAccepted():  # an online submission is received on acceptance
+                DOSSIERS_RECEIVED.labels(unit=dossier.unit_code,
+                                         channel=dossier.channel.value).inc()
             case ev.ResultReturned():
                 DOSSIERS_RETURNED.labels(unit=dossier.unit_code,
                                          timeliness=event.timeliness.value).inc()

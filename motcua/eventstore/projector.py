@@ -77,10 +77,15 @@ ON CONFLICT (code) DO UPDATE SET
 
 
 def _row(d: Dossier, updated_at: datetime) -> tuple[object, ...]:
-    assert d.state is not None and d.received_at is not None
+    # The column `received_at` is the instant the processing time counts from
+    # (`Dossier.period_start`): the receipt, or for an online submission the complete
+    # submission (also before acceptance, while no due time is set: such rows have
+    # `due_at` NULL, which keeps them out of what-if and the forecast).
+    start = d.period_start
+    assert d.state is not None and start is not None
     paused = sum(int((p.end - p.start).total_seconds()) for p in d.pauses)
     return (d.code, d.unit_code, d.procedure_code, d.state.value, d.state.status_code,
-            d.recorded_sla_status().value, d.channel.value, d.assignee, d.received_at, d.due_at,
+            d.recorded_sla_status().value, d.channel.value, d.assignee, start, d.due_at,
             d.due_soon_at, d.original_due_at, d.deadline_version, d.calendar_version,
             d.catalog_version, d.extended,
             d.overdue_without_apology_raised_for > 0 and not d.extended,

@@ -35,6 +35,10 @@ EXPECTED = {
     "read": {"clerk", "officer", "leader", "ops"}, "report": {"leader", "ops"},
     # issue 11: complaints (Decision 766 item 5.4) and the verification maximum (point 4)
     "complaint": {"clerk", "leader"}, "verification": {"officer", "leader"},
+    # issue 11 points 7-8: the one-stop-shop clerk who receives also decides on an online
+    # submission (accepts, asks for a supplement, records it, or refuses it at intake)
+    "accept": {"clerk"}, "request-intake-supplement": {"clerk"}, "intake-supplement": {"clerk"},
+    "refuse-intake": {"clerk"},
 }
 PROBE = {"__probe__": True}  # refused by every body schema: reaching validation means allowed
 

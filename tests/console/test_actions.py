@@ -10,9 +10,12 @@ import uuid
 import asyncpg
 import httpx
 import pytest
+from temporalio.client import Client
 
+from domain import commands as cmd
+from motcua import dossiers
 from motcua.api.tokens import create_token
-from tests.conftest import UNIT, Receive
+from tests.conftest import PROCEDURE, TASK_QUEUE, UNIT, Receive, new_code
 from tests.console.conftest import PASSWORD, MakeUser
 from tests.console.test_login import login
 
@@ -138,3 +141,28 @@ async def test_verification_maximum_is_offered_once_where_the_procedure_has_one(
         assert "Cần xác minh: áp dụng thời hạn tối đa" in after.text
         assert "cần xác minh" in after.text  # the new deadline version's cause
         assert 'data-action="verification"' not in after.text
+
+
+async def test_a_clerk_accepts_an_online_submission_from_its_page(
+        console_url: str, make_user: MakeUser, client: Client, worker: None) -> None:
+    """A submission awaiting acceptance shows "Chờ tiếp nhận" (code 1) and offers the intake
+    actions only; accepting it from the page gives the receipt (issue 11 points 7-8)."""
+    clerk = await make_user("clerk", unit=UNIT)
+    d = await dossiers.submit_online(client, cmd.SubmitOnline(
+        code=new_code(), unit_code=UNIT, procedure_code=PROCEDURE,
+        applicant_name="Bùi Thị Hoa", actor="portal"), task_queue=TASK_QUEUE)
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        assert (await login(http, clerk, PASSWORD)).status_code == 303
+        page = await http.get(f"/ho-so/{d.code}")
+        assert page.status_code == 200 and "Chờ tiếp nhận" in page.text
+        assert "mã quốc gia 1" in page.text
+        offered = set(re.findall(r'data-action="([a-z-]+)"', page.text))
+        assert {"accept", "request-intake-supplement", "refuse-intake"} <= offered
+        assert "return" not in offered and "intake-supplement" not in offered
+        token = _CSRF.search(page.text)
+        assert token
+        sent = await http.post(f"/ho-so/{d.code}/accept", data={"csrf_token": token[1]})
+        assert sent.status_code == 303, sent.text
+        after = await http.get(f"/ho-so/{d.code}")
+        assert "Tiếp nhận hồ sơ trực tuyến: thời hạn tính từ" in after.text
+        assert "mã quốc gia 2" in after.text and 'data-testid="counted-from"' in after.text

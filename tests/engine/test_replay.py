@@ -19,7 +19,8 @@ from temporalio.worker import Replayer
 from domain import commands as cmd
 from domain.states import Satisfaction
 from motcua import dossiers
-from tests.conftest import TASK_QUEUE, receipt
+from tests.conftest import PROCEDURE, TASK_QUEUE, UNIT, new_code, receipt
+from worker import workflow_runner
 from workflows import DossierWorkflow
 
 pytestmark = pytest.mark.engine
@@ -27,10 +28,10 @@ pytestmark = pytest.mark.engine
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
 # Histories are named <scenario>.<tag>.json; record anew under a new tag after each patch, and
 # keep the old ones: running dossiers started on old code must still replay.
-TAG = "v4"  # v1: before the `local-appends-v2` patch; v2: before `apology-legal-due-v1`;
-# v3: before `notify-outbox-v1`
+TAG = "v5"  # v1: before the `local-appends-v2` patch; v2: before `apology-legal-due-v1`;
+# v3: before `notify-outbox-v1`; v4: before `online-intake-v1`
 OLD_TAGS = ("v1", "v2")  # recorded before the `extension_alerts` scenario existed
-OLDER_FULL_TAGS = ("v3",)
+OLDER_FULL_TAGS = ("v3", "v4")  # recorded before the `online_intake` scenario existed
 
 
 async def _happy(client: Client, skipper: TimeSkipper) -> str:
@@ -85,9 +86,30 @@ async def _extension_alerts(client: Client, skipper: TimeSkipper) -> str:
     return d.code
 
 
+async def _online_intake(client: Client, skipper: TimeSkipper) -> str:
+    # Issue 11 points 7-8 (patch `online-intake-v1`): a submission, a supplement asked for
+    # before acceptance, acceptance with its deadline, then processing to the rating.
+    d = await dossiers.submit_online(client, cmd.SubmitOnline(
+        code=new_code(), unit_code=UNIT, procedure_code=PROCEDURE, applicant_name="Võ Thị Em",
+        actor="portal"), task_queue=TASK_QUEUE)
+    for action, command in [
+            ("request-intake-supplement", cmd.RequestIntakeSupplement(reason="thiếu")),
+            ("intake-supplement", cmd.ProvideIntakeSupplement()),
+            ("accept", cmd.AcceptSubmission()),
+            ("assign", cmd.AssignOfficer(officer="o-1")),
+            ("start", cmd.StartProcessing()),
+            ("complete", cmd.CompleteProcessing(summary="xong")),
+            ("return", cmd.ReturnResult()),
+            ("rate", cmd.RateService(satisfaction=Satisfaction.SATISFIED))]:
+        await dossiers.act(client, d.code, action, command)
+    await client.get_workflow_handle(d.code).result()
+    return d.code
+
+
 OLD_SCENARIOS = {"happy_path": _happy, "supplement_extension_refusal": _supplement_and_extension,
                  "alerts_then_withdrawal": _alerts}
-SCENARIOS = {**OLD_SCENARIOS, "extension_alerts": _extension_alerts}
+BEFORE_ONLINE_SCENARIOS = {**OLD_SCENARIOS, "extension_alerts": _extension_alerts}
+SCENARIOS = {**BEFORE_ONLINE_SCENARIOS, "online_intake": _online_intake}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -113,13 +135,18 @@ def test_histories_are_recorded() -> None:
     recorded = {p.stem for p in _recorded()}
     for tag in OLD_TAGS:
         assert {f"{name}.{tag}" for name in OLD_SCENARIOS} <= recorded
-    for tag in (*OLDER_FULL_TAGS, TAG):
-        assert {f"{name}.{tag}" for name in SCENARIOS} <= recorded
+    for tag in OLDER_FULL_TAGS:
+        assert {f"{name}.{tag}" for name in BEFORE_ONLINE_SCENARIOS} <= recorded
+    assert {f"{name}.{TAG}" for name in SCENARIOS} <= recorded
 
 
+@pytest.mark.parametrize("sandbox", ["strict", "shared"])
 @pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)
-async def test_recorded_history_replays(path: Path) -> None:
-    """Each committed history replays on the current workflow code without nondeterminism."""
+async def test_recorded_history_replays(path: Path, sandbox: str) -> None:
+    """Each committed history replays on the current workflow code without nondeterminism, in
+    the strict sandbox (which also refuses a non-deterministic call at run time) and in the
+    shared one the worker runs by default (`worker.workflow_runner`)."""
     text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     history = WorkflowHistory.from_json(path.stem, text)
-    await Replayer(workflows=[DossierWorkflow]).replay_workflow(history)
+    await Replayer(workflows=[DossierWorkflow],
+                   workflow_runner=workflow_runner(sandbox)).replay_workflow(history)

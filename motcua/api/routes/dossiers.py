@@ -3,25 +3,26 @@ model: ordered by due time, keyset-paged)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
 from domain import commands as cmd
+from domain.catalog import Procedure
 from domain.decide import check_original_receipt
 from domain.dossier import Dossier
 from domain.errors import InvalidCommand
-from domain.states import DossierState, SlaStatus
+from domain.states import Channel, DossierState, SlaStatus
 from motcua import forecast, register
 from motcua.api import engine, idempotency, listing, privacy, problems
 from motcua.api.auth import Reader, check_unit_allowed, check_visible, require
 from motcua.api.checks import check_receipt_time
-from motcua.api.context import PostCtx
+from motcua.api.context import PostContext, PostCtx
 from motcua.api.problems import INVALID_TRANSITION, Problem, invalid_input
 from motcua.api.resources import PoolDep, ResourcesDep
-from motcua.api.schemas import ReceiveRequest
+from motcua.api.schemas import ReceiveRequest, SubmitOnlineRequest
 from motcua.api.text import Instant, Short
 from motcua.api.tokens import Principal
 from motcua.api.views import (
@@ -49,22 +50,8 @@ async def receive_dossier(
         principal: Annotated[Principal, Depends(require("receive"))]) -> JSONResponse:
     """Receive a dossier: allocates its code, starts its workflow and answers with the dossier
     and its due time (201). `original_received_at` imports a dossier already in progress."""
-    check_unit_allowed(principal, body.unit_code, "unit_code")
     now = datetime.now(UTC)
-    catalog = ctx.resources.catalog
-    unit = catalog.units.get(body.unit_code)
-    if unit is None:
-        raise invalid_input("unit_code", f"unknown unit (catalog version {catalog.version})")
-    today = ctx.resources.calendar.local(now).date()  # the office date, in the calendar's zone
-    if not unit.is_active_on(today):
-        raise invalid_input("unit_code", "the unit does not accept dossiers today")
-    procedure = catalog.procedures.get(body.procedure_code)
-    if procedure is None:
-        raise invalid_input("procedure_code",
-                            f"unknown procedure (catalog version {catalog.version})")
-    if procedure.is_retired:  # stays resolvable for old dossiers, takes no new receipt
-        raise invalid_input("procedure_code", f"retired ({procedure.retired_source}); use "
-                            f"{procedure.replaced_by}")
+    procedure, today = _check_intake(ctx, principal, body.unit_code, body.procedure_code, now)
     if body.original_received_at is not None:
         try:
             check_original_receipt(body.original_received_at, now)
@@ -108,11 +95,84 @@ async def receive_dossier(
         return await attempt.respond(view.model_dump(mode="json"), status_code=201)
 
 
-def _is_receipt_of(dossier: Dossier, command: cmd.ReceiveDossier) -> bool:
-    """Whether `dossier` is the one `command` received (a retry of it included)."""
+def _check_intake(ctx: PostContext, principal: Principal, unit_code: str, procedure_code: str,
+                  now: datetime) -> tuple[Procedure, date]:
+    """The checks a receipt and an online submission share (403/422 before a code is spent):
+    the unit in the caller's scope and active today, the procedure known and not retired.
+    Returns the procedure and the office date `now` falls on."""
+    check_unit_allowed(principal, unit_code, "unit_code")
+    catalog = ctx.resources.catalog
+    unit = catalog.units.get(unit_code)
+    if unit is None:
+        raise invalid_input("unit_code", f"unknown unit (catalog version {catalog.version})")
+    today = ctx.resources.calendar.local(now).date()  # the office date, in the calendar's zone
+    if not unit.is_active_on(today):
+        raise invalid_input("unit_code", "the unit does not accept dossiers today")
+    procedure = catalog.procedures.get(procedure_code)
+    if procedure is None:
+        raise invalid_input("procedure_code",
+                            f"unknown procedure (catalog version {catalog.version})")
+    if procedure.is_retired:  # stays resolvable for old dossiers, takes no new receipt
+        raise invalid_input("procedure_code", f"retired ({procedure.retired_source}); use "
+                            f"{procedure.replaced_by}")
+    return procedure, today
+
+
+def _is_receipt_of(dossier: Dossier, command: cmd.ReceiveDossier | cmd.SubmitOnline) -> bool:
+    """Whether `dossier` is the one `command` received or submitted (a retry included)."""
+    channel = command.channel if isinstance(command, cmd.ReceiveDossier) else Channel.ONLINE
     return (dossier.unit_code, dossier.procedure_code, dossier.channel,
             dossier.applicant_name) == (command.unit_code, command.procedure_code,
-                                        command.channel, command.applicant_name)
+                                        channel, command.applicant_name)
+
+
+@router.post("/online", status_code=201, response_model=DossierView,
+             operation_id="submitOnline", summary="Record a citizen's online submission",
+             responses=problems.responses(400, 401, 403, 409, 413, 415, 422, 503))
+async def submit_online(
+        body: SubmitOnlineRequest, ctx: PostCtx,
+        principal: Annotated[Principal, Depends(require("receive"))]) -> JSONResponse:
+    """Record an online submission from the portal (the role that may receive): allocates its
+    code and starts its workflow in state `submitted` (national code 1, awaiting acceptance).
+    No due time runs until the intake clerk accepts it (`POST .../accept`); the time then
+    counts from the complete submission (this one, or the intake supplement that completed
+    it: Decree 297/2025 art. 3(5), 6(4)(a))."""
+    now = datetime.now(UTC)
+    _, today = _check_intake(ctx, principal, body.unit_code, body.procedure_code, now)
+    client = ctx.resources.temporal()  # 503 before a code is spent
+    pool, key = ctx.pool, ctx.idempotency_key
+
+    async def allocate(conn: Conn) -> str:  # in the key's claim: see motcua.register
+        return await register.allocate(conn, body.unit_code, today,
+                                       allocated_by=principal.name)
+
+    async with idempotency.attempt(pool, principal=principal.name, key=key,
+                                   operation="submit-online", allocate=allocate,
+                                   body=body.model_dump(mode="json"),
+                                   keyring=ctx.keyring) as attempt:
+        if attempt.replay is not None:
+            return attempt.replay
+        code = attempt.dossier_code
+        command = body.command(code=code, actor=principal.name,
+                               correlation_id=ctx.correlation_id)
+        try:
+            dossier = await engine.submit_online(client, command,
+                                                 task_queue=ctx.resources.settings.task_queue)
+            if not _is_receipt_of(dossier, command):
+                raise Problem(INVALID_TRANSITION, f"the dossier {code} was already received "
+                              "with other particulars; this submission was not recorded",
+                              state=dossier.state_name)
+        except Problem as problem:
+            if problem.kind.status in (409, 422):  # refused: the number stays, struck through
+                await register.void(pool, code, problem.detail)
+                await attempt.refused(problem)
+            raise
+        # The number is in use (its line is not void); the register entry of the receipt
+        # itself is made when the submission is accepted.
+        await register.received(pool, code)
+        view = await privacy.shown(pool, principal, dossier_view(dossier, await read_stream(
+            pool, code)), what="submit-online")
+        return await attempt.respond(view.model_dump(mode="json"), status_code=201)
 
 
 @router.get("/{code}", response_model=DossierView, operation_id="getDossier",
