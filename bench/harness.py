@@ -23,7 +23,7 @@ import asyncpg
 import httpx
 
 from motcua.api.tokens import create_dev_token
-from motcua.devstack.procs import free_port
+from motcua.devstack.procs import free_ports
 from motcua.devstack.stack import Ports, Stack
 
 UNIT = "000.21.39.H39"
@@ -86,10 +86,10 @@ def summary(values: Sequence[float]) -> dict[str, float]:
 
 def make_ports() -> Ports:
     """A stack's ports, all free now (no UI: a bench needs none)."""
-    return Ports(api=free_port(), temporal=free_port(), temporal_ui=None,
-                 postgres=free_port(), worker_metrics=free_port(),
-                 worker_sdk_metrics=free_port(), projector_metrics=free_port(),
-                 dispatcher_metrics=free_port())
+    api, temporal, postgres, worker, worker_sdk, projector, dispatcher = free_ports(7)
+    return Ports(api=api, temporal=temporal, temporal_ui=None, postgres=postgres,
+                 worker_metrics=worker, worker_sdk_metrics=worker_sdk,
+                 projector_metrics=projector, dispatcher_metrics=dispatcher)
 
 
 @dataclasses.dataclass

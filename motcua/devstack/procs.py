@@ -32,6 +32,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports the kernel says are free now. Held open together while chosen:
+    `free_port()` called twice may return the same port, and two processes of one stack then
+    race for it (a metrics server once answered the API's requests)."""
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            s = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            s.bind(("127.0.0.1", 0))
+            ports.append(int(s.getsockname()[1]))
+    return ports
+
+
 def wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None,
                   host: str = "127.0.0.1") -> None:
     """Block until `host:port` accepts connections, the process dies, or `timeout` passes."""
