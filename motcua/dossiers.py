@@ -11,6 +11,7 @@ import asyncpg
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import UpdateMethodMultiParam
 
 from domain import commands as cmd
 from domain.contracts import TASK_QUEUE
@@ -51,21 +52,8 @@ async def receive(client: Client, command: cmd.ReceiveDossier, *, task_queue: st
                   rpc_timeout: timedelta | None = None) -> Dossier:
     """Start the dossier's workflow (or find it running) and wait for its receipt and deadline
     to be stored. Calling it again with the same code returns the same dossier."""
-    start = WithStartWorkflowOperation(
-        DossierWorkflow.run, DossierStart(receipt=command), id=command.code,
-        task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
-    try:
-        return await client.execute_update_with_start_workflow(
-            DossierWorkflow.receipt, start_workflow_operation=start, id=update_id,
-            rpc_timeout=rpc_timeout)
-    except WorkflowUpdateFailedError as err:
-        raise (_rejection(err) or err) from err
-    except Exception:
-        # Read the start operation's own outcome, else asyncio reports it as never retrieved.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(start.workflow_handle(), timeout=0.1)
-        raise
+    return await _start(client, command.code, DossierStart(receipt=command),
+                        DossierWorkflow.receipt, task_queue, update_id, rpc_timeout)
 
 
 async def submit_online(client: Client, command: cmd.SubmitOnline, *,
@@ -74,17 +62,26 @@ async def submit_online(client: Client, command: cmd.SubmitOnline, *,
     """Start the dossier's workflow with a citizen's online submission (or find it running)
     and wait until the submission is stored: the dossier awaits acceptance (code 1), with no
     due time yet. Calling it again with the same code returns the same dossier."""
+    return await _start(client, command.code, DossierStart(submission=command),
+                        DossierWorkflow.submission, task_queue, update_id, rpc_timeout)
+
+
+async def _start(client: Client, code: str, start_input: DossierStart,
+                 update: UpdateMethodMultiParam[[DossierWorkflow], Dossier], task_queue: str,
+                 update_id: str | None, rpc_timeout: timedelta | None) -> Dossier:
+    """Update-with-start: the workflow with id `code` (started with `start_input` unless it
+    runs already) answers `update` once its first command is stored."""
     start = WithStartWorkflowOperation(
-        DossierWorkflow.run, DossierStart(submission=command), id=command.code,
+        DossierWorkflow.run, start_input, id=code,
         task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     try:
         return await client.execute_update_with_start_workflow(
-            DossierWorkflow.submission, start_workflow_operation=start, id=update_id,
-            rpc_timeout=rpc_timeout)
+            update, start_workflow_operation=start, id=update_id, rpc_timeout=rpc_timeout)
     except WorkflowUpdateFailedError as err:
         raise (_rejection(err) or err) from err
     except Exception:
+        # Read the start operation's own outcome, else asyncio reports it as never retrieved.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(start.workflow_handle(), timeout=0.1)
         raise
