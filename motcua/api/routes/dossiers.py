@@ -4,7 +4,7 @@ model: ordered by due time, keyset-paged)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
@@ -59,40 +59,7 @@ async def receive_dossier(
             raise invalid_input(err.details["field"], "must not be in the future") from None
         check_receipt_time(ctx.resources.calendar, procedure, body.original_received_at,
                            "original_received_at")
-    client = ctx.resources.temporal()  # 503 before a code is spent
-    pool, key = ctx.pool, ctx.idempotency_key
-
-    async def allocate(conn: Conn) -> str:  # in the key's claim: see motcua.register
-        return await register.allocate(conn, body.unit_code, today,
-                                       allocated_by=principal.name)
-
-    async with idempotency.attempt(pool, principal=principal.name, key=key,
-                                   operation="receive", allocate=allocate,
-                                   body=body.model_dump(mode="json"),
-                                   keyring=ctx.keyring) as attempt:
-        if attempt.replay is not None:
-            return attempt.replay
-        code = attempt.dossier_code
-        command = body.command(code=code, actor=principal.name,
-                               correlation_id=ctx.correlation_id)
-        try:
-            dossier = await engine.receive(client, command,
-                                           task_queue=ctx.resources.settings.task_queue)
-            if not _is_receipt_of(dossier, command):
-                # The code already names another dossier (its workflow ignores this receipt
-                # and answers with itself): e.g. a sequence restored from an older backup.
-                raise Problem(INVALID_TRANSITION, f"the dossier {code} was already received "
-                              "with other particulars; this receipt was not recorded",
-                              state=dossier.state_name)
-        except Problem as problem:
-            if problem.kind.status in (409, 422):  # refused: the number stays, struck through
-                await register.void(pool, code, problem.detail)
-                await attempt.refused(problem)
-            raise
-        await register.received(pool, code)
-        view = await privacy.shown(pool, principal, dossier_view(dossier, await read_stream(
-            pool, code)), what="receive")
-        return await attempt.respond(view.model_dump(mode="json"), status_code=201)
+    return await _start_dossier(ctx, principal, body, today, "receive", engine.receive)
 
 
 def _check_intake(ctx: PostContext, principal: Principal, unit_code: str, procedure_code: str,
@@ -139,6 +106,18 @@ async def submit_online(
     it: Decree 297/2025 art. 3(5), 6(4)(a))."""
     now = datetime.now(UTC)
     _, today = _check_intake(ctx, principal, body.unit_code, body.procedure_code, now)
+    # The number is in use from now on (its line is not void); the receipt itself is made
+    # when the submission is accepted.
+    return await _start_dossier(ctx, principal, body, today, "submit-online",
+                                engine.submit_online)
+
+
+async def _start_dossier(ctx: PostContext, principal: Principal,
+                         body: ReceiveRequest | SubmitOnlineRequest, today: date,
+                         operation: str, start: Any) -> JSONResponse:
+    """Allocate the code in the idempotency key's claim, start the workflow with `start`
+    (`engine.receive` or `engine.submit_online`) and answer 201 with the dossier; a refusal
+    voids the register line (the number stays, struck through)."""
     client = ctx.resources.temporal()  # 503 before a code is spent
     pool, key = ctx.pool, ctx.idempotency_key
 
@@ -147,7 +126,7 @@ async def submit_online(
                                        allocated_by=principal.name)
 
     async with idempotency.attempt(pool, principal=principal.name, key=key,
-                                   operation="submit-online", allocate=allocate,
+                                   operation=operation, allocate=allocate,
                                    body=body.model_dump(mode="json"),
                                    keyring=ctx.keyring) as attempt:
         if attempt.replay is not None:
@@ -156,22 +135,22 @@ async def submit_online(
         command = body.command(code=code, actor=principal.name,
                                correlation_id=ctx.correlation_id)
         try:
-            dossier = await engine.submit_online(client, command,
-                                                 task_queue=ctx.resources.settings.task_queue)
+            dossier = await start(client, command, task_queue=ctx.resources.settings.task_queue)
             if not _is_receipt_of(dossier, command):
+                # The code already names another dossier (its workflow ignores this command
+                # and answers with itself): e.g. a sequence restored from an older backup.
                 raise Problem(INVALID_TRANSITION, f"the dossier {code} was already received "
-                              "with other particulars; this submission was not recorded",
-                              state=dossier.state_name)
+                              "with other particulars; this "
+                              f"{'receipt' if operation == 'receive' else 'submission'} was "
+                              "not recorded", state=dossier.state_name)
         except Problem as problem:
             if problem.kind.status in (409, 422):  # refused: the number stays, struck through
                 await register.void(pool, code, problem.detail)
                 await attempt.refused(problem)
             raise
-        # The number is in use (its line is not void); the register entry of the receipt
-        # itself is made when the submission is accepted.
         await register.received(pool, code)
         view = await privacy.shown(pool, principal, dossier_view(dossier, await read_stream(
-            pool, code)), what="submit-online")
+            pool, code)), what=operation)
         return await attempt.respond(view.model_dump(mode="json"), status_code=201)
 
 
