@@ -1,14 +1,19 @@
-"""Dataclasses to JSON-safe dicts and back, by their type hints (for the event store)."""
+"""Dataclasses to JSON-safe dicts and back, by their type hints (for the event store, the
+projector's snapshots and the API's reading of workflow update results)."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
+
+Decoder = Callable[[Any], Any]
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
@@ -17,12 +22,11 @@ def to_dict(obj: Any) -> dict[str, Any]:
 
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Rebuild `cls` from `to_dict` output; unknown keys are an error, missing ones default."""
-    hints = get_type_hints(cls)
-    unknown = set(data) - set(hints)
-    if unknown:
-        raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
-    return cls(**{name: _decode(hints[name], value) for name, value in data.items()})
+    """Rebuild `cls` from `to_dict` output (or from the JSON Temporal's default converter makes
+    of a dataclass: the same shape); unknown keys are an error, missing ones default."""
+    key: Any = cls  # classes are hashable; mypy's Hashable check misses type[T]
+    result: T = _dataclass_decoder(key)(data)
+    return result
 
 
 def _encode(value: Any) -> Any:
@@ -37,20 +41,55 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+# Decoders are built once per type from its hints and cached: resolving type hints on every
+# call cost more than the decoding itself (an update result took ~0.8 ms through Temporal's
+# generic `value_to_type`, ~0.05 ms here; `python -m bench --only lifecycle`). Types are
+# module-level constants, so the cache is bounded and the same in every process.
+@functools.cache
+def _dataclass_decoder(cls: type[Any]) -> Decoder:
+    hints = get_type_hints(cls)
+    fields = {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
+
+    def decode(data: dict[str, Any]) -> Any:
+        unknown = data.keys() - fields.keys()
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
+        return cls(**{name: fields[name](value) for name, value in data.items()})
+
+    return decode
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@functools.cache
+def _decoder(hint: Any) -> Decoder:
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
         inner = [a for a in get_args(hint) if a is not type(None)]
-        return _decode(inner[0], value)
-    if origin is tuple:
-        item = get_args(hint)[0]
-        return tuple(_decode(item, v) for v in value)
+        return _optional(_decoder(inner[0]))
+    if origin in (tuple, list):
+        item = _decoder(get_args(hint)[0]) if get_args(hint) else _identity
+        return _optional(_sequence(origin, item))
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        return from_dict(hint, value)
+        return _optional(_dataclass_decoder(hint))
     if hint is datetime:
-        return datetime.fromisoformat(value)
+        return _optional(datetime.fromisoformat)
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint(value)
-    return value
+        return _optional(hint)
+    return _identity
+
+
+def _optional(decode: Decoder) -> Decoder:
+    def decode_or_none(value: Any) -> Any:
+        return None if value is None else decode(value)
+
+    return decode_or_none
+
+
+def _sequence(kind: type[Any], item: Decoder) -> Decoder:
+    def decode(values: Any) -> Any:
+        return kind(item(v) for v in values)
+
+    return decode

@@ -140,12 +140,12 @@ def test_histories_are_recorded() -> None:
     assert {f"{name}.{TAG}" for name in SCENARIOS} <= recorded
 
 
-@pytest.mark.parametrize("sandbox", ["strict", "shared"])
+@pytest.mark.parametrize("sandbox", ["strict", "shared", "off"])
 @pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)
 async def test_recorded_history_replays(path: Path, sandbox: str) -> None:
     """Each committed history replays on the current workflow code without nondeterminism, in
-    the strict sandbox (which also refuses a non-deterministic call at run time) and in the
-    shared one the worker runs by default (`worker.workflow_runner`)."""
+    the strict sandbox (which also refuses a non-deterministic call at run time), in the
+    shared one and with none (`worker.workflow_runner`, `MOTCUA_WORKFLOW_SANDBOX`)."""
     text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     history = WorkflowHistory.from_json(path.stem, text)
     await Replayer(workflows=[DossierWorkflow],

@@ -19,7 +19,7 @@ from temporalio.client import Client
 
 from motcua.api.tokens import create_dev_token
 from motcua.config import Settings
-from motcua.devstack.procs import free_port
+from motcua.devstack.procs import free_ports
 from motcua.devstack.stack import Ports, Stack
 from motcua.temporal import connect
 from tests.faults import scenario
@@ -28,10 +28,11 @@ from tests.faults.receiver import WebhookReceiver
 
 
 def _ports() -> Ports:
-    return Ports(api=free_port(), temporal=free_port(), temporal_ui=None,
-                 postgres=free_port(), worker_metrics=free_port(),
-                 worker_sdk_metrics=free_port(), projector_metrics=free_port(),
-                 dispatcher_metrics=free_port())
+    # Chosen together: one at a time, two could come back equal (`free_ports`).
+    api, temporal, postgres, worker, worker_sdk, projector, dispatcher = free_ports(7)
+    return Ports(api=api, temporal=temporal, temporal_ui=None, postgres=postgres,
+                 worker_metrics=worker, worker_sdk_metrics=worker_sdk,
+                 projector_metrics=projector, dispatcher_metrics=dispatcher)
 
 
 def _tails(stack: Stack, lines: int = 15) -> str:
@@ -89,7 +90,16 @@ async def outcome(fault_stack: Stack, receiver: WebhookReceiver) -> scenario.Out
     print("\n" + scenario.summary(result))
     if result.failures or not result.alerts_settled or not result.projector_caught_up:
         print(_tails(fault_stack))
+    print(_unhandled(fault_stack))
     return result
+
+
+def _unhandled(stack: Stack) -> str:
+    """The API's unhandled errors (each a 500), with their tracebacks, for a failing run."""
+    path = stack.data_dir / "api.log"
+    lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+    found = [line for line in lines if "http.unhandled_error" in line]
+    return "API unhandled errors: " + ("none" if not found else "\n" + "\n".join(found))
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
 from motcua import dossiers
-from motcua.devstack.procs import free_port, terminate, wait_for_port
+from motcua.devstack.procs import free_ports, terminate, wait_for_port
 from motcua.eventstore import projector
 from motcua.health import Readiness, serve
 from motcua.metrics import OPEN_DOSSIERS
@@ -65,7 +65,7 @@ def prometheus(tmp_path: Path) -> Iterator[tuple[str, int]]:
         if os.environ.get("CI"):
             pytest.fail("prometheus is not installed (.ci/apt-packages installs it)")
         pytest.skip("prometheus is not installed (apt-get install prometheus)")
-    metrics_port, port = free_port(), free_port()
+    metrics_port, port = free_ports(2)
     readiness = Readiness()
     readiness.results["test"] = "ok"
     serve(metrics_port, readiness)
