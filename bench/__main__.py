@@ -111,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(results))
     m, v = doc["machine"], doc["versions"]
     print(f"\nmachine: {m['cpu_model']}, {m['cores']} cores, {m['memory_gib']} GiB, "
-          f"load at start {m['load_average_at_start']}")
+          f"load at start {m['load_average_at_start']}, "
+          f"reference workload {m['reference_ms']} ms")
     print(f"versions: Python {v['python']}, temporalio {v['temporalio']}, "
           f"{v['temporal_cli']}, {v['postgresql']}")
     print(f"commit: {doc['git']['commit']}{' (with local changes)' if doc['git']['dirty'] else ''}")

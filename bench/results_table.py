@@ -56,7 +56,9 @@ def provenance(doc: dict[str, Any], source: str) -> str:
         f"- Code: {code}.",
         f"- Machine: {m.get('cpu_model', '?')}, {m.get('cores', '?')} cores, "
         f"{m.get('memory_gib', '?')} GiB, load average at start "
-        f"{m.get('load_average_at_start', '?')}; everything on it (Temporal dev server, "
+        f"{m.get('load_average_at_start', '?')}, reference workload "
+        f"{m.get('reference_ms', 'not recorded')} ms (`bench.system.reference_ms`; lower is "
+        "faster); everything on it (Temporal dev server, "
         "PostgreSQL, worker, projector, API and the load generator).",
         f"- Versions: Python {v.get('python', '?')}, temporalio {v.get('temporalio', '?')}, "
         f"{cli}, {v.get('postgresql', '?')}."])

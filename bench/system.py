@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import shlex
 import subprocess
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,23 @@ def _run(args: list[str]) -> str:
     return "unknown"
 
 
+def reference_ms() -> float:
+    """Milliseconds one core takes for a fixed pure-Python workload (best of five): the
+    machine is shared and its speed has varied two-fold between runs, so results from
+    different runs are comparable only with this beside them (lower is faster)."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        doc = {"n": 0, "items": list(range(200))}
+        for i in range(300):
+            doc["n"] = sum(x * x for x in range(2000)) + i
+            doc = json.loads(json.dumps(doc))
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def machine() -> dict[str, Any]:
-    """CPU model, cores, memory, kernel."""
+    """CPU model, cores, memory, kernel, and the reference workload's time."""
     model = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -42,7 +59,8 @@ def machine() -> dict[str, Any]:
                 memory = int(line.split()[1]) * 1024
     return {"cpu_model": model, "cores": os.cpu_count(),
             "memory_gib": round(memory / 2**30, 1), "kernel": platform.release(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "reference_ms": reference_ms()}
 
 
 def versions() -> dict[str, str]:
