@@ -101,7 +101,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     metrics_address = f"0.0.0.0:{settings.sdk_metrics_port}" if settings.sdk_metrics_port \
         else None
     client = await connect(settings, runtime=runtime_with_metrics(metrics_address))
-    pool = await create_pool(settings)
+    pool = await create_pool(settings, reset_session=False)
     checks: dict[str, Check] = {"postgresql": lambda: pool.fetchval("SELECT 1"),
                                 "temporal": client.service_client.check_health}
     try:

@@ -3,7 +3,9 @@ source, the settings, through the calendar; the pool factory retries, then names
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +43,37 @@ async def test_create_pool_retries_then_names_the_failure() -> None:
     settings = Settings(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/x")
     with pytest.raises(ConnectionError, match=r"after 2 attempt\(s\)"):
         await create_pool(settings, attempts=2, delay=0.01)
+
+
+# The API's and the worker's pools skip asyncpg's session reset on release
+# (`create_pool(reset_session=False)`): safe only while no code those processes run leaves
+# session state on a pooled connection. The projector and dispatcher LISTEN (full reset kept);
+# migrations run on their own connections.
+_KEEPS_FULL_RESET = {"motcua/eventstore/projector.py", "motcua/dispatcher.py",
+                     "motcua/dispatcher_main.py", "motcua/projector_main.py",
+                     "motcua/eventstore/migrate.py"}
+_SESSION_STATE = re.compile(
+    r"add_listener\(|['\"]\s*LISTEN\s|pg_advisory_lock\(|pg_try_advisory_lock\(|"
+    r"execute\(\s*f?['\"]\s*SET\s+(?!LOCAL\b)(?:SESSION\s+)?[a-z_.]+\s*(?:=|TO\b)",
+    re.IGNORECASE)
+
+
+def session_state_uses(text: str) -> list[str]:
+    return [m.group(0) for m in _SESSION_STATE.finditer(text)]
+
+
+def test_no_session_state_on_connections_released_without_reset() -> None:
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "worker.py", *sorted((root / "activities").rglob("*.py")),
+             *sorted((root / "motcua").rglob("*.py"))]
+    found = {str(p.relative_to(root)): uses for p in files
+             if str(p.relative_to(root)) not in _KEEPS_FULL_RESET
+             and (uses := session_state_uses(p.read_text(encoding="utf-8")))}
+    assert found == {}
+    # The check can fail: each kind of session state in a sample is found, SET LOCAL is not.
+    sample = ('await conn.add_listener("x", f)\nawait conn.execute("LISTEN motcua")\n'
+              'await conn.execute("SELECT pg_advisory_lock(1)")\n'
+              'await conn.execute("SET work_mem = \'1GB\'")\n'
+              'await conn.execute("SET LOCAL work_mem = \'1GB\'")\n'
+              '"UPDATE t SET state = excluded.state"')
+    assert len(session_state_uses(sample)) == 4

@@ -26,7 +26,7 @@ from motcua.api.problems import (
     problem_response,
     unavailable,
 )
-from motcua.api.tokens import authenticate
+from motcua.api.tokens import AUTHENTICATED, authenticate
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _GUARDED = ("/v1/", "/codec/")
@@ -87,5 +87,8 @@ class BodyGuard:
         if scheme.lower() != "bearer" or not secret.strip():
             raise unauthorized("send Authorization: Bearer <token>")
         pool = scope["app"].state.resources.db()
-        if await authenticate(pool, secret.strip()) is None:
+        principal = await authenticate(pool, secret.strip())
+        if principal is None:
             raise unauthorized("the token is unknown or revoked")
+        # Handed to the route's `current_principal`, which then needs no second lookup.
+        scope.setdefault("state", {})[AUTHENTICATED] = (secret.strip(), principal)

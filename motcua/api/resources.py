@@ -88,7 +88,8 @@ class Resources:
 
     async def _connect_pool(self) -> None:
         # One attempt per call: `_keep_trying` retries with backoff, for ever.
-        pool = await runtime.create_pool(self.settings, attempts=1, command_timeout=10)
+        pool = await runtime.create_pool(self.settings, attempts=1, command_timeout=10,
+                                               reset_session=False)
         self.pool, self.owns_pool = pool, True
         self.pool_ready.set()
         log.info("postgresql.connected")

@@ -16,6 +16,9 @@ import asyncpg
 
 PREFIX = "mct_"
 DEV_TOKEN_NAME = "dev"
+# The request-state key under which `motcua.api.guard` leaves (secret, principal) once it has
+# authenticated a write, so the route's dependency does not look the token up again.
+AUTHENTICATED = "motcua_authenticated"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
