@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "json"  # json | console
     graceful_shutdown_seconds: float = 30.0
+    # The projector, woken by a new event, waits this long so that the events arriving
+    # meanwhile are projected in one batch (fewer round trips per event under load; the read
+    # models lag by as much more). 0: project at once.
+    projector_gather_ms: float = Field(default=50.0, ge=0, le=5000)
     # Open dossiers kept in the worker's memory (a cache miss replays the history).
     max_cached_workflows: int = 10000
     # The workflow sandbox. "off" (`UnsandboxedWorkflowRunner`): with the workflow code and

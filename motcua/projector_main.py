@@ -25,7 +25,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     log.info("projector.started", metrics_port=settings.metrics_port)
     try:
         async with probes(settings.metrics_port, {"postgresql": lambda: pool.fetchval("SELECT 1")}):
-            await projector.run(pool, stop, tz=calendar_for(settings).tz)
+            await projector.run(pool, stop, tz=calendar_for(settings).tz,
+                                gather=settings.projector_gather_ms / 1000)
     finally:
         refresher.cancel()
         await pool.close()

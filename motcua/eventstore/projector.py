@@ -210,9 +210,15 @@ async def lag_seconds(conn: Conn | asyncpg.Pool) -> float:
 
 
 async def run(pool: asyncpg.Pool, stop: asyncio.Event, poll_interval: float = 1.0, *,
-              tz: tzinfo | None = None) -> None:
+              tz: tzinfo | None = None, gather: float = 0.05) -> None:
     """Project continuously until `stop` is set: wake on NOTIFY, poll as a fallback, and
-    ride out a database outage (reconnect and resume from the checkpoint)."""
+    ride out a database outage (reconnect and resume from the checkpoint).
+
+    Woken by a NOTIFY, it waits `gather` seconds (`MOTCUA_PROJECTOR_GATHER_MS`) before reading,
+    so that the events of the next few milliseconds share one batch: a batch costs about ten
+    round trips whatever its size, and under load one came per event (issue 13: the projector
+    and PostgreSQL were a sixth of the CPU per lifecycle). The read models lag by that much
+    more; the API's answers come from the workflow, not from them."""
     wake = asyncio.Event()
 
     def _notified(*_args: object) -> None:
@@ -232,6 +238,9 @@ async def run(pool: asyncpg.Pool, stop: asyncio.Event, poll_interval: float = 1.
                         log.debug("projector.applied", events=applied)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(_either(wake, stop), timeout=poll_interval)
+                    if gather > 0 and wake.is_set():
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), timeout=gather)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
             log.warning("projector.database_unavailable", error=str(err))
             with contextlib.suppress(TimeoutError):
