@@ -17,6 +17,7 @@ time because the dev server limits concurrent long polls.
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -78,9 +79,11 @@ async def _start(client: Client, task_queue: str, workflow_id: str,
 
 
 async def storm(address: str, task_queue: str, n: int, window_s: float, prefix: str,
-                lead_s: float | None = None) -> StormRun:
+                lead_s: float | None = None,
+                at_first_due: Callable[[], None] | None = None) -> StormRun:
     """Start `n` workflows due over `window_s` seconds after the starts are expected to be
-    over, and wait for every one of them."""
+    over, and wait for every one of them; `at_first_due` is called at the first due instant
+    (or at once, if the starts overran it), e.g. to start a CPU meter."""
     client = await Client.connect(address)
     pilot_started = time.monotonic()
     # Starts are cheap; estimate their rate from a first batch due long after the run.
@@ -102,6 +105,9 @@ async def storm(address: str, task_queue: str, n: int, window_s: float, prefix: 
         handles += [handle for handle, _ in started]
         late_starts += sum(late for _, late in started)
     start_s = time.monotonic() - t0
+    if at_first_due is not None:
+        await asyncio.sleep(max(0.0, (first_due - datetime.now(UTC)).total_seconds()))
+        at_first_due()
     late: list[float] = []
     for start in range(0, n, RESULT_BATCH):
         late += await asyncio.gather(*(h.result() for h in handles[start:start + RESULT_BATCH]))

@@ -23,7 +23,6 @@ import asyncpg
 import httpx
 
 from motcua.api.tokens import create_dev_token
-from motcua.devstack.procs import free_ports
 from motcua.devstack.stack import Ports, Stack
 
 UNIT = "000.21.39.H39"
@@ -84,14 +83,6 @@ def summary(values: Sequence[float]) -> dict[str, float]:
             "p99": percentile(values, 99), "max": max(values) if values else math.nan}
 
 
-def make_ports() -> Ports:
-    """A stack's ports, all free now (no UI: a bench needs none)."""
-    api, temporal, postgres, worker, worker_sdk, projector, dispatcher = free_ports(7)
-    return Ports(api=api, temporal=temporal, temporal_ui=None, postgres=postgres,
-                 worker_metrics=worker, worker_sdk_metrics=worker_sdk,
-                 projector_metrics=projector, dispatcher_metrics=dispatcher)
-
-
 @dataclasses.dataclass
 class Running:
     """A started stack with its dev token."""
@@ -122,7 +113,7 @@ async def running_stack(name: str, *, env: dict[str, str] | None = None,
     base = Path(os.environ.get("MOTCUA_BENCH_DIR", tempfile.gettempdir()))
     data_dir = Path(tempfile.mkdtemp(prefix=f"motcua-bench-{name}-", dir=base))
     settings = {"MOTCUA_LOG_LEVEL": "WARNING", "MOTCUA_DB_POOL_MAX": "20", **(env or {})}
-    stack = Stack(data_dir, make_ports(), env=settings)
+    stack = Stack(data_dir, Ports.free(), env=settings)
     try:
         await asyncio.to_thread(stack.start_services)
         token = await create_dev_token(stack.postgres.dsn)

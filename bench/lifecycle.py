@@ -66,6 +66,22 @@ async def bare_run(run: Running, worker: subprocess.Popen[bytes], task_queue: st
     return seconds, meter.stop()
 
 
+async def warm_bare(run: Running, task_queue: str, concurrency: int) -> None:
+    """Warm the bare path (connections, caches, the dev server's first tasks)."""
+    await bare.drive(run.stack.temporal.address, task_queue, 2 * concurrency, concurrency,
+                     "warm")
+
+
+async def metered_api_run(run: Running, worker: subprocess.Popen[bytes], count: int,
+                          concurrency: int) -> tuple[float, float, dict[str, float]]:
+    """`api_run` with the CPU of every process of the stack (and the bare worker) metered:
+    seconds to the last answer, seconds until projected, CPU seconds per process."""
+    meter = CpuMeter(roots(run, {"bare worker": worker.pid}))
+    meter.start()
+    answered, projected, _ = await api_run(run, count, concurrency)
+    return answered, projected, meter.stop()
+
+
 async def bench(quick: bool, results_dir: Path) -> Result:
     count, concurrency = (12, 4) if quick else (600, 16)
     result = Result("lifecycle", "Lifecycle throughput (API vs bare Temporal)",
@@ -75,15 +91,10 @@ async def bench(quick: bool, results_dir: Path) -> Result:
         queue = "bench-bare"
         worker = start_bare_worker(run, queue)
         try:
-            # Warm up both paths (connections, caches, the dev server's first tasks).
-            await bare.drive(run.stack.temporal.address, queue, 2 * concurrency, concurrency,
-                             "warm")
+            await warm_bare(run, queue, concurrency)
             await api_run(run, 2 * concurrency, concurrency)
             bare1, cpu_bare1 = await bare_run(run, worker, queue, count, concurrency, "bare1")
-            meter = CpuMeter(roots(run, {"bare worker": worker.pid}))
-            meter.start()
-            answered, projected, _ = await api_run(run, count, concurrency)
-            cpu_api = meter.stop()
+            answered, projected, cpu_api = await metered_api_run(run, worker, count, concurrency)
             bare2, cpu_bare2 = await bare_run(run, worker, queue, count, concurrency, "bare2")
             size = await _event_store_size(run)
             if not quick:

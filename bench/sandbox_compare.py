@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import bare
-from bench.cpu import CpuMeter
-from bench.harness import roots, running_stack
-from bench.lifecycle import api_run, bare_run, start_bare_worker
+from bench.harness import running_stack
+from bench.lifecycle import api_run, bare_run, metered_api_run, start_bare_worker, warm_bare
 from bench.system import machine
 
 CONCURRENCY = 16
@@ -35,8 +33,7 @@ async def compare(count: int, modes: list[str]) -> list[str]:
         queue = "bench-bare"
         worker = start_bare_worker(run, queue)
         try:
-            await bare.drive(run.stack.temporal.address, queue, 2 * CONCURRENCY, CONCURRENCY,
-                             "warm")
+            await warm_bare(run, queue, CONCURRENCY)
             seconds, cpu = await bare_run(run, worker, queue, count, CONCURRENCY, "bare1")
             lines.append(_line("bare", count, seconds, cpu))
             for mode in modes:
@@ -44,10 +41,8 @@ async def compare(count: int, modes: list[str]) -> list[str]:
                 await asyncio.to_thread(run.stack.start, "worker",
                                         env={"MOTCUA_WORKFLOW_SANDBOX": mode})
                 await api_run(run, 2 * CONCURRENCY, CONCURRENCY)  # warm: worker caches
-                meter = CpuMeter(roots(run, {"bare worker": worker.pid}))
-                meter.start()
-                _, projected, _ = await api_run(run, count, CONCURRENCY)
-                lines.append(_line(mode, count, projected, meter.stop()))
+                _, projected, cpu = await metered_api_run(run, worker, count, CONCURRENCY)
+                lines.append(_line(mode, count, projected, cpu))
             seconds, cpu = await bare_run(run, worker, queue, count, CONCURRENCY, "bare2")
             lines.append(_line("bare", count, seconds, cpu))
         finally:

@@ -21,11 +21,17 @@ def to_dict(obj: Any) -> dict[str, Any]:
     return {f.name: _encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
 
 
-def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+def from_dict(cls: type[T], data: dict[str, Any], *, ignore_unknown: bool = False) -> T:
     """Rebuild `cls` from `to_dict` output (or from the JSON Temporal's default converter makes
-    of a dataclass: the same shape); unknown keys are an error, missing ones default."""
+    of a dataclass: the same shape); missing keys default.
+
+    Unknown keys are an error unless `ignore_unknown`: stored events carry a schema version, so
+    an unknown key there is a bug to report. What another process of a newer release hands us
+    (a workflow update's result, during a rolling deploy, when the worker is already new and
+    the API not yet) may have gained a field: the reader skips what it does not know
+    ("tolerant reader"), rather than answer the clerk with a 500."""
     key: Any = cls  # classes are hashable; mypy's Hashable check misses type[T]
-    result: T = _dataclass_decoder(key)(data)
+    result: T = _dataclass_decoder(key, ignore_unknown)(data)
     return result
 
 
@@ -46,15 +52,16 @@ def _encode(value: Any) -> Any:
 # generic `value_to_type`, ~0.05 ms here; `python -m bench --only lifecycle`). Types are
 # module-level constants, so the cache is bounded and the same in every process.
 @functools.cache
-def _dataclass_decoder(cls: type[Any]) -> Decoder:
+def _dataclass_decoder(cls: type[Any], ignore_unknown: bool) -> Decoder:
     hints = get_type_hints(cls)
-    fields = {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
+    fields = {f.name: _decoder(hints[f.name], ignore_unknown) for f in dataclasses.fields(cls)}
 
     def decode(data: dict[str, Any]) -> Any:
         unknown = data.keys() - fields.keys()
-        if unknown:
+        if unknown and not ignore_unknown:
             raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
-        return cls(**{name: fields[name](value) for name, value in data.items()})
+        return cls(**{name: fields[name](value) for name, value in data.items()
+                      if name in fields})
 
     return decode
 
@@ -64,16 +71,17 @@ def _identity(value: Any) -> Any:
 
 
 @functools.cache
-def _decoder(hint: Any) -> Decoder:
+def _decoder(hint: Any, ignore_unknown: bool) -> Decoder:
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
         inner = [a for a in get_args(hint) if a is not type(None)]
-        return _optional(_decoder(inner[0]))
+        return _optional(_decoder(inner[0], ignore_unknown))
     if origin in (tuple, list):
-        item = _decoder(get_args(hint)[0]) if get_args(hint) else _identity
+        args = get_args(hint)
+        item = _decoder(args[0], ignore_unknown) if args else _identity
         return _optional(_sequence(origin, item))
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        return _optional(_dataclass_decoder(hint))
+        return _optional(_dataclass_decoder(hint, ignore_unknown))
     if hint is datetime:
         return _optional(datetime.fromisoformat)
     if isinstance(hint, type) and issubclass(hint, Enum):

@@ -81,7 +81,7 @@ async def _start(client: Client, code: str, start_input: DossierStart,
         raw = await client.execute_update_with_start_workflow(
             by_reference, start_workflow_operation=start, id=update_id, rpc_timeout=rpc_timeout,
             result_type=dict)
-        return from_dict(Dossier, raw)
+        return from_dict(Dossier, raw, ignore_unknown=True)
     except WorkflowUpdateFailedError as err:
         raise (_rejection(err) or err) from err
     except Exception:
@@ -112,7 +112,7 @@ async def act_with_events(client: Client, code: str, action: str, command: cmd.C
     try:
         raw = await handle.execute_update(update, command, id=update_id,
                                           rpc_timeout=rpc_timeout, result_type=dict)
-        return from_dict(Acted, raw)
+        return from_dict(Acted, raw, ignore_unknown=True)
     except WorkflowUpdateFailedError as err:
         raise (_rejection(err) or err) from err
 

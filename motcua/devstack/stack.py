@@ -15,7 +15,7 @@ import asyncpg
 
 from motcua.codec import Keyring
 from motcua.devstack.postgres import EmbeddedPostgres
-from motcua.devstack.procs import StackError, port_free, terminate, wait_for_port
+from motcua.devstack.procs import StackError, free_ports, port_free, terminate, wait_for_port
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.eventstore.migrate import migrate
 
@@ -33,6 +33,15 @@ class Ports:
     worker_sdk_metrics: int = 9465
     projector_metrics: int = 9466
     dispatcher_metrics: int = 9467
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Ports all free now, for a stack beside others (tests, benchmarks); no Web UI."""
+        # Chosen together: one at a time, two could come back equal (`free_ports`).
+        api, temporal, postgres, worker, worker_sdk, projector, dispatcher = free_ports(7)
+        return cls(api=api, temporal=temporal, temporal_ui=None, postgres=postgres,
+                   worker_metrics=worker, worker_sdk_metrics=worker_sdk,
+                   projector_metrics=projector, dispatcher_metrics=dispatcher)
 
 
 @dataclass

@@ -19,20 +19,11 @@ from temporalio.client import Client
 
 from motcua.api.tokens import create_dev_token
 from motcua.config import Settings
-from motcua.devstack.procs import free_ports
 from motcua.devstack.stack import Ports, Stack
 from motcua.temporal import connect
 from tests.faults import scenario
 from tests.faults.load import Api
 from tests.faults.receiver import WebhookReceiver
-
-
-def _ports() -> Ports:
-    # Chosen together: one at a time, two could come back equal (`free_ports`).
-    api, temporal, postgres, worker, worker_sdk, projector, dispatcher = free_ports(7)
-    return Ports(api=api, temporal=temporal, temporal_ui=None, postgres=postgres,
-                 worker_metrics=worker, worker_sdk_metrics=worker_sdk,
-                 projector_metrics=projector, dispatcher_metrics=dispatcher)
 
 
 def _tails(stack: Stack, lines: int = 15) -> str:
@@ -70,7 +61,7 @@ async def fault_stack(fault_dir: Path, receiver: WebhookReceiver) -> AsyncIterat
            "MOTCUA_WEBHOOK_URL": receiver.url, "MOTCUA_WEBHOOK_SECRET": "fault-secret",
            "MOTCUA_TASK_QUEUE": "motcua-faults", "MOTCUA_LOG_LEVEL": "INFO",
            "MOTCUA_GRACEFUL_SHUTDOWN_SECONDS": "2"}
-    stack = Stack(fault_dir / "stack", _ports(), env=env)
+    stack = Stack(fault_dir / "stack", Ports.free(), env=env)
     try:
         await asyncio.to_thread(stack.start_services)
         for child in ("worker", "projector", "dispatcher", "api"):
