@@ -16,8 +16,9 @@ import asyncio
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -25,6 +26,8 @@ from bench import bare
 from bench.cpu import CpuMeter
 from bench.harness import Result, Running, lifecycle, roots, running_stack, wait_projected
 from bench.profile import Recorder, py_spy, summarize
+
+T = TypeVar("T")
 
 TARGET_RATIO = 0.8
 
@@ -58,18 +61,34 @@ def start_bare_worker(run: Running, task_queue: str, max_cached: int = 1000,
         cwd=Path(__file__).resolve().parent.parent)
 
 
+async def while_alive(worker: subprocess.Popen[bytes], work: Awaitable[T]) -> T:
+    """`work`'s result, or an error as soon as the bare `worker` exits: without it, a workflow
+    with no worker waits forever and so would the benchmark."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=1.0)
+        if done:
+            return task.result()
+        if worker.poll() is not None:
+            task.cancel()
+            raise RuntimeError(f"the bare worker exited with {worker.returncode} (its log is "
+                               "in the stack's folder, *-worker.log)")
+
+
 async def bare_run(run: Running, worker: subprocess.Popen[bytes], task_queue: str, count: int,
                    concurrency: int, prefix: str) -> tuple[float, dict[str, float]]:
     meter = CpuMeter(roots(run, {"bare worker": worker.pid}))
     meter.start()
-    seconds = await bare.drive(run.stack.temporal.address, task_queue, count, concurrency, prefix)
+    seconds = await while_alive(worker, bare.drive(run.stack.temporal.address, task_queue, count,
+                                                   concurrency, prefix))
     return seconds, meter.stop()
 
 
-async def warm_bare(run: Running, task_queue: str, concurrency: int) -> None:
+async def warm_bare(run: Running, worker: subprocess.Popen[bytes], task_queue: str,
+                    concurrency: int) -> None:
     """Warm the bare path (connections, caches, the dev server's first tasks)."""
-    await bare.drive(run.stack.temporal.address, task_queue, 2 * concurrency, concurrency,
-                     "warm")
+    await while_alive(worker, bare.drive(run.stack.temporal.address, task_queue,
+                                         2 * concurrency, concurrency, "warm"))
 
 
 async def metered_api_run(run: Running, worker: subprocess.Popen[bytes], count: int,
@@ -91,7 +110,7 @@ async def bench(quick: bool, results_dir: Path) -> Result:
         queue = "bench-bare"
         worker = start_bare_worker(run, queue)
         try:
-            await warm_bare(run, queue, concurrency)
+            await warm_bare(run, worker, queue, concurrency)
             await api_run(run, 2 * concurrency, concurrency)
             bare1, cpu_bare1 = await bare_run(run, worker, queue, count, concurrency, "bare1")
             answered, projected, cpu_api = await metered_api_run(run, worker, count, concurrency)

@@ -39,7 +39,7 @@ from bench.harness import (
     running_stack,
     summary,
 )
-from bench.lifecycle import start_bare_worker
+from bench.lifecycle import start_bare_worker, while_alive
 from motcua.config import Settings
 from motcua.runtime import calendar_for
 
@@ -220,8 +220,8 @@ async def _bare_storm(run: Running, n: int,
     worker = start_bare_worker(run, queue, max_cached=n + 1000, module="bench.bare_storm")
     meter = CpuMeter(roots(run, {"bare worker": worker.pid}))
     try:
-        storm = await bare_storm.storm(run.stack.temporal.address, queue, n, window_s, "bstorm",
-                                       at_first_due=meter.start)
+        storm = await while_alive(worker, bare_storm.storm(
+            run.stack.temporal.address, queue, n, window_s, "bstorm", at_first_due=meter.start))
         return storm, meter.stop()
     finally:
         worker.terminate()
