@@ -228,19 +228,25 @@ async def run(pool: asyncpg.Pool, stop: asyncio.Event, poll_interval: float = 1.
         try:
             async with pool.acquire() as listener:
                 await listener.add_listener(NOTIFY_CHANNEL, _notified)
-                while not stop.is_set() and not listener.is_closed():
-                    wake.clear()
-                    async with pool.acquire() as conn:
-                        # Measured on waking, before catching up: how far behind we were.
-                        PROJECTION_LAG.set(await lag_seconds(conn))
-                        applied = await catch_up(conn, tz=tz)
-                    if applied:
-                        log.debug("projector.applied", events=applied)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(_either(wake, stop), timeout=poll_interval)
-                    if gather > 0 and wake.is_set():
+                try:
+                    while not stop.is_set() and not listener.is_closed():
+                        wake.clear()
+                        async with pool.acquire() as conn:
+                            # Measured on waking, before catching up: how far behind we were.
+                            PROJECTION_LAG.set(await lag_seconds(conn))
+                            applied = await catch_up(conn, tz=tz)
+                        if applied:
+                            log.debug("projector.applied", events=applied)
                         with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), timeout=gather)
+                            await asyncio.wait_for(_either(wake, stop), timeout=poll_interval)
+                        if gather > 0 and wake.is_set():
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(stop.wait(), timeout=gather)
+                finally:
+                    # Back to the pool without a listener (asyncpg warns otherwise), as the
+                    # dispatcher does.
+                    if not listener.is_closed():
+                        await listener.remove_listener(NOTIFY_CHANNEL, _notified)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
             log.warning("projector.database_unavailable", error=str(err))
             with contextlib.suppress(TimeoutError):
