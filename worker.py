@@ -26,7 +26,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.deadlines import DeadlineActivities
 from activities.notify import NotificationActivities
 from activities.store import EventStoreActivities
-from motcua import catalog_store, logs
+from motcua import logs
+from motcua.catalog import store as catalog_store
 from motcua.config import Settings
 from motcua.correlation import WorkerInterceptor
 from motcua.health import Check, probes, stop_on_signals

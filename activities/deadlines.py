@@ -23,7 +23,7 @@ class DeadlineActivities:
                  active_catalog: Callable[[], Awaitable[Catalog]] | None = None) -> None:
         self._calendar = calendar
         self._catalog = catalog
-        # The active catalog version from PostgreSQL (motcua.catalog_store), re-read without a
+        # The active catalog version from PostgreSQL (motcua.catalog.store), re-read without a
         # restart; without it, the catalog given here.
         self._active_catalog = active_catalog
 

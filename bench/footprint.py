@@ -120,7 +120,7 @@ async def open_dossiers(run: Running, n: int, concurrency: int,
     """Receive `n` dossiers and leave them open in the worker's cache; then take `lifecycles`
     of them to their return through the API (for the event store per returned dossier)."""
     dsn = run.stack.postgres.dsn
-    # The stack's own client settings: its payloads are encrypted (`motcua.codec`).
+    # The stack's own client settings: its payloads are encrypted (`motcua.payload_codec`).
     keys = run.stack.payload_keys().get("MOTCUA_PAYLOAD_KEYS")
     client = await connect(Settings(
         temporal_address=run.stack.temporal.address,

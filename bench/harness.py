@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from motcua.api.tokens import create_dev_token
+from motcua.access.tokens import create_dev_token
 from motcua.devstack.stack import Ports, Stack
 
 UNIT = "000.21.39.H39"

@@ -19,10 +19,10 @@ import asyncpg
 
 from bench.harness import UNIT, Result, Running, running_stack, summary
 from bench.reportgen import EVENT_COLUMNS, FACT_COLUMNS, Generator, Rows, today_in_office
-from motcua import reports
 from motcua.config import Settings
 from motcua.eventstore import reporting
 from motcua.eventstore.projector import NAME
+from motcua.reports import sla as reports
 from motcua.runtime import calendar_for
 
 TARGET_MS = 200.0

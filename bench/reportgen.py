@@ -36,10 +36,10 @@ from domain.codes import format_code
 from domain.decide import decide
 from domain.dossier import Dossier, evolve
 from domain.states import AlertKind, Channel, Satisfaction
-from motcua.catalog_source import load_catalog
+from motcua.catalog.source import load_catalog
 from motcua.eventstore import reporting
 from motcua.eventstore.projector import _row
-from motcua.whatif import Clock, WorkdayIndex, in_force
+from motcua.whatif.simulate import Clock, WorkdayIndex, in_force
 
 T_UNIT, T_PROC = "999.99.99.Z99", "9.999999"
 KINDS = {"done": 66, "rated": 14, "refused": 3, "withdrawn": 2, "supplement": 10, "stopped": 1}

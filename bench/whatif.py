@@ -31,10 +31,11 @@ import asyncpg
 from bench.harness import Result, running_stack
 from bench.report_scale import load
 from bench.reportgen import today_in_office
-from motcua import forecast, whatif
 from motcua.config import Settings
-from motcua.recommend import recommend
 from motcua.runtime import calendar_for, catalog_for
+from motcua.whatif import forecast
+from motcua.whatif import simulate as whatif
+from motcua.whatif.recommend import recommend
 
 WHATIF_TARGET_S = 60.0
 RECOMMEND_TARGET_S = 300.0

@@ -1,6 +1,6 @@
 """The office calendar: which days are working days, and the office hours within them.
 
-Pure: no I/O, standard library only. `motcua.calendar_source.load_calendar` builds a `Calendar`
+Pure: no I/O, standard library only. `motcua.catalog.calendar.load_calendar` builds a `Calendar`
 from the `holidays` package plus operator overrides; tests may build one by hand.
 
 Time zone choice (Temporal sandbox): this module never constructs a `ZoneInfo`. Building one

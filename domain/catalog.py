@@ -1,6 +1,6 @@
 """Procedure and unit catalog types: what a dossier is processed under, and by whom.
 
-Pure: no I/O, standard library only. The loader (`motcua.catalog_source`) reads the YAML files,
+Pure: no I/O, standard library only. The loader (`motcua.catalog.source`) reads the YAML files,
 checks their shape and builds these objects; the invariants that hold for *any* catalog (amounts
 positive, reduced time not longer than the prescribed one...) are checked here, in
 `__post_init__`, so a hand-built catalog in a test obeys them too.

@@ -36,7 +36,7 @@ def format_code(unit_code: str, day: date, sequence: int, system_id: str | None 
 def register_entry(code: str) -> tuple[str, int]:
     """Form 01's "Vào Sổ theo dõi hồ sơ, Quyển số …, Số thứ tự …" for a dossier code: the book
     is the unit's register of the day (`unit-YYMMDD`), the line its daily number, the same
-    number the code carries (`motcua.register` keeps every line, without gaps)."""
+    number the code carries (`motcua.reports.sla.register` keeps every line, without gaps)."""
     match = CODE_PATTERN.match(code)
     if match is None:
         raise ValueError(f"not a dossier code: {code!r}")

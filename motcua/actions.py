@@ -12,7 +12,7 @@ Each row names:
   `motcua.api.schemas.ActionBody` subclass whose `command_type` is this type (found with
   `motcua.api.schemas.body_for`), so the body's fields and the command's stay side by side;
 - `update`: the `DossierWorkflow` update that runs it (Temporal needs one method per update);
-- `roles`: the token roles (`motcua.api.tokens.Role` values) allowed to send it over HTTP; an
+- `roles`: the token roles (`motcua.access.tokens.Role` values) allowed to send it over HTTP; an
   action without roles is not offered over HTTP (the operator sends it from the CLI);
 - `summary`, `operation_id`, `description`: its OpenAPI entry.
 

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     db_pool_max: int = 10
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    # The notification dispatcher (`motcua dispatcher`, motcua/dispatcher.py): POSTs in flight,
+    # The notification dispatcher (`motcua dispatcher`, motcua/notify/): POSTs in flight,
     # attempts before a delivery is recorded as failed, first retry delay (doubling up to 60 s),
     # and the lease after which a delivery claimed by a process that died is tried again.
     notify_concurrency: int = 32
@@ -80,6 +80,6 @@ class Settings(BaseSettings):
     public_url: str = ""
     # Public lookups per client and minute in this process (set the same at the ingress).
     lookup_per_minute: float = 20.0
-    # Keys encrypting Temporal payloads (`motcua.codec`): "id:base64-32-bytes,..."; the first
+    # Keys encrypting Temporal payloads (payload_codec): "id:base64-32-bytes,..."; the first
     # encrypts, all decrypt (rotation). Unset: payloads are stored in clear (dev only).
     payload_keys: SecretStr | None = None

@@ -17,8 +17,8 @@ from domain import commands as cmd
 from domain.codec import from_dict
 from domain.contracts import TASK_QUEUE
 from domain.dossier import Dossier
-from motcua import register
 from motcua.actions import ACTIONS
+from motcua.reports import register
 from workflows import Acted, DossierStart, DossierWorkflow
 
 

@@ -273,7 +273,7 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
         dossiers_at_risk=Gauge(
             "motcua_dossiers_at_risk",
             "Open dossiers forecast to finish late with probability >= 0.8, by unit (empirical "
-            "distribution of working time used; refreshed by motcua.forecast).",
+            "distribution of working time used; refreshed by motcua.whatif.forecast).",
             ["unit"],
             registry=registry,
         ),

@@ -16,8 +16,8 @@ import structlog
 
 from domain.calendar import Calendar, OfficeHours
 from domain.catalog import Catalog
-from motcua.calendar_source import load_calendar, parse_office_hours, parse_period_end
-from motcua.catalog_source import CatalogError, load_catalog
+from motcua.catalog.calendar import load_calendar, parse_office_hours, parse_period_end
+from motcua.catalog.source import CatalogError, load_catalog
 from motcua.config import Settings
 
 log = structlog.get_logger("motcua.runtime")

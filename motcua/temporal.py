@@ -9,9 +9,9 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
-from motcua.codec import EncryptionCodec, keyring_from
 from motcua.config import Settings
 from motcua.correlation import ClientInterceptor
+from motcua.payload_codec import EncryptionCodec, keyring_from
 
 _runtimes: dict[str, Runtime] = {}
 
@@ -29,7 +29,7 @@ def runtime_with_metrics(bind_address: str | None) -> Runtime | None:
 
 def data_converter(settings: Settings) -> DataConverter:
     """The default converter, with payloads encrypted when `MOTCUA_PAYLOAD_KEYS` is set (the
-    worker inherits it from its client: `motcua.codec`)."""
+    worker inherits it from its client: `motcua.payload_codec`)."""
     keys = settings.payload_keys.get_secret_value() if settings.payload_keys else None
     keyring = keyring_from(keys)
     if keyring is None:

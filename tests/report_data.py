@@ -27,7 +27,7 @@ from domain.dossier import Dossier, evolve
 from domain.envelope import EventEnvelope
 from domain.states import Channel, Satisfaction
 from motcua.eventstore import projector, store
-from motcua.reports import COUNTS, Report
+from motcua.reports.sla import COUNTS, Report
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 UNITS = ("999.01.99.H99", "999.02.99.H99")

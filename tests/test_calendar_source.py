@@ -11,7 +11,7 @@ import pytest
 from domain.calendar import OfficeHours
 from domain.catalog import TimeUnit
 from domain.clock import due_at
-from motcua.calendar_source import (
+from motcua.catalog.calendar import (
     CalendarOverridesError,
     default_overrides_path,
     load_calendar,

@@ -16,7 +16,7 @@ from domain.catalog import (
     UnknownProcedure,
     UnknownUnit,
 )
-from motcua.catalog_source import CatalogError, load_catalog
+from motcua.catalog.source import CatalogError, load_catalog
 
 GOOD_ROW = """\
   - code: "1.001193"

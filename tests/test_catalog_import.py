@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 
 from domain.catalog import TimeUnit
-from motcua import catalog_store
-from motcua.catalog_io import (
+from motcua.catalog import store as catalog_store
+from motcua.catalog.io import (
     COLUMNS,
     CatalogFileError,
     diff,
@@ -20,8 +20,8 @@ from motcua.catalog_io import (
     read_procedures,
     write_procedures,
 )
-from motcua.catalog_source import load_catalog
-from motcua.cli_catalog import main
+from motcua.catalog.source import load_catalog
+from motcua.cli.catalog import main
 from motcua.devstack.postgres import EmbeddedPostgres
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from motcua.cli_deadline import main
+from motcua.cli.deadline import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,9 +84,9 @@ def test_overrides_change_the_due_time(tmp_path: Path,
 
 
 def test_runs_as_a_module() -> None:
-    """`python -m motcua.cli_deadline` prints exactly one line and exits 0."""
+    """`python -m motcua.cli.deadline` prints exactly one line and exits 0."""
     result = subprocess.run(
-        [sys.executable, "-m", "motcua.cli_deadline", "--received", "2025-04-25T10:00+07:00",
+        [sys.executable, "-m", "motcua.cli.deadline", "--received", "2025-04-25T10:00+07:00",
          "--days", "1"], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "2025-04-26T17:00:00+07:00\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from motcua.cli_psql import DEV_URL, command
+from motcua.cli.psql import DEV_URL, command
 from motcua.devstack.postgres import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parents[1]

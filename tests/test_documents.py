@@ -16,7 +16,7 @@ from domain.decide import decide
 from domain.dossier import Dossier, fold
 from domain.envelope import EventEnvelope
 from domain.states import Channel
-from motcua.catalog_source import load_catalog
+from motcua.catalog.source import load_catalog
 from motcua.documents import KINDS, DocumentUnavailable, UnknownDocument, render
 from motcua.documents.timefmt import vn_date, vn_time
 

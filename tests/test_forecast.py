@@ -21,10 +21,10 @@ from domain.clock import due_at, due_soon_at
 from domain.decide import decide
 from domain.dossier import Dossier, evolve
 from domain.states import Channel
-from motcua import forecast
-from motcua.calendar_source import load_calendar
+from motcua.catalog.calendar import load_calendar
 from motcua.eventstore import projector, store
-from motcua.whatif import WorkdayIndex
+from motcua.whatif import forecast
+from motcua.whatif.simulate import WorkdayIndex
 from tests.report_data import envelopes
 
 UNIT, PROC = "999.16.99.H99", "9.000016"

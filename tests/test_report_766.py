@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from motcua.reports import DEFINITIONS, Row
+from motcua.reports.sla import DEFINITIONS, Row
 
 
 def test_item_5_4_is_over_dossiers_with_complaints() -> None:

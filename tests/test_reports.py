@@ -14,7 +14,7 @@ import pytest
 
 from domain.states import Channel
 from motcua.eventstore import projector, reporting
-from motcua.reports import decompose, sla_report
+from motcua.reports.sla import decompose, sla_report
 from tests.report_data import NOW, PROCS, UNITS, Hand, count_by_hand, counted, data
 
 __all__ = ["data"]  # the module-scoped fixture

@@ -15,13 +15,13 @@ import asyncpg
 import httpx
 import pytest
 
-from motcua import cli_report
+from motcua.access.tokens import create_token
 from motcua.api.app import create_app
 from motcua.api.routes import reports as reports_route
-from motcua.api.tokens import create_token
+from motcua.cli import report as cli_report
 from motcua.config import Settings
 from motcua.devstack.postgres import EmbeddedPostgres
-from motcua.reports import COLUMNS, DEFINITION_VERSION, sla_report, to_csv
+from motcua.reports.sla import COLUMNS, DEFINITION_VERSION, sla_report, to_csv
 from tests.report_data import NOW, PROCS, UNITS, Hand, data
 
 __all__ = ["data"]  # the module-scoped fixture (its appends are idempotent)

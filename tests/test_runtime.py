@@ -14,7 +14,7 @@ from motcua.config import Settings
 from motcua.devstack.procs import free_port
 from motcua.documents.timefmt import vn_time
 from motcua.eventstore.reporting import office_day
-from motcua.reports import definition
+from motcua.reports.sla import definition
 from motcua.runtime import calendar_for, create_pool
 
 
@@ -49,8 +49,8 @@ async def test_create_pool_retries_then_names_the_failure() -> None:
 # (`create_pool(reset_session=False)`): safe only while no code those processes run leaves
 # session state on a pooled connection. The projector and dispatcher LISTEN (full reset kept);
 # migrations run on their own connections.
-_KEEPS_FULL_RESET = {"motcua/eventstore/projector.py", "motcua/dispatcher.py",
-                     "motcua/dispatcher_main.py", "motcua/projector_main.py",
+_KEEPS_FULL_RESET = {"motcua/eventstore/projector.py", "motcua/notify/dispatcher.py",
+                     "motcua/notify/process.py", "motcua/eventstore/process.py",
                      "motcua/eventstore/migrate.py"}
 _SESSION_STATE = re.compile(
     r"add_listener\(|['\"]\s*LISTEN\s|pg_advisory_lock\(|pg_try_advisory_lock\(|"

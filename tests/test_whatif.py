@@ -31,12 +31,13 @@ from domain.deadlines import compute
 from domain.decide import decide
 from domain.dossier import Dossier, evolve
 from domain.states import Channel
-from motcua import catalog_io, whatif
-from motcua.calendar_source import load_calendar
+from motcua.catalog import io as catalog_io
+from motcua.catalog.calendar import load_calendar
 from motcua.eventstore import projector, store
-from motcua.recommend import Recommender, recommend
-from motcua.whatif import Clock, WhatIfError
-from motcua.whatif_catalog import read_policy
+from motcua.whatif import simulate as whatif
+from motcua.whatif.catalogs import read_policy
+from motcua.whatif.recommend import Recommender, recommend
+from motcua.whatif.simulate import Clock, WhatIfError
 from tests.report_data import NOW, PROCS, UNITS, data, envelopes
 
 __all__ = ["data"]  # the report tests' module-scoped fixture: 48 dossiers of every kind

@@ -50,7 +50,7 @@ SEARCH_ATTRIBUTES = (SA_STATE, SA_SLA, SA_DUE, SA_UNIT, SA_PROCEDURE)
 # Histories from before it replay on the old branch (tests/replay/histories/*.v1.json).
 LOCAL_APPENDS = "local-appends-v2"
 # Patch: a deadline alert is stored marked `delivery: outbox` and delivered by the dispatcher
-# (motcua/dispatcher.py), not by a notification activity and a second append here. Histories
+# (motcua/notify/dispatcher.py), not by a notification activity and a second append here. Histories
 # from before it still notify from the workflow (tests/replay/histories/*.v3.json and older).
 NOTIFY_OUTBOX = "notify-outbox-v1"
 # Patch: the overdue alerts fire at the legal due time (an apology's new appointment does not

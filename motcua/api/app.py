@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
-from motcua import catalog_store, console, forecast, metrics
+from motcua import console, metrics
 from motcua.api import idempotency, problems
 from motcua.api.guard import BodyGuard
 from motcua.api.middleware import RequestContext
@@ -34,8 +34,10 @@ from motcua.api.routes import (
     reports,
 )
 from motcua.api.routes import whatif as whatif_routes
+from motcua.catalog import store as catalog_store
 from motcua.config import Settings
 from motcua.runtime import calendar_for, catalog_for
+from motcua.whatif import forecast
 
 log = structlog.get_logger(__name__)
 
@@ -59,7 +61,7 @@ is 415.
 
 async def _follow_catalog(resources: Resources) -> None:
     """Once PostgreSQL is reachable: keep `resources.catalog` the active catalog version in the
-    database (motcua.catalog_store), so an activation reaches the API without a restart. Not
+    database (motcua.catalog.store), so an activation reaches the API without a restart. Not
     when the settings name catalog files (then the file is the catalog)."""
     await resources.pool_ready.wait()
     source = catalog_store.source_for(resources.settings, resources.db(), resources.catalog)

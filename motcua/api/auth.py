@@ -16,10 +16,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from domain.codes import CODE_PATTERN
+from motcua.access.tokens import AUTHENTICATED, Principal, Role, authenticate
 from motcua.actions import HTTP_ACTIONS
 from motcua.api.problems import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, Problem
 from motcua.api.resources import PoolDep
-from motcua.api.tokens import AUTHENTICATED, Principal, Role, authenticate
 
 CLERK, OFFICER, LEADER, OPS = Role.CLERK, Role.OFFICER, Role.LEADER, Role.OPS
 

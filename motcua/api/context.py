@@ -11,7 +11,7 @@ from fastapi import Depends, Header, Request
 
 from motcua.api import idempotency
 from motcua.api.resources import PoolDep, Resources, ResourcesDep
-from motcua.codec import Keyring, keyring_from
+from motcua.payload_codec import Keyring, keyring_from
 
 
 def correlation_id(request: Request) -> str:

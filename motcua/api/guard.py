@@ -17,6 +17,7 @@ import email.message
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from motcua.access.tokens import AUTHENTICATED, authenticate
 from motcua.api.auth import unauthorized
 from motcua.api.problems import (
     DATABASE_DOWN,
@@ -26,7 +27,6 @@ from motcua.api.problems import (
     problem_response,
     unavailable,
 )
-from motcua.api.tokens import AUTHENTICATED, authenticate
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _GUARDED = ("/v1/", "/codec/")

@@ -13,13 +13,13 @@ a timeout between the two can never create a second dossier or a second event. A
 released only when the engine refused the command (nothing happened; the client may fix the
 request and reuse the key). A handler runs this whole sequence with `async with attempt(...)`.
 
-A receipt's number is allocated inside the claim's transaction (`motcua.register`), so a
+A receipt's number is allocated inside the claim's transaction (`motcua.reports.register`), so a
 duplicate never spends one; if the engine then refuses that receipt, its number is void and the
 refusal is kept as the key's answer (a retry replays it rather than spend another number).
 Races never assert: a claim that vanishes under a concurrent request (refused, released) is
 retried a few times, then answered 409 `request-in-progress` with `Retry-After`. Stored
 responses hold personal data, so with `MOTCUA_PAYLOAD_KEYS` they are sealed (AES-GCM, bound to
-principal and key; `motcua.codec`).
+principal and key; `motcua.payload_codec`).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from motcua.api.problems import (
     Problem,
     problem_body,
 )
-from motcua.codec import Keyring
 from motcua.eventstore.store import Conn
+from motcua.payload_codec import Keyring
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")

@@ -19,9 +19,9 @@ from typing import Any
 import asyncpg
 
 from motcua import correlation
+from motcua.access.tokens import Principal
 from motcua.api.auth import CLERK, LEADER, OFFICER
 from motcua.api.problems import FORBIDDEN, Problem
-from motcua.api.tokens import Principal
 from motcua.api.views import DossierView
 
 SEES_PERSONAL_DATA = frozenset({CLERK, OFFICER, LEADER})

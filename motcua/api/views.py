@@ -17,14 +17,14 @@ from domain.catalog import Catalog
 from domain.dossier import Dossier, fold
 from domain.envelope import EventEnvelope
 from domain.states import Channel, DossierState, Satisfaction, SlaStatus, Timeliness
-from motcua.calendar_source import office_zone
+from motcua.catalog.calendar import office_zone
 from motcua.eventstore.outbox import Delivery
 
 CODE_EXAMPLE = "000.21.39.H39-261126-0001"
 
 
 class RiskView(BaseModel):
-    """The forecast that the open dossier finishes late (motcua.forecast)."""
+    """The forecast that the open dossier finishes late (motcua.whatif.forecast)."""
 
     probability: float = Field(description="P(late), 0..1.", examples=[0.82])
     basis: str = Field(description="procedure_unit | procedure | all (the finished dossiers "

@@ -17,6 +17,7 @@ from fastapi import Request
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from motcua.access.users import Session
 from motcua.actions import ACTIONS
 from motcua.api.auth import ASSIGNEE_STEPS, PERMISSIONS, check_visible, unit_of
 from motcua.api.context import PostContext, post_context
@@ -24,7 +25,6 @@ from motcua.api.problems import FORBIDDEN, Problem
 from motcua.api.routes.actions import perform
 from motcua.api.routes.dossiers import receive_dossier
 from motcua.api.schemas import ReceiveRequest, body_for
-from motcua.console.users import Session
 from motcua.console.web import resources, text
 
 FORM_ID = "form_id"

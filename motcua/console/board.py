@@ -1,5 +1,5 @@
 """`/bao-cao`: the SLA board for leaders and operations: Biểu 06 for a unit and period and the
-Decision 766 on-time rate (both from `motcua.reports`, the same numbers as
+Decision 766 on-time rate (both from `motcua.reports.sla`, the same numbers as
 `GET /v1/reports/sla`), overdue and due-today lists, load per officer; CSV and XLSX downloads.
 No applicant data appears here, so the ops role may see all of it.
 
@@ -19,12 +19,11 @@ from fastapi.responses import HTMLResponse, Response
 from openpyxl import Workbook
 
 from domain.states import DossierState
-from motcua import reports, whatif
+from motcua.access.tokens import Role
+from motcua.access.users import Session
 from motcua.api.routes.whatif import DB_ERRORS, Busy, run_cut
-from motcua.api.tokens import Role
 from motcua.api.views import summary
 from motcua.console.queue import names, rows
-from motcua.console.users import Session
 from motcua.console.web import (
     SECURITY_HEADERS,
     ConsoleError,
@@ -33,6 +32,8 @@ from motcua.console.web import (
     resources,
     staff,
 )
+from motcua.reports import sla as reports
+from motcua.whatif import simulate as whatif
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Session, Depends(staff)]

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from domain.states import DossierState, Satisfaction
+from motcua.access.users import Session
 from motcua.api.auth import PERMISSIONS, unit_of
 from motcua.api.views import PublicDossierView
 from motcua.console import acting, lookup
 from motcua.console.acting import ActionFailed
-from motcua.console.users import Session
 from motcua.console.web import (
     SATISFACTION_LABELS,
     ConsoleError,

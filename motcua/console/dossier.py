@@ -14,14 +14,14 @@ from starlette.datastructures import FormData
 from domain.dossier import Dossier
 from domain.envelope import EventEnvelope
 from domain.states import DossierState
+from motcua.access.tokens import Role
+from motcua.access.users import Session, list_users
 from motcua.api import privacy
 from motcua.api.auth import ASSIGNEE_STEPS, PERMISSIONS, unit_of
 from motcua.api.problems import Problem
-from motcua.api.tokens import Role
 from motcua.api.views import folded
 from motcua.console import acting
 from motcua.console.acting import ActionFailed
-from motcua.console.users import Session, list_users
 from motcua.console.web import (
     SATISFACTION_LABELS,
     SECURITY_HEADERS,

@@ -13,12 +13,12 @@ from starlette.datastructures import FormData
 
 from domain.catalog import Procedure
 from motcua import lookup
+from motcua.access.tokens import Role
+from motcua.access.users import Session
 from motcua.api.schemas import ReceiveRequest
-from motcua.api.tokens import Role
 from motcua.console import acting
 from motcua.console.acting import ActionFailed
 from motcua.console.dossier import DOCUMENT_HEADERS, dossier_events, printable
-from motcua.console.users import Session
 from motcua.console.web import (
     ConsoleError,
     checked_form,

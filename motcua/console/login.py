@@ -10,8 +10,8 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from motcua.console import users
-from motcua.console.users import Outcome
+from motcua.access import users
+from motcua.access.users import Outcome
 from motcua.console.web import (
     COOKIE,
     CSRF_FIELD,

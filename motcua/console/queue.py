@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from domain.states import DossierState, SlaStatus
+from motcua.access.tokens import Role
+from motcua.access.users import Session, list_users
 from motcua.api import listing
 from motcua.api.problems import Problem
-from motcua.api.tokens import Role
-from motcua.console.users import Session, list_users
 from motcua.console.web import (
     SECURITY_HEADERS,
     ConsoleError,

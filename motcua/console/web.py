@@ -20,10 +20,10 @@ from starlette.datastructures import FormData
 from domain.calendar import Calendar
 from domain.clock import working_time_between
 from domain.states import DossierState, SlaStatus
+from motcua.access.tokens import Role
+from motcua.access.users import Session, session
 from motcua.api.privacy import sees_personal_data as principal_sees_personal_data
 from motcua.api.resources import Resources
-from motcua.api.tokens import Role
-from motcua.console.users import Session, session
 from motcua.documents.timefmt import in_vietnam
 
 COOKIE = "motcua_phien"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import asyncpg
 
-from motcua.codec import Keyring
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import StackError, free_ports, port_free, terminate, wait_for_port
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.eventstore.migrate import migrate
+from motcua.payload_codec import Keyring
 
 # The child processes of a whole stack, in start order.
 SERVICES = ("worker", "projector", "dispatcher", "api")
@@ -72,7 +72,7 @@ class Stack:
                 **self.env}
 
     def payload_keys(self) -> dict[str, str]:
-        """The dev stack encrypts Temporal payloads as production does (`motcua.codec`): with
+        """The dev stack encrypts Temporal payloads as production does (payload_codec): with
         a key made once in `<data_dir>/payload-keys` (0600), unless the environment sets one."""
         if os.environ.get("MOTCUA_PAYLOAD_KEYS"):
             return {}

@@ -37,7 +37,7 @@ def _lock(data_dir: Path) -> IO[str]:
 
 def _dev_token(data_dir: Path, dsn: str) -> str:
     """Create, once, a development token with every role."""
-    from motcua.api.tokens import create_dev_token
+    from motcua.access.tokens import create_dev_token
 
     path = data_dir / "dev-token"
     if path.exists():
@@ -51,7 +51,7 @@ def _dev_token(data_dir: Path, dsn: str) -> str:
 def _dev_password(data_dir: Path, dsn: str) -> str:
     """(Re)create the console user `dev` with every role; its password is kept in
     `<data-dir>/dev-password` so that it survives restarts."""
-    from motcua.console.users import create_dev_user
+    from motcua.access.users import create_dev_user
 
     path = data_dir / "dev-password"
     kept = path.read_text().strip() if path.exists() else None

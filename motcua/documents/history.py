@@ -11,7 +11,7 @@ from domain import events as ev
 from domain.catalog import Catalog, UnknownProcedure, UnknownUnit
 from domain.dossier import Dossier, fold
 from domain.envelope import EventEnvelope
-from motcua.calendar_source import office_zone
+from motcua.catalog.calendar import office_zone
 
 E = TypeVar("E", bound=ev.Event)
 

@@ -11,7 +11,7 @@ from datetime import datetime, tzinfo
 
 from domain.catalog import TimeUnit
 from domain.states import Channel, Timeliness
-from motcua.calendar_source import office_zone
+from motcua.catalog.calendar import office_zone
 
 VERDICT_LABELS: dict[Timeliness, str] = {
     Timeliness.EARLY: "Trước hạn",

@@ -21,7 +21,7 @@ import structlog
 
 from domain.codec import from_dict, to_dict
 from domain.dossier import Dossier, evolve
-from motcua.calendar_source import office_zone
+from motcua.catalog.calendar import office_zone
 from motcua.eventstore import counting, reporting, store
 from motcua.eventstore.store import NOTIFY_CHANNEL, Conn
 from motcua.metrics import PROJECTION_LAG

@@ -14,8 +14,8 @@ import pytest
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from motcua.access.tokens import create_token
 from motcua.api.app import create_app
-from motcua.api.tokens import create_token
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.eventstore.projector import catch_up

@@ -8,8 +8,8 @@ import asyncpg
 import httpx
 import pytest
 
-from motcua.api.tokens import create_dev_token, hash_token
-from motcua.cli_token import main
+from motcua.access.tokens import create_dev_token, hash_token
+from motcua.cli.token import main
 from motcua.devstack.postgres import EmbeddedPostgres
 from tests.api.conftest import bearer
 from tests.conftest import UNIT

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 
-from motcua import register
+from motcua.reports import register
 from tests.api.conftest import OTHER_UNIT, MakeToken, bearer, receive
 
 # A unit no other test receives dossiers in, so its register holds only this module's lines.

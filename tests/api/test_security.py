@@ -33,16 +33,16 @@ from domain.codes import format_code
 from domain.states import Channel
 from motcua import dossiers
 from motcua import lookup as motcua_lookup
+from motcua.access.tokens import create_token
 from motcua.api.app import create_app
-from motcua.api.tokens import create_token
-from motcua.cli_token import main as token_cli
-from motcua.codec import EncryptionCodec, Keyring, PayloadKeyError
+from motcua.cli.token import main as token_cli
 from motcua.devstack import postgres as postgres_module
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.lookup import normalise
-from motcua.register import register_lines
+from motcua.payload_codec import EncryptionCodec, Keyring, PayloadKeyError
+from motcua.reports.register import register_lines
 from motcua.temporal import connect
 from tests.api.conftest import (
     OTHER_UNIT,

@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
-from motcua import forecast
+from motcua.whatif import forecast
 from tests.api.conftest import OTHER_UNIT, MakeToken, act, bearer, project, receive
 from tests.conftest import PROCEDURE, UNIT
 

@@ -20,8 +20,8 @@ import pytest
 import uvicorn
 from temporalio.client import Client
 
+from motcua.access.users import create_user
 from motcua.api.app import create_app
-from motcua.console.users import create_user
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port
 from motcua.devstack.temporal_server import TemporalDevServer

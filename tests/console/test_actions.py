@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from domain import commands as cmd
 from motcua import dossiers
-from motcua.api.tokens import create_token
+from motcua.access.tokens import create_token
 from tests.conftest import PROCEDURE, TASK_QUEUE, UNIT, Receive, new_code
 from tests.console.conftest import PASSWORD, MakeUser
 from tests.console.test_login import login

@@ -8,8 +8,8 @@ import asyncio
 import asyncpg
 import pytest
 
-from motcua.cli_user import PASSWORD_ENV, main
-from motcua.console import users
+from motcua.access import users
+from motcua.cli.user import PASSWORD_ENV, main
 from motcua.devstack.postgres import EmbeddedPostgres
 from tests.conftest import UNIT
 

@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 import pytest
 
-from motcua.console import users
+from motcua.access import users
 from tests.conftest import UNIT
 from tests.console.conftest import PASSWORD, MakeUser
 

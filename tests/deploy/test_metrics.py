@@ -16,8 +16,8 @@ from domain.clock import due_at
 from domain.dossier import Dossier
 from domain.states import AlertKind, Channel, Timeliness
 from motcua import metrics as m
-from motcua.calendar_source import load_calendar
-from motcua.catalog_source import load_catalog
+from motcua.catalog.calendar import load_calendar
+from motcua.catalog.source import load_catalog
 from motcua.eventstore import counting
 from tests.deploy._support import run
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.calendar import Calendar
-from motcua.calendar_source import load_calendar
+from motcua.catalog.calendar import load_calendar
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from domain.deadlines import compute
 from domain.decide import decide
 from domain.dossier import Dossier, fold
 from domain.states import AlertKind, Channel, SlaStatus, Timeliness
-from motcua.catalog_source import load_catalog
+from motcua.catalog.source import load_catalog
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 RECEIVED = datetime(2025, 3, 3, 9, 0, tzinfo=VN)      # Monday

@@ -20,7 +20,7 @@ from domain.clock import (
     timeliness,
     working_time_between,
 )
-from motcua.calendar_source import default_overrides_path, read_overrides
+from motcua.catalog.calendar import default_overrides_path, read_overrides
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ZONES: list[tzinfo] = [VN, ZoneInfo("UTC"), ZoneInfo("Europe/Paris"), ZoneInfo("America/New_York")]

@@ -15,7 +15,7 @@ from domain.deadlines import compute
 from domain.decide import decide
 from domain.dossier import fold
 from domain.states import Channel
-from motcua.catalog_source import load_catalog
+from motcua.catalog.source import load_catalog
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SUNDAY_EVENING = datetime(2025, 3, 9, 20, 0, tzinfo=VN)

@@ -28,7 +28,7 @@ from domain.states import (
     SlaStatus,
     Timeliness,
 )
-from motcua.catalog_source import load_catalog
+from motcua.catalog.source import load_catalog
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 PROCEDURE = "1.004873"  # certificate of marital status: 03 working days, civil_code

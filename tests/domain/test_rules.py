@@ -20,7 +20,7 @@ from domain.decide import check_original_receipt, no_more_commands
 from domain.dossier import RATING_WINDOW, Dossier
 from domain.errors import InvalidCommand, InvalidTransition
 from domain.states import Channel, DossierState, Satisfaction, SlaStatus
-from motcua.catalog_source import load_catalog
+from motcua.catalog.source import load_catalog
 
 T0 = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 09:00 in Hà Nội
 PROCEDURE = "1.004873"

@@ -17,7 +17,7 @@ from domain.decide import decide
 from domain.dossier import fold
 from domain.errors import InvalidTransition
 from domain.states import Channel
-from motcua.catalog_source import load_catalog
+from motcua.catalog.source import load_catalog
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 RECEIVED = datetime(2025, 7, 7, 10, 0, tzinfo=VN)

@@ -10,8 +10,8 @@ import asyncpg
 
 from domain.catalog import TimeUnit
 from domain.clock import due_at
-from motcua import catalog_store
-from motcua.catalog_source import catalog_of, load_catalog
+from motcua.catalog import store as catalog_store
+from motcua.catalog.source import catalog_of, load_catalog
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.runtime import calendar_for

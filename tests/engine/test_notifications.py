@@ -32,8 +32,8 @@ from motcua.api.views import timeline
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port
 from motcua.devstack.temporal_server import TemporalDevServer
-from motcua.dispatcher import Dispatcher, Policy
 from motcua.eventstore import outbox, store
+from motcua.notify.dispatcher import Dispatcher, Policy
 from tests.conftest import UNIT, new_code, receipt, settings_for
 from tests.engine.helpers import stored_events
 from worker import build_worker

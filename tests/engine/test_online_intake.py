@@ -17,7 +17,7 @@ from domain.catalog import TimeUnit
 from domain.clock import due_at
 from domain.states import Channel, DossierState
 from motcua import dossiers
-from motcua.calendar_source import load_calendar
+from motcua.catalog.calendar import load_calendar
 from tests.conftest import PROCEDURE, TASK_QUEUE, UNIT, new_code
 from tests.engine.helpers import assert_stream_sound, stored_events
 

@@ -15,7 +15,7 @@ from temporalio.testing import TimeSkipper, TimeSkippingConfig
 from domain import commands as cmd
 from domain.states import AlertKind
 from motcua import dossiers
-from motcua.cli_calendar import correct
+from motcua.cli.calendar import correct
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.temporal_server import TemporalDevServer
 from tests.conftest import TASK_QUEUE, receipt, settings_for

@@ -17,7 +17,7 @@ import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from motcua.api.tokens import create_dev_token
+from motcua.access.tokens import create_dev_token
 from motcua.config import Settings
 from motcua.devstack.stack import Ports, Stack
 from motcua.temporal import connect
@@ -105,7 +105,7 @@ async def stack_pool(outcome: scenario.Outcome, fault_stack: Stack
 @pytest.fixture(scope="module")
 async def stack_client(outcome: scenario.Outcome, fault_stack: Stack) -> Client:
     """A Temporal client on the stack's (restarted) dev server."""
-    # The stack encrypts payloads (motcua.codec): connect with its keys, as its API does.
+    # The stack encrypts payloads (motcua.payload_codec): connect with its keys, as its API does.
     keys = fault_stack.payload_keys().get("MOTCUA_PAYLOAD_KEYS")
     return await connect(Settings(temporal_address=fault_stack.temporal.address,
                                   payload_keys=SecretStr(keys) if keys else None))

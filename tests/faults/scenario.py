@@ -25,7 +25,7 @@ import asyncpg
 import structlog
 import yaml
 
-from motcua.calendar_source import office_zone
+from motcua.catalog.calendar import office_zone
 from motcua.devstack.stack import Stack
 from tests.faults.load import Api, Call, Load, receipt_body
 from tests.faults.receiver import Hit, WebhookReceiver

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from domain.decide import no_more_commands
 from domain.envelope import EventEnvelope
+from motcua.access.tokens import Principal
 from motcua.actions import HTTP_ACTIONS, Action
 from motcua.api import engine, idempotency, privacy, problems
 from motcua.api.auth import ASSIGNEE_STEPS, check_assignee, check_visible, require
@@ -24,7 +25,6 @@ from motcua.api.context import PostContext, PostCtx
 from motcua.api.problems import INVALID_TRANSITION, Problem
 from motcua.api.routes.dossiers import DossierCode
 from motcua.api.schemas import ActionBody, body_for
-from motcua.api.tokens import Principal
 from motcua.api.views import DossierView, dossier_view, folded
 from motcua.eventstore.store import read_stream
 from workflows import Acted

@@ -1,4 +1,4 @@
-"""`POST /codec/decode`: the codec server of the Temporal Web UI (`motcua.codec`).
+"""`POST /codec/decode`: the codec server of the Temporal Web UI (`motcua.payload_codec`).
 
 Temporal keeps payloads encrypted; the Web UI shows them in clear only by sending them here.
 Point the UI's "Codec Server" setting at `<api>/codec` with "Pass the user access token" on,
@@ -18,12 +18,12 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payloads
 
+from motcua.access.tokens import Principal
 from motcua.api import privacy, problems
 from motcua.api.auth import current_principal
 from motcua.api.problems import FORBIDDEN, INVALID_INPUT, Problem
 from motcua.api.resources import PoolDep, ResourcesDep
-from motcua.api.tokens import Principal
-from motcua.codec import PayloadKeyError, decode_all, keyring_from
+from motcua.payload_codec import PayloadKeyError, decode_all, keyring_from
 
 router = APIRouter(prefix="/codec", tags=["operations"])
 

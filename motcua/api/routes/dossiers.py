@@ -15,7 +15,7 @@ from domain.decide import check_original_receipt
 from domain.dossier import Dossier
 from domain.errors import InvalidCommand
 from domain.states import Channel, DossierState, SlaStatus
-from motcua import forecast, register
+from motcua.access.tokens import Principal
 from motcua.api import engine, idempotency, listing, privacy, problems
 from motcua.api.auth import Reader, check_unit_allowed, check_visible, require
 from motcua.api.checks import check_receipt_time
@@ -24,7 +24,6 @@ from motcua.api.problems import INVALID_TRANSITION, Problem, invalid_input
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.schemas import ReceiveRequest, SubmitOnlineRequest
 from motcua.api.text import Instant, Short
-from motcua.api.tokens import Principal
 from motcua.api.views import (
     CODE_EXAMPLE,
     DossierPage,
@@ -35,6 +34,8 @@ from motcua.api.views import (
 )
 from motcua.eventstore import outbox
 from motcua.eventstore.store import Conn, read_stream
+from motcua.reports import register
+from motcua.whatif import forecast
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 
@@ -121,7 +122,7 @@ async def _start_dossier(ctx: PostContext, principal: Principal,
     client = ctx.resources.temporal()  # 503 before a code is spent
     pool, key = ctx.pool, ctx.idempotency_key
 
-    async def allocate(conn: Conn) -> str:  # in the key's claim: see motcua.register
+    async def allocate(conn: Conn) -> str:  # in the key's claim: see motcua.reports.register
         return await register.allocate(conn, body.unit_code, today,
                                        allocated_by=principal.name)
 

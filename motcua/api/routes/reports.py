@@ -14,16 +14,17 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from motcua import register, reports
+from motcua.access.tokens import Principal
 from motcua.api import problems
 from motcua.api.auth import check_unit_allowed, require
 from motcua.api.privacy import record_read, sees_personal_data
 from motcua.api.problems import invalid_input, unavailable
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.text import FIRST_DAY, LAST_DAY, Short
-from motcua.api.tokens import Principal
 from motcua.documents.render import render_register
 from motcua.documents.timefmt import vn_date
+from motcua.reports import register
+from motcua.reports import sla as reports
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -153,7 +154,7 @@ def _check_period(period_from: date, period_to: date, longest: int | None = None
 def _register_line(row: asyncpg.Record, tz: tzinfo, personal: bool,
                    resources: ResourcesDep) -> dict[str, Any]:
     """One register line as plain values; a line still `allocated` whose dossier has events
-    was received (the API lost the engine's answer: `motcua.register`)."""
+    was received (the API lost the engine's answer: `motcua.reports.register`)."""
     status = "received" if row["status"] == "allocated" and row["has_events"] else row["status"]
     at: datetime = row["allocated_at"]
     line: dict[str, Any] = {

@@ -15,14 +15,16 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from motcua import forecast, whatif, whatif_catalog
+from motcua.access.tokens import Principal
 from motcua.api import problems
 from motcua.api.auth import check_unit_allowed, require
 from motcua.api.problems import TOO_MANY_REQUESTS, Problem, invalid_input, unavailable
 from motcua.api.resources import PoolDep, Resources, ResourcesDep
 from motcua.api.text import Short
-from motcua.api.tokens import Principal
-from motcua.cli_whatif import render_csv
+from motcua.cli.whatif import render_csv
+from motcua.whatif import catalogs as whatif_catalog
+from motcua.whatif import forecast
+from motcua.whatif import simulate as whatif
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 

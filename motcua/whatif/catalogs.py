@@ -1,11 +1,11 @@
 """Catalogs for the what-if: the one in force, a proposed one from a file, a recommended one
 written to a file.
 
-The files are in the format of `motcua catalog import` / `export` (`motcua.catalog_io`: CSV or
+The files are in the format of `motcua catalog import` / `export` (`motcua.catalog.io`: CSV or
 XLSX, code, name, field, level, prescribed and reduced time and unit, sources), read and
 written by that module, so a proposal is checked exactly as an import would check it and a
 recommendation can be imported as it is. The catalog in force is the active version in
-PostgreSQL (`motcua.catalog_store`), or the files the settings name, or the shipped one before
+PostgreSQL (`motcua.catalog.store`), or the files the settings name, or the shipped one before
 any activation; it is only read here.
 """
 
@@ -18,10 +18,11 @@ from pathlib import Path
 import asyncpg
 
 from domain.catalog import Catalog
-from motcua import catalog_io, catalog_store
+from motcua.catalog import io as catalog_io
+from motcua.catalog import store as catalog_store
 from motcua.config import Settings
 from motcua.eventstore.store import Conn
-from motcua.whatif import Clock, WhatIfError
+from motcua.whatif.simulate import Clock, WhatIfError
 
 
 async def in_force(conn: Conn, settings: Settings, seed: Catalog) -> Catalog:

@@ -21,9 +21,8 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from motcua.api.tokens import Role
-from motcua.config import Settings
-from motcua.console.users import (
+from motcua.access.tokens import Role
+from motcua.access.users import (
     UserError,
     create_user,
     disable_user,
@@ -31,6 +30,7 @@ from motcua.console.users import (
     new_password,
     reset_password,
 )
+from motcua.config import Settings
 from motcua.runtime import unknown_unit
 
 PASSWORD_ENV = "MOTCUA_USER_PASSWORD"

@@ -19,8 +19,8 @@ import structlog
 from asyncpg.pool import PoolConnectionProxy
 
 from domain.catalog import Catalog, Procedure, Unit
-from motcua.catalog_io import procedure_from_row, row_of
-from motcua.catalog_source import catalog_of, unit_from_row
+from motcua.catalog.io import procedure_from_row, row_of
+from motcua.catalog.source import catalog_of, unit_from_row
 from motcua.config import Settings
 
 log = structlog.get_logger(__name__)

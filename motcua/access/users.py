@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from asyncpg.pool import PoolConnectionProxy
 
-from motcua.api.tokens import NAME_PATTERN, STAFF_ROLES, Principal, Role
+from motcua.access.tokens import NAME_PATTERN, STAFF_ROLES, Principal, Role
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)

@@ -19,7 +19,7 @@ past its legal due time stays late (Lai Châu Decision 88/2025/QĐ-UBND, "quá h
 point 5), so it does not enter the recomputation. A proposed cut changes the procedure's time
 only; the maximum for verification is the law's and stays (our reading).
 
-Verdicts follow Biểu 06 and Decision 766/QĐ-TTg index 2.1 as `motcua.reports` defines them
+Verdicts follow Biểu 06 and Decision 766/QĐ-TTg index 2.1 as `motcua.reports.sla` defines them
 (DEFINITION): a resolved dossier (result ready, refused, withdrawn, stopped) is early / on time
 / late by comparing office DATES (`domain.clock.timeliness`, as `Dossier.verdict_at`), a
 second supplement request during processing makes it late; a dossier still in progress at the

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from motcua.api.tokens import Role, TokenError, create_token, list_tokens, revoke_token
+from motcua.access.tokens import Role, TokenError, create_token, list_tokens, revoke_token
 from motcua.config import Settings
 from motcua.runtime import unknown_unit
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncpg
 
-from motcua.calendar_source import office_zone
+from motcua.catalog.calendar import office_zone
 from motcua.eventstore.reporting import BOTH, DAY, MONTH, PROCEDURE, PROVINCE, UNIT, YEAR
 from motcua.eventstore.store import Conn
 

@@ -39,7 +39,7 @@ import structlog
 from domain.calendar import Calendar, DateOutsideCalendar
 from domain.dossier import Dossier
 from motcua.metrics import DOSSIERS_AT_RISK
-from motcua.whatif import WorkdayIndex
+from motcua.whatif.simulate import WorkdayIndex
 
 log = structlog.get_logger(__name__)
 

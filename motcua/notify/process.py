@@ -8,12 +8,12 @@ import httpx
 import structlog
 
 from motcua.config import Settings
-from motcua.dispatcher import Dispatcher, Policy
 from motcua.health import probes, stop_on_signals
 from motcua.metrics import METRICS
+from motcua.notify.dispatcher import Dispatcher, Policy
 from motcua.runtime import create_pool
 
-log = structlog.get_logger("motcua.dispatcher")
+log = structlog.get_logger("motcua.notify.dispatcher")
 
 
 def policy_for(settings: Settings) -> Policy:

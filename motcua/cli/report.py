@@ -18,9 +18,9 @@ from datetime import date
 
 import asyncpg
 
-from motcua.cli_args import Parser, UsageError
+from motcua.cli.args import Parser, UsageError
 from motcua.config import Settings
-from motcua.reports import GROUPS, Report, sla_report, to_csv
+from motcua.reports.sla import GROUPS, Report, sla_report, to_csv
 from motcua.runtime import calendar_for
 
 PROG = "motcua report"

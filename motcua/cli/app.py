@@ -39,14 +39,14 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _projector(args: argparse.Namespace, settings: Settings) -> int:
-    from motcua.projector_main import run
+    from motcua.eventstore.process import run
 
     asyncio.run(run(settings))
     return 0
 
 
 def _dispatcher(args: argparse.Namespace, settings: Settings) -> int:
-    from motcua.dispatcher_main import run
+    from motcua.notify.process import run
 
     asyncio.run(run(settings))
     return 0
@@ -84,19 +84,61 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     return run_dev(args)
 
 
-def _own_parser(name: str, argv: list[str]) -> int:
-    """Subcommands with their own argument parser (module `motcua.cli_<name>`)."""
-    import importlib
-
-    module = importlib.import_module(f"motcua.cli_{name}")
-    result: int = module.main(argv)
-    return result
+def _calendar(argv: list[str]) -> int:
+    from motcua.cli import calendar
+    return calendar.main(argv)
 
 
-# `deadline` prints one line and nothing else, so it must not configure logging first.
-OWN_PARSERS = {"deadline": "deadline", "token": "token", "calendar": "calendar",
-               "report": "report", "user": "user", "psql": "psql", "whatif": "whatif",
-               "catalog": "catalog"}
+def _catalog(argv: list[str]) -> int:
+    from motcua.cli import catalog
+    return catalog.main(argv)
+
+
+def _deadline(argv: list[str]) -> int:
+    from motcua.cli import deadline
+    return deadline.main(argv)
+
+
+def _psql(argv: list[str]) -> int:
+    from motcua.cli import psql
+    return psql.main(argv)
+
+
+def _report(argv: list[str]) -> int:
+    from motcua.cli import report
+    return report.main(argv)
+
+
+def _token(argv: list[str]) -> int:
+    from motcua.cli import token
+    return token.main(argv)
+
+
+def _user(argv: list[str]) -> int:
+    from motcua.cli import user
+    return user.main(argv)
+
+
+def _whatif(argv: list[str]) -> int:
+    from motcua.cli import whatif
+    return whatif.main(argv)
+
+
+# Subcommands that parse their own arguments: name -> (help line, entry). Each entry imports its
+# module explicitly and only when called, so `motcua deadline` stays fast and prints one line (it
+# must not configure logging first).
+OWN_PARSERS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
+    "deadline": ("compute a due time (see `motcua deadline --help`)", _deadline),
+    "token": ("create or revoke API tokens (see `motcua token --help`)", _token),
+    "calendar": ("correct open dossiers after a calendar change", _calendar),
+    "user": ("console users: create, disable, reset-password (`motcua user --help`)", _user),
+    "report": ("SLA report: Biểu 06, Decision 766 (`motcua report --help`)", _report),
+    "psql": ("the embedded psql on DATABASE_URL (default: the dev database)", _psql),
+    "catalog": ("import / activate / export the procedure catalog (`motcua catalog --help`)",
+                _catalog),
+    "whatif": ("replay a period under a proposed catalog; `whatif recommend` "
+               "(`motcua whatif --help`)", _whatif),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,29 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
     proj = sub.add_parser("projections", help="rebuild or catch up the read models")
     proj.add_argument("action", choices=["rebuild", "catch-up"])
     proj.set_defaults(handler=_projections)
-    sub.add_parser("deadline", help="compute a due time (see `motcua deadline --help`)",
-                   add_help=False)
-    sub.add_parser("token", help="create or revoke API tokens (see `motcua token --help`)",
-                   add_help=False)
-    sub.add_parser("calendar", help="correct open dossiers after a calendar change",
-                   add_help=False)
-    sub.add_parser("user", help="console users: create, disable, reset-password "
-                   "(`motcua user --help`)", add_help=False)
-    sub.add_parser("report", help="SLA report: Biểu 06, Decision 766 (`motcua report --help`)",
-                   add_help=False)
-    sub.add_parser("psql", help="the embedded psql on DATABASE_URL (default: the dev database)",
-                   add_help=False)
-    sub.add_parser("catalog", help="import / activate / export the procedure catalog "
-                   "(`motcua catalog --help`)", add_help=False)
-    sub.add_parser("whatif", help="replay a period under a proposed catalog; `whatif "
-                   "recommend` (`motcua whatif --help`)", add_help=False)
+    for name, (text, _entry) in OWN_PARSERS.items():
+        sub.add_parser(name, help=text, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] and args_list[0] in OWN_PARSERS:
-        return _own_parser(OWN_PARSERS[args_list[0]], args_list[1:])
+        return OWN_PARSERS[args_list[0]][1](args_list[1:])
     args = build_parser().parse_args(args_list)
     settings = Settings()
     # `motcua dev` talks to a person: readable lines unless JSON was asked for explicitly.

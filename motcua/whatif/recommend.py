@@ -8,7 +8,7 @@ moves earlier when the amount grows (`domain.clock.due_at` is monotone, property
 neither does the verdict. A dossier late even under the time in force can never be on time; a
 withdrawn one always is. The on-time rate under amount k is then the share of dossiers whose
 smallest amount is at most k, for every k at once; the recommendation is the smallest k whose
-rate reaches the target. Due times follow `motcua.whatif` (same counting rules and pauses;
+rate reaches the target. Due times follow `motcua.whatif.simulate` (same counting rules and pauses;
 dossiers under the maximum for verification keep it), so the rate at the time in force is the
 what-if's baseline rate.
 """
@@ -23,7 +23,7 @@ from typing import Any
 
 from domain.calendar import Calendar, DateOutsideCalendar
 from motcua.eventstore.store import Conn
-from motcua.whatif import _OK, Clock, Inputs, Simulator, WhatIfError, fold, records
+from motcua.whatif.simulate import _OK, Clock, Inputs, Simulator, WhatIfError, fold, records
 
 MIN_SAMPLE = 30  # below this many dossiers a rate says little: the advice carries a warning
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from domain.catalog import CountingRule, TimeUnit
 from domain.clock import due_at, rule_name, rule_source
-from motcua.cli_args import Parser, UsageError
+from motcua.cli.args import Parser, UsageError
 from motcua.config import Settings
 from motcua.runtime import calendar_for
 

@@ -5,7 +5,7 @@
     motcua catalog export FILE [--version VERSION]        write the import format (CSV/XLSX)
     motcua catalog versions                               list stored versions
 
-The file format is documented in `motcua.catalog_io` (and the README). Import validates every
+The file format is documented in `motcua.catalog.io` (and the README). Import validates every
 row and lists all errors at once (exit 2, nothing stored); it shows the diff against the active
 catalog and stores the new version without activating it unless `--activate` is given: making a
 new list active is its own, explicit step. A code of the active catalog that the file drops
@@ -23,16 +23,16 @@ from pathlib import Path
 
 import asyncpg
 
-from motcua import catalog_store
-from motcua.catalog_io import (
+from motcua.catalog import store as catalog_store
+from motcua.catalog.io import (
     DEFAULT_DAY_HOURS,
     CatalogFileError,
     diff,
     read_procedures,
     write_procedures,
 )
-from motcua.catalog_source import catalog_of
-from motcua.cli_args import Parser, UsageError
+from motcua.catalog.source import catalog_of
+from motcua.cli.args import Parser, UsageError
 from motcua.config import Settings
 from motcua.eventstore.migrate import migrate
 from motcua.runtime import catalog_for

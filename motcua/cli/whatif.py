@@ -26,12 +26,12 @@ from typing import Any, NoReturn
 import asyncpg
 
 from domain.calendar import Calendar
-from motcua import whatif
-from motcua.calendar_source import load_calendar
+from motcua.catalog.calendar import load_calendar
 from motcua.config import Settings
-from motcua.recommend import recommend
 from motcua.runtime import calendar_for, catalog_for, office_hours
-from motcua.whatif_catalog import in_force, read_policy, write_catalog
+from motcua.whatif import simulate as whatif
+from motcua.whatif.catalogs import in_force, read_policy, write_catalog
+from motcua.whatif.recommend import recommend
 
 PROG = "motcua whatif"
 
