@@ -7,25 +7,24 @@ backoff and records every attempt and the final outcome in `notification_deliver
 `notification_attempts`. Delivery is at least once: a crash between the POST and the record
 repeats the POST after the lease. Each request carries the alert's event id (header
 `X-Motcua-Event-Id`, also `Idempotency-Key`, and `event_id` in the body), so a receiver keeps
-the first and drops repeats. Bodies are HMAC-signed like the workflow's activity signed them.
+the first and drops repeats. The POST and the classing of its answer are `motcua.notify.webhook`,
+shared with the workflow's notification activity.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import time
 from dataclasses import dataclass
 
 import asyncpg
 import httpx
 import structlog
 
-from activities.notify import SIGNATURE_HEADER, sign
 from motcua.eventstore import outbox
 from motcua.eventstore.store import NOTIFY_CHANNEL
 from motcua.metrics import NOTIFICATIONS, NOTIFICATIONS_UNDELIVERED
+from motcua.notify import webhook
 
 log = structlog.get_logger(__name__)
 
@@ -147,27 +146,12 @@ class Dispatcher:
                  code=c.body.get("code"), attempt=c.attempt, status=status_code, error=error)
 
     async def _post(self, c: outbox.Claimed) -> tuple[str, int | None, str | None]:
-        """One POST: (outcome, HTTP status, error). 2xx delivers; 3xx and 4xx other than 408
-        and 429 are permanent (a signed POST must not wander, and repeating a refused request
-        cannot help); 5xx, 408, 429 and transport errors are retried."""
+        """One POST (`motcua.notify.webhook`): (outcome, HTTP status, error)."""
         if not self._url:
             return "disabled", None, None
-        body = json.dumps({"type": f"motcua.{c.kind}", **c.body}, ensure_ascii=False).encode()
-        timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "X-Motcua-Timestamp": timestamp,
-                   EVENT_ID_HEADER: c.alert_event_id, "Idempotency-Key": c.alert_event_id,
-                   ATTEMPT_HEADER: str(c.attempt)}
-        if self._secret:
-            headers[SIGNATURE_HEADER] = sign(self._secret, timestamp, body)
-        try:
-            response = await self._http.post(self._url, content=body, headers=headers,
-                                             timeout=self.policy.timeout)
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as err:
-            return "failed", None, f"webhook URL unusable: {err}"
-        except httpx.HTTPError as err:
-            return "retried", None, f"webhook unreachable: {type(err).__name__}: {err}"
-        code = response.status_code
-        if response.is_success:
-            return "delivered", code, None
-        permanent = 300 <= code < 500 and code not in (408, 429)
-        return ("failed" if permanent else "retried"), code, f"webhook answered {code}"
+        sent = await webhook.post(self._http, self._url, kind=c.kind, alert=c.body,
+                                  event_id=c.alert_event_id, secret=self._secret,
+                                  headers={EVENT_ID_HEADER: c.alert_event_id,
+                                           ATTEMPT_HEADER: str(c.attempt)},
+                                  request_timeout=self.policy.timeout)
+        return sent.outcome, sent.status_code, sent.error

@@ -23,7 +23,6 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
-from activities.notify import sign
 from domain import events as ev
 from domain.envelope import EventEnvelope
 from domain.states import AlertKind, Channel
@@ -34,6 +33,7 @@ from motcua.devstack.procs import free_port
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.eventstore import outbox, store
 from motcua.notify.dispatcher import Dispatcher, Policy
+from motcua.notify.webhook import sign
 from tests.conftest import UNIT, new_code, receipt, settings_for
 from tests.engine.helpers import stored_events
 from worker import build_worker
