@@ -21,10 +21,10 @@ from motcua.api.auth import check_unit_allowed, require
 from motcua.api.problems import TOO_MANY_REQUESTS, Problem, invalid_input, unavailable
 from motcua.api.resources import PoolDep, Resources, ResourcesDep
 from motcua.api.text import Short
-from motcua.cli.whatif import render_csv
 from motcua.whatif import catalogs as whatif_catalog
 from motcua.whatif import forecast
 from motcua.whatif import simulate as whatif
+from motcua.whatif.render import render_csv
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
