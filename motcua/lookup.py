@@ -31,7 +31,8 @@ import asyncpg
 
 from domain.catalog import Catalog
 from domain.codes import CODE_PATTERN
-from motcua.api.views import PublicDossierView, folded, public_view
+from domain.dossier import folded
+from motcua.api.views import PublicDossierView, public_view
 from motcua.eventstore.store import read_stream
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from domain.dossier import Dossier
+from domain.dossier import Dossier, folded
 from domain.envelope import EventEnvelope
 from domain.states import DossierState
 from motcua.access.tokens import Role
@@ -19,7 +19,6 @@ from motcua.access.users import Session, list_users
 from motcua.api import privacy
 from motcua.api.auth import ASSIGNEE_STEPS, PERMISSIONS, unit_of
 from motcua.api.problems import Problem
-from motcua.api.views import folded
 from motcua.console import acting
 from motcua.console.acting import ActionFailed
 from motcua.console.web import (

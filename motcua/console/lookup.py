@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from domain.dossier import folded
 from motcua import lookup
 from motcua.api.auth import unit_of
 from motcua.api.problems import Problem
 from motcua.api.routes.public import limiter
-from motcua.api.views import PublicDossierView, folded, public_view
+from motcua.api.views import PublicDossierView, public_view
 from motcua.console.web import ConsoleError, resources
 from motcua.eventstore.store import read_stream
 

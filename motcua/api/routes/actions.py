@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from domain.decide import no_more_commands
+from domain.dossier import folded
 from domain.envelope import EventEnvelope
 from motcua.access.tokens import Principal
 from motcua.actions import HTTP_ACTIONS, Action
@@ -25,7 +26,7 @@ from motcua.api.context import PostContext, PostCtx
 from motcua.api.problems import INVALID_TRANSITION, Problem
 from motcua.api.routes.dossiers import DossierCode
 from motcua.api.schemas import ActionBody, body_for
-from motcua.api.views import DossierView, dossier_view, folded
+from motcua.api.views import DossierView, dossier_view
 from motcua.eventstore.store import read_stream
 from workflows import Acted
 

@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
+from domain.dossier import folded
 from motcua import lookup
 from motcua.api import engine, privacy, problems
 from motcua.api.auth import Reader, check_visible
 from motcua.api.problems import Problem
 from motcua.api.resources import PoolDep, ResourcesDep
-from motcua.api.views import CODE_EXAMPLE, folded
+from motcua.api.views import CODE_EXAMPLE
 from motcua.documents import KINDS, DocumentUnavailable, render
 from motcua.documents.render import Lookup
 from motcua.eventstore.store import read_stream

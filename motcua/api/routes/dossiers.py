@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from domain import commands as cmd
 from domain.catalog import Procedure
 from domain.decide import check_original_receipt
-from domain.dossier import Dossier
+from domain.dossier import Dossier, folded
 from domain.errors import InvalidCommand
 from domain.states import Channel, DossierState, SlaStatus
 from motcua.access.tokens import Principal
@@ -30,7 +30,6 @@ from motcua.api.views import (
     DossierView,
     RiskView,
     dossier_view,
-    folded,
 )
 from motcua.eventstore import outbox
 from motcua.eventstore.store import Conn, read_stream
