@@ -73,7 +73,7 @@ def _projections(args: argparse.Namespace, settings: Settings) -> int:
 def _api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    uvicorn.run("motcua.api.app:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run("motcua.app:create_app", factory=True, host=args.host, port=args.port,
                 log_config=None, access_log=False)
     return 0
 

@@ -14,11 +14,10 @@ from starlette.datastructures import FormData
 from domain.dossier import Dossier, folded
 from domain.envelope import EventEnvelope
 from domain.states import DossierState
+from motcua.access import privacy
+from motcua.access.permissions import ASSIGNEE_STEPS, PERMISSIONS, unit_of
 from motcua.access.tokens import Role
 from motcua.access.users import Session, list_users
-from motcua.api import privacy
-from motcua.api.auth import ASSIGNEE_STEPS, PERMISSIONS, unit_of
-from motcua.api.problems import Problem
 from motcua.console import acting
 from motcua.console.acting import ActionFailed
 from motcua.console.web import (
@@ -41,6 +40,7 @@ from motcua.documents import KINDS, DocumentUnavailable, render
 from motcua.documents.render import Lookup
 from motcua.documents.timefmt import vn_duration
 from motcua.eventstore.store import read_stream
+from motcua.problems import Problem
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Session, Depends(staff)]

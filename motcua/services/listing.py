@@ -18,9 +18,9 @@ from datetime import datetime
 
 import asyncpg
 
-from motcua.api.problems import invalid_input
-from motcua.api.text import clean, in_range
-from motcua.api.views import DossierPage, summary
+from motcua.problems import invalid_input
+from motcua.services.text import clean, in_range
+from motcua.services.views import DossierPage, summary
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
