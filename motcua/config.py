@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     office_tz: str = OfficeHours.tz_name
     # When a day-based period ends on its last day: unset = the close of office (17:00 with the
     # default sessions), our practice; "24:00" = the Civil Code's end of day (art. 148(6)).
-    # README, "Stated choices".
+    # docs/legal-rules.md, "Stated choices".
     period_end: str | None = None
     procedures_file: Path | None = None
     units_file: Path | None = None

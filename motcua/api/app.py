@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         if settings.payload_keys is None:
             log.warning("payload_keys.unset", detail="MOTCUA_PAYLOAD_KEYS is unset: personal "
                         "data is stored in clear in Temporal and in idempotency responses "
-                        "(acceptable for tests only; see README, Security)")
+                        "(acceptable for tests only; see docs/operations.md, Security)")
         try:
             yield
         finally:

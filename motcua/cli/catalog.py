@@ -5,8 +5,9 @@
     motcua catalog export FILE [--version VERSION]        write the import format (CSV/XLSX)
     motcua catalog versions                               list stored versions
 
-The file format is documented in `motcua.catalog.io` (and the README). Import validates every
-row and lists all errors at once (exit 2, nothing stored); it shows the diff against the active
+The file format is documented in `motcua.catalog.io` and docs/catalog-and-whatif.md. Import
+validates every row and lists all errors at once (exit 2, nothing stored); it shows the diff
+against the active
 catalog and stores the new version without activating it unless `--activate` is given: making a
 new list active is its own, explicit step. A code of the active catalog that the file drops
 outright is refused: dossiers opened under it must stay resolvable, so keep it as a retired row
