@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 import asyncpg
 
 from motcua import logs
+from motcua.cli import db
 from motcua.config import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -19,14 +20,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from motcua.eventstore.migrate import migrate
 
-    async def run() -> list[int]:
-        conn = await asyncpg.connect(settings.database_url)
-        try:
-            return await migrate(conn)
-        finally:
-            await conn.close()
-
-    applied = asyncio.run(run())
+    applied = asyncio.run(db.connected(settings, migrate))
     print(f"applied migrations: {applied}" if applied else "database is up to date")
     return 0
 
@@ -58,15 +52,11 @@ def _projections(args: argparse.Namespace, settings: Settings) -> int:
 
     tz = calendar_for(settings).tz
 
-    async def run() -> int:
-        conn = await asyncpg.connect(settings.database_url)
-        try:
-            return await (projector.rebuild(conn, tz=tz) if args.action == "rebuild"
-                          else projector.catch_up(conn, tz=tz))
-        finally:
-            await conn.close()
+    async def work(conn: asyncpg.Connection) -> int:
+        return await (projector.rebuild(conn, tz=tz) if args.action == "rebuild"
+                      else projector.catch_up(conn, tz=tz))
 
-    print(f"projected {asyncio.run(run())} events")
+    print(f"projected {asyncio.run(db.connected(settings, work))} events")
     return 0
 
 
