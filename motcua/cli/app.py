@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import asyncpg
 
 from motcua import logs
-from motcua.cli import db
+from motcua.cli import calendar, catalog, db, deadline, psql, report, token, user, whatif
 from motcua.config import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -74,60 +74,19 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     return run_dev(args)
 
 
-def _calendar(argv: list[str]) -> int:
-    from motcua.cli import calendar
-    return calendar.main(argv)
-
-
-def _catalog(argv: list[str]) -> int:
-    from motcua.cli import catalog
-    return catalog.main(argv)
-
-
-def _deadline(argv: list[str]) -> int:
-    from motcua.cli import deadline
-    return deadline.main(argv)
-
-
-def _psql(argv: list[str]) -> int:
-    from motcua.cli import psql
-    return psql.main(argv)
-
-
-def _report(argv: list[str]) -> int:
-    from motcua.cli import report
-    return report.main(argv)
-
-
-def _token(argv: list[str]) -> int:
-    from motcua.cli import token
-    return token.main(argv)
-
-
-def _user(argv: list[str]) -> int:
-    from motcua.cli import user
-    return user.main(argv)
-
-
-def _whatif(argv: list[str]) -> int:
-    from motcua.cli import whatif
-    return whatif.main(argv)
-
-
-# Subcommands that parse their own arguments: name -> (help line, entry). Each entry imports its
-# module explicitly and only when called, so `motcua deadline` stays fast and prints one line (it
-# must not configure logging first).
+# Subcommands that parse their own arguments: name -> (help line, the module's `main`). They run
+# before logging is configured: `motcua deadline` prints exactly one line.
 OWN_PARSERS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
-    "deadline": ("compute a due time (see `motcua deadline --help`)", _deadline),
-    "token": ("create or revoke API tokens (see `motcua token --help`)", _token),
-    "calendar": ("correct open dossiers after a calendar change", _calendar),
-    "user": ("console users: create, disable, reset-password (`motcua user --help`)", _user),
-    "report": ("SLA report: Biểu 06, Decision 766 (`motcua report --help`)", _report),
-    "psql": ("the embedded psql on DATABASE_URL (default: the dev database)", _psql),
+    "deadline": ("compute a due time (see `motcua deadline --help`)", deadline.main),
+    "token": ("create or revoke API tokens (see `motcua token --help`)", token.main),
+    "calendar": ("correct open dossiers after a calendar change", calendar.main),
+    "user": ("console users: create, disable, reset-password (`motcua user --help`)", user.main),
+    "report": ("SLA report: Biểu 06, Decision 766 (`motcua report --help`)", report.main),
+    "psql": ("the embedded psql on DATABASE_URL (default: the dev database)", psql.main),
     "catalog": ("import / activate / export the procedure catalog (`motcua catalog --help`)",
-                _catalog),
+                catalog.main),
     "whatif": ("replay a period under a proposed catalog; `whatif recommend` "
-               "(`motcua whatif --help`)", _whatif),
+               "(`motcua whatif --help`)", whatif.main),
 }
 
 
