@@ -160,9 +160,10 @@ class Dossier:
         return self.state is not None and self.state.is_terminal
 
     def recorded_sla_status(self) -> SlaStatus:
-        """The SLA status as the events say, without a clock (the read models' status): due
-        soon / overdue once their alert was raised for the deadline in force. The timers fire at
-        the exact instant, so this is current while the engine runs."""
+        """The SLA status as the events say, without a clock (the read models' stored
+        `sla_status`): due soon / overdue once their alert was raised for the deadline in
+        force. It lags the clock by the timer backlog, so no view shows it: views judge with
+        `sla_status(now)` (`domain.due`), issue 27 item 1."""
         status = self.sla_status(datetime.min.replace(tzinfo=UTC))
         if status is not SlaStatus.ON_TRACK:
             return status

@@ -3,7 +3,7 @@ next instant it changes by the clock alone, for the views that filter or count i
 (the list's `sla=` filter, the SLA board, the open-dossier gauges).
 
 Written from the domain's constants and checked against `domain.due.status_at` and
-`next_change` on a grid of cases in the real database (tests/api/test_listing_clock.py), so
+`next_change` on a grid of cases in the real database (tests/test_due_sql.py), so
 the two cannot drift apart. Every expression takes the instant as an SQL parameter (`now`,
 e.g. `"$2"`), never `now()`: a view states the instant it judged at.
 """

@@ -29,7 +29,7 @@ from tests.console.test_login import login
 
 pytestmark = pytest.mark.engine
 
-LEAD = 6.0  # seconds from the receipt's projection to the due instant
+LEAD = 6.0  # seconds from the append of the receipt to its due instant
 
 
 async def _append_dossier(pool: asyncpg.Pool, code: str, unit: str, due: datetime,
@@ -53,8 +53,8 @@ async def _append_dossier(pool: asyncpg.Pool, code: str, unit: str, due: datetim
 
 
 def _gauge(text: str, unit: str, status: str) -> float:
-    pattern = (rf'^motcua_dossiers_open\{{unit="{re.escape(unit)}",state="received",'
-               rf'sla_status="{status}"\}} (\S+)$')
+    pattern = (rf'^motcua_dossiers_open\{{sla_status="{status}",state="received",'
+               rf'unit="{re.escape(unit)}"\}} (\S+)$')
     found = re.search(pattern, text, re.M)
     return float(found[1]) if found else 0.0
 
@@ -69,14 +69,14 @@ async def test_overdue_at_the_due_instant_without_any_timer_event(
         console_url: str, make_user: MakeUser, pool: asyncpg.Pool) -> None:
     unit = f"000.99.T{uuid.uuid4().hex[:6].upper()}"
     code = f"{unit}-{datetime.now(UTC):%y%m%d}-0001"
-    due = datetime.now(UTC) + timedelta(seconds=LEAD)
-    await _append_dossier(pool, code, unit, due, soon=due - timedelta(hours=1))
     leader = await make_user("leader", unit=unit)
     token = await create_token(pool, name=f"clock-{uuid.uuid4().hex[:6]}", roles=["leader"],
                                unit_code=unit)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=console_url, timeout=30) as http:
         assert (await login(http, leader, PASSWORD)).status_code == 303
+        due = datetime.now(UTC) + timedelta(seconds=LEAD)
+        await _append_dossier(pool, code, unit, due, soon=due - timedelta(hours=1))
 
         async def listed(sla: str) -> list[str]:
             answer = await http.get("/v1/dossiers", params={"sla": sla, "unit": unit},

@@ -84,3 +84,19 @@ def test_overdue_on_office_dates() -> None:
     assert due.overdue_from_day(LEGAL, within, VN) is None
     assert due.overdue_on(LEGAL, after, date(2026, 12, 21), VN)
     assert due.overdue_from_day(None, None, VN) is None
+
+
+def test_reports_count_an_apologised_dossier_overdue_from_its_legal_due_date() -> None:
+    """The report pre-aggregation used the appointment in force (after an apology, the new
+    appointment) where the report's definition and the domain judge the legal due time."""
+    from domain.dossier import Dossier
+    from motcua.eventstore.reporting import overdue_from
+
+    apologised = Dossier(state=S.PROCESSING, due_at=APPOINTMENT, legal_due_at=LEGAL,
+                         extended=True, deadline_version=2)
+    assert overdue_from(apologised, date(2026, 12, 1), None, VN) == date(2026, 12, 18)
+    paused = Dossier(state=S.AWAITING_SUPPLEMENT, due_at=LEGAL, legal_due_at=LEGAL,
+                     paused_at=datetime(2026, 12, 16, 10, 0, tzinfo=VN))
+    assert overdue_from(paused, date(2026, 12, 1), None, VN) is None
+    assert overdue_from(paused, date(2026, 12, 1), date(2026, 12, 10), VN) == \
+        date(2026, 12, 10)  # Decision 766's second request made it late that day
