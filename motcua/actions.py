@@ -141,3 +141,9 @@ ACTIONS: dict[str, Action] = {action.name: action for action in _TABLE}
 
 HTTP_ACTIONS: tuple[Action, ...] = tuple(a for a in _TABLE if a.roles)
 """The actions offered over HTTP (those with roles)."""
+
+SENDERS: dict[type[cmd.Command], frozenset[str]] = {a.command: a.roles for a in HTTP_ACTIONS}
+"""The roles that may send each command, in table order: what `domain.permits` decides with."""
+
+BY_COMMAND: dict[type[cmd.Command], Action] = {a.command: a for a in _TABLE}
+"""Every action by its command type."""

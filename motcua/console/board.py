@@ -27,11 +27,13 @@ from motcua.console.queue import names, rows
 from motcua.console.web import (
     SECURITY_HEADERS,
     ConsoleError,
+    now,
     page,
     require_role,
     resources,
     staff,
 )
+from motcua.eventstore.due import status_sql
 from motcua.reports import sla as reports
 from motcua.whatif import simulate as whatif
 
@@ -105,22 +107,26 @@ async def board(request: Request, current: Staff,
     unit = report.unit
     pool = resources(request).db()
     tz = resources(request).calendar.tz  # the office time zone
-    today = datetime.now(tz).date()
+    at = now()
+    today = at.astimezone(tz).date()
     day_start = datetime.combine(today, time(0), tz)
-    base = ("SELECT code, state, status_code, sla_status, unit_code, procedure_code, channel, "
-            "assignee, received_at, due_at FROM dossiers WHERE state = ANY($1::text[]) "
-            "AND ($2::text IS NULL OR unit_code = $2) ")
-    overdue = await pool.fetch(base + "AND sla_status = 'overdue' ORDER BY due_at LIMIT 50",
-                               OPEN, unit)
+    # Overdue and due soon from the due instants and the clock (`domain.due`), at one instant.
+    status = status_sql("$3")
+    base = (f"SELECT code, state, status_code, {status} AS sla_status, unit_code, "
+            "procedure_code, channel, assignee, received_at, due_at FROM dossiers "
+            "WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR unit_code = $2) ")
+    overdue = await pool.fetch(
+        base + f"AND {status} = 'overdue' ORDER BY judged_due_at, code LIMIT 50", OPEN, unit,
+        at)
     due_today = await pool.fetch(
-        base + "AND due_at >= $3 AND due_at < $4 ORDER BY due_at LIMIT 50", OPEN, unit,
+        base + "AND due_at >= $4 AND due_at < $5 ORDER BY due_at LIMIT 50", OPEN, unit, at,
         day_start, day_start + timedelta(days=1))
     load = await pool.fetch(
         "SELECT assignee, count(*) AS open, "
-        "count(*) FILTER (WHERE sla_status = 'overdue') AS overdue, "
-        "count(*) FILTER (WHERE sla_status = 'due_soon') AS due_soon FROM dossiers "
+        f"count(*) FILTER (WHERE {status} = 'overdue') AS overdue, "
+        f"count(*) FILTER (WHERE {status} = 'due_soon') AS due_soon FROM dossiers "
         "WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR unit_code = $2) "
-        "GROUP BY assignee ORDER BY count(*) DESC, assignee NULLS FIRST", OPEN, unit)
+        "GROUP BY assignee ORDER BY count(*) DESC, assignee NULLS FIRST", OPEN, unit, at)
     shown = await names(request)
     units = sorted(resources(request).catalog.units.values(), key=lambda u: u.code)
     return page(request, "board.html", report=report, totals=report.totals.as_dict(),

@@ -11,13 +11,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
+from domain import permits
 from domain.dossier import Dossier
 from domain.envelope import EventEnvelope
-from domain.states import DossierState
 from motcua.access.tokens import Role
 from motcua.access.users import Session, list_users
+from motcua.actions import BY_COMMAND, SENDERS
 from motcua.api import privacy
-from motcua.api.auth import ASSIGNEE_STEPS, PERMISSIONS, unit_of
+from motcua.api.auth import unit_of
 from motcua.api.problems import Problem
 from motcua.api.views import folded
 from motcua.console import acting
@@ -68,29 +69,6 @@ ACTION_LABELS = {
 COMPLAINT_CHANNELS = [("counter", "Tại quầy"), ("hotline", "Đường dây nóng"),
                       ("portal", "Cổng dịch vụ công"), ("letter", "Thư, đơn"),
                       ("email", "Thư điện tử")]
-_OPEN = {DossierState.RECEIVED, DossierState.ASSIGNED, DossierState.PROCESSING,
-         DossierState.AWAITING_SUPPLEMENT}
-_INTAKE = {DossierState.SUBMITTED, DossierState.AWAITING_INTAKE_SUPPLEMENT}
-_WHEN: dict[str, set[DossierState]] = {
-    "assign": _OPEN,
-    "start": {DossierState.ASSIGNED},
-    "request-supplement": {DossierState.PROCESSING},
-    "supplement": {DossierState.AWAITING_SUPPLEMENT},
-    "complete": {DossierState.PROCESSING},
-    "return": {DossierState.READY},
-    "refuse": _OPEN,
-    "withdraw": _OPEN | {DossierState.READY} | _INTAKE,
-    "stop": _OPEN,
-    "extend": _OPEN,
-    # Decision 766 item 5.4: any time the workflow still runs (until the rating of a
-    # returned dossier, or the end of a refused, withdrawn or stopped one).
-    "complaint": _OPEN | {DossierState.READY, DossierState.RETURNED} | _INTAKE,
-    "accept": {DossierState.SUBMITTED},
-    "request-intake-supplement": {DossierState.SUBMITTED},
-    "intake-supplement": {DossierState.AWAITING_INTAKE_SUPPLEMENT},
-    "refuse-intake": _INTAKE,
-    "verification": {DossierState.RECEIVED, DossierState.ASSIGNED, DossierState.PROCESSING},
-}
 _ALERTS = {"due_soon": "Cảnh báo sắp đến hạn", "overdue": "Cảnh báo quá hạn",
            "overdue_without_apology": "Quá hạn mà chưa có văn bản xin lỗi"}
 _REASONS = {"receipt": "khi tiếp nhận", "supplement_received": "sau khi nhận bổ sung",
@@ -198,24 +176,11 @@ def _span(seconds: int) -> str:
 
 
 def allowed_actions(current: Session, d: Dossier, *, verifiable: bool) -> list[str]:
-    """The actions this user may take on `d` now (the engine still has the last word);
-    `verifiable`: the procedure has a verification maximum not applied yet."""
-    roles = current.user.roles
-    out = []
-    for name in ACTION_LABELS:
-        if name == "rate" or name not in PERMISSIONS or not roles & PERMISSIONS[name]:
-            continue
-        if name == "verification" and not verifiable:
-            continue
-        if d.state not in _WHEN.get(name, set()):
-            continue
-        if (name == "extend" and d.extended) or (name == "complaint" and d.satisfaction):
-            continue
-        if name in ASSIGNEE_STEPS and Role.LEADER not in roles \
-                and d.assignee not in (None, current.user.username):
-            continue  # the API refuses it too (`check_assignee`)
-        out.append(name)
-    return out
+    """The actions this user may take on `d` now, the usual next step first: what
+    `domain.permits.allowed` says (the rules the engine and the API apply), with the
+    action table's roles. `verifiable`: the procedure has a verification maximum."""
+    return [BY_COMMAND[c].name for c in permits.allowed(
+        d, current.user.principal, now(), senders=SENDERS, verification_maximum=verifiable)]
 
 
 def _documents(request: Request, events: list[EventEnvelope]) -> list[tuple[str, str]]:
@@ -249,8 +214,8 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 for e in events if e.event_type == "DeadlineSet"]
     pauses = [(_span(int(e.payload.get("paused_seconds", 0))), e.recorded_at) for e in events
               if e.event_type == "SupplementReceived"]
-    verifiable = getattr(procedure, "verification_amount", None) is not None and not any(
-        e.event_type == "VerificationRequired" for e in events)
+    verifiable = getattr(procedure, "verification_amount", None) is not None
+    offered = allowed_actions(current, d, verifiable=verifiable)
     rule = getattr(d, "counting_rule", None)  # (name, legal source) of the due time's rule
     officers = [u for u in await list_users(res.db())
                 if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)]
@@ -268,14 +233,13 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 procedure=procedure, unit=unit, left=left, left_css=css,
                 sla=d.sla_status(now()), versions=versions, pauses=pauses,
                 timeline=timeline, documents=_documents(request, events) if private else [],
-                actions=allowed_actions(current, d, verifiable=verifiable), labels=ACTION_LABELS,
+                actions=[a for a in offered if a != "rate"], labels=ACTION_LABELS,
                 officers=officers, complaint_channels=COMPLAINT_CHANNELS,
                 assignee=who(d.assignee) if d.assignee else "—",
                 error=error, error_fields=error_fields or [],
                 form_id=secrets.token_urlsafe(18), done=ACTION_LABELS.get(done, ""),
                 rule=rule if isinstance(rule, tuple) and len(rule) == 2 else None,
-                may_rate=bool(current.user.roles & PERMISSIONS["rate"])
-                and d.state == DossierState.RETURNED and d.satisfaction is None,
+                may_rate="rate" in offered,
                 today=res.calendar.local(now()).date().isoformat())
 
 
