@@ -198,14 +198,7 @@ class DossierWorkflow:
                 if reason is not None:
                     deadline = await self._compute_deadline(state)
                     more = decide(state, cmd.SetDeadline(
-                        reason=reason, actor=command.actor, due_at=deadline.due_at,
-                        due_soon_at=deadline.due_soon_at, rule=deadline.rule,
-                        amount=deadline.amount, unit=deadline.unit,
-                        calendar_version=deadline.calendar_version,
-                        catalog_version=deadline.catalog_version,
-                        rule_version=deadline.rule_version, rule_source=deadline.rule_source,
-                        legal_due_at=deadline.legal_due_at),
-                        workflow.now())
+                        reason=reason, actor=command.actor, **deadline.terms()), workflow.now())
                     events, state = [*events, *more], fold(more, state)
             except DomainError as err:
                 raise _rejected(err, before) from err
