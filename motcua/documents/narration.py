@@ -37,6 +37,15 @@ REASON_LABELS: dict[str, str] = {
     "verification": "cần xác minh",
 }
 
+# Events told by their step, a sentence and the reason given (step, line).
+_WITH_A_REASON: dict[type[ev.Event], tuple[str, str]] = {
+    ev.SubmissionRefused: ("Từ chối tiếp nhận hồ sơ", "Từ chối tiếp nhận"),
+    ev.DossierRefused: ("Từ chối giải quyết hồ sơ", "Từ chối giải quyết"),
+    ev.DossierWithdrawn: ("Rút hồ sơ theo đề nghị", "Công dân rút hồ sơ"),
+    ev.ProcessingStopped: ("Dừng giải quyết hồ sơ", "Dừng xử lý"),
+    ev.VerificationRequired: ("Cần xác minh", "Cần xác minh: áp dụng thời hạn tối đa của thủ tục"),
+}
+
 
 @dataclass(frozen=True)
 class Detail:
@@ -122,9 +131,6 @@ def describe(event: ev.Event, tz: tzinfo) -> Telling:
                            line=f"Tiếp nhận hồ sơ trực tuyến: thời hạn tính từ {counted}",
                            details=_details(("ghi chú", e.note)),
                            remarks=("hồ sơ trực tuyến", f"thời hạn tính từ {counted}"))
-        case ev.SubmissionRefused() as e:
-            return Telling(step="Từ chối tiếp nhận hồ sơ", line="Từ chối tiếp nhận",
-                           details=_details(("lý do", e.reason)))
         case ev.DeadlineSet() as e:
             why = REASON_LABELS.get(e.reason, e.reason)
             return Telling(step="Hạn xử lý", line=(f"Hạn xử lý (phiên bản {e.version}, {why}): "
@@ -150,15 +156,10 @@ def describe(event: ev.Event, tz: tzinfo) -> Telling:
         case ev.ResultReturned() as e:
             return Telling(step="Trả kết quả", line="Đã trả kết quả cho công dân",
                            details=_details(("ghi chú", e.note)))
-        case ev.DossierRefused() as e:
-            return Telling(step="Từ chối giải quyết hồ sơ", line="Từ chối giải quyết",
-                           details=_details(("lý do", e.reason)))
-        case ev.DossierWithdrawn() as e:
-            return Telling(step="Rút hồ sơ theo đề nghị", line="Công dân rút hồ sơ",
-                           details=_details(("lý do", e.reason)))
-        case ev.ProcessingStopped() as e:
-            return Telling(step="Dừng giải quyết hồ sơ", line="Dừng xử lý",
-                           details=_details(("lý do", e.reason)))
+        case ev.SubmissionRefused() | ev.DossierRefused() | ev.DossierWithdrawn() \
+                | ev.ProcessingStopped() | ev.VerificationRequired() as e:
+            step, line = _WITH_A_REASON[type(e)]
+            return Telling(step=step, line=line, details=_details(("lý do", e.reason)))
         case ev.DeadlineExtended() as e:
             new_due = vn_time(e.new_due_at, tz)
             sent_late = () if e.in_time else ("văn bản xin lỗi gửi sau thời hạn phải gửi",)
@@ -170,10 +171,6 @@ def describe(event: ev.Event, tz: tzinfo) -> Telling:
             return Telling(step="Đánh giá sự hài lòng",
                            line=f"Công dân đánh giá: {SATISFACTION_LABELS[e.satisfaction]}",
                            details=_details(("ý kiến", e.comment)))
-        case ev.VerificationRequired() as e:
-            return Telling(step="Cần xác minh",
-                           line="Cần xác minh: áp dụng thời hạn tối đa của thủ tục",
-                           details=_details(("lý do", e.reason)))
         case ev.ComplaintRecorded() as e:
             return Telling(step="Ghi nhận phản ánh, kiến nghị",
                            line="Ghi nhận phản ánh, kiến nghị",
