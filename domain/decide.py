@@ -294,11 +294,7 @@ def _set_deadline(s: Dossier, c: cmd.SetDeadline, now: datetime) -> list[ev.Even
                  and (c.legal_due_at is None or c.legal_due_at == s.legal_due_at))
     if unchanged and c.reason == "calendar_correction":
         return []  # idempotent: a correction that corrects nothing records nothing
-    return [ev.DeadlineSet(
-        at=now, version=s.deadline_version + 1, due_at=c.due_at, due_soon_at=c.due_soon_at,
-        reason=c.reason, rule=c.rule, amount=c.amount, unit=c.unit,
-        calendar_version=c.calendar_version, catalog_version=c.catalog_version,
-        rule_version=c.rule_version, rule_source=c.rule_source, legal_due_at=c.legal_due_at)]
+    return [ev.DeadlineSet(at=now, version=s.deadline_version + 1, reason=c.reason, **c.terms())]
 
 
 def _raise_alert(s: Dossier, c: cmd.RaiseAlert, now: datetime) -> list[ev.Event]:

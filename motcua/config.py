@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # docs/legal-rules.md, "Stated choices".
     period_end: str | None = None
     procedures_file: Path | None = None
+    # Seconds between two looks at the active catalog version in PostgreSQL, per process
+    # (`CatalogSource`): an activation reaches the API and the workers within this time.
+    catalog_refresh_seconds: float = Field(default=5.0, gt=0, le=3600)
     units_file: Path | None = None
     # The console's session cookie is `Secure` (HTTPS only) except on the dev stack, which
     # serves plain http://127.0.0.1 and sets MOTCUA_SECURE_COOKIES=false.

@@ -24,7 +24,6 @@ from motcua.api.views import folded
 from motcua.console import acting
 from motcua.console.acting import ActionFailed
 from motcua.console.web import (
-    SATISFACTION_LABELS,
     SECURITY_HEADERS,
     ConsoleError,
     checked_form,
@@ -40,6 +39,7 @@ from motcua.console.web import (
     vn_time,
 )
 from motcua.documents import KINDS, DocumentUnavailable, render
+from motcua.documents.narration import REASON_LABELS, describe
 from motcua.documents.render import Lookup
 from motcua.documents.timefmt import vn_duration
 from motcua.eventstore.store import read_stream
@@ -69,11 +69,7 @@ ACTION_LABELS = {
 COMPLAINT_CHANNELS = [("counter", "Tại quầy"), ("hotline", "Đường dây nóng"),
                       ("portal", "Cổng dịch vụ công"), ("letter", "Thư, đơn"),
                       ("email", "Thư điện tử")]
-_ALERTS = {"due_soon": "Cảnh báo sắp đến hạn", "overdue": "Cảnh báo quá hạn",
-           "overdue_without_apology": "Quá hạn mà chưa có văn bản xin lỗi"}
-_REASONS = {"receipt": "khi tiếp nhận", "supplement_received": "sau khi nhận bổ sung",
-            "extension": "gia hạn", "calendar_correction": "điều chỉnh lịch làm việc",
-            "verification": "cần xác minh"}
+_REASONS = REASON_LABELS
 
 
 async def dossier_events(request: Request, current: Session, code: str) -> list[EventEnvelope]:
@@ -88,75 +84,6 @@ async def dossier_events(request: Request, current: Session, code: str) -> list[
     if not events:
         raise ConsoleError(404, "Không tìm thấy hồ sơ.")
     return events
-
-
-def _describe(e: EventEnvelope, private: bool, tz: tzinfo) -> str:
-    """What happened, in Vietnamese; free text and applicant data only when `private`."""
-    p = e.payload
-
-    def extra(key: str, label: str) -> str:
-        value = p.get(key)
-        return f" — {label}: {value}" if private and value else ""
-
-    def papers() -> str:
-        docs = p.get("documents") or []
-        return f" — giấy tờ: {'; '.join(docs)}" if private and docs else ""
-
-    match e.event_type:
-        case "DossierReceived":
-            who = f" của {p.get('applicant_name')}" if private else ""
-            return f"Tiếp nhận hồ sơ{who}{papers()}"
-        case "DossierSubmitted":
-            who = f" của {p.get('applicant_name')}" if private else ""
-            return f"Nộp hồ sơ trực tuyến{who} (chờ tiếp nhận){papers()}"
-        case "IntakeSupplementRequested":
-            return "Yêu cầu bổ sung trước khi tiếp nhận" + extra("reason", "lý do") + papers()
-        case "IntakeSupplementReceived":
-            return ("Đã nhận bổ sung: thời hạn tính lại từ thời điểm này" + papers()
-                    + extra("note", "ghi chú"))
-        case "SubmissionAccepted":
-            return (f"Tiếp nhận hồ sơ trực tuyến: thời hạn tính từ "
-                    f"{_at(p.get('counted_from'), tz)}" + extra("note", "ghi chú"))
-        case "SubmissionRefused":
-            return "Từ chối tiếp nhận" + extra("reason", "lý do")
-        case "DeadlineSet":
-            return (f"Hạn xử lý (phiên bản {p.get('version')}, "
-                    f"{_REASONS.get(p.get('reason', ''), p.get('reason'))}): "
-                    f"{_at(p.get('due_at'), tz)}")
-        case "OfficerAssigned":
-            return f"Phân công cho {p.get('officer')}" + extra("note", "ghi chú")
-        case "ProcessingStarted":
-            return f"{p.get('officer')} bắt đầu xử lý"
-        case "SupplementRequested":
-            late = " (lần thứ hai: tính là trễ hạn)" if p.get("counts_as_late") else ""
-            return "Yêu cầu bổ sung hồ sơ" + late + extra("reason", "lý do") + papers()
-        case "SupplementReceived":
-            return "Đã nhận hồ sơ bổ sung" + papers() + extra("note", "ghi chú")
-        case "ResultReady":
-            return "Đã có kết quả" + extra("summary", "kết quả")
-        case "ResultReturned":
-            return "Đã trả kết quả cho công dân" + extra("note", "ghi chú")
-        case "DossierRefused":
-            return "Từ chối giải quyết" + extra("reason", "lý do")
-        case "DossierWithdrawn":
-            return "Công dân rút hồ sơ" + extra("reason", "lý do")
-        case "ProcessingStopped":
-            return "Dừng xử lý" + extra("reason", "lý do")
-        case "DeadlineExtended":
-            return (f"Gia hạn, có văn bản xin lỗi: hẹn mới {_at(p.get('new_due_at'), tz)}"
-                    + extra("reason", "lý do"))
-        case "ServiceRated":
-            return ("Công dân đánh giá: "
-                    + SATISFACTION_LABELS.get(p.get("satisfaction", ""), "—"))
-        case "VerificationRequired":
-            return "Cần xác minh: áp dụng thời hạn tối đa của thủ tục" + extra("reason", "lý do")
-        case "ComplaintRecorded":
-            return ("Ghi nhận phản ánh, kiến nghị" + extra("complainant", "người phản ánh")
-                    + extra("text", "nội dung") + extra("outcome", "kết quả xử lý"))
-        case "DeadlineAlertRaised":
-            return _ALERTS.get(p.get("kind", ""), "Cảnh báo hạn xử lý")
-        case _:
-            return e.event_type
 
 
 def _at(value: Any, tz: tzinfo) -> str:
@@ -228,7 +155,7 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
         return f"{name} ({username})" if name and name != username else username
 
     timeline = [{"at": e.recorded_at, "actor": who(e.metadata.get("actor")),
-                 "what": _describe(e, private, tz)} for e in events]
+                 "what": describe(e.event, tz).sentence(private)} for e in events]
     return page(request, "dossier.html", status=status, d=d, code=code, private=private,
                 procedure=procedure, unit=unit, left=left, left_css=css,
                 sla=d.sla_status(now()), versions=versions, pauses=pauses,

@@ -24,6 +24,7 @@ from motcua.access.tokens import Role
 from motcua.access.users import Session, session
 from motcua.api.privacy import sees_personal_data as principal_sees_personal_data
 from motcua.api.resources import Resources
+from motcua.documents.narration import SATISFACTION_LABELS
 from motcua.documents.timefmt import in_vietnam
 
 COOKIE = "motcua_phien"
@@ -65,8 +66,6 @@ ROLE_LABELS: dict[str, str] = {
     Role.OPS: "Vận hành", Role.KIOSK: "Kiosk đánh giá",
 }
 CHANNEL_LABELS = {"counter": "Trực tiếp", "online": "Trực tuyến", "postal": "Bưu chính"}
-SATISFACTION_LABELS = {"very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng",
-                       "not_satisfied": "Không hài lòng"}
 
 
 class ConsoleError(Exception):
