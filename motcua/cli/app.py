@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -70,11 +71,20 @@ def _projections(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy settings from ours, always explicit: uvicorn alone would believe
+    X-Forwarded-For from 127.0.0.1 and ::1 (or from its own FORWARDED_ALLOW_IPS), so on the
+    dev stack, or behind a sidecar, anyone could choose the address the lookup rate limit and
+    the login audit see. We believe it only from MOTCUA_FORWARDED_ALLOW_IPS (default: no one)."""
+    trusted = [h.strip() for h in settings.forwarded_allow_ips.split(",") if h.strip()]
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
+
+
 def _api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     uvicorn.run("motcua.api.app:create_app", factory=True, host=args.host, port=args.port,
-                log_config=None, access_log=False)
+                log_config=None, access_log=False, **proxy_options(settings))
     return 0
 
 
