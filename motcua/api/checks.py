@@ -8,10 +8,11 @@ as the worker; this only validates — the worker's own computation is the one r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from domain.calendar import Calendar, DateOutsideCalendar
-from domain.catalog import Procedure
+from domain.catalog import Catalog, Procedure
 from domain.clock import due_at, due_soon_at
 from motcua.api.problems import invalid_input
 
@@ -43,3 +44,17 @@ def check_due_time(cal: Calendar, new_due_at: datetime, field: str) -> None:
     if not any(start <= new_due_at <= end for start, end in cal.sessions_on(day)):
         hours = ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in cal.hours.sessions)
         raise invalid_input(field, f"must be within office hours ({hours}, {cal.hours.tz_name})")
+
+
+def check_known(catalog: Catalog, *, unit: str | None = None,
+                procedures: Sequence[str] = (), unit_field: str = "unit",
+                procedure_field: str = "procedure") -> None:
+    """422 naming the parameter for a unit or procedure code the catalog does not have. A
+    report filter is echoed into the report (and its CSV or XLSX), so only real codes pass
+    (issue 24, point 4)."""
+    if unit is not None and unit not in catalog.units:
+        raise invalid_input(unit_field, "not a unit of the catalog (GET /v1/catalog/units)")
+    for code in procedures:
+        if code not in catalog.procedures:
+            raise invalid_input(procedure_field,
+                                "not a procedure of the catalog (GET /v1/catalog/procedures)")

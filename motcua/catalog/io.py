@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.catalog import LEVELS, Catalog, CountingRule, Procedure, TimeUnit
+from motcua.exports import csv_writer, safe_row
 
 COLUMNS = ("code", "name", "field", "level", "prescribed_amount", "prescribed_unit",
            "reduced_amount", "reduced_unit", "reduced_source", "source", "counting_rule",
@@ -266,13 +267,13 @@ def write_procedures(path: Path, procedures: Iterable[Procedure]) -> int:
         sheet.title = "catalog"
         sheet.append(list(COLUMNS))
         for row in rows:
-            sheet.append([row[c] for c in COLUMNS])
+            sheet.append(safe_row(row[c] for c in COLUMNS))
         book.save(path)
     else:
         with path.open("w", encoding="utf-8", newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+            writer = csv_writer(out)
+            writer.writerow(COLUMNS)
+            writer.writerows([row[c] for c in COLUMNS] for row in rows)
     return len(rows)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import io
 import json
 import sys
@@ -26,6 +25,7 @@ from typing import Any, NoReturn
 import asyncpg
 
 from domain.calendar import Calendar
+from motcua import exports
 from motcua.catalog.calendar import load_calendar
 from motcua.config import Settings
 from motcua.runtime import calendar_for, catalog_for, office_hours
@@ -162,7 +162,7 @@ def render_table(doc: dict[str, Any]) -> str:
 
 def render_csv(doc: dict[str, Any]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = exports.csv_writer(out)
     header: list[str] = []
     rows = [("group", r) for r in doc["rows"]] + [("total", doc["totals"])]
     for scope, row in rows:
