@@ -13,6 +13,7 @@ import asyncpg
 
 from motcua import logs
 from motcua.config import Settings
+from motcua.health import PortTaken
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -161,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--temporal-port", type=int, default=7233, help="Temporal port (7233)")
     dev.add_argument("--temporal-ui-port", type=int, default=8233, help="Temporal UI (8233)")
     dev.add_argument("--pg-port", type=int, default=55432, help="PostgreSQL port (55432)")
+    dev.add_argument("--metrics-port", type=int, default=0,
+                     help="first of four ports for the worker, Temporal SDK, projector and "
+                     "dispatcher metrics, on 127.0.0.1 (default: four free ones)")
     dev.set_defaults(handler=_dev)
     sub.add_parser("worker", help="run the Temporal worker").set_defaults(handler=_worker)
     api = sub.add_parser("api", help="serve the HTTP API")
@@ -195,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, settings)
     except KeyboardInterrupt:
         return 130
+    except PortTaken as err:  # one line, not a traceback (`motcua dev` checks ports first)
+        print(f"motcua {args.command}: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
