@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 
 from motcua.catalog.io import COLUMNS, CatalogFileError, read_procedures
+from motcua.devstack.postgres import EmbeddedPostgres
 
 GOOD = {"code": "1.001193", "name": "Đăng ký khai sinh", "field": "Hộ tịch",
         "level": "commune", "prescribed_amount": "1", "prescribed_unit": "same_day",
@@ -43,10 +44,11 @@ def _bomb(path: Path, *, dimension: str | None) -> Path:
     return path
 
 
-def _import(path: Path) -> tuple[int, str, float, int]:
-    """Run `motcua catalog import` in a child with at most 1 GiB of address space: (exit
-    code, stderr, seconds, the child's peak RSS in KiB). The file is refused before any
-    database is needed, so DATABASE_URL points nowhere."""
+def _import(path: Path, dsn: str) -> tuple[int, str, float, int]:
+    """Run `motcua catalog import` on the database `dsn` in a child with at most 1 GiB of
+    address space: (exit code, stderr, seconds the import took, the child's peak RSS in KiB).
+    The limit turns the old unbounded read into a quick MemoryError instead of a machine that
+    swaps for minutes."""
     # The import alone is timed, not the interpreter's start (slow on a busy machine).
     probe = ("import resource, sys, time\n"
              "from motcua.cli import main\n"
@@ -62,21 +64,21 @@ def _import(path: Path) -> tuple[int, str, float, int]:
 
     done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True,
                           text=True, timeout=120, preexec_fn=limit,
-                          env={"PATH": "/usr/bin:/bin",
-                               "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+                          env={"PATH": "/usr/bin:/bin", "DATABASE_URL": dsn})
     measured = done.stdout.split()
     elapsed, peak = (float(measured[0]), int(measured[1])) if len(measured) == 2 else (-1, -1)
     return done.returncode, done.stderr, elapsed, peak
 
 
+@pytest.mark.engine
 @pytest.mark.parametrize("dimension", ["A1:XFD1048576", None])
-def test_xlsx_bomb_is_refused_fast_with_bounded_memory(tmp_path: Path,
-                                                       dimension: str | None) -> None:
+def test_xlsx_bomb_is_refused_fast_with_bounded_memory(tmp_path: Path, dimension: str | None,
+                                                       postgres: EmbeddedPostgres) -> None:
     """One cell at XFD1048576 (a file of a few KB), declared or not: refused in one line, in
     under 5 s, the process never above 250 MB."""
     path = _bomb(tmp_path / "bomb.xlsx", dimension=dimension)
     assert path.stat().st_size < 20_000
-    code, stderr, elapsed, peak = _import(path)
+    code, stderr, elapsed, peak = _import(path, postgres.dsn)
     assert code == 2, stderr[-2000:]
     assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
     assert stderr.startswith("motcua catalog: error: bomb.xlsx: ")
@@ -84,18 +86,20 @@ def test_xlsx_bomb_is_refused_fast_with_bounded_memory(tmp_path: Path,
     assert 0 < peak < PEAK_RSS_LIMIT_KB, peak
 
 
-def test_xlsx_that_is_not_a_zip_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.engine
+def test_xlsx_that_is_not_a_zip_is_one_line(tmp_path: Path,
+                                            postgres: EmbeddedPostgres) -> None:
     """A `.xlsx` holding anything else (here CSV text) is one line, no traceback."""
     path = tmp_path / "catalog.xlsx"
     path.write_text("code,name\n1.001193,x\n")
-    code, stderr, _, _ = _import(path)
+    code, stderr, _, _ = _import(path, postgres.dsn)
     assert code == 2 and "Traceback" not in stderr
     assert stderr.strip() == ("motcua catalog: error: catalog.xlsx: not an XLSX workbook "
                               "(not a zip archive)")
     broken = tmp_path / "broken.xlsx"
     with zipfile.ZipFile(broken, "w") as archive:
         archive.writestr("hello.txt", "not a workbook")
-    code, stderr, _, _ = _import(broken)
+    code, stderr, _, _ = _import(broken, postgres.dsn)
     assert code == 2 and "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
 
 
