@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import asyncpg
+
 from domain.calendar import Calendar, DateOutsideCalendar
 from domain.catalog import Catalog, Procedure
 from domain.clock import due_at, due_soon_at
@@ -46,15 +48,26 @@ def check_due_time(cal: Calendar, new_due_at: datetime, field: str) -> None:
         raise invalid_input(field, f"must be within office hours ({hours}, {cal.hours.tz_name})")
 
 
-def check_known(catalog: Catalog, *, unit: str | None = None,
-                procedures: Sequence[str] = (), unit_field: str = "unit",
-                procedure_field: str = "procedure") -> None:
-    """422 naming the parameter for a unit or procedure code the catalog does not have. A
-    report filter is echoed into the report (and its CSV or XLSX), so only real codes pass
-    (issue 24, point 4)."""
-    if unit is not None and unit not in catalog.units:
-        raise invalid_input(unit_field, "not a unit of the catalog (GET /v1/catalog/units)")
+async def unknown_code(conn: asyncpg.Pool, catalog: Catalog, *, unit: str | None = None,
+                       procedures: Sequence[str] = ()) -> str | None:
+    """"unit" or "procedure" when that filter is neither a code of the catalog nor one the
+    reports have counted dossiers under (test or historical data), else None. A report filter
+    is echoed into the report and its CSV or XLSX, so only real codes pass (issue 24, point 4);
+    the look-up uses report_counts' unit and procedure indexes."""
+    if unit is not None and unit not in catalog.units and not await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM report_counts WHERE unit_code = $1)", unit):
+        return "unit"
     for code in procedures:
-        if code not in catalog.procedures:
-            raise invalid_input(procedure_field,
-                                "not a procedure of the catalog (GET /v1/catalog/procedures)")
+        if code not in catalog.procedures and not await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM report_counts WHERE procedure_code = $1)", code):
+            return "procedure"
+    return None
+
+
+async def check_known(conn: asyncpg.Pool, catalog: Catalog, *, unit: str | None = None,
+                      procedures: Sequence[str] = ()) -> None:
+    """422 naming `unit` or `procedure` for a code `unknown_code` does not know."""
+    field = await unknown_code(conn, catalog, unit=unit, procedures=procedures)
+    if field is not None:
+        raise invalid_input(field, f"not a {field} of the catalog "
+                            f"(GET /v1/catalog/{field}s)")

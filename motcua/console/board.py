@@ -21,6 +21,7 @@ from openpyxl import Workbook
 from domain.states import DossierState
 from motcua.access.tokens import Role
 from motcua.access.users import Session
+from motcua.api.checks import unknown_code
 from motcua.api.routes.whatif import DB_ERRORS, Busy, run_cut
 from motcua.api.views import summary
 from motcua.console.queue import names, rows
@@ -75,14 +76,15 @@ def _period(tu: str, den: str, tz: tzinfo) -> tuple[date, date]:
     return start, end
 
 
-def _unit(request: Request, current: Session, donvi: str) -> str | None:
+async def _unit(request: Request, current: Session, donvi: str) -> str | None:
     """The unit a report is limited to: the user's own, or `donvi` when it is a unit of the
     catalog (it is echoed into the Biểu 06 files, issue 24 point 4)."""
     if current.user.unit_code is not None:
         if donvi and donvi != current.user.unit_code:
             raise ConsoleError(403, "Bạn chỉ xem được báo cáo của đơn vị mình.")
         return current.user.unit_code
-    if donvi and donvi not in resources(request).catalog.units:
+    res = resources(request)
+    if donvi and await unknown_code(res.db(), res.catalog, unit=donvi):
         raise ConsoleError(422, "Không có đơn vị này trong danh mục.")
     return donvi or None
 
@@ -93,7 +95,7 @@ async def _report(request: Request, current: Session, tu: str, den: str,
     tz = resources(request).calendar.tz  # the office time zone
     start, end = _period(tu, den, tz)
     return await reports.sla_report(resources(request).db(), period_start=start,
-                                    period_end=end, unit=_unit(request, current, donvi),
+                                    period_end=end, unit=await _unit(request, current, donvi),
                                     group_by=("procedure",), tz=tz)
 
 
@@ -269,7 +271,7 @@ async def whatif_board(request: Request, current: Staff,
     require_role(current, Role.LEADER, what="chạy mô phỏng cắt giảm thời hạn")
     res = resources(request)
     cal = res.calendar
-    unit = _unit(request, current, donvi[:64])
+    unit = await _unit(request, current, donvi[:64])
     today = datetime.now(cal.tz).date()
     context: dict[str, Any] = {
         "tu": tu[:10] or today.replace(day=1).isoformat(), "den": den[:10] or today.isoformat(),

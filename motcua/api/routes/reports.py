@@ -116,7 +116,8 @@ async def sla_report(
     _check_period(period_from, period_to)
     if unit is not None:
         check_unit_allowed(principal, unit, "unit")
-    check_known(resources.catalog, unit=unit, procedures=[procedure] if procedure else [])
+    await check_known(pool, resources.catalog, unit=unit,
+                      procedures=[procedure] if procedure else [])
     try:
         report = await reports.sla_report(
             pool, period_start=period_from, period_end=period_to,
@@ -233,7 +234,7 @@ async def register_report(
     if unit is None:
         raise invalid_input("unit", "required for a token not limited to a unit")
     check_unit_allowed(principal, unit, "unit")
-    check_known(resources.catalog, unit=unit)
+    await check_known(pool, resources.catalog, unit=unit)
     personal = sees_personal_data(principal)
     tz = resources.calendar.tz
     try:

@@ -122,7 +122,7 @@ async def whatif_report(
         raise invalid_input("to", "must not be before from")
     if unit is not None:
         check_unit_allowed(principal, unit, "unit")
-    check_known(resources.catalog, unit=unit, procedures=procedure or [])
+    await check_known(pool, resources.catalog, unit=unit, procedures=procedure or [])
     try:
         result = await run_cut(resources, pool, start=period_from, end=period_to, cut=cut,
                                procedures=procedure or [],
@@ -159,7 +159,7 @@ async def likely_late(
     few minutes (`taken_at`)."""
     if unit is not None:
         check_unit_allowed(principal, unit, "unit")
-    check_known(resources.catalog, unit=unit)
+    await check_known(pool, resources.catalog, unit=unit)
     scope = unit if unit is not None else principal.unit_code
     snap = forecast.FORECAST.snapshot
     if not snap.taken_at:
