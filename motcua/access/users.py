@@ -214,7 +214,7 @@ def client_key(remote_addr: str | None) -> str:
 
 def delay(failures: int) -> timedelta:
     """The wait before the next try after `failures` failures in a row from one client at one
-    name: none for the first `FREE_FAILURES`, then 1 s, 2 s, 4 s, ... up to `MAX_DELAY`."""
+    name: none below `FREE_FAILURES`; from there 1 s, 2 s, 4 s, ... up to `MAX_DELAY`."""
     if failures < FREE_FAILURES:
         return timedelta(0)
     wait: timedelta = FIRST_DELAY * 2 ** min(failures - FREE_FAILURES, 20)
