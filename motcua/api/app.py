@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
 from motcua import console, metrics
+from motcua.api import docs as api_docs
 from motcua.api import idempotency, problems
 from motcua.api.guard import BodyGuard
 from motcua.api.middleware import RequestContext
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
             log.info("api.stopped")
 
     app = FastAPI(title="motcua", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # api_docs serves them without a CDN
                   openapi_tags=[
                       {"name": "dossiers", "description": "Receive, look up and list."},
                       {"name": "actions", "description": "Lifecycle commands (updates)."},
@@ -176,6 +178,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     for module in (dossiers, actions, documents, catalog, public, ops, reports, codec,
                    whatif_routes):
         app.include_router(module.router)
+    api_docs.install(app)  # /docs and /redoc, their scripts from the package (no CDN)
     console.install(app)  # the people's pages: /, /login, /tra-cuu, /danh-gia, ...
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -7,12 +7,14 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import asyncpg
 
 from motcua import logs
 from motcua.cli import calendar, catalog, db, deadline, psql, report, token, user, whatif
 from motcua.config import Settings
+from motcua.health import PortTaken
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -60,11 +62,20 @@ def _projections(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy settings from ours, always explicit: uvicorn alone would believe
+    X-Forwarded-For from 127.0.0.1 and ::1 (or from its own FORWARDED_ALLOW_IPS), so on the
+    dev stack, or behind a sidecar, anyone could choose the address the lookup rate limit and
+    the login audit see. We believe it only from MOTCUA_FORWARDED_ALLOW_IPS (default: no one)."""
+    trusted = [h.strip() for h in settings.forwarded_allow_ips.split(",") if h.strip()]
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
+
+
 def _api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     uvicorn.run("motcua.api.app:create_app", factory=True, host=args.host, port=args.port,
-                log_config=None, access_log=False)
+                log_config=None, access_log=False, **proxy_options(settings))
     return 0
 
 
@@ -100,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--temporal-port", type=int, default=7233, help="Temporal port (7233)")
     dev.add_argument("--temporal-ui-port", type=int, default=8233, help="Temporal UI (8233)")
     dev.add_argument("--pg-port", type=int, default=55432, help="PostgreSQL port (55432)")
+    dev.add_argument("--metrics-port", type=int, default=0,
+                     help="first of four ports for the worker, Temporal SDK, projector and "
+                     "dispatcher metrics, on 127.0.0.1 (default: four free ones)")
     dev.set_defaults(handler=_dev)
     sub.add_parser("worker", help="run the Temporal worker").set_defaults(handler=_worker)
     api = sub.add_parser("api", help="serve the HTTP API")
@@ -134,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, settings)
     except KeyboardInterrupt:
         return 130
+    except PortTaken as err:  # one line, not a traceback (`motcua dev` checks ports first)
+        print(f"motcua {args.command}: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

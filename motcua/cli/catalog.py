@@ -61,6 +61,9 @@ def _parser() -> Parser:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    # The file first: a bad one is refused before anything touches the database.
+    procedures = read_procedures(args.file, args.working_day_hours) \
+        if args.action == "import" else {}
     conn = await asyncpg.connect(settings.database_url)
     try:
         await migrate(conn)
@@ -69,7 +72,6 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         action = args.action
         actor = getattr(args, "by", None) or getpass.getuser()
         if action == "import":
-            procedures = read_procedures(args.file, args.working_day_hours)
             dropped = sorted(set(active.procedures) - set(procedures))
             if dropped:
                 raise UsageError(f"the file drops code(s) {', '.join(dropped)} of the active "

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import io
 import json
 import sys
@@ -27,6 +26,7 @@ import asyncpg
 
 from domain.calendar import Calendar
 from domain.catalog import Catalog
+from motcua import exports
 from motcua.catalog.calendar import load_calendar
 from motcua.cli import db
 from motcua.config import Settings
@@ -164,7 +164,7 @@ def render_table(doc: dict[str, Any]) -> str:
 
 def render_csv(doc: dict[str, Any]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = exports.csv_writer(out)
     header: list[str] = []
     rows = [("group", r) for r in doc["rows"]] + [("total", doc["totals"])]
     for scope, row in rows:

@@ -8,7 +8,7 @@ what went wrong (`ConsoleError`), and a missing session is a redirect to `/login
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
 
@@ -148,8 +148,15 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
 
 
+# Requests a page makes on its own (the live list's poll): they do not keep a session alive.
+BACKGROUND_PATHS = frozenset({"/cap-nhat"})
+
+
 async def optional_session(request: Request) -> Session | None:
-    found = await session(resources(request).db(), request.cookies.get(COOKIE))
+    settings = resources(request).settings
+    found = await session(resources(request).db(), request.cookies.get(COOKIE),
+                          idle=timedelta(minutes=settings.console_idle_minutes),
+                          touch=request.url.path not in BACKGROUND_PATHS)
     request.state.console_session = found
     return found
 
