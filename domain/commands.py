@@ -10,6 +10,7 @@ import dataclasses
 from datetime import datetime
 
 from domain.states import AlertKind, Channel, Satisfaction
+from domain.terms import DeadlineTerms
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -179,18 +180,11 @@ class CorrectCalendar(Command):
 # Internal commands, issued by the workflow itself -------------------------------------------
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class SetDeadline(Command):
-    due_at: datetime
-    due_soon_at: datetime
+class SetDeadline(Command, DeadlineTerms):
+    """Give the dossier the computed due time (`DeadlineTerms`), for `reason`
+    (`domain.deadlines.DEADLINE_REASONS`)."""
+
     reason: str
-    rule: str
-    amount: int
-    unit: str
-    calendar_version: str
-    catalog_version: str
-    rule_version: int = 1
-    rule_source: str = ""
-    legal_due_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

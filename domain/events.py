@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from domain.codec import from_dict, to_dict
 from domain.states import AlertKind, Channel, Satisfaction, Timeliness
+from domain.terms import DeadlineTerms
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -108,26 +109,13 @@ class SubmissionRefused(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DeadlineSet(Event):
+class DeadlineSet(Event, DeadlineTerms):
     """A (new) due time given to the citizen. Never recomputed silently: a new version is a new
-    event with its reason, and the calendar and catalog versions used."""
+    event with its reason, and the calendar and catalog versions used (`DeadlineTerms`)."""
 
     event_type: ClassVar[str] = "DeadlineSet"
     version: int
-    due_at: datetime
-    due_soon_at: datetime
-    reason: str  # receipt | supplement_received | extension | calendar_correction
-    rule: str
-    amount: int
-    unit: str
-    calendar_version: str
-    catalog_version: str
-    # The counting rule's version and the texts it follows (domain.clock.RULE_SOURCES). Events
-    # stored before the Nov 2026 correction have neither: they were computed by rule v1.
-    rule_version: int = 1
-    rule_source: str = ""
-    # The due time without an apology's extension (issue 11 point 5); None before issue 11.
-    legal_due_at: datetime | None = None
+    reason: str  # receipt | supplement_received | extension | calendar_correction | verification
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -47,6 +47,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
@@ -54,6 +55,8 @@ from pathlib import Path
 from typing import Any
 
 from domain.catalog import LEVELS, Catalog, CountingRule, Procedure, TimeUnit
+from motcua.exports import FORMULA_STARTS, csv_writer, safe_row
+from motcua.services.text import clean, single_line
 
 COLUMNS = ("code", "name", "field", "level", "prescribed_amount", "prescribed_unit",
            "reduced_amount", "reduced_unit", "reduced_source", "source", "counting_rule",
@@ -89,26 +92,103 @@ def header(text: object) -> str:
     return re.sub(r"[\s.\-/]+", "_", str(text or "").strip().lower()).strip("_")
 
 
-def read_table(path: Path) -> list[dict[str, str]]:
-    """The file's rows as {column: text}, from CSV or XLSX (by extension)."""
-    try:
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
-            import openpyxl
+# Bounds on what an import reads (issue 24, point 6): a workbook declares its own size, and
+# one cell at XFD1048576 in an 11 KB file once made the reader pad every row to 16,384 columns
+# until the machine ran out of memory. A province's catalog is a few thousand rows.
+MAX_FILE_BYTES = 5 * 2**20
+MAX_UNZIPPED_BYTES = 50 * 2**20  # an XLSX is a zip: bound what it expands to as well
+MAX_ROWS = 10_000
+MAX_COLUMNS = 64
+MAX_CELL_CHARS = 2_000
+# Longest text per column (after NFC); other columns are enumerations or numbers.
+TEXT_LIMITS = {"code": 64, "name": 300, "field": 200, "reduced_source": 2_000,
+               "source": 2_000, "replaced_by": 64, "retired_source": 2_000}
 
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            try:
-                table = [["" if v is None else str(v) for v in row]
-                         for row in book.worksheets[0].iter_rows(values_only=True)]
-            finally:
-                book.close()
+
+def _file_error(path: Path, reason: str) -> CatalogFileError:
+    return CatalogFileError([f"{path.name}: {reason}"])
+
+
+def _xlsx_table(path: Path) -> list[list[str]]:
+    """The first sheet's rows, read within the bounds above; one-line errors otherwise."""
+    import zipfile
+
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    if not zipfile.is_zipfile(path):
+        raise _file_error(path, "not an XLSX workbook (not a zip archive)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+        if unzipped > MAX_UNZIPPED_BYTES:
+            raise _file_error(path, f"the workbook expands to {unzipped} bytes; at most "
+                              f"{MAX_UNZIPPED_BYTES}")
+        # Formulas as written, not their cached results: a catalog cell holds text or a
+        # number, and a formula is refused like any text starting with "=" (`check_text`).
+        book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except CatalogFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, InvalidFileException, KeyError,
+            ValueError, TypeError, EOFError) as err:
+        raise _file_error(path, f"not a readable XLSX workbook ({type(err).__name__})") \
+            from None
+    try:
+        if not book.worksheets:
+            raise _file_error(path, "the workbook has no sheet")
+        sheet = book.worksheets[0]
+        rows, columns = sheet.max_row or 0, sheet.max_column or 0
+        if rows > MAX_ROWS + 1 or columns > MAX_COLUMNS:
+            raise _file_error(path, f"the sheet declares {rows} rows and {columns} columns; "
+                              f"a catalog file has at most {MAX_ROWS} rows and {MAX_COLUMNS} "
+                              "columns")
+        # Bounded whatever the declared size says (it may be absent or wrong): one row and
+        # one column past the limits tell that the file goes beyond them.
+        table = [["" if v is None else str(v) for v in row]
+                 for row in sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS + 1,
+                                            values_only=True)]
+    except CatalogFileError:
+        raise
+    except (ValueError, TypeError, KeyError) as err:
+        raise _file_error(path, f"not a readable XLSX workbook ({type(err).__name__})") \
+            from None
+    finally:
+        book.close()
+    if any(row[MAX_COLUMNS:] and row[MAX_COLUMNS] for row in table):
+        raise _file_error(path, f"more than {MAX_COLUMNS} columns")
+    return [row[:MAX_COLUMNS] for row in table]
+
+
+def read_table(path: Path) -> list[dict[str, str]]:
+    """The file's rows as {column: text}, from CSV or XLSX (by extension), read within
+    `MAX_FILE_BYTES`, `MAX_ROWS`, `MAX_COLUMNS` and `MAX_CELL_CHARS`."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _file_error(path, f"{size} bytes; a catalog file has at most "
+                              f"{MAX_FILE_BYTES}")
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            table = _xlsx_table(path)
         else:
-            table = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+            reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+            table = [row for _, row in zip(range(MAX_ROWS + 2), reader, strict=False)]
+    except CatalogFileError:
+        raise
     except OSError as err:
         raise CatalogFileError([f"{path}: cannot read: {err.strerror or err}"]) from None
     except (ValueError, KeyError, csv.Error, UnicodeDecodeError) as err:
         raise CatalogFileError([f"{path.name}: not a readable CSV or XLSX file: {err}"]) from None
+    table = [row for row in table if any(c.strip() for c in row)]  # blank rows are not rows
     if not table:
         raise CatalogFileError([f"{path.name}: the file is empty"])
+    if len(table) > MAX_ROWS + 1:
+        raise _file_error(path, f"more than {MAX_ROWS} rows")
+    for number, row in enumerate(table, start=1):
+        if len(row) > MAX_COLUMNS:
+            raise _file_error(path, f"row {number}: more than {MAX_COLUMNS} columns")
+        if any(len(c) > MAX_CELL_CHARS for c in row):
+            raise _file_error(path, f"row {number}: a cell longer than {MAX_CELL_CHARS} "
+                              "characters")
     names = [header(h) for h in table[0]]
     unknown = sorted({n for n in names if n and n not in COLUMNS})
     if unknown:
@@ -117,8 +197,29 @@ def read_table(path: Path) -> list[dict[str, str]]:
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise CatalogFileError([f"{path.name}: missing column(s) {', '.join(missing)}"])
-    return [dict(zip(names, (c.strip() for c in row), strict=False))
-            for row in table[1:] if any(c.strip() for c in row)]
+    return [dict(zip(names, (c.strip() for c in row), strict=False)) for row in table[1:]]
+
+
+def check_text(row: Mapping[str, str]) -> dict[str, str]:
+    """The row's cells in NFC, under the API's text rules (`motcua.api.text`: no control,
+    invisible or bidirectional characters, one line, bounded length), and none that a
+    spreadsheet would run (`=`, `+`, `-`, `@` first: exports stay importable as they are);
+    `ValueError` naming the column otherwise."""
+    checked: dict[str, str] = {}
+    for column, raw in row.items():
+        value = unicodedata.normalize("NFC", raw)
+        try:
+            single_line(clean(value))
+        except ValueError as err:
+            raise ValueError(f"{column}: {err}") from None
+        limit = TEXT_LIMITS.get(column, 64)
+        if len(value) > limit:
+            raise ValueError(f"{column}: longer than {limit} characters")
+        if value.startswith(FORMULA_STARTS):
+            raise ValueError(f"{column}: must not start with = + - or @ (a spreadsheet would "
+                             "run it as a formula)")
+        checked[column] = value
+    return checked
 
 
 def _unit(text: str, what: str) -> TimeUnit:
@@ -219,7 +320,7 @@ def read_procedures(path: Path, day_hours: int = DEFAULT_DAY_HOURS) -> dict[str,
     for number, row in enumerate(read_table(path), start=2):  # row 1 is the header
         where = f"{path.name}: row {number} (code {row.get('code') or '?'})"
         try:
-            proc = procedure_from_row(row, day_hours)
+            proc = procedure_from_row(check_text(row), day_hours)
         except (ValueError, TypeError) as err:
             errors.append(f"{where}: {err}")
             continue
@@ -266,13 +367,13 @@ def write_procedures(path: Path, procedures: Iterable[Procedure]) -> int:
         sheet.title = "catalog"
         sheet.append(list(COLUMNS))
         for row in rows:
-            sheet.append([row[c] for c in COLUMNS])
+            sheet.append(safe_row(row[c] for c in COLUMNS))
         book.save(path)
     else:
         with path.open("w", encoding="utf-8", newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+            writer = csv_writer(out)
+            writer.writerow(COLUMNS)
+            writer.writerows([row[c] for c in COLUMNS] for row in rows)
     return len(rows)
 
 

@@ -148,7 +148,7 @@ def source_for(settings: Settings, pool: asyncpg.Pool, seed: Catalog) -> Catalog
     as it is (single-file deployments, tests), and the database is not consulted."""
     if settings.procedures_file is not None or settings.units_file is not None:
         return None
-    return CatalogSource(pool, seed)
+    return CatalogSource(pool, seed, refresh=settings.catalog_refresh_seconds)
 
     async def version(self, version: str) -> Catalog:
         """A given stored version (cached), e.g. the one a dossier's deadline recorded."""

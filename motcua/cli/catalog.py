@@ -5,8 +5,9 @@
     motcua catalog export FILE [--version VERSION]        write the import format (CSV/XLSX)
     motcua catalog versions                               list stored versions
 
-The file format is documented in `motcua.catalog.io` (and the README). Import validates every
-row and lists all errors at once (exit 2, nothing stored); it shows the diff against the active
+The file format is documented in `motcua.catalog.io` and docs/catalog-and-whatif.md. Import
+validates every row and lists all errors at once (exit 2, nothing stored); it shows the diff
+against the active
 catalog and stores the new version without activating it unless `--activate` is given: making a
 new list active is its own, explicit step. A code of the active catalog that the file drops
 outright is refused: dossiers opened under it must stay resolvable, so keep it as a retired row
@@ -60,6 +61,9 @@ def _parser() -> Parser:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    # The file first: a bad one is refused before anything touches the database.
+    procedures = read_procedures(args.file, args.working_day_hours) \
+        if args.action == "import" else {}
     conn = await asyncpg.connect(settings.database_url)
     try:
         await migrate(conn)
@@ -68,7 +72,6 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         action = args.action
         actor = getattr(args, "by", None) or getpass.getuser()
         if action == "import":
-            procedures = read_procedures(args.file, args.working_day_hours)
             dropped = sorted(set(active.procedures) - set(procedures))
             if dropped:
                 raise UsageError(f"the file drops code(s) {', '.join(dropped)} of the active "

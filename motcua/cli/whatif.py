@@ -24,7 +24,9 @@ from typing import Any, NoReturn
 import asyncpg
 
 from domain.calendar import Calendar
+from domain.catalog import Catalog
 from motcua.catalog.calendar import load_calendar
+from motcua.cli import db
 from motcua.config import Settings
 from motcua.runtime import calendar_for, catalog_for, office_hours
 from motcua.whatif import simulate as whatif
@@ -120,8 +122,8 @@ async def _whatif(settings: Settings, args: argparse.Namespace) -> dict[str, Any
     proposed_cal = None
     if args.overrides is not None:
         proposed_cal = load_calendar(overrides_path=args.overrides, hours=office_hours(settings))
-    conn = await asyncpg.connect(settings.database_url)
-    try:
+
+    async def work(conn: asyncpg.Connection) -> whatif.Result:
         catalog = await in_force(conn, settings, catalog_for(settings))
         baseline = whatif.in_force(catalog)
         if args.catalog is not None:
@@ -133,24 +135,27 @@ async def _whatif(settings: Settings, args: argparse.Namespace) -> dict[str, Any
             proposed=proposed, proposed_calendar=proposed_cal,
             as_of=args.as_of or _today(cal), unit=args.unit, procedures=args.procedure,
             verification=whatif.verification_maxima(catalog))
-    finally:
-        await conn.close()
+        return result
+
+    result = await db.connected(settings, work)
     return result.as_dict()
 
 
 async def _recommend(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     cal = calendar_for(settings)
     whatif.period_bounds(args.start, args.end, cal)
-    conn = await asyncpg.connect(settings.database_url)
-    try:
+
+    async def work(conn: asyncpg.Connection
+                   ) -> tuple[Catalog, tuple[list[dict[str, Any]], int]]:
         catalog = await in_force(conn, settings, catalog_for(settings))
         advice, skipped = await recommend(
             conn, start=args.start, end=args.end, calendar=cal,
             baseline=whatif.in_force(catalog), target=args.target,
             as_of=args.as_of or _today(cal), unit=args.unit,
             verification=whatif.verification_maxima(catalog))
-    finally:
-        await conn.close()
+        return catalog, (advice, skipped)
+
+    catalog, (advice, skipped) = await db.connected(settings, work)
     doc = {"report": "whatif-recommend", "period": {"from": args.start.isoformat(),
                                                    "to": args.end.isoformat()},
            "target": args.target, "unit": args.unit, "skipped": skipped, "procedures": advice}

@@ -16,7 +16,6 @@ from motcua.access.users import Session
 from motcua.console import acting, lookup
 from motcua.console.acting import ActionFailed
 from motcua.console.web import (
-    SATISFACTION_LABELS,
     ConsoleError,
     NeedLogin,
     checked_form,
@@ -28,6 +27,7 @@ from motcua.console.web import (
     text,
     time_left,
 )
+from motcua.documents.narration import SATISFACTION_LABELS
 from motcua.services.views import PublicDossierView
 
 router = APIRouter(include_in_schema=False)

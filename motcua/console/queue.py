@@ -25,6 +25,7 @@ from motcua.console.web import (
 )
 from motcua.problems import Problem
 from motcua.services import listing
+from motcua.services.text import in_range
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Session, Depends(staff)]
@@ -129,6 +130,10 @@ async def changes(request: Request, current: Staff,
             raise ValueError("naive")
     except ValueError:
         after = now() - timedelta(minutes=5)
+    try:  # a far year with an offset is past what PostgreSQL (or UTC itself) can hold
+        in_range(after)
+    except ValueError:
+        raise ConsoleError(422, "Thời điểm `since` phải nằm trong 2000–2100.") from None
     alerts = await pool.fetch(
         "SELECT stream, payload->>'kind' AS kind, recorded_at FROM events "
         "WHERE event_type = 'DeadlineAlertRaised' AND recorded_at > $1 "

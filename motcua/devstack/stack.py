@@ -34,6 +34,31 @@ class Ports:
     projector_metrics: int = 9466
     dispatcher_metrics: int = 9467
 
+    def named(self) -> list[tuple[str, int, str]]:
+        """(what, port, the `motcua dev` flag that moves it) for every port in use."""
+        found = [("API", self.api, "--port"), ("Temporal", self.temporal, "--temporal-port"),
+                 ("PostgreSQL", self.postgres, "--pg-port"),
+                 ("worker metrics", self.worker_metrics, "--metrics-port"),
+                 ("Temporal SDK metrics", self.worker_sdk_metrics, "--metrics-port"),
+                 ("projector metrics", self.projector_metrics, "--metrics-port"),
+                 ("dispatcher metrics", self.dispatcher_metrics, "--metrics-port")]
+        if self.temporal_ui:
+            found.append(("Temporal UI", self.temporal_ui, "--temporal-ui-port"))
+        return found
+
+    def check_free(self) -> None:
+        """StackError naming the first port something already listens on, and its flag; also
+        when two of them are the same port."""
+        seen: dict[int, str] = {}
+        for what, port, flag in self.named():
+            if port in seen:
+                raise StackError(f"port {port} is given to both {seen[port]} and {what}; "
+                                 f"choose another with {flag}")
+            seen[port] = what
+            if not port_free(port):
+                raise StackError(f"port {port} is already in use ({what}); choose another "
+                                 f"with {flag}")
+
     @classmethod
     def free(cls) -> Ports:
         """Ports all free now, for a stack beside others (tests, benchmarks); no Web UI."""
@@ -67,9 +92,10 @@ class Stack:
         return f"http://127.0.0.1:{self.ports.api}"
 
     def child_env(self) -> dict[str, str]:
+        # Metrics and probes on loopback, as the API, Temporal and PostgreSQL are.
         return {**os.environ, "DATABASE_URL": self.postgres.dsn,
-                "MOTCUA_TEMPORAL_ADDRESS": self.temporal.address, **self.payload_keys(),
-                **self.env}
+                "MOTCUA_TEMPORAL_ADDRESS": self.temporal.address,
+                "MOTCUA_METRICS_HOST": "127.0.0.1", **self.payload_keys(), **self.env}
 
     def payload_keys(self) -> dict[str, str]:
         """The dev stack encrypts Temporal payloads as production does (payload_codec): with

@@ -36,7 +36,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
              webhook=bool(settings.webhook_url), concurrency=policy.concurrency)
     try:
         async with httpx.AsyncClient(limits=limits, follow_redirects=False) as http, \
-                probes(settings.metrics_port, {"postgresql": lambda: pool.fetchval("SELECT 1")}):
+                probes(settings.metrics_port, {"postgresql": lambda: pool.fetchval("SELECT 1")},
+                       settings.metrics_host):
             await Dispatcher(pool, http, settings.webhook_url, secret, policy).run(stop)
     finally:
         await pool.close()

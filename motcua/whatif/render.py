@@ -4,9 +4,10 @@ recommendation as text: a table for the terminal (`motcua whatif`) and CSV (`mot
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
+
+from motcua import exports
 
 TABLE = (("procedure", "procedure_code"), ("unit", "unit_code"), ("received", "received"),
          ("base rate", "baseline_on_time_rate"), ("sim rate", "simulated_on_time_rate"),
@@ -70,7 +71,7 @@ def render_csv(doc: dict[str, Any]) -> str:
     """One line per procedure and unit, then the total; nested counts flattened into
     `<field>_<count>` columns."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = exports.csv_writer(out)
     header: list[str] = []
     rows = [("group", r) for r in doc["rows"]] + [("total", doc["totals"])]
     for scope, row in rows:

@@ -4,7 +4,6 @@ JSON. Both for the roles `leader` and `ops`; a unit-scoped token sees only its u
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, datetime, tzinfo
 from typing import Annotated, Any, Literal
@@ -14,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from motcua import exports
 from motcua.access.permissions import check_unit_allowed
 from motcua.access.privacy import record_read, sees_personal_data
 from motcua.access.tokens import Principal
@@ -25,6 +25,7 @@ from motcua.documents.timefmt import vn_date
 from motcua.problems import invalid_input, unavailable
 from motcua.reports import register
 from motcua.reports import sla as reports
+from motcua.services.checks import check_known
 from motcua.services.text import FIRST_DAY, LAST_DAY, Short
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -116,6 +117,8 @@ async def sla_report(
     _check_period(period_from, period_to)
     if unit is not None:
         check_unit_allowed(principal, unit, "unit")
+    await check_known(pool, resources.catalog, unit=unit,
+                      procedures=[procedure] if procedure else [])
     try:
         report = await reports.sla_report(
             pool, period_start=period_from, period_end=period_to,
@@ -175,7 +178,7 @@ def _register_line(row: asyncpg.Record, tz: tzinfo, personal: bool,
 def _register_csv(lines: list[dict[str, Any]], personal: bool) -> str:
     out = io.StringIO()
     columns = REGISTER_COLUMNS + (PERSONAL_COLUMNS if personal else ())
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = exports.csv_writer(out)
     writer.writerow(columns)
     for line in lines:
         writer.writerow(["" if line.get(c) is None else line[c] for c in columns])
@@ -232,6 +235,7 @@ async def register_report(
     if unit is None:
         raise invalid_input("unit", "required for a token not limited to a unit")
     check_unit_allowed(principal, unit, "unit")
+    await check_known(pool, resources.catalog, unit=unit)
     personal = sees_personal_data(principal)
     tz = resources.calendar.tz
     try:
