@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from motcua import lookup as motcua_lookup
+from motcua.access.limiter import RateLimiter
 from motcua.access.users import create_user
 from motcua.cli import app as cli_app
 from motcua.config import Settings
@@ -63,7 +63,7 @@ async def served(api: FastAPI, monkeypatch: pytest.MonkeyPatch
                 break
             await asyncio.sleep(0.05)
         assert server.started
-        api.state.lookup_limiter = motcua_lookup.RateLimiter()  # a fresh bucket per server
+        api.state.resources.lookup_limiter = RateLimiter()  # a fresh bucket per server
         return f"http://127.0.0.1:{port}"
 
     yield start
