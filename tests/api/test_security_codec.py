@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Self
 
 import asyncpg
 import httpx
@@ -18,9 +19,17 @@ from cryptography.exceptions import InvalidTag
 from google.protobuf import json_format
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
-from temporalio.client import Client
-from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import (
+    ActivitySerializationContext,
+    DataConverter,
+    SerializationContext,
+    WorkflowSerializationContext,
+)
+from temporalio.worker import Replayer
 
+from domain import commands as cmd
+from motcua import dossiers
 from motcua.api.app import create_app
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.temporal_server import TemporalDevServer
@@ -29,8 +38,10 @@ from motcua.temporal import connect
 from tests.api.conftest import OTHER_UNIT, MakeToken, act, bearer, receipt_body
 from tests.api.test_errors import assert_problem
 from tests.conftest import UNIT as OUR_UNIT
-from tests.conftest import settings_for
+from tests.conftest import receipt, settings_for
+from tests.engine.test_replay import HISTORIES
 from worker import build_worker
+from workflows.dossier import DossierWorkflow
 
 pytestmark = pytest.mark.engine
 
@@ -196,3 +207,39 @@ async def test_older_payloads_without_a_dossier_only_for_a_token_without_a_unit(
     assert base64.b64decode(decoded.json()["payloads"][0]["data"]) == PLAIN.data
     assert await pool.fetchval("SELECT dossier_code || ' ' || what FROM pii_reads "
                                "WHERE principal = $1", name) == "* codec:decode-legacy:default"
+
+
+class _BeforeIssue24(EncryptionCodec):
+    """The codec as it was: blind to the serialization context, so no dossier is named."""
+
+    def with_context(self, context: SerializationContext) -> Self:
+        return self
+
+
+async def test_a_dossier_sealed_before_goes_on_under_the_new_codec(
+        pool: asyncpg.Pool, postgres: EmbeddedPostgres, temporal_server: TemporalDevServer,
+        make_token: MakeToken) -> None:
+    """A dossier received by a worker that named no dossier in its payloads is taken up by a
+    worker of today (a cold cache: it replays the older payloads), which acts on it; its
+    history, older and newer payloads mixed, replays on today's converter, and every recorded
+    history under tests/replay does too."""
+    keys = Keyring.generate("m1")
+    settings = settings_for(postgres, temporal_server, task_queue="motcua-codec-migrate"
+                            ).model_copy(update={"payload_keys": SecretStr(keys)})
+    before = await Client.connect(temporal_server.address, data_converter=dataclasses.replace(
+        DataConverter.default, payload_codec=_BeforeIssue24(Keyring.parse(keys))))
+    async with build_worker(settings, before, pool) as old_worker, old_worker:
+        d = await dossiers.receive(before, receipt(), task_queue=settings.task_queue)
+    today = await connect(settings, interceptors=[])
+    async with build_worker(settings, today, pool) as new_worker, new_worker:
+        await dossiers.act(today, d.code, "assign", cmd.AssignOfficer(officer="officer-9"))
+    history = await today.get_workflow_handle(d.code).fetch_history()
+    claims = [p["metadata"].get(DOSSIER) for p in _payloads(json.loads(history.to_json()))]
+    assert None in claims and _b64(d.code) in claims  # older and newer payloads, mixed
+    converter = today.data_converter
+    await Replayer(workflows=[DossierWorkflow], data_converter=converter).replay_workflow(
+        history)
+    for path in sorted(HISTORIES.glob("*.json")):
+        recorded = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+        await Replayer(workflows=[DossierWorkflow], data_converter=converter).replay_workflow(
+            recorded)
