@@ -84,6 +84,16 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     return run_dev(args)
 
 
+def _backup(argv: list[str]) -> int:
+    from motcua.cli import backup
+    return backup.main_backup(argv)
+
+
+def _restore(argv: list[str]) -> int:
+    from motcua.cli import backup
+    return backup.main_restore(argv)
+
+
 def _calendar(argv: list[str]) -> int:
     from motcua.cli import calendar
     return calendar.main(argv)
@@ -138,6 +148,8 @@ OWN_PARSERS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
                 _catalog),
     "whatif": ("replay a period under a proposed catalog; `whatif recommend` "
                "(`motcua whatif --help`)", _whatif),
+    "backup": ("dump the whole database, keys apart (`motcua backup --help`)", _backup),
+    "restore": ("restore a backup into an empty database (`motcua restore --help`)", _restore),
 }
 
 
