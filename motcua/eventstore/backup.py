@@ -15,8 +15,10 @@ secret store's own versions), because a key that is destroyed (rotated out, or o
 dossier's key erased) must not come back with a data backup kept longer than it. The manifest
 names only the key ids the data needs; a restore refuses to start when they are not set.
 
-A restore goes only into an empty database (it never overwrites one), in one transaction,
-then applies the migrations this code has and the dump does not.
+A restore goes only into an empty database (it never overwrites one), in one transaction
+that also renumbers the restored events into the new cluster's commit order (`_AFTER_RESTORE`)
+and checks every row count against the manifest; then it applies the migrations this code has
+and the dump does not. deploy/RUNBOOK.md, "Backup and restore of the database".
 """
 
 from __future__ import annotations
