@@ -121,8 +121,12 @@ async def dump(dsn: str, output: Path, *, payload_key_ids: Sequence[str],
     owner: it holds personal data) with its manifest; both replace older files only once
     complete."""
     pg_dump = (bin_dir / "pg_dump") if bin_dir else client_path("pg_dump")
-    output, partial = await asyncio.to_thread(_private_partial, output)
     conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        output, partial = await asyncio.to_thread(_private_partial, output)
+    except BaseException:
+        await conn.close()
+        raise
     try:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
