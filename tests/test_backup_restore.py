@@ -44,6 +44,10 @@ from worker import build_worker
 
 pytestmark = pytest.mark.engine
 
+# A unit no other test receives in: this test's database numbers its dossiers from 1 on the
+# session's Temporal server, where the session database's dossiers of other units live.
+UNIT = "000.23.39.H39"
+
 
 def _cli(*args: str, database_url: str, keys: str | None) -> subprocess.CompletedProcess[str]:
     """`motcua <args>` as an operator runs it, with DATABASE_URL and (maybe) the keys."""
@@ -125,7 +129,7 @@ async def test_a_backup_restores_into_a_fresh_postgres_and_the_dossiers_go_on(
         async with _stack(settings, skipper.client, source) as http:
             made = []
             for _ in range(3):
-                response = await http.post("/v1/dossiers", json=receipt_body(),
+                response = await http.post("/v1/dossiers", json=receipt_body(unit_code=UNIT),
                                            headers=bearer(token))
                 assert response.status_code == 201, response.text
                 made.append(response.json())
