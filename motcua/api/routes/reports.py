@@ -18,7 +18,7 @@ from motcua.access.tokens import Principal
 from motcua.api import problems
 from motcua.api.auth import check_unit_allowed, require
 from motcua.api.checks import check_known
-from motcua.api.privacy import record_read, sees_personal_data
+from motcua.api.privacy import REDACTED, record_read, sees_personal_data
 from motcua.api.problems import invalid_input, unavailable
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.text import FIRST_DAY, LAST_DAY, Short
@@ -162,7 +162,10 @@ def _register_line(row: asyncpg.Record, tz: tzinfo, personal: bool,
     at: datetime = row["allocated_at"]
     line: dict[str, Any] = {
         "day": row["day"].isoformat(), "seq": row["seq"], "dossier_code": row["dossier_code"],
-        "status": status, "void_reason": row["void_reason"] if status == "void" else None,
+        # The engine's refusal may quote what was sent (a name): free text, not for ops.
+        "status": status,
+        "void_reason": (row["void_reason"] if personal else REDACTED) if status == "void"
+        else None,
         "allocated_by": row["allocated_by"], "allocated_at": at.astimezone(tz).isoformat()}
     if personal:
         code = row["procedure_code"]
