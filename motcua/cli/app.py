@@ -12,7 +12,18 @@ from typing import Any
 import asyncpg
 
 from motcua import logs
-from motcua.cli import calendar, catalog, db, deadline, psql, report, token, user, whatif
+from motcua.cli import (
+    backup,
+    calendar,
+    catalog,
+    db,
+    deadline,
+    psql,
+    report,
+    token,
+    user,
+    whatif,
+)
 from motcua.config import Settings
 from motcua.health import PortTaken
 
@@ -98,6 +109,9 @@ OWN_PARSERS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
                 catalog.main),
     "whatif": ("replay a period under a proposed catalog; `whatif recommend` "
                "(`motcua whatif --help`)", whatif.main),
+    "backup": ("dump the whole database, keys apart (`motcua backup --help`)", backup.main_backup),
+    "restore": ("restore a backup into an empty database (`motcua restore --help`)",
+                backup.main_restore),
 }
 
 

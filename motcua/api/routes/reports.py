@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from motcua import exports
 from motcua.access.permissions import check_unit_allowed
-from motcua.access.privacy import record_read, sees_personal_data
+from motcua.access.privacy import REDACTED, record_read, sees_personal_data
 from motcua.access.tokens import Principal
 from motcua.api import problems
 from motcua.api.auth import require
@@ -163,7 +163,10 @@ def _register_line(row: asyncpg.Record, tz: tzinfo, personal: bool,
     at: datetime = row["allocated_at"]
     line: dict[str, Any] = {
         "day": row["day"].isoformat(), "seq": row["seq"], "dossier_code": row["dossier_code"],
-        "status": status, "void_reason": row["void_reason"] if status == "void" else None,
+        # The engine's refusal may quote what was sent (a name): free text, not for ops.
+        "status": status,
+        "void_reason": (row["void_reason"] if personal else REDACTED) if status == "void"
+        else None,
         "allocated_by": row["allocated_by"], "allocated_at": at.astimezone(tz).isoformat()}
     if personal:
         code = row["procedure_code"]
