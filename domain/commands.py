@@ -176,6 +176,30 @@ class CorrectCalendar(Command):
     reason: str
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AttachFile(Command):
+    """A file recorded on the dossier (issue 26): a scanned component (`purpose="component"`)
+    or the signed result document (`purpose="result"`). The bytes are stored encrypted outside
+    the event store (motcua/files/); the event carries only their description and SHA-256.
+
+    Digitisation at the counter: every page, in order, with matching page counts (Decree
+    118/2025 art. 17(1)(c); Circular 01/2023/TT-VPCP art. 8). The three flags are the
+    portal's per-file flags (DuocSoHoa, DuocTaiSuDung, DuocLayTuKhoDMQG; DOMAIN.md 9.3)."""
+
+    file_id: str
+    name: str
+    kind: str  # original | copy (bản chính / bản sao)
+    pages: int
+    sha256: str
+    size: int
+    media_type: str
+    purpose: str = "component"
+    digitised: bool = True
+    reused: bool = False
+    from_national_store: bool = False
+    reused_from: str | None = None  # the earlier dossier's code when reused
+
+
 # Internal commands, issued by the workflow itself -------------------------------------------
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -261,6 +261,28 @@ class NotificationFailed(Event):
     error: str
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FileAttached(Event):
+    """A file recorded on the dossier (see `commands.AttachFile`); `uploaded_by` is who
+    scanned or uploaded it, `at` when. Never the bytes: those live encrypted in the file store,
+    under the dossier's own key."""
+
+    event_type: ClassVar[str] = "FileAttached"
+    file_id: str
+    name: str
+    kind: str
+    pages: int
+    sha256: str
+    size: int
+    media_type: str
+    uploaded_by: str
+    purpose: str = "component"
+    digitised: bool = True
+    reused: bool = False
+    from_national_store: bool = False
+    reused_from: str | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.event_type: cls
     for cls in (
@@ -269,7 +291,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ProcessingStopped, DeadlineExtended, ServiceRated, DeadlineAlertRaised,
         NotificationSent, NotificationFailed, ComplaintRecorded, VerificationRequired,
         DossierSubmitted, IntakeSupplementRequested, IntakeSupplementReceived,
-        SubmissionAccepted, SubmissionRefused,
+        SubmissionAccepted, SubmissionRefused, FileAttached,
     )
 }
 

@@ -29,6 +29,7 @@ from motcua.api.routes import (
     codec,
     documents,
     dossiers,
+    files,
     ops,
     public,
     reports,
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
                       {"name": "dossiers", "description": "Receive, look up and list."},
                       {"name": "actions", "description": "Lifecycle commands (updates)."},
                       {"name": "documents", "description": "Citizen documents (HTML)."},
+                      {"name": "files", "description": "Scanned components, signed results."},
                       {"name": "catalog", "description": "Procedures and units."},
                       {"name": "reports", "description": "SLA reports (Biểu 06, Decision 766)."},
                       {"name": "public", "description": "Citizens' lookup, no token."},
@@ -176,6 +178,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     for module in (dossiers, actions, documents, catalog, public, ops, reports, codec,
                    whatif_routes):
         app.include_router(module.router)
+    files.install(app)  # uploads (multipart) and signed results: issue 26
     console.install(app)  # the people's pages: /, /login, /tra-cuu, /danh-gia, ...
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,0 +1,36 @@
+"""Files on the session's API: a fresh master key and a small size limit, set on the app for
+one test and restored afterwards (the API tests of files use it as `files_app`)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+from collections.abc import Iterator
+
+from fastapi import FastAPI
+
+from motcua.files.settings import FileSettings
+
+MAX_BYTES = 64 * 1024
+
+
+@contextlib.contextmanager
+def files_configured(app: FastAPI, **overrides: object) -> Iterator[FastAPI]:
+    """`app` with its file service made anew under a test master key."""
+    before = app.state.file_settings
+    values: dict[str, object] = {
+        "files_master_key": base64.b64encode(os.urandom(32)).decode(),
+        "file_max_bytes": MAX_BYTES, **overrides}
+    app.state.file_settings = FileSettings(**values)  # type: ignore[arg-type]
+    _forget_service(app)
+    try:
+        yield app
+    finally:
+        app.state.file_settings = before
+        _forget_service(app)
+
+
+def _forget_service(app: FastAPI) -> None:
+    with contextlib.suppress(AttributeError, KeyError):
+        del app.state.files_service
