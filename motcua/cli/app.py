@@ -94,6 +94,11 @@ def _catalog(argv: list[str]) -> int:
     return catalog.main(argv)
 
 
+def _dossier(argv: list[str]) -> int:
+    from motcua.cli import dossier
+    return dossier.main(argv)
+
+
 def _deadline(argv: list[str]) -> int:
     from motcua.cli import deadline
     return deadline.main(argv)
@@ -136,6 +141,8 @@ OWN_PARSERS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "psql": ("the embedded psql on DATABASE_URL (default: the dev database)", _psql),
     "catalog": ("import / activate / export the procedure catalog (`motcua catalog --help`)",
                 _catalog),
+    "dossier": ("operator commands on one dossier: erase its files (`motcua dossier --help`)",
+                _dossier),
     "whatif": ("replay a period under a proposed catalog; `whatif recommend` "
                "(`motcua whatif --help`)", _whatif),
 }

@@ -3,6 +3,7 @@ refusal (role, unit, size, type, page count), on the real stack."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterator
 
@@ -11,8 +12,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from motcua.cli import dossier as cli_dossier
+from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.eventstore.store import read_stream
 from tests.api.conftest import OTHER_UNIT, MakeToken, act, bearer, receive
+from tests.conftest import UNIT
 from tests.files.conftest import MAX_BYTES, files_configured
 from tests.files.pdfs import pdf, png
 
@@ -119,3 +123,73 @@ async def test_who_may_upload(files_app: FastAPI, http: httpx.AsyncClient,
             ).status_code == 200
     late = await upload(http, dev_token, code, pdf(1))
     assert late.status_code == 409
+
+
+async def test_erasure_destroys_the_key(files_app: FastAPI, http: httpx.AsyncClient,
+                                        dev_token: str, pool: asyncpg.Pool,
+                                        postgres: EmbeddedPostgres,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`motcua dossier erase` destroys the dossier's key and records who and why: the file
+    answers 410 afterwards, even with its ciphertext put back as a data backup would, and
+    no new file is taken."""
+    code = (await receive(http, dev_token))["code"]
+    stored = (await upload(http, dev_token, code, pdf(2), pages=2)).json()
+    sealed = await pool.fetchval("SELECT data FROM file_blobs WHERE key = $1",
+                                 f"{code}/{stored['id']}")
+    monkeypatch.setenv("DATABASE_URL", postgres.dsn)
+    monkeypatch.setenv("MOTCUA_FILES_MASTER_KEY",
+                       files_app.state.file_settings.files_master_key.get_secret_value())
+    status = await asyncio.to_thread(cli_dossier.main, [
+        "erase", code, "--reason", "yêu cầu xóa số 12/2026", "--operator", "op-an"])
+    assert status == 0
+    audit = await pool.fetchrow("SELECT * FROM dossier_erasures WHERE code = $1", code)
+    assert audit is not None and audit["erased_by"] == "op-an" and audit["blobs_deleted"] == 1
+    key = await pool.fetchrow("SELECT wrapped, erased_at FROM motcua_keys.dossier_keys "
+                              "WHERE code = $1", code)
+    assert key is not None and key["wrapped"] is None and key["erased_at"] is not None
+    await pool.execute("INSERT INTO file_blobs (key, data) VALUES ($1, $2)",
+                       f"{code}/{stored['id']}", sealed)  # a restored data backup
+    gone = await http.get(f"/v1/dossiers/{code}/files/{stored['id']}",
+                          headers=bearer(dev_token))
+    assert gone.status_code == 410 and gone.json()["type"].endswith("/erased")
+    assert (await upload(http, dev_token, code, pdf(1))).status_code == 410
+    refused = await asyncio.to_thread(cli_dossier.main, ["erase", code, "--reason", " "])
+    assert refused == 1
+
+
+async def test_reuse_across_dossiers(files_app: FastAPI, http: httpx.AsyncClient,
+                                     dev_token: str, make_token: MakeToken,
+                                     pool: asyncpg.Pool) -> None:
+    """A file of an earlier dossier is attached again (reused, same hash, read audited),
+    encrypted anew under the new dossier's key: erasing the earlier dossier leaves the copy
+    readable. Another unit's dossier cannot be a source (404)."""
+    first = (await receive(http, dev_token))["code"]
+    second = (await receive(http, dev_token))["code"]
+    data = pdf(2, text="CCCD")
+    original = (await upload(http, dev_token, first, data, pages=2, name="CCCD")).json()
+    reused = await http.post(f"/v1/dossiers/{second}/files/reuse", headers=bearer(dev_token),
+                             json={"from_code": first, "file_id": original["id"]})
+    assert reused.status_code == 201, reused.text
+    copy = reused.json()
+    assert copy["reused"] is True and copy["reused_from"] == first
+    assert copy["sha256"] == original["sha256"] and copy["name"] == "CCCD"
+    assert copy["digitised"] is False and copy["pages"] == 2
+    read = await pool.fetchrow("SELECT * FROM file_reads WHERE code = $1", first)
+    assert read is not None and read["into_code"] == second and read["purpose"] == "reuse"
+    blobs = {r["key"]: bytes(r["data"]) for r in await pool.fetch(
+        "SELECT key, data FROM file_blobs WHERE key IN ($1, $2)",
+        f"{first}/{original['id']}", f"{second}/{copy['id']}")}
+    assert len(set(blobs.values())) == 2  # not the same ciphertext
+    await files_app.state.files_service.erase(first, reason="test", operator="op")
+    again = await http.get(f"/v1/dossiers/{second}/files/{copy['id']}",
+                           headers=bearer(dev_token))
+    assert again.status_code == 200 and again.content == data
+    elsewhere = (await receive(http, dev_token, unit_code=OTHER_UNIT))["code"]
+    foreign = (await upload(http, dev_token, elsewhere, pdf(1))).json()
+    local_clerk = await make_token("clerk", unit=UNIT)
+    hidden = await http.post(f"/v1/dossiers/{second}/files/reuse",
+                             headers=bearer(local_clerk),
+                             json={"from_code": elsewhere, "file_id": foreign["id"]})
+    assert hidden.status_code == 404
+    assert await pool.fetchval("SELECT count(*) FROM file_reads WHERE code = $1",
+                               elsewhere) == 0

@@ -41,11 +41,9 @@ from motcua.api.routes.dossiers import DossierCode
 from motcua.api.views import folded
 from motcua.dossiers import CommandRejected
 from motcua.eventstore.store import read_stream
-from motcua.files import content, crypto
-from motcua.files.keys import KeyStore
+from motcua.files import content, crypto, setup
 from motcua.files.service import Erased, FileError, Files, NoSuchFile, TooLarge, Upload
 from motcua.files.settings import FileSettings
-from motcua.files.store import file_store_for
 
 log = structlog.get_logger(__name__)
 
@@ -123,22 +121,12 @@ async def files_service(request: Request, pool: PoolDep) -> Files:
     found = getattr(state, "files_service", None)
     if isinstance(found, Files):
         return found
-    settings: FileSettings = state.file_settings
-    if settings.files_master_key is None:
-        raise unavailable("files", "files are not configured: set MOTCUA_FILES_MASTER_KEY")
     try:
-        master = crypto.master_key(settings.files_master_key.get_secret_value())
-    except ValueError as err:
+        service, own = await setup.build(state.file_settings, pool)
+    except setup.NotConfigured as err:
         raise unavailable("files", str(err)) from err
-    key_pool = pool
-    if settings.keystore_url:
-        try:
-            key_pool = state.keystore_pool = await asyncpg.create_pool(
-                settings.keystore_url, min_size=0, max_size=4, command_timeout=10)
-        except (OSError, asyncpg.PostgresError) as err:
-            raise unavailable("keystore", f"the key store is unreachable: {err}") from err
-    service = Files(pool=pool, keys=KeyStore(key_pool, master),
-                    store=file_store_for(settings, pool), max_bytes=settings.file_max_bytes)
+    if own is not None:
+        state.keystore_pool = own
     state.files_service = service
     return service
 
