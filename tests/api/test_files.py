@@ -15,9 +15,10 @@ from fastapi import FastAPI
 from motcua.cli import dossier as cli_dossier
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.eventstore.store import read_stream
+from motcua.files.store import S3FileStore
 from tests.api.conftest import OTHER_UNIT, MakeToken, act, bearer, receive
 from tests.conftest import UNIT
-from tests.files.conftest import MAX_BYTES, files_configured
+from tests.files.conftest import MAX_BYTES, files_configured, moto_s3
 from tests.files.pdfs import pdf, png
 
 
@@ -193,3 +194,20 @@ async def test_reuse_across_dossiers(files_app: FastAPI, http: httpx.AsyncClient
     assert hidden.status_code == 404
     assert await pool.fetchval("SELECT count(*) FROM file_reads WHERE code = $1",
                                elsewhere) == 0
+
+
+async def test_files_on_s3_by_configuration(api: FastAPI, http: httpx.AsyncClient,
+                                            dev_token: str) -> None:
+    """With MOTCUA_FILES_S3_* set, the same upload lands in the bucket, encrypted, and comes
+    back byte for byte: configuration alone switches the store."""
+    with moto_s3() as s3, files_configured(api, **{
+            k: v for k, v in s3.model_dump().items() if k.startswith("files_s3")}):
+        code = (await receive(http, dev_token))["code"]
+        data = pdf(1, text="S3")
+        stored = (await upload(http, dev_token, code, data)).json()
+        got = await http.get(f"/v1/dossiers/{code}/files/{stored['id']}",
+                             headers=bearer(dev_token))
+        assert got.status_code == 200 and got.content == data
+        assert isinstance(api.state.files_service.store, S3FileStore)
+        sealed = await api.state.files_service.store.get(f"{code}/{stored['id']}")
+        assert sealed != data and len(sealed) == len(data) + 28  # nonce + tag

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from fastapi import FastAPI
 
+from motcua.devstack.procs import free_port
 from motcua.files.settings import FileSettings
 
 MAX_BYTES = 64 * 1024
@@ -34,3 +35,28 @@ def files_configured(app: FastAPI, **overrides: object) -> Iterator[FastAPI]:
 def _forget_service(app: FastAPI) -> None:
     with contextlib.suppress(AttributeError, KeyError):
         del app.state.files_service
+
+
+BUCKET = "motcua-files"
+
+
+@contextlib.contextmanager
+def moto_s3() -> Iterator[FileSettings]:
+    """An S3-compatible server here (moto in server mode, a free loopback port) with one
+    bucket; yields the file settings that point at it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                     aws_access_key_id="test", aws_secret_access_key="test"
+                     ).create_bucket(Bucket=BUCKET)
+        yield FileSettings(files_s3_bucket=BUCKET, files_s3_endpoint=endpoint,
+                           files_s3_access_key="test",  # type: ignore[arg-type]
+                           files_s3_secret_key="test")  # type: ignore[arg-type]
+    finally:
+        server.stop()
