@@ -9,7 +9,8 @@ sent as text/plain or a form is validated as if it were JSON (422). For every wr
    and units, after the body is parsed — a 403 never depends on the body either);
 2. 415 when the body is declared as anything other than JSON (`application/json` or
    `application/<x>+json`); a body without Content-Type is read as JSON, as FastAPI does.
-   The one exception is a file upload (`POST /v1/dossiers/{code}/files`, issue 26), which
+   The one exception is a file upload (`POST /v1/dossiers/{code}/files` and `.../result`,
+   issue 26), which
    must be `multipart/form-data` (415 for anything else, a missing Content-Type included);
    `motcua.api.middleware` gives it the file size limit instead of the 64 KiB body cap.
 """
@@ -53,7 +54,7 @@ def is_json(content_type: str) -> bool:
                                           and kind.endswith("+json"))
 
 
-_UPLOAD = re.compile(r"^/v1/dossiers/[^/]+/files/?$")
+_UPLOAD = re.compile(r"^/v1/dossiers/[^/]+/(files|result)/?$")
 
 
 def is_upload(scope: Scope) -> bool:

@@ -17,6 +17,7 @@ from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import StackError, free_ports, port_free, terminate, wait_for_port
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.eventstore.migrate import migrate
+from motcua.files.devkeys import dev_files_env
 from motcua.payload_codec import Keyring
 
 # The child processes of a whole stack, in start order.
@@ -69,7 +70,7 @@ class Stack:
     def child_env(self) -> dict[str, str]:
         return {**os.environ, "DATABASE_URL": self.postgres.dsn,
                 "MOTCUA_TEMPORAL_ADDRESS": self.temporal.address, **self.payload_keys(),
-                **self.env}
+                **dev_files_env(self.data_dir), **self.env}
 
     def payload_keys(self) -> dict[str, str]:
         """The dev stack encrypts Temporal payloads as production does (payload_codec): with

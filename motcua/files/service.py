@@ -31,6 +31,7 @@ from motcua.dossiers import CommandRejected
 from motcua.eventstore.store import read_stream
 from motcua.files import content, crypto
 from motcua.files.keys import KeyErased, KeyStore
+from motcua.files.signing import Signer
 from motcua.files.store import BlobMissing, FileStore
 from workflows import Acted, DossierWorkflow
 
@@ -184,6 +185,28 @@ class Files:
                        actor=upload.actor, correlation_id=upload.correlation_id,
                        from_national_store=original.from_national_store)
         return await self.add(client, again, data, reused_from=source, rpc_timeout=rpc_timeout)
+
+    async def issue_result(self, client: Client, *, code: str, pdf: bytes, signer: Signer,
+                           actor: str, location: str, correlation_id: str | None = None,
+                           rpc_timeout: timedelta | None = None) -> ev.FileAttached:
+        """Sign `pdf` (rendered or uploaded) and record it as the dossier's result: the signed
+        bytes stored like any file, the `FileAttached` event (purpose result) carrying their
+        SHA-256. The caller completes the dossier first when it is still processing."""
+        if content.media_type(pdf) != content.PDF:
+            raise content.ContentRefused("a result must be a PDF", unsupported=True)
+        signed = await signer.sign(pdf, reason=f"Kết quả giải quyết hồ sơ {code}",
+                                   location=location)
+        pages = await asyncio.to_thread(content.page_count, signed, content.PDF)
+        upload = Upload(code=code, name="Kết quả giải quyết", kind="original", pages=pages,
+                        actor=actor, purpose="result", correlation_id=correlation_id)
+        return await self.add(client, upload, signed, rpc_timeout=rpc_timeout)
+
+    async def result(self, code: str) -> tuple[ev.FileAttached, bytes] | None:
+        """The dossier's latest signed result and its bytes, None before one is issued."""
+        results = [f for f in await self.files(code) if f.purpose == "result"]
+        if not results:
+            return None
+        return await self.read(code, results[-1].file_id)
 
     async def erase(self, code: str, *, reason: str, operator: str) -> int:
         """Destroy the dossier's key (its files become unreadable for good, in every backup

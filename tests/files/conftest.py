@@ -33,8 +33,9 @@ def files_configured(app: FastAPI, **overrides: object) -> Iterator[FastAPI]:
 
 
 def _forget_service(app: FastAPI) -> None:
-    with contextlib.suppress(AttributeError, KeyError):
-        del app.state.files_service
+    for made in ("files_service", "result_signer"):
+        with contextlib.suppress(AttributeError, KeyError):
+            delattr(app.state, made)
 
 
 BUCKET = "motcua-files"

@@ -98,6 +98,8 @@ def install(app: FastAPI) -> None:
     """Include the routes, read the settings (the middleware needs the size limit before any
     route runs), and close the key store's own pool, if any, at shutdown."""
     app.state.file_settings = FileSettings()
+    from motcua.api.routes import results  # noqa: F401 -- its routes join these routers
+
     app.include_router(router)
     app.include_router(public_router)
     inner = app.router.lifespan_context
@@ -135,7 +137,7 @@ FilesDep = Annotated[Files, Depends(files_service)]
 Attacher = Annotated[Principal, Depends(require("attach-file"))]
 
 
-def _problem(err: Exception) -> Problem:
+def problem_for(err: Exception) -> Problem:
     """The problem for a refusal of the file service or the engine."""
     match err:
         case content.ContentRefused(unsupported=True):
@@ -205,7 +207,7 @@ async def upload_file(
     except engine.WorkflowNotFound as err:
         raise engine.not_found() from err
     except (FileError, content.ContentRefused, CommandRejected) as err:
-        raise _problem(err) from err
+        raise problem_for(err) from err
     return FileView.of(recorded)
 
 
@@ -229,7 +231,7 @@ async def reuse_file(code: DossierCode, body: ReuseRequest, request: Request,
     except engine.WorkflowNotFound as err:
         raise engine.not_found() from err
     except (FileError, content.ContentRefused, CommandRejected) as err:
-        raise _problem(err) from err
+        raise problem_for(err) from err
     return FileView.of(recorded)
 
 
@@ -258,14 +260,14 @@ async def get_file(code: DossierCode, file_id: str, principal: Reader,
     try:
         found, data = await service.read(code, file_id)
     except FileError as err:
-        raise _problem(err) from err
+        raise problem_for(err) from err
     except crypto.Unreadable as err:
         log.error("file.unreadable", code=code, file_id=file_id)
         raise unavailable("files", "the file cannot be decrypted; operations was told") from err
-    return _bytes(found, data)
+    return file_response(found, data)
 
 
-def _bytes(found: ev.FileAttached, data: bytes) -> Response:
+def file_response(found: ev.FileAttached, data: bytes) -> Response:
     extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
     filename = f"{found.file_id}.{extension.get(found.media_type, 'bin')}"
     return Response(data, media_type=found.media_type, headers={

@@ -1,0 +1,148 @@
+"""The signed result (issue 26): `POST /v1/dossiers/{code}/result` completes the dossier with a
+result PDF (uploaded, or rendered from the dossier) signed by the unit's signer; the citizen
+downloads it from `GET /v1/public/dossiers/{code}/result` with the receipt's lookup secret.
+Staff list it with the other files (`purpose: result`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, File, Form, Header, Request, UploadFile
+from fastapi.responses import Response
+
+from domain import commands as cmd
+from domain.catalog import UnknownProcedure, UnknownUnit
+from domain.states import DossierState
+from motcua import lookup
+from motcua.access.tokens import Principal
+from motcua.api import engine
+from motcua.api.auth import check_assignee, require
+from motcua.api.context import correlation_id
+from motcua.api.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem, responses
+from motcua.api.problems import unavailable as unavailable_problem
+from motcua.api.resources import ClientDep, PoolDep, ResourcesDep
+from motcua.api.routes.dossiers import DossierCode
+from motcua.api.routes.files import (
+    FilesDep,
+    FileView,
+    file_response,
+    problem_for,
+    public_router,
+    router,
+)
+from motcua.api.routes.public import SECRET_HEADER, limiter
+from motcua.api.views import folded
+from motcua.dossiers import CommandRejected
+from motcua.eventstore.store import read_stream
+from motcua.files import content
+from motcua.files.service import FileError
+from motcua.files.signing import LocalSigner, ResultText, Signer, render
+
+log = structlog.get_logger(__name__)
+
+
+async def result_signer(request: Request) -> Signer:
+    """The app's signer (MOTCUA_SIGNING_PKCS12), made on first use; 503 when unset."""
+    state = request.app.state
+    found = getattr(state, "result_signer", None)
+    if found is not None:
+        signer: Signer = found
+        return signer
+    settings = state.file_settings
+    if settings.signing_pkcs12 is None:
+        raise unavailable_problem("signer", "results cannot be signed: set "
+                                  "MOTCUA_SIGNING_PKCS12 (deploy/FILES.md)")
+    phrase = settings.signing_passphrase
+    try:
+        signer = LocalSigner(settings.signing_pkcs12,
+                             phrase.get_secret_value().encode() if phrase else None)
+    except (OSError, ValueError) as err:
+        raise unavailable_problem("signer", f"the signing key cannot be loaded: {err}") from err
+    state.result_signer = signer
+    return signer
+
+
+SignerDep = Annotated[Signer, Depends(result_signer)]
+Completer = Annotated[Principal, Depends(require("complete"))]
+
+
+@router.post("/{code}/result", status_code=201, response_model=FileView,
+             operation_id="issueDossierResult", summary="Complete with a signed result",
+             responses=responses(401, 403, 404, 409, 410, 413, 415, 422, 503))
+async def issue_result(
+        code: DossierCode, request: Request, principal: Completer, pool: PoolDep,
+        client: ClientDep, service: FilesDep, signer: SignerDep, resources: ResourcesDep,
+        summary: Annotated[str, Form(min_length=1, max_length=2000,
+                                     description="The decision, as for `complete`.")],
+        file: Annotated[UploadFile | None, File(
+            description="The result as a PDF; rendered from the dossier when absent.")] = None,
+) -> FileView:
+    """The result as an electronic document with a digital signature (PAdES, pyHanko): the
+    uploaded PDF, or one rendered from the dossier, is signed by the unit's signer, stored
+    encrypted, and recorded (`FileAttached`, purpose result, with its SHA-256). A dossier still
+    processing is completed with `summary` first; a dossier already ready gets its result."""
+    events = await read_stream(pool, code)
+    if not events:
+        raise engine.not_found()
+    dossier = folded(events)
+    check_assignee(principal, "complete", dossier.assignee)
+    if dossier.state not in (DossierState.PROCESSING, DossierState.READY):
+        raise Problem(INVALID_TRANSITION, "a result is issued while processing or once ready",
+                      state=dossier.state_name)
+    catalog = resources.catalog
+    try:
+        procedure = catalog.procedure(dossier.procedure_code).name
+        unit = catalog.unit(dossier.unit_code).name
+    except (UnknownProcedure, UnknownUnit):
+        procedure, unit = dossier.procedure_code, dossier.unit_code
+    if file is not None:
+        pdf = await file.read(service.max_bytes + 1)
+    else:
+        pdf = render(ResultText(code=code, procedure=procedure, unit=unit,
+                                applicant=dossier.applicant_name, summary=summary,
+                                issued_at=resources.calendar.local(datetime.now(UTC)),
+                                signed_by=principal.name))
+    try:
+        if dossier.state is DossierState.PROCESSING:
+            await engine.act(client, code, "complete", cmd.CompleteProcessing(
+                summary=summary.strip(), actor=principal.name,
+                correlation_id=correlation_id(request)), update_id=None)
+        recorded = await engine.bounded(service.issue_result(
+            client, code=code, pdf=pdf, signer=signer, actor=principal.name, location=unit,
+            correlation_id=correlation_id(request)))
+    except engine.WorkflowNotFound as err:
+        raise engine.not_found() from err
+    except (FileError, content.ContentRefused, CommandRejected) as err:
+        raise problem_for(err) from err
+    log.info("result.issued", code=code, sha256=recorded.sha256)
+    return FileView.of(recorded)
+
+
+@public_router.get("/dossiers/{code}/result", operation_id="publicDossierResult",
+                   summary="Download the signed result (citizens)", response_class=Response,
+                   responses={200: {"content": {"application/pdf": {}}},
+                              **responses(404, 410, 429, 503)})
+async def public_result(
+        code: DossierCode, request: Request, pool: PoolDep, service: FilesDep,
+        secret: Annotated[str | None, Header(
+            alias=SECRET_HEADER, description="The secret printed on the receipt.",
+            examples=["7KQ2-M9PA-3DXF"])] = None,
+) -> Response:
+    """The signed result PDF once issued; an unknown code, a wrong secret and a result not
+    yet issued are the same 404. Rate-limited like the lookup."""
+    client = request.client.host if request.client else "unknown"
+    wait = limiter(request).check(client)
+    if wait is not None:
+        raise Problem(TOO_MANY_REQUESTS, f"too many lookups; retry in {wait} s",
+                      headers={"Retry-After": str(wait)})
+    if not await lookup.verify(pool, code, (secret or "")[:64]):
+        raise engine.not_found()
+    try:
+        found = await service.result(code)
+    except FileError as err:
+        raise problem_for(err) from err
+    if found is None:
+        raise engine.not_found()
+    return file_response(*found)
