@@ -54,7 +54,8 @@ def is_json(content_type: str) -> bool:
                                           and kind.endswith("+json"))
 
 
-_UPLOAD = re.compile(r"^/v1/dossiers/[^/]+/(files|result)/?$")
+# The API's uploads and the console's scan form (`motcua.console.files`).
+_UPLOAD = re.compile(r"^(/v1/dossiers/[^/]+/(files|result)|/ho-so/[^/]+/tep)/?$")
 
 
 def is_upload(scope: Scope) -> bool:

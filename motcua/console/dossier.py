@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
+from domain.commands import AttachFile
+from domain.decide import ALLOWED
 from domain.dossier import Dossier
 from domain.envelope import EventEnvelope
 from domain.states import DossierState
@@ -276,7 +278,11 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 rule=rule if isinstance(rule, tuple) and len(rule) == 2 else None,
                 may_rate=bool(current.user.roles & PERMISSIONS["rate"])
                 and d.state == DossierState.RETURNED and d.satisfaction is None,
-                today=res.calendar.local(now()).date().isoformat())
+                today=res.calendar.local(now()).date().isoformat(),
+                # Files (issue 26, motcua/console/files.py): listed from the events.
+                files=[e.event for e in events if e.event_type == "FileAttached"],
+                files_open=d.state in ALLOWED[AttachFile] and d.state is not DossierState.READY
+                and bool(current.user.roles & {Role.CLERK, Role.OFFICER, Role.LEADER}))
 
 
 @router.get("/ho-so/{code}", response_class=HTMLResponse)
