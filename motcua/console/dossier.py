@@ -179,6 +179,11 @@ def _describe(e: EventEnvelope, private: bool, tz: tzinfo) -> str:
                     + extra("text", "nội dung") + extra("outcome", "kết quả xử lý"))
         case "DeadlineAlertRaised":
             return _ALERTS.get(p.get("kind", ""), "Cảnh báo hạn xử lý")
+        case "FileAttached" if p.get("purpose") == "result":
+            return "Ban hành kết quả điện tử có chữ ký số"
+        case "FileAttached":
+            how = "Tái sử dụng" if p.get("reused") else "Số hóa"
+            return f"{how} thành phần hồ sơ: {p.get('name')} ({p.get('pages')} trang)"
         case _:
             return e.event_type
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -188,14 +189,21 @@ class Files:
 
     async def issue_result(self, client: Client, *, code: str, pdf: bytes, signer: Signer,
                            actor: str, location: str, correlation_id: str | None = None,
+                           complete: Callable[[], Awaitable[object]] | None = None,
                            rpc_timeout: timedelta | None = None) -> ev.FileAttached:
         """Sign `pdf` (rendered or uploaded) and record it as the dossier's result: the signed
         bytes stored like any file, the `FileAttached` event (purpose result) carrying their
-        SHA-256. The caller completes the dossier first when it is still processing."""
+        SHA-256. `complete`, when given, completes the dossier between signing and recording:
+        a signer that fails leaves the dossier processing, a record that fails leaves it ready
+        (and the result is issued again)."""
         if content.media_type(pdf) != content.PDF:
             raise content.ContentRefused("a result must be a PDF", unsupported=True)
+        if len(pdf) > self.max_bytes:
+            raise TooLarge(f"the file has {len(pdf)} bytes; the limit is {self.max_bytes}")
         signed = await signer.sign(pdf, reason=f"Kết quả giải quyết hồ sơ {code}",
                                    location=location)
+        if complete is not None:
+            await complete()
         pages = await asyncio.to_thread(content.page_count, signed, content.PDF)
         upload = Upload(code=code, name="Kết quả giải quyết", kind="original", pages=pages,
                         actor=actor, purpose="result", correlation_id=correlation_id)

@@ -183,7 +183,7 @@ async def _dossier_for_write(pool: asyncpg.Pool, code: str, principal: Principal
 
 @router.post("/{code}/files", status_code=201, response_model=FileView,
              operation_id="uploadDossierFile", summary="Upload a component (multipart)",
-             responses=responses(401, 403, 404, 409, 410, 413, 415, 422, 503))
+             responses=responses(400, 401, 403, 404, 409, 410, 413, 415, 422, 503))
 async def upload_file(
         code: DossierCode, request: Request, principal: Attacher, pool: PoolDep,
         client: ClientDep, service: FilesDep,
@@ -216,7 +216,7 @@ async def upload_file(
 
 @router.post("/{code}/files/reuse", status_code=201, response_model=FileView,
              operation_id="reuseDossierFile", summary="Attach a file from an earlier dossier",
-             responses=responses(401, 403, 404, 409, 410, 422, 503))
+             responses=responses(400, 401, 403, 404, 409, 410, 413, 415, 422, 503))
 async def reuse_file(code: DossierCode, body: ReuseRequest, request: Request,
                      principal: Attacher, pool: PoolDep, client: ClientDep,
                      service: FilesDep) -> FileView:

@@ -70,7 +70,7 @@ Completer = Annotated[Principal, Depends(require("complete"))]
 
 @router.post("/{code}/result", status_code=201, response_model=FileView,
              operation_id="issueDossierResult", summary="Complete with a signed result",
-             responses=responses(401, 403, 404, 409, 410, 413, 415, 422, 503))
+             responses=responses(400, 401, 403, 404, 409, 410, 413, 415, 422, 503))
 async def issue_result(
         code: DossierCode, request: Request, principal: Completer, pool: PoolDep,
         client: ClientDep, service: FilesDep, signer: SignerDep, resources: ResourcesDep,
@@ -104,14 +104,18 @@ async def issue_result(
                                 applicant=dossier.applicant_name, summary=summary,
                                 issued_at=resources.calendar.local(datetime.now(UTC)),
                                 signed_by=principal.name))
+    completion = cmd.CompleteProcessing(summary=summary.strip(), actor=principal.name,
+                                        correlation_id=correlation_id(request))
+
+    async def complete() -> object:
+        return await engine.act(client, code, "complete", completion,
+                                update_id=f"complete-with-result:{code}")
+
     try:
-        if dossier.state is DossierState.PROCESSING:
-            await engine.act(client, code, "complete", cmd.CompleteProcessing(
-                summary=summary.strip(), actor=principal.name,
-                correlation_id=correlation_id(request)), update_id=None)
         recorded = await engine.bounded(service.issue_result(
             client, code=code, pdf=pdf, signer=signer, actor=principal.name, location=unit,
-            correlation_id=correlation_id(request)))
+            correlation_id=correlation_id(request),
+            complete=complete if dossier.state is DossierState.PROCESSING else None))
     except engine.WorkflowNotFound as err:
         raise engine.not_found() from err
     except (FileError, content.ContentRefused, CommandRejected) as err:
