@@ -17,24 +17,21 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import structlog
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client
 
 from domain import commands as cmd
 from domain import events as ev
-from domain.codec import from_dict
 from domain.envelope import EventEnvelope
-from motcua.dossiers import CommandRejected
+from motcua import dossiers
 from motcua.eventstore.store import read_stream
 from motcua.files import content, crypto
 from motcua.files.keys import KeyErased, KeyStore
 from motcua.files.signing import Signer
 from motcua.files.store import BlobMissing, FileStore
-from workflows import Acted, DossierWorkflow
+from workflows import Acted
 
 log = structlog.get_logger(__name__)
 
@@ -83,28 +80,14 @@ def attached(events: list[EventEnvelope]) -> list[ev.FileAttached]:
     return [e.event for e in events if isinstance(e.event, ev.FileAttached)]
 
 
-def _rejected(err: WorkflowUpdateFailedError) -> Exception:
-    cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type:
-        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) \
-            else {}
-        return CommandRejected(cause.type, cause.message, details)
-    return err
-
-
 async def attach(client: Client, code: str, command: cmd.AttachFile, *,
                  rpc_timeout: timedelta | None = None) -> Acted:
-    """Record `command` on the dossier through its workflow (patch `dossier-files-v1`);
-    `CommandRejected` when refused. The update id is the file id: a retry records it once."""
-    handle = client.get_workflow_handle_for(DossierWorkflow.run, code)
-    update: Any = DossierWorkflow.attach_file  # by reference; `result_type` reads plain JSON
-    try:
-        raw = await handle.execute_update(update, command,
-                                          id=f"file:{command.file_id}",
-                                          rpc_timeout=rpc_timeout, result_type=dict)
-    except WorkflowUpdateFailedError as err:
-        raise _rejected(err) from err
-    return from_dict(Acted, raw, ignore_unknown=True)
+    """Record `command` on the dossier through its workflow (the action `attach-file`, patch
+    `dossier-files-v1`); `CommandRejected` when refused. The update id is the file id: a retry
+    records it once."""
+    return await dossiers.act_with_events(client, code, "attach-file", command,
+                                          update_id=f"file:{command.file_id}",
+                                          rpc_timeout=rpc_timeout)
 
 
 class Files:
