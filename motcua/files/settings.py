@@ -36,3 +36,10 @@ class FileSettings(BaseSettings):
     # results cannot be issued (503). `motcua dev` creates a local one under its data dir.
     signing_pkcs12: Path | None = None
     signing_passphrase: SecretStr | None = None
+    # Or the provincial CA's remote signing service (motcua.files.signing.RemoteSigner): its
+    # URL, the key's id there, a bearer token, and the unit's certificate chain (PEM, leaf
+    # first). When the URL is set it is used instead of the PKCS#12 file.
+    signing_service_url: str | None = None
+    signing_service_key_id: str = ""
+    signing_service_token: SecretStr | None = None
+    signing_chain_pem: Path | None = None

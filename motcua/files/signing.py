@@ -8,8 +8,8 @@ our own test validate the same structure. endesive and pyHanko's alternatives si
 validate, or are unmaintained.
 
 `Signer` is the interface: `LocalSigner` holds a PKCS#12 file (the dev stack makes one on first
-start: `motcua.files.devkeys`); in production a province plugs in its CA's remote signing
-service behind the same method (deploy/FILES.md, "Signing in production").
+start: `motcua.files.devkeys`); `RemoteSigner` sends the digest to the provincial CA's remote
+signing service and keeps only the certificate chain here (deploy/FILES.md, "Signed results").
 
 PDF/A: not claimed. The rendered result uses the standard Helvetica font, not embedded, and has
 no output intent, so it is plain PDF 1.7; PDF/A-2b would need an embedded font with Vietnamese
@@ -19,6 +19,7 @@ for the same reason (Helvetica's WinAnsi encoding has no Vietnamese letters).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import unicodedata
@@ -27,8 +28,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+import httpx
+from asn1crypto import x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 FIELD = "motcua-result"
 
@@ -39,16 +43,11 @@ class Signer(Protocol):
     async def sign(self, pdf: bytes, *, reason: str, location: str) -> bytes: ...
 
 
-class LocalSigner:
-    """A signer whose certificate and key are a PKCS#12 file here (dev stack, or a province
-    that keeps its signing key on the API host)."""
+class PadesSigner:
+    """Any pyHanko signer, used to put a PAdES baseline signature (B-B) on a PDF."""
 
-    def __init__(self, pkcs12: Path, passphrase: bytes | None) -> None:
-        loaded = signers.SimpleSigner.load_pkcs12(  # type: ignore[no-untyped-call] # pyHanko
-            str(pkcs12), passphrase=passphrase)
-        if loaded is None:
-            raise ValueError(f"cannot load the signing key from {pkcs12}")
-        self._signer = loaded
+    def __init__(self, signer: signers.Signer) -> None:
+        self._signer = signer
 
     async def sign(self, pdf: bytes, *, reason: str, location: str) -> bytes:
         meta = signers.PdfSignatureMetadata(
@@ -59,6 +58,55 @@ class LocalSigner:
         out = await signers.async_sign_pdf(writer, meta, signer=self._signer)
         signed: bytes = out.getvalue()
         return signed
+
+
+class LocalSigner(PadesSigner):
+    """A signer whose certificate and key are a PKCS#12 file here (dev stack, or a province
+    that keeps its signing key on the API host)."""
+
+    def __init__(self, pkcs12: Path, passphrase: bytes | None) -> None:
+        loaded = signers.SimpleSigner.load_pkcs12(  # type: ignore[no-untyped-call] # pyHanko
+            str(pkcs12), passphrase=passphrase)
+        if loaded is None:
+            raise ValueError(f"cannot load the signing key from {pkcs12}")
+        super().__init__(loaded)
+
+
+class _RemoteRaw(signers.Signer):
+    """pyHanko's raw-signature step sent to a remote signing service: the digest of what is
+    signed goes out, the raw signature comes back; pyHanko builds the CMS around it."""
+
+    def __init__(self, *, client: httpx.AsyncClient, url: str, key_id: str,
+                 chain: list[x509.Certificate], signature_size: int) -> None:
+        super().__init__(signing_cert=chain[0],
+                         cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call] # pyHanko
+                             chain))
+        self._client, self._url, self._key_id = client, url, key_id
+        self._size = signature_size
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str,
+                             dry_run: bool = False) -> bytes:
+        if dry_run:  # pyHanko sizing the signature's placeholder: no call to the service
+            return bytes(self._size)
+        digest = hashlib.new(digest_algorithm, data).digest()
+        answer = await self._client.post(self._url, json={
+            "key_id": self._key_id, "digest_algorithm": digest_algorithm,
+            "digest": base64.b64encode(digest).decode()})
+        answer.raise_for_status()
+        return base64.b64decode(answer.json()["signature"])
+
+
+class RemoteSigner(PadesSigner):
+    """The provincial CA's remote signing service (production): the unit's certificate chain
+    is known here, its key stays with the service. The contract assumed (adapt to the
+    province's API): `POST url` with JSON `{key_id, digest_algorithm, digest}` (base64 of the
+    digest of the CMS signed attributes) answers `{signature}` (base64 of the raw signature:
+    DER ECDSA or PKCS#1 v1.5 RSA, as the certificate's key)."""
+
+    def __init__(self, *, client: httpx.AsyncClient, url: str, key_id: str,
+                 chain: list[x509.Certificate], signature_size: int = 512) -> None:
+        super().__init__(_RemoteRaw(client=client, url=url, key_id=key_id, chain=chain,
+                                    signature_size=signature_size))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -96,7 +96,8 @@ class ReuseRequest(BaseModel):
 
 def install(app: FastAPI) -> None:
     """Include the routes, read the settings (the middleware needs the size limit before any
-    route runs), and close the key store's own pool, if any, at shutdown."""
+    route runs), and close the key store's own pool and the signing service's client, if
+    any, at shutdown."""
     app.state.file_settings = FileSettings()
     from motcua.api.routes import results  # noqa: F401 -- its routes join these routers
     from motcua.console import files as console_files
@@ -116,6 +117,9 @@ def install(app: FastAPI) -> None:
                 own = getattr(a.state, "keystore_pool", None)
                 if own is not None:
                     await own.close()
+                signer_client = getattr(a.state, "signer_client", None)
+                if signer_client is not None:
+                    await signer_client.aclose()
 
     app.router.lifespan_context = lifespan
 

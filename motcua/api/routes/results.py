@@ -5,10 +5,14 @@ Staff list it with the other files (`purpose: result`)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
+import httpx
 import structlog
+from asn1crypto import pem as pem_armor
+from asn1crypto import x509 as asn1_x509
 from fastapi import Depends, File, Form, Header, Request, UploadFile
 from fastapi.responses import Response
 
@@ -38,7 +42,8 @@ from motcua.dossiers import CommandRejected
 from motcua.eventstore.store import read_stream
 from motcua.files import content
 from motcua.files.service import FileError
-from motcua.files.signing import LocalSigner, ResultText, Signer, render
+from motcua.files.settings import FileSettings
+from motcua.files.signing import LocalSigner, RemoteSigner, ResultText, Signer, render
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +56,10 @@ async def result_signer(request: Request) -> Signer:
         signer: Signer = found
         return signer
     settings = state.file_settings
+    if settings.signing_service_url:
+        signer = await _remote(request, settings)
+        state.result_signer = signer
+        return signer
     if settings.signing_pkcs12 is None:
         raise unavailable_problem("signer", "results cannot be signed: set "
                                   "MOTCUA_SIGNING_PKCS12 (deploy/FILES.md)")
@@ -62,6 +71,23 @@ async def result_signer(request: Request) -> Signer:
         raise unavailable_problem("signer", f"the signing key cannot be loaded: {err}") from err
     state.result_signer = signer
     return signer
+
+
+async def _remote(request: Request, settings: FileSettings) -> Signer:
+    if settings.signing_chain_pem is None:
+        raise unavailable_problem("signer", "MOTCUA_SIGNING_CHAIN_PEM is unset")
+    try:
+        pem = await asyncio.to_thread(settings.signing_chain_pem.read_bytes)
+        chain = [asn1_x509.Certificate.load(der) for _kind, _headers, der in pem_armor.unarmor(
+            pem, multiple=True)]
+    except (OSError, ValueError) as err:
+        raise unavailable_problem("signer", f"the signing chain cannot be read: {err}") from err
+    token = settings.signing_service_token
+    client = request.app.state.signer_client = httpx.AsyncClient(
+        timeout=10.0, headers={"Authorization": f"Bearer {token.get_secret_value()}"}
+        if token else {})
+    return RemoteSigner(client=client, url=settings.signing_service_url or "",
+                        key_id=settings.signing_service_key_id, chain=chain)
 
 
 SignerDep = Annotated[Signer, Depends(result_signer)]
