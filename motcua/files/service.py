@@ -20,6 +20,7 @@ from datetime import timedelta
 
 import asyncpg
 import structlog
+from pyhanko.pdf_utils.misc import PdfError
 from temporalio.client import Client
 
 from domain import commands as cmd
@@ -90,6 +91,13 @@ async def attach(client: Client, code: str, command: cmd.AttachFile, *,
                                           rpc_timeout=rpc_timeout)
 
 
+Bound = Callable[[Awaitable[Acted]], Awaitable[Acted]]
+
+
+async def _as_is(call: Awaitable[Acted]) -> Acted:
+    return await call
+
+
 class Files:
     """The service, over a pool (events, audit), the key store and the file store."""
 
@@ -102,8 +110,11 @@ class Files:
 
     async def add(self, client: Client, upload: Upload, data: bytes, *,
                   reused_from: str | None = None,
-                  rpc_timeout: timedelta | None = None) -> ev.FileAttached:
-        """Check, encrypt, store and record one file; the recorded event."""
+                  rpc_timeout: timedelta | None = None,
+                  bound: Bound = _as_is) -> ev.FileAttached:
+        """Check, encrypt, store and record one file; the recorded event. `bound` wraps the
+        call to the engine alone (the API's time limit and error mapping), so a large PDF's
+        parsing is not counted against it."""
         if len(data) > self.max_bytes:
             raise TooLarge(f"the file has {len(data)} bytes; the limit is {self.max_bytes}")
         # pypdf parses in pure Python: off the event loop.
@@ -121,7 +132,7 @@ class Files:
             reused=reused_from is not None, from_national_store=upload.from_national_store,
             reused_from=reused_from, actor=upload.actor, correlation_id=upload.correlation_id)
         try:
-            acted = await attach(client, upload.code, command, rpc_timeout=rpc_timeout)
+            acted = await bound(attach(client, upload.code, command, rpc_timeout=rpc_timeout))
         except BaseException:
             # Refused, or the engine is down: nothing may point at this blob, remove it. (A
             # timeout whose update still lands later leaves an event whose read answers 404;
@@ -156,7 +167,8 @@ class Files:
         return found[0], data
 
     async def reuse(self, client: Client, *, source: str, file_id: str, upload: Upload,
-                    rpc_timeout: timedelta | None = None) -> ev.FileAttached:
+                    rpc_timeout: timedelta | None = None,
+                    bound: Bound = _as_is) -> ev.FileAttached:
         """Attach a copy of `source`'s file to `upload.code`, re-encrypted under that
         dossier's key (erasing one dossier never breaks the other), its read audited.
         The caller has checked that both dossiers are in the actor's unit scope."""
@@ -168,12 +180,14 @@ class Files:
                        kind=upload.kind or original.kind, pages=original.pages,
                        actor=upload.actor, correlation_id=upload.correlation_id,
                        from_national_store=original.from_national_store)
-        return await self.add(client, again, data, reused_from=source, rpc_timeout=rpc_timeout)
+        return await self.add(client, again, data, reused_from=source, rpc_timeout=rpc_timeout,
+                              bound=bound)
 
     async def issue_result(self, client: Client, *, code: str, pdf: bytes, signer: Signer,
                            actor: str, location: str, correlation_id: str | None = None,
                            complete: Callable[[], Awaitable[object]] | None = None,
-                           rpc_timeout: timedelta | None = None) -> ev.FileAttached:
+                           rpc_timeout: timedelta | None = None,
+                           bound: Bound = _as_is) -> ev.FileAttached:
         """Sign `pdf` (rendered or uploaded) and record it as the dossier's result: the signed
         bytes stored like any file, the `FileAttached` event (purpose result) carrying their
         SHA-256. `complete`, when given, completes the dossier between signing and recording:
@@ -183,14 +197,18 @@ class Files:
             raise content.ContentRefused("a result must be a PDF", unsupported=True)
         if len(pdf) > self.max_bytes:
             raise TooLarge(f"the file has {len(pdf)} bytes; the limit is {self.max_bytes}")
-        signed = await signer.sign(pdf, reason=f"Kết quả giải quyết hồ sơ {code}",
-                                   location=location)
+        await asyncio.to_thread(content.page_count, pdf, content.PDF)  # readable at all?
+        try:
+            signed = await signer.sign(pdf, reason=f"Kết quả giải quyết hồ sơ {code}",
+                                       location=location)
+        except PdfError as err:  # readable by pypdf, yet not by pyHanko's incremental writer
+            raise content.ContentRefused(f"the PDF cannot be signed: {err}") from err
         if complete is not None:
             await complete()
         pages = await asyncio.to_thread(content.page_count, signed, content.PDF)
         upload = Upload(code=code, name="Kết quả giải quyết", kind="original", pages=pages,
                         actor=actor, purpose="result", correlation_id=correlation_id)
-        return await self.add(client, upload, signed, rpc_timeout=rpc_timeout)
+        return await self.add(client, upload, signed, rpc_timeout=rpc_timeout, bound=bound)
 
     async def result(self, code: str) -> tuple[ev.FileAttached, bytes] | None:
         """The dossier's latest signed result and its bytes, None before one is issued."""

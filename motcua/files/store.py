@@ -15,6 +15,8 @@ Keys are `<dossier code>/<file id>`; blobs are never overwritten (a new upload i
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import asyncpg
@@ -24,6 +26,10 @@ from motcua.files.settings import FileSettings
 
 class BlobMissing(Exception):
     """No blob under this key."""
+
+
+class StoreUnavailable(Exception):
+    """The object store did not answer or refused the request (the API answers 503)."""
 
 
 class FileStore(Protocol):
@@ -84,22 +90,32 @@ class S3FileStore:
         return cls(client, settings.files_s3_bucket, settings.files_s3_prefix)
 
     async def put(self, key: str, data: bytes) -> None:
-        await asyncio.to_thread(self._client.put_object, Bucket=self._bucket,
-                                Key=self._prefix + key, Body=data,
-                                ContentType="application/octet-stream")
+        def write() -> None:
+            with _unavailable():
+                self._client.put_object(Bucket=self._bucket, Key=self._prefix + key, Body=data,
+                                        ContentType="application/octet-stream")
+        await asyncio.to_thread(write)
 
     async def get(self, key: str) -> bytes:
         def read() -> bytes:
             try:
-                answer = self._client.get_object(Bucket=self._bucket, Key=self._prefix + key)
-            except self._client.exceptions.NoSuchKey as err:
-                raise BlobMissing(key) from err
-            body: bytes = answer["Body"].read()
+                with _unavailable():
+                    answer = self._client.get_object(Bucket=self._bucket,
+                                                     Key=self._prefix + key)
+                    body: bytes = answer["Body"].read()
+            except StoreUnavailable as err:
+                if "NoSuchKey" in str(err.__cause__):
+                    raise BlobMissing(key) from err
+                raise
             return body
         return await asyncio.to_thread(read)
 
     async def delete_prefix(self, prefix: str) -> int:
         def delete() -> int:
+            with _unavailable():
+                return deleting()
+
+        def deleting() -> int:
             deleted = 0
             pages = self._client.get_paginator("list_objects_v2").paginate(
                 Bucket=self._bucket, Prefix=self._prefix + prefix)
@@ -111,6 +127,16 @@ class S3FileStore:
                     deleted += len(keys)
             return deleted
         return await asyncio.to_thread(delete)
+
+
+@contextlib.contextmanager
+def _unavailable() -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as err:
+        raise StoreUnavailable(str(err)) from err
 
 
 def file_store_for(settings: FileSettings, pool: asyncpg.Pool) -> FileStore:

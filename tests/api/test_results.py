@@ -90,13 +90,20 @@ async def test_rendered_result_signed_and_downloaded(
 async def test_uploaded_result_signed_and_tampering_detected(
         signing_app: FastAPI, http: httpx.AsyncClient, dev_token: str) -> None:
     """An uploaded result PDF is signed as it is (its pages kept); a changed byte in the signed
-    range makes pyHanko report the signature broken; a result that is not a PDF is 415."""
+    range makes pyHanko report the signature broken; a result that is not a PDF is 415, an
+    unreadable one 422, and neither completes the dossier."""
     code, _secret = await _processing(http, dev_token, "o-upload")
     assert (await act(http, dev_token, code, "start")).status_code == 200
     image = await http.post(f"/v1/dossiers/{code}/result", headers=bearer(dev_token),
                             data={"summary": "x"},
                             files={"file": ("r.png", b"\x89PNG\r\n\x1a\n....", "image/png")})
     assert image.status_code == 415
+    broken = await http.post(f"/v1/dossiers/{code}/result", headers=bearer(dev_token),
+                             data={"summary": "x"},
+                             files={"file": ("r.pdf", b"%PDF-1.7\nbroken", "application/pdf")})
+    assert broken.status_code == 422
+    state = await http.get(f"/v1/dossiers/{code}", headers=bearer(dev_token))
+    assert state.json()["state"] == "processing"  # refused before completing
     issued = await http.post(f"/v1/dossiers/{code}/result", headers=bearer(dev_token),
                              data={"summary": "Cấp phép"},
                              files={"file": ("result.pdf", pdf(2, text="QĐ"), "application/pdf")})

@@ -36,7 +36,7 @@ from motcua.api.problems import (
     responses,
     unavailable,
 )
-from motcua.api.resources import ClientDep, PoolDep
+from motcua.api.resources import RPC_TIMEOUT, ClientDep, PoolDep
 from motcua.api.routes.dossiers import DossierCode
 from motcua.api.views import folded
 from motcua.dossiers import CommandRejected
@@ -44,6 +44,7 @@ from motcua.eventstore.store import read_stream
 from motcua.files import content, crypto, setup
 from motcua.files.service import Erased, FileError, Files, NoSuchFile, TooLarge, Upload
 from motcua.files.settings import FileSettings
+from motcua.files.store import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -162,6 +163,8 @@ def problem_for(err: Exception) -> Problem:
             return engine.rejection(err)
         case FileError():
             return Problem(FILE_REFUSED, err.reason)
+        case StoreUnavailable():
+            return unavailable("files", "the file store is unavailable")
     raise err
 
 
@@ -210,10 +213,11 @@ async def upload_file(
                     from_national_store=from_national_store,
                     correlation_id=correlation_id(request))
     try:
-        recorded = await engine.bounded(service.add(client, upload, data))
+        recorded = await service.add(client, upload, data, rpc_timeout=RPC_TIMEOUT,
+                                     bound=engine.bounded)
     except engine.WorkflowNotFound as err:
         raise engine.not_found() from err
-    except (FileError, content.ContentRefused, CommandRejected) as err:
+    except (FileError, content.ContentRefused, CommandRejected, StoreUnavailable) as err:
         raise problem_for(err) from err
     return FileView.of(recorded)
 
@@ -233,11 +237,12 @@ async def reuse_file(code: DossierCode, body: ReuseRequest, request: Request,
     upload = Upload(code=code, name=(body.name or "").strip(), kind=body.kind or "",
                     pages=0, actor=principal.name, correlation_id=correlation_id(request))
     try:
-        recorded = await engine.bounded(service.reuse(client, source=body.from_code,
-                                                      file_id=body.file_id, upload=upload))
+        recorded = await service.reuse(client, source=body.from_code, file_id=body.file_id,
+                                       upload=upload, rpc_timeout=RPC_TIMEOUT,
+                                       bound=engine.bounded)
     except engine.WorkflowNotFound as err:
         raise engine.not_found() from err
-    except (FileError, content.ContentRefused, CommandRejected) as err:
+    except (FileError, content.ContentRefused, CommandRejected, StoreUnavailable) as err:
         raise problem_for(err) from err
     return FileView.of(recorded)
 
@@ -266,7 +271,7 @@ async def get_file(code: DossierCode, file_id: str, principal: Reader,
     unit_of(code)
     try:
         found, data = await service.read(code, file_id)
-    except FileError as err:
+    except (FileError, StoreUnavailable) as err:
         raise problem_for(err) from err
     except crypto.Unreadable as err:
         log.error("file.unreadable", code=code, file_id=file_id)

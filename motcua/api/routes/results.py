@@ -15,6 +15,7 @@ from asn1crypto import pem as pem_armor
 from asn1crypto import x509 as asn1_x509
 from fastapi import Depends, File, Form, Header, Request, UploadFile
 from fastapi.responses import Response
+from pyhanko.sign.general import SigningError
 
 from domain import commands as cmd
 from domain.catalog import UnknownProcedure, UnknownUnit
@@ -26,7 +27,7 @@ from motcua.api.auth import check_assignee, require
 from motcua.api.context import correlation_id
 from motcua.api.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem, responses
 from motcua.api.problems import unavailable as unavailable_problem
-from motcua.api.resources import ClientDep, PoolDep, ResourcesDep
+from motcua.api.resources import RPC_TIMEOUT, ClientDep, PoolDep, ResourcesDep
 from motcua.api.routes.dossiers import DossierCode
 from motcua.api.routes.files import (
     FilesDep,
@@ -44,6 +45,7 @@ from motcua.files import content
 from motcua.files.service import FileError
 from motcua.files.settings import FileSettings
 from motcua.files.signing import LocalSigner, RemoteSigner, ResultText, Signer, render
+from motcua.files.store import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -138,14 +140,20 @@ async def issue_result(
                                 update_id=f"complete-with-result:{code}")
 
     try:
-        recorded = await engine.bounded(service.issue_result(
+        recorded = await service.issue_result(
             client, code=code, pdf=pdf, signer=signer, actor=principal.name, location=unit,
             correlation_id=correlation_id(request),
-            complete=complete if dossier.state is DossierState.PROCESSING else None))
+            complete=complete if dossier.state is DossierState.PROCESSING else None,
+            rpc_timeout=RPC_TIMEOUT, bound=engine.bounded)
     except engine.WorkflowNotFound as err:
         raise engine.not_found() from err
-    except (FileError, content.ContentRefused, CommandRejected) as err:
+    except (FileError, content.ContentRefused, CommandRejected, StoreUnavailable) as err:
         raise problem_for(err) from err
+    except (httpx.HTTPError, SigningError, KeyError, ValueError) as err:
+        # The signing service did not sign (down, refused, or answered nonsense): nothing was
+        # recorded; a dossier completed already is ready and its result is issued again.
+        log.error("result.signing_failed", code=code, error=str(err) or type(err).__name__)
+        raise unavailable_problem("signer", "the result could not be signed now") from err
     log.info("result.issued", code=code, sha256=recorded.sha256)
     return FileView.of(recorded)
 
@@ -171,7 +179,7 @@ async def public_result(
         raise engine.not_found()
     try:
         found = await service.result(code)
-    except FileError as err:
+    except (FileError, StoreUnavailable) as err:
         raise problem_for(err) from err
     if found is None:
         raise engine.not_found()
