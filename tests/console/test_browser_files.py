@@ -48,7 +48,7 @@ async def test_scan_at_intake_and_download_the_signed_result(
         await page.wait_for_url("**xong=tep")
         listed = page.locator("[data-testid=files]")
         assert "Tờ khai" in await listed.inner_text()
-        await shot(page, "10-so-hoa-thanh-phan")
+        await shot(page, "13-so-hoa-thanh-phan")
         async with page.expect_download() as download:
             await page.locator("[data-testid=file-link]").first.click()
         saved = await (await download.value).path()
@@ -75,7 +75,7 @@ async def test_scan_at_intake_and_download_the_signed_result(
         await citizen.goto(f"{console_url}{lookup.lookup_url(d.code, secret)}")
         button = citizen.locator("[data-testid=result-download] button")
         await button.wait_for(timeout=WAIT_MS)
-        await shot(citizen, "11-tai-ket-qua-dien-thoai")
+        await shot(citizen, "14-tai-ket-qua-dien-thoai")
         async with citizen.expect_download() as download:
             await button.click()
         signed = await asyncio.to_thread(Path(await (await download.value).path()).read_bytes)
