@@ -318,6 +318,9 @@ _SHA256 = frozenset("0123456789abcdef")
 
 
 def _attach_file(s: Dossier, c: cmd.AttachFile, now: datetime) -> list[ev.Event]:
+    # Components are scanned at intake (Decree 118/2025 art. 17(1)(c)) and may be added while
+    # processing (a supplement); none once the result is ready, and the result only while
+    # processing or once ready: our reading, no text found on later additions.
     if c.purpose == "component" and s.state is S.READY:
         raise InvalidTransition("components are recorded at intake and during processing",
                                 state=s.state_name)
