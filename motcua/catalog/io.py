@@ -40,6 +40,9 @@ File format (the one `motcua catalog export` writes and `import` reads back):
   whole number of hours is refused with its row, as are fractions of any other unit.
 
 Every row is validated; all errors are reported at once, each naming the row and the code.
+
+Internal procedures (the steps of each procedure, each with its own allowance) travel beside
+the list: a second sheet in XLSX, a second file in CSV; see `motcua.catalog.steps_io`.
 """
 
 from __future__ import annotations
@@ -53,14 +56,20 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from domain.catalog import LEVELS, Catalog, CountingRule, Procedure, TimeUnit
+from domain.catalog import (
+    DEFAULT_DAY_HOURS,
+    LEVELS,
+    Catalog,
+    CountingRule,
+    Procedure,
+    TimeUnit,
+)
 
 COLUMNS = ("code", "name", "field", "level", "prescribed_amount", "prescribed_unit",
            "reduced_amount", "reduced_unit", "reduced_source", "source", "counting_rule",
            "due_soon_working_days", "replaced_by", "retired_source", "verification_amount",
            "verification_unit")
 REQUIRED = ("code", "name", "field", "level", "prescribed_amount", "source")
-DEFAULT_DAY_HOURS = 8
 
 # Vietnamese unit names as provincial decisions print them (longest first when matching).
 UNIT_NAMES: dict[str, TimeUnit] = {
@@ -212,10 +221,14 @@ def _verification(row: Mapping[str, str], day_hours: int) -> dict[str, Any]:
     return {"verification_amount": amount, "verification_unit": unit}
 
 
-def read_procedures(path: Path, day_hours: int = DEFAULT_DAY_HOURS) -> dict[str, Procedure]:
-    """Every row of the file as a procedure; `CatalogFileError` lists every bad row at once."""
+def read_procedures(path: Path, day_hours: int = DEFAULT_DAY_HOURS,
+                    steps_path: Path | None = None) -> dict[str, Procedure]:
+    """Every row of the file as a procedure, with its steps (`steps_path`, else the XLSX
+    ``steps`` sheet or the CSV's ``<name>.steps.csv``); `CatalogFileError` lists every bad
+    row at once."""
     errors: list[str] = []
     built: dict[str, Procedure] = {}
+    rows_of: dict[str, str] = {}
     for number, row in enumerate(read_table(path), start=2):  # row 1 is the header
         where = f"{path.name}: row {number} (code {row.get('code') or '?'})"
         try:
@@ -227,6 +240,8 @@ def read_procedures(path: Path, day_hours: int = DEFAULT_DAY_HOURS) -> dict[str,
             errors.append(f"{where}: duplicate code, already in an earlier row")
             continue
         built[proc.code] = proc
+        rows_of[proc.code] = where
+    built = _with_steps(path, steps_path, built, rows_of, day_hours, errors)
     for proc in built.values():
         if proc.replaced_by is not None and proc.replaced_by not in built:
             errors.append(f"{path.name}: code {proc.code}: replaced_by {proc.replaced_by} is "
@@ -234,6 +249,26 @@ def read_procedures(path: Path, day_hours: int = DEFAULT_DAY_HOURS) -> dict[str,
     if errors:
         raise CatalogFileError(errors)
     return built
+
+
+def _with_steps(path: Path, steps_path: Path | None, built: dict[str, Procedure],
+                rows_of: dict[str, str], day_hours: int,
+                errors: list[str]) -> dict[str, Procedure]:
+    from motcua.catalog import steps_io
+
+    xlsx = path.suffix.lower() in (".xlsx", ".xlsm")
+    if steps_path is None and not xlsx:
+        sibling = steps_io.steps_path_for(path)
+        steps_path = sibling if sibling.exists() else None
+    source = steps_path or (path if xlsx else None)
+    if source is None:
+        return built
+    rows = steps_io.read_step_table(source, second_sheet=source == path)
+    groups, step_errors = steps_io.group_steps(rows, source.name, day_hours)
+    errors += step_errors
+    with_steps, attach_errors = steps_io.attach(built, groups, source.name, rows_of)
+    errors += attach_errors
+    return with_steps
 
 
 def row_of(proc: Procedure) -> dict[str, str]:
@@ -254,9 +289,16 @@ def row_of(proc: Procedure) -> dict[str, str]:
     }
 
 
-def write_procedures(path: Path, procedures: Iterable[Procedure]) -> int:
-    """Write the import format (CSV, or XLSX by extension); returns the number of rows."""
-    rows = [row_of(p) for p in sorted(procedures, key=lambda p: p.code)]
+def write_procedures(path: Path, procedures: Iterable[Procedure],
+                     steps_path: Path | None = None) -> int:
+    """Write the import format (CSV, or XLSX by extension); returns the number of rows. The
+    steps go to the XLSX ``steps`` sheet, or to `steps_path` (default ``<name>.steps.csv``)
+    when any procedure has steps."""
+    from motcua.catalog import steps_io
+
+    procedures = sorted(procedures, key=lambda p: p.code)
+    rows = [row_of(p) for p in procedures]
+    step_rows = steps_io.all_step_rows(procedures)
     if path.suffix.lower() == ".xlsx":
         import openpyxl
 
@@ -267,12 +309,16 @@ def write_procedures(path: Path, procedures: Iterable[Procedure]) -> int:
         sheet.append(list(COLUMNS))
         for row in rows:
             sheet.append([row[c] for c in COLUMNS])
+        if step_rows:
+            steps_io.add_steps_sheet(book, step_rows)
         book.save(path)
     else:
         with path.open("w", encoding="utf-8", newline="") as out:
             writer = csv.DictWriter(out, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
+        if step_rows or steps_path is not None:
+            steps_io.write_steps_csv(steps_path or steps_io.steps_path_for(path), step_rows)
     return len(rows)
 
 
@@ -298,11 +344,16 @@ class CatalogDiff:
 
 def diff(active: Mapping[str, Procedure], new: Mapping[str, Procedure]) -> CatalogDiff:
     """Codes added, removed and changed (field by field) from `active` to `new`."""
+    from motcua.catalog.steps_io import steps_summary
+
     changed: dict[str, list[str]] = {}
     for code in sorted(set(active) & set(new)):
         a, b = active[code], new[code]
         changes = [f"{f.name}: {getattr(a, f.name)!s} -> {getattr(b, f.name)!s}"
-                   for f in fields(Procedure) if getattr(a, f.name) != getattr(b, f.name)]
+                   for f in fields(Procedure)
+                   if f.name != "steps" and getattr(a, f.name) != getattr(b, f.name)]
+        if a.steps != b.steps:
+            changes.append(f"steps: {steps_summary(a.steps)} -> {steps_summary(b.steps)}")
         if changes:
             changed[code] = changes
     return CatalogDiff(added=sorted(set(new) - set(active)),
