@@ -135,7 +135,8 @@ def _steps(row: dict[str, Any], day_hours: int) -> dict[str, Any]:
             raise ValueError(f"step {number}: unknown key(s) {', '.join(unknown)}")
         text = {("allowance_amount" if k == "allowance" else k): str(v).strip()
                 for k, v in step.items() if v is not None}
-        rows.append((number, {**text, "step": str(number), "version": version}))
+        rows.append((number, {**text, "code": str(row.get("code")), "step": str(number),
+                              "version": version}))
     groups, errors = group_steps(rows, "steps", day_hours)
     if errors:
         raise ValueError("; ".join(errors))
