@@ -30,6 +30,8 @@ from motcua.catalog.io import (
 from motcua.catalog.source import CatalogError, catalog_of, load_catalog
 from motcua.catalog.steps_io import STEP_COLUMNS, steps_path_for, stored_steps
 from motcua.catalog.store import _build, _unit_row
+from motcua.cli.catalog import main
+from motcua.devstack.postgres import EmbeddedPostgres
 
 # (code, decision, steps, hours in total, allowances in hours as published (None: untimed))
 SHIPPED = [
@@ -249,3 +251,27 @@ def test_the_procedure_view_carries_the_steps() -> None:
     assert second["allowance"] == {"amount": 2, "unit": "working_hours"}
     assert all(s["name"] and s["source"] for s in view["steps"])
     assert _procedure(load_catalog().procedure("1.001193")).steps is None
+
+
+def test_cli_import_and_export_carry_the_steps(postgres: EmbeddedPostgres, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """`motcua catalog export --steps FILE` writes the steps file; `import --steps FILE` with
+    steps that do not add up exits 2, naming the rows, and stores nothing."""
+    monkeypatch.setenv("DATABASE_URL", postgres.dsn)
+    exported, steps = tmp_path / "active.csv", tmp_path / "active-steps.csv"
+    assert main(["export", str(exported), "--steps", str(steps)]) == 0
+    assert f"to {steps}" in capsys.readouterr().out
+    with steps.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["code"] for r in rows} >= {"3.000527.H61", "2.002755"}
+    assert diff(load_catalog().procedures, read_procedures(exported, steps_path=steps)).empty
+
+    for row in rows:
+        if row["code"] == "3.000527.H61" and row["step"] == "3":
+            row["allowance_amount"] = "2"  # 01 -> 02 ngày làm việc: 4 days in all
+    _write_csv(steps, STEP_COLUMNS, rows)
+    assert main(["import", str(exported), "--steps", str(steps)]) == 2
+    err = capsys.readouterr().err
+    assert "(code 3.000527.H61)" in err and "active-steps.csv: rows" in err
+    assert "the steps add up to 32 working hours" in err
