@@ -32,6 +32,7 @@ from motcua.catalog.steps_io import STEP_COLUMNS, steps_path_for, stored_steps
 from motcua.catalog.store import _build, _unit_row
 from motcua.cli.catalog import main
 from motcua.devstack.postgres import EmbeddedPostgres
+from motcua.whatif.catalogs import write_catalog
 
 # (code, decision, steps, hours in total, allowances in hours as published (None: untimed))
 SHIPPED = [
@@ -275,3 +276,13 @@ def test_cli_import_and_export_carry_the_steps(postgres: EmbeddedPostgres, tmp_p
     err = capsys.readouterr().err
     assert "(code 3.000527.H61)" in err and "active-steps.csv: rows" in err
     assert "the steps add up to 32 working hours" in err
+
+
+def test_a_recommended_cut_drops_the_steps_it_no_longer_fits(tmp_path: Path) -> None:
+    """The what-if's recommendation file cuts the time of a procedure with steps: the old
+    steps add up to the old time, so the proposal carries none (and does not crash)."""
+    path = tmp_path / "proposal.csv"
+    assert write_catalog(path, load_catalog(), {"3.000527.H61": 2}, "QĐ test") == 1
+    proc = read_procedures(path)["3.000527.H61"]
+    assert proc.reduced_amount == 2 and proc.steps is None
+    assert not steps_path_for(path).exists()
