@@ -169,6 +169,12 @@ def shift_current(trail: StepTrail, cal: Calendar, paused_at: datetime,
     return StepTrail(runs=(*trail.runs[:-1], replace(run, due_at=moved)))
 
 
+def step_unit(procedure: InternalProcedure, index: int, receiving_unit: str) -> str:
+    """The unit answering for step `index`: the step's own unit (liên thông), else the unit
+    that received the dossier."""
+    return procedure.steps[index].unit_code or receiving_unit
+
+
 def verdict(cal: Calendar, run: StepRun) -> Timeliness | None:
     """The run's verdict against its own due instant (module docstring); None while open or
     for a step with no allowance."""

@@ -134,6 +134,8 @@ def test_send_back_repeats_the_step_with_a_fresh_allowance(cal: Calendar) -> Non
     assert trail.current_step == 3 and trail.runs[-1].due_at == at("2026-03-09", "14:00")
     with pytest.raises(InvalidCommand):
         st.send_back(trail, steps, cal, at("2026-03-09", "09:00"), to_step=3)
+    assert st.step_unit(steps, 3, "000.21.39.H39") == "000.21.39.H39"  # the commune's share
+    assert st.step_unit(steps, 8, "000.21.39.H39") == "000.00.30.H40"  # Sở Nội vụ's
 
 
 def test_a_send_back_may_skip_steps_but_not_go_forward(cal: Calendar) -> None:
