@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # (`CatalogSource`): an activation reaches the API and the workers within this time.
     catalog_refresh_seconds: float = Field(default=5.0, gt=0, le=3600)
     units_file: Path | None = None
+    # Hours in a working day: fractions of a day in the catalog ("0,25 ngày làm việc") become
+    # hours at it, and a step's whole days count it in office time (docs/legal-rules.md).
+    working_day_hours: int = Field(default=8, ge=1, le=24)
     # The console's session cookie is `Secure` (HTTPS only) except on the dev stack, which
     # serves plain http://127.0.0.1 and sets MOTCUA_SECURE_COOKIES=false.
     secure_cookies: bool = True
