@@ -30,7 +30,9 @@ REDACTED = "***"
 _PERSONAL = frozenset({"applicant_name", "applicant_id_number", "applicant_phone",
                        "applicant_email", "applicant_address", "note", "summary", "comment",
                        # ComplaintRecorded: who complained, what they wrote, the answer given
-                       "complainant", "text", "outcome"})
+                       "complainant", "text", "outcome",
+                       # DossierReceived: the proxy who filed (issue 25)
+                       "proxy_name", "proxy_phone"})
 # `reason` is free text except on DeadlineSet, where it names the cause from a fixed list.
 _MACHINE_REASON = frozenset({"DeadlineSet"})
 

@@ -89,6 +89,11 @@ def _deadline(argv: list[str]) -> int:
     return deadline.main(argv)
 
 
+def _portal(argv: list[str]) -> int:
+    from motcua.cli import portal
+    return portal.main(argv)
+
+
 def _psql(argv: list[str]) -> int:
     from motcua.cli import psql
     return psql.main(argv)
@@ -123,6 +128,8 @@ OWN_PARSERS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "calendar": ("correct open dossiers after a calendar change", _calendar),
     "user": ("console users: create, disable, reset-password (`motcua user --help`)", _user),
     "report": ("SLA report: Biểu 06, Decision 766 (`motcua report --help`)", _report),
+    "portal": ("national portal: reconcile a day, or simulate one (`motcua portal --help`)",
+               _portal),
     "psql": ("the embedded psql on DATABASE_URL (default: the dev database)", _psql),
     "catalog": ("import / activate / export the procedure catalog (`motcua catalog --help`)",
                 _catalog),
@@ -149,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.set_defaults(handler=_api)
     sub.add_parser("projector", help="keep the read models up to date").set_defaults(
         handler=_projector)
-    sub.add_parser("dispatcher", help="deliver deadline alerts to the webhook (outbox)"
+    sub.add_parser("dispatcher", help="deliver alerts, portal changes and notices (outbox)"
                    ).set_defaults(handler=_dispatcher)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
     proj = sub.add_parser("projections", help="rebuild or catch up the read models")
