@@ -33,6 +33,10 @@ ALERT = "DeadlineAlertRaised"
 DELIVERY_KEY, OUTBOX = "delivery", "outbox"  # the envelope metadata that routes an alert here
 WEBHOOK = "webhook"
 DESTINATIONS = ("webhook", "portal", "sms", "zalo", "email")
+NOTICES = ("sms", "zalo", "email")
+# What a dossier's timeline shows: its alerts' webhook deliveries and its notices (the portal's
+# synchronisation has its own console page).
+TIMELINE = (WEBHOOK, *NOTICES)
 BATCH = 500
 
 # Every committed event after the checkpoint (so the checkpoint moves past the rest too), with
@@ -264,9 +268,9 @@ class Delivery:
 
 
 async def deliveries(conn: Conn | asyncpg.Pool, stream: str,
-                     destinations: Sequence[str] = (WEBHOOK,)) -> list[Delivery]:
-    """The deliveries of dossier `stream` to `destinations` (the webhook's alerts by
-    default), in the order of the events they come from."""
+                     destinations: Sequence[str] = TIMELINE) -> list[Delivery]:
+    """The deliveries of dossier `stream` to `destinations` (the webhook's alerts and the
+    notices by default), in the order of the events they come from."""
     rows = await conn.fetch(
         "SELECT event_id::text AS id, position, kind, status, attempts, last_error, "
         "finished_at, destination FROM deliveries WHERE stream = $1 "

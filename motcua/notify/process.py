@@ -13,11 +13,14 @@ from motcua.config import Settings
 from motcua.eventstore import outbox
 from motcua.health import probes, stop_on_signals
 from motcua.metrics import METRICS
+from motcua.notify.channels import EmailAdapter, SmsAdapter, ZaloAdapter, zalo_templates
 from motcua.notify.delivery import Adapter
 from motcua.notify.dispatcher import Dispatcher, Policy, retry_policy
+from motcua.notify.notices import NoticeRouter
 from motcua.notify.portal import PORTAL, PortalRouter
 from motcua.notify.portal_http import PortalAdapter
-from motcua.runtime import catalog_for, create_pool
+from motcua.payload_codec import Keyring
+from motcua.runtime import calendar_for, catalog_for, create_pool
 
 log = structlog.get_logger("motcua.notify.dispatcher")
 
@@ -47,6 +50,27 @@ def destinations(settings: Settings, http: httpx.AsyncClient) -> tuple[
                                          settings.portal_token.get_secret_value())
         fields = {code: p.field for code, p in catalog_for(settings).procedures.items()}
         routers.append(PortalRouter(fields))
+    keyring = Keyring.parse(settings.payload_keys.get_secret_value()) \
+        if settings.payload_keys else None
+    if settings.sms_url:
+        adapters["sms"] = SmsAdapter(
+            http, settings.sms_url,
+            settings.sms_token.get_secret_value() if settings.sms_token else None,
+            keyring=keyring)
+    if settings.zalo_access_token:
+        adapters["zalo"] = ZaloAdapter(http, settings.zalo_url,
+                                       settings.zalo_access_token.get_secret_value(),
+                                       zalo_templates(settings.zalo_templates), keyring=keyring)
+    if settings.smtp_host:
+        adapters["email"] = EmailAdapter(
+            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
+            starttls=settings.smtp_starttls, user=settings.smtp_user,
+            password=settings.smtp_password.get_secret_value()
+            if settings.smtp_password else None, keyring=keyring)
+    if {"sms", "zalo", "email"} & set(adapters):
+        routers.append(NoticeRouter(templates=settings.notice_templates,
+                                    tz=calendar_for(settings).tz,
+                                    public_url=settings.public_url, keyring=keyring))
     patient = retry_policy(retry_hours=settings.delivery_retry_hours,
                            max_backoff=settings.delivery_max_backoff,
                            initial_backoff=settings.delivery_initial_backoff)
