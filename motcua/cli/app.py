@@ -148,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--temporal-port", type=int, default=7233, help="Temporal port (7233)")
     dev.add_argument("--temporal-ui-port", type=int, default=8233, help="Temporal UI (8233)")
     dev.add_argument("--pg-port", type=int, default=55432, help="PostgreSQL port (55432)")
+    dev.add_argument("--portal-simulator", action="store_true",
+                     help="run a local national-portal and SMS simulator and synchronise with "
+                     "it (docs/portal-and-notices.md)")
+    dev.add_argument("--simulator-port", type=int, default=8099,
+                     help="the simulator's port (8099)")
     dev.set_defaults(handler=_dev)
     sub.add_parser("worker", help="run the Temporal worker").set_defaults(handler=_worker)
     api = sub.add_parser("api", help="serve the HTTP API")

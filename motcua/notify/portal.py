@@ -209,16 +209,19 @@ def upsert(events: Sequence[EventEnvelope], *, field_name: str = "",
     return {"service": UPSERT, "isUpdating": "True" if updating else "False", "data": [body]}
 
 
-def step_body(e: EventEnvelope, before: Dossier, after: Dossier) -> dict[str, Any]:
+def step_body(e: EventEnvelope, before: Dossier, after: Dossier,
+              committed: Dossier | None = None) -> dict[str, Any]:
     """The CapNhatTienDoHoSoMC object of the step `e` (who, title, when, unit, what, status,
-    the step's start and due time)."""
+    the step's start and due time). `committed` is the state its transaction committed: the
+    receipt's due time is set by the DeadlineSet stored with it, after the receipt itself."""
     event = e.event
     assert after.state is not None
     text = STEPS[type(event)]
     detail = getattr(event, "reason", None) or getattr(event, "summary", None)
     if isinstance(event, ev.DeadlineExtended):
         detail = f"{event.reason}; hẹn trả mới {portal_date(event.new_due_at)}"
-    due = event.new_due_at if isinstance(event, ev.DeadlineExtended) else after.judged_due_at
+    due = event.new_due_at if isinstance(event, ev.DeadlineExtended) else (
+        after.judged_due_at or (committed.judged_due_at if committed else None))
     return {
         "MaHoSo": after.code, "NguoiXuLy": e.metadata.get("actor", ""),
         "ChucDanh": e.metadata.get("role", ""),
@@ -277,6 +280,6 @@ class PortalRouter:
                 if type(events[at - 1].event) in STEPS:
                     new.append(NewDelivery(r, PORTAL, "progress", {
                         "service": PROGRESS,
-                        "data": [step_body(events[at - 1], states[at - 1], states[at])]},
+                        "data": [step_body(events[at - 1], states[at - 1], states[at], final)]},
                         part=PROGRESS, unit_code=final.unit_code))
         return new
