@@ -5,6 +5,10 @@ change reaches it in order and none twice; `motcua portal reconcile` resends wha
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -15,6 +19,8 @@ from temporalio.client import Client
 
 from domain import commands as cmd
 from motcua import dossiers
+from motcua.cli.portal import MISSING_STATUS as reconcile_missing
+from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port
 from motcua.eventstore import outbox
 from motcua.notify import reconcile
@@ -141,11 +147,20 @@ async def test_a_flaky_portal_receives_every_change_in_order_and_none_twice(
     assert len(events) >= 9
 
 
+async def _cli(postgres: EmbeddedPostgres, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": postgres.dsn, "MOTCUA_LOG_LEVEL": "WARNING"}
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "motcua.cli", "portal", *args], env=env,
+        capture_output=True, text=True, timeout=60, check=False)
+
+
 async def test_reconcile_finds_and_resends_a_dossier_the_portal_never_acknowledged(
-        client: Client, pool: asyncpg.Pool, receive: Receive, http: httpx.AsyncClient) -> None:
+        client: Client, pool: asyncpg.Pool, receive: Receive, http: httpx.AsyncClient,
+        postgres: EmbeddedPostgres) -> None:
     """A dossier received while the portal was not connected (no portal delivery) is listed
-    as missing by the reconciliation of its day and queued again; once delivered, the portal
-    holds it and a second reconciliation finds nothing missing."""
+    as missing by `motcua portal reconcile` for its day (exit status 3); the dry run queues
+    nothing, the real one queues it; once delivered, the portal holds it and the next
+    reconciliation counts it acknowledged."""
     d = await receive(applicant_name="Đỗ Văn Minh")
     # Ingested with the webhook's router only: the portal was not configured then.
     async with pool.acquire() as conn:
@@ -153,8 +168,13 @@ async def test_reconcile_finds_and_resends_a_dossier_the_portal_never_acknowledg
     assert await _portal_rows(pool, d.code) == []
     assert d.received_at is not None
     day = d.received_at.astimezone(reconcile.ZONE).date()
-    report = await reconcile.reconcile(pool, day, resend=True)
-    assert d.code in report.missing and d.code in report.queued
+    dry = await _cli(postgres, "reconcile", "--date", day.isoformat(), "--dry-run")
+    assert dry.returncode == reconcile_missing and d.code in json.loads(dry.stdout)["missing"]
+    assert await _portal_rows(pool, d.code) == []  # a dry run queues nothing
+    run = await _cli(postgres, "reconcile", "--date", day.isoformat())
+    report = json.loads(run.stdout)
+    assert run.returncode == reconcile_missing
+    assert d.code in report["missing"] and d.code in report["queued"]
     sim = Simulator()
     served = Served(sim, free_port())
     await served.start()
@@ -167,6 +187,6 @@ async def test_reconcile_finds_and_resends_a_dossier_the_portal_never_acknowledg
         await asyncio.wait_for(task, 15)
         await served.stop()
     assert sim.dossiers[d.code]["TrangThaiHoSo"] == "2"
-    again = await reconcile.reconcile(pool, day, resend=True)
+    again = await reconcile.reconcile(pool, day, resend=False)
     assert d.code not in again.missing and d.code in again.acknowledged
     assert again.received >= 1
