@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import UNIT, new_code
 from tests.console.conftest import PASSWORD, MakeUser
-from tests.console.test_login import login
+from tests.console.test_login import _CSRF, login
 
 pytestmark = pytest.mark.engine
 
@@ -51,3 +51,26 @@ async def test_leaders_see_what_the_portal_has_not_acknowledged(
     async with httpx.AsyncClient(base_url=console_url) as http:
         assert (await login(http, clerk, PASSWORD)).status_code == 303
         assert (await http.get("/dong-bo")).status_code == 403
+
+
+async def test_the_clerk_records_the_citizen_s_notice_choice_at_the_counter(
+        console_url: str, make_user: MakeUser, pool: asyncpg.Pool) -> None:
+    """The intake form's notice checkboxes and proxy fields reach the receipt event."""
+    clerk = await make_user("clerk", unit=UNIT)
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        assert (await login(http, clerk, PASSWORD)).status_code == 303
+        form = await http.get("/tiep-nhan")
+        assert 'name="notify_by" value="zalo"' in form.text
+        token = _CSRF.search(form.text)
+        assert token
+        posted = await http.post("/tiep-nhan", data={
+            "csrf_token": token[1], "procedure_code": "1.004222", "channel": "counter",
+            "name": "Nguyễn Văn An", "phone": "0912345678", "documents": "Tờ khai",
+            "notify_by": ["sms", "email"], "proxy_name": "Trần Văn Bình",
+            "proxy_phone": "0987654321", "email": "an@example.vn"})
+    assert posted.status_code == 303, posted.text[-2000:]
+    code = posted.headers["location"].split("/")[2]
+    payload = json.loads(await pool.fetchval(
+        "SELECT payload FROM events WHERE stream = $1 AND position = 1", code))
+    assert payload["notify_by"] == ["sms", "email"]
+    assert (payload["proxy_name"], payload["proxy_phone"]) == ("Trần Văn Bình", "0987654321")
