@@ -116,7 +116,8 @@ def _receive(state: Dossier, c: cmd.ReceiveDossier, now: datetime) -> list[ev.Ev
         applicant_id_number=c.applicant_id_number, applicant_phone=c.applicant_phone,
         applicant_email=c.applicant_email, applicant_address=c.applicant_address,
         documents=c.documents, original_received_at=c.original_received_at,
-        result_delivery=_delivery(c.result_delivery))]
+        result_delivery=_delivery(c.result_delivery), notify_by=c.notify_by,
+        proxy_name=c.proxy_name, proxy_phone=c.proxy_phone)]
 
 
 def _submit(state: Dossier, c: cmd.SubmitOnline, now: datetime) -> list[ev.Event]:
@@ -129,7 +130,8 @@ def _submit(state: Dossier, c: cmd.SubmitOnline, now: datetime) -> list[ev.Event
         applicant_name=_text(c.applicant_name, "applicant_name"),
         applicant_id_number=c.applicant_id_number, applicant_phone=c.applicant_phone,
         applicant_email=c.applicant_email, applicant_address=c.applicant_address,
-        documents=c.documents, result_delivery=_delivery(c.result_delivery))]
+        documents=c.documents, result_delivery=_delivery(c.result_delivery),
+        portal_code=c.portal_code, notify_by=c.notify_by)]
 
 
 RESULT_DELIVERY = ("counter", "post")

@@ -49,6 +49,11 @@ class DossierReceived(Event):
     original_received_at: datetime | None = None
     # Where the citizen will collect the result (form 01 "Đăng ký nhận kết quả tại").
     result_delivery: str = "counter"
+    # Notices (issue 25): the channels chosen at intake (none: the citizen declined) and the
+    # proxy who filed (their phone receives the notices).
+    notify_by: tuple[str, ...] = ()
+    proxy_name: str | None = None
+    proxy_phone: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -68,6 +73,9 @@ class DossierSubmitted(Event):
     documents: tuple[str, ...] = ()
     result_delivery: str = "counter"
     channel: Channel = Channel.ONLINE
+    # The national portal's code of the submission (kept beside ours) and the notice channels.
+    portal_code: str | None = None
+    notify_by: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

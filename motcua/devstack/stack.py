@@ -77,6 +77,7 @@ class Stack:
     ports: Ports = field(default_factory=Ports)
     env: dict[str, str] = field(default_factory=dict)
     time_skipping: bool = False
+    simulator_port: int = 8099  # `motcua dev --portal-simulator`
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -138,6 +139,9 @@ class Stack:
                                           "MOTCUA_SDK_METRICS_PORT": "0"}),
             "dispatcher": (["dispatcher"], {"MOTCUA_METRICS_PORT": str(p.dispatcher_metrics),
                                             "MOTCUA_SDK_METRICS_PORT": "0"}),
+            # `motcua dev --portal-simulator`: the national portal, SMS gateway and Zalo ZNS
+            # stand-ins (motcua.notify.simulators) on `simulator_port`.
+            "simulator": (["portal", "simulate", "--port", str(self.simulator_port)], {}),
             "api": (["api", "--host", "127.0.0.1", "--port", str(p.api)],
                     {"MOTCUA_METRICS_PORT": "0", "MOTCUA_SDK_METRICS_PORT": "0",
                      "MOTCUA_SECURE_COOKIES": "false"}),  # plain http on 127.0.0.1
@@ -149,7 +153,21 @@ class Stack:
         self.children[label] = child
         if name == "api":
             wait_for_port(p.api, 30, child)
+        if name == "simulator":
+            wait_for_port(self.simulator_port, 30, child)
         return child
+
+    def use_simulator(self, port: int) -> dict[str, str]:
+        """Point the children at a local simulator on `port` (the environment's own settings
+        win); returns the settings added."""
+        self.simulator_port = port
+        base = f"http://127.0.0.1:{port}"
+        added = {k: v for k, v in {"MOTCUA_PORTAL_URL": base,
+                                   "MOTCUA_PORTAL_TOKEN": "portal-token",
+                                   "MOTCUA_SMS_URL": f"{base}/sms"}.items()
+                 if k not in os.environ}
+        self.env.update(added)
+        return added
 
     def stop(self, name: str, timeout: float = 40.0) -> None:
         terminate(self.children.pop(name, None), timeout=timeout)
