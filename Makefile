@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck bench clean
+.PHONY: dev test test-fast lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast loop: every test that needs neither PostgreSQL nor Temporal (tests/domain, the
+# documents, catalog, CLI parsing, deploy files...), selected by the `stack` marker that
+# tests/conftest.py derives from the fixtures each test uses; MOTCUA_TESTS_NO_STACK=1 makes a
+# test that starts a stack anyway fail, so the set stays honest.
+test-fast: $(STAMP)
+	MOTCUA_TESTS_NO_STACK=1 $(BIN)/python -m pytest -m "not stack and not slow" -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -99,14 +99,14 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set or SIGTERM/SIGINT arrives."""
     stop = stop_on_signals(stop)
     METRICS.prime_notifications()  # at 0 from the start, so rate() sees the first failures
-    metrics_address = f"0.0.0.0:{settings.sdk_metrics_port}" if settings.sdk_metrics_port \
-        else None
+    metrics_address = f"{settings.metrics_host}:{settings.sdk_metrics_port}" \
+        if settings.sdk_metrics_port else None
     client = await connect(settings, runtime=runtime_with_metrics(metrics_address))
     pool = await create_pool(settings, reset_session=False)
     checks: dict[str, Check] = {"postgresql": lambda: pool.fetchval("SELECT 1"),
                                 "temporal": client.service_client.check_health}
     try:
-        async with probes(settings.metrics_port, checks), \
+        async with probes(settings.metrics_port, checks, settings.metrics_host), \
                 build_worker(settings, client, pool) as worker:
             task = asyncio.create_task(worker.run())
             await asyncio.wait([task, asyncio.create_task(stop.wait())],

@@ -1,1 +1,1 @@
-"""The benchmark suite (issue 7): `python -m bench [--quick] [--only ...]`; see README.md."""
+"""The benchmark suite (issue 7): `python -m bench [--quick] [--only ...]`; see bench/README.md."""

@@ -88,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     started = datetime.now(UTC)
     stamp = started.strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
-    # Full runs keep their profiles beside the JSON (the latest overwrites the previous ones).
+    # Full runs keep their profiles beside the JSON (run artefacts, ignored by git: the summary
+    # of each profile is in the JSON).
     results_dir = RESULTS if not args.quick else Path(tempfile.mkdtemp(prefix="motcua-bench-"))
     doc = describe(args.quick, started)
     try:

@@ -31,7 +31,7 @@ DOSSIER_COLUMNS = [
     "assignee", "received_at", "due_at", "due_soon_at", "original_due_at", "deadline_version",
     "calendar_version", "catalog_version", "apology_sent", "overdue_without_apology",
     "supplement_requests", "paused_seconds", "finished_at", "closed_at", "timeliness",
-    "satisfaction", "version", "updated_at", "snapshot"]
+    "satisfaction", "version", "updated_at", "snapshot", "judged_due_at"]
 QUEUE_COLUMNS = ["code", "unit_code", "procedure_code", "state", "sla_status", "assignee",
                  "due_at"]
 

@@ -1,4 +1,4 @@
-"""The results table the README shows, written from a full run's JSON, so it cannot go stale.
+"""The results table bench/README.md shows, written from a full run's JSON, so it cannot go stale.
 
 A full `make bench` (every benchmark) calls `publish`: it writes `results/RESULTS.md` and
 rewrites the README between the `bench:results` markers. `python -m bench.results_table
@@ -20,7 +20,7 @@ from bench.harness import Metric
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-README = HERE.parent / "README.md"
+README = HERE / "README.md"  # bench/README.md: the results table lives beside the benchmarks
 START = "<!-- bench:results:start (written by `make bench`: bench/results_table.py) -->"
 END = "<!-- bench:results:end -->"
 

@@ -10,6 +10,7 @@ import dataclasses
 from datetime import datetime
 
 from domain.states import AlertKind, Channel, Satisfaction
+from domain.terms import DeadlineTerms
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -33,6 +34,11 @@ class ReceiveDossier(Command):
     original_received_at: datetime | None = None
     # Form 01 "Đăng ký nhận kết quả tại": counter (default) or post.
     result_delivery: str = "counter"
+    # The channels the citizen chose for notices (sms, zalo, email; empty: none), and the
+    # person who filed for them (the notices go to the proxy's phone when given). Issue 25.
+    notify_by: tuple[str, ...] = ()
+    proxy_name: str | None = None
+    proxy_phone: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -50,6 +56,9 @@ class SubmitOnline(Command):
     applicant_address: str | None = None
     documents: tuple[str, ...] = ()
     result_delivery: str = "counter"
+    # The national portal's own code of the submission, kept beside ours (issue 25).
+    portal_code: str | None = None
+    notify_by: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -203,18 +212,11 @@ class AttachFile(Command):
 # Internal commands, issued by the workflow itself -------------------------------------------
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class SetDeadline(Command):
-    due_at: datetime
-    due_soon_at: datetime
+class SetDeadline(Command, DeadlineTerms):
+    """Give the dossier the computed due time (`DeadlineTerms`), for `reason`
+    (`domain.deadlines.DEADLINE_REASONS`)."""
+
     reason: str
-    rule: str
-    amount: int
-    unit: str
-    calendar_version: str
-    catalog_version: str
-    rule_version: int = 1
-    rule_source: str = ""
-    legal_due_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

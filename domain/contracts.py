@@ -10,6 +10,7 @@ import dataclasses
 from datetime import datetime
 
 from domain.envelope import EventEnvelope
+from domain.terms import DeadlineTerms
 
 APPEND_EVENTS = "append_events"
 COMPUTE_DEADLINE = "compute_deadline"
@@ -61,19 +62,8 @@ class DeadlineRequest:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DeadlineResult:
-    due_at: datetime
-    due_soon_at: datetime
-    rule: str
-    amount: int
-    unit: str
-    calendar_version: str
-    catalog_version: str
-    # Results recorded before the Nov 2026 correction carry neither: they were rule v1.
-    rule_version: int = 1
-    rule_source: str = ""
-    # The due time without an apology's extension (None in results recorded before issue 11).
-    legal_due_at: datetime | None = None
+class DeadlineResult(DeadlineTerms):
+    """The due time the deadline activity worked out (the terms only)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -59,19 +59,45 @@ def decide(state: Dossier, command: cmd.Command, now: datetime) -> list[ev.Event
         return _receive(state, command, now)
     if isinstance(command, cmd.SubmitOnline):
         return _submit(state, command, now)
-    if state.state is None:
-        raise InvalidTransition("the dossier has not been received", state="none")
-    allowed = ALLOWED[type(command)]
-    if state.state not in allowed:
-        raise InvalidTransition(
-            f"{_name(command)} is not allowed while the dossier is {state.state.value}",
-            state=state.state.value)
+    check_allowed(state, type(command))
     handler = _HANDLERS[type(command)]
     return handler(state, command, now)
 
 
-def _name(command: cmd.Command) -> str:
-    return type(command).__name__
+def check_allowed(state: Dossier, command: type[cmd.Command]) -> None:
+    """Refuse (`DomainError`) a command of type `command` that `state` refuses whatever its
+    fields say: before receipt, outside the states of `ALLOWED`, or a once-only step already
+    taken (an extension, a rating, a verification). `decide` runs it first;
+    `domain.permits` asks it without a command at hand (what a screen may offer)."""
+    if state.state is None:
+        raise InvalidTransition("the dossier has not been received", state="none")
+    if state.state not in ALLOWED[command]:
+        raise InvalidTransition(
+            f"{command.__name__} is not allowed while the dossier is {state.state.value}",
+            state=state.state.value)
+    once = _ONCE.get(command)
+    if once is not None:
+        once(state)
+
+
+def _not_extended(s: Dossier) -> None:
+    # "Việc hẹn lại ngày trả kết quả được thực hiện không quá một lần" (Lai Châu
+    # 88/2025/QĐ-UBND art. 7(6); docs/legal-sources.md).
+    if s.extended:
+        raise AlreadyExtended("the appointment was already extended once", state=s.state_name)
+
+
+def _not_rated(s: Dossier) -> None:
+    if s.satisfaction is not None:
+        raise AlreadyRated("the citizen already rated this dossier", state=s.state_name)
+
+
+def _not_verified(s: Dossier) -> None:
+    # Once: the maximum is the procedure's; a second request would not move it again. The
+    # worker refuses it (NoVerificationMaximum) when the procedure has no maximum.
+    if s.verification_required:
+        raise InvalidTransition("verification was already recorded for this dossier",
+                                state=s.state_name)
 
 
 def _text(value: str, field: str) -> str:
@@ -93,7 +119,8 @@ def _receive(state: Dossier, c: cmd.ReceiveDossier, now: datetime) -> list[ev.Ev
         applicant_id_number=c.applicant_id_number, applicant_phone=c.applicant_phone,
         applicant_email=c.applicant_email, applicant_address=c.applicant_address,
         documents=c.documents, original_received_at=c.original_received_at,
-        result_delivery=_delivery(c.result_delivery))]
+        result_delivery=_delivery(c.result_delivery), notify_by=c.notify_by,
+        proxy_name=c.proxy_name, proxy_phone=c.proxy_phone)]
 
 
 def _submit(state: Dossier, c: cmd.SubmitOnline, now: datetime) -> list[ev.Event]:
@@ -106,7 +133,8 @@ def _submit(state: Dossier, c: cmd.SubmitOnline, now: datetime) -> list[ev.Event
         applicant_name=_text(c.applicant_name, "applicant_name"),
         applicant_id_number=c.applicant_id_number, applicant_phone=c.applicant_phone,
         applicant_email=c.applicant_email, applicant_address=c.applicant_address,
-        documents=c.documents, result_delivery=_delivery(c.result_delivery))]
+        documents=c.documents, result_delivery=_delivery(c.result_delivery),
+        portal_code=c.portal_code, notify_by=c.notify_by)]
 
 
 RESULT_DELIVERY = ("counter", "post")
@@ -232,8 +260,6 @@ def _stop(s: Dossier, c: cmd.StopProcessing, now: datetime) -> list[ev.Event]:
 
 
 def _extend(s: Dossier, c: cmd.ExtendDeadline, now: datetime) -> list[ev.Event]:
-    if s.extended:
-        raise AlreadyExtended("the appointment was already extended once", state=s.state_name)
     if s.due_at is None or c.new_due_at <= s.due_at:
         raise InvalidCommand("new_due_at must be later than the current due time",
                              field="new_due_at")
@@ -246,17 +272,10 @@ def _extend(s: Dossier, c: cmd.ExtendDeadline, now: datetime) -> list[ev.Event]:
 
 
 def _rate(s: Dossier, c: cmd.RateService, now: datetime) -> list[ev.Event]:
-    if s.satisfaction is not None:
-        raise AlreadyRated("the citizen already rated this dossier", state=s.state_name)
     return [ev.ServiceRated(at=now, satisfaction=c.satisfaction, comment=c.comment)]
 
 
 def _verification(s: Dossier, c: cmd.RequireVerification, now: datetime) -> list[ev.Event]:
-    # Once: the maximum is the procedure's; a second request would not move it again. The
-    # worker refuses it (NoVerificationMaximum) when the procedure has no maximum.
-    if s.verification_required:
-        raise InvalidTransition("verification was already recorded for this dossier",
-                                state=s.state_name)
     return [ev.VerificationRequired(at=now, reason=_text(c.reason, "reason"))]
 
 
@@ -280,11 +299,7 @@ def _set_deadline(s: Dossier, c: cmd.SetDeadline, now: datetime) -> list[ev.Even
                  and (c.legal_due_at is None or c.legal_due_at == s.legal_due_at))
     if unchanged and c.reason == "calendar_correction":
         return []  # idempotent: a correction that corrects nothing records nothing
-    return [ev.DeadlineSet(
-        at=now, version=s.deadline_version + 1, due_at=c.due_at, due_soon_at=c.due_soon_at,
-        reason=c.reason, rule=c.rule, amount=c.amount, unit=c.unit,
-        calendar_version=c.calendar_version, catalog_version=c.catalog_version,
-        rule_version=c.rule_version, rule_source=c.rule_source, legal_due_at=c.legal_due_at)]
+    return [ev.DeadlineSet(at=now, version=s.deadline_version + 1, reason=c.reason, **c.terms())]
 
 
 def _raise_alert(s: Dossier, c: cmd.RaiseAlert, now: datetime) -> list[ev.Event]:
@@ -346,6 +361,12 @@ def _attach_file(s: Dossier, c: cmd.AttachFile, now: datetime) -> list[ev.Event]
         uploaded_by=c.actor, purpose=c.purpose, digitised=c.digitised, reused=c.reused,
         from_national_store=c.from_national_store, reused_from=c.reused_from)]
 
+# Once-only steps (checked by `check_allowed` before the handler runs).
+_ONCE: dict[type[cmd.Command], Callable[[Dossier], None]] = {
+    cmd.ExtendDeadline: _not_extended,
+    cmd.RateService: _not_rated,
+    cmd.RequireVerification: _not_verified,
+}
 
 _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Event]]] = {
     cmd.AcceptSubmission: _accept,
@@ -372,4 +393,4 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Ev
     cmd.AttachFile: _attach_file,
 }
 
-__all__ = ["ALLOWED", "decide", "timeliness_at"]
+__all__ = ["ALLOWED", "check_allowed", "decide", "timeliness_at"]

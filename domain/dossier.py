@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from domain import events as ev
 from domain.clock import RULE_VERSION, rule_name, rule_source, timeliness
 from domain.contracts import Pause
+from domain.due import judged_due, status_at
 from domain.states import (
     BEFORE_ACCEPTANCE_STATES,
     SLA_CLOSED_STATES,
@@ -128,7 +129,7 @@ class Dossier:
     @property
     def judged_due_at(self) -> datetime | None:
         """The due time timeliness is judged against: the legal one (never the apology's)."""
-        return self.legal_due_at or self.due_at
+        return judged_due(self.legal_due_at, self.due_at)
 
     def verdict_at(self, finished_at: datetime) -> Timeliness:
         """Biểu 06 verdict if processing ends at `finished_at` (result ready, refusal,
@@ -147,16 +148,7 @@ class Dossier:
     def sla_status(self, now: datetime) -> SlaStatus:
         """Where the dossier stands against its due time at `now` (overdue from the legal due
         time, even with an apology's new appointment)."""
-        if self.state is None or self.state in SLA_CLOSED_STATES:
-            return SlaStatus.CLOSED
-        if self.state is DossierState.AWAITING_SUPPLEMENT:
-            return SlaStatus.PAUSED
-        due = self.judged_due_at
-        if due is not None and now >= due:
-            return SlaStatus.OVERDUE
-        if self.due_soon_at is not None and now >= self.due_soon_at:
-            return SlaStatus.DUE_SOON
-        return SlaStatus.ON_TRACK
+        return status_at(self.state, self.judged_due_at, self.due_soon_at, now)
 
     def ended(self, now: datetime) -> bool:
         """The dossier's life is over at `now`: refused, withdrawn or stopped, or returned and
@@ -168,9 +160,10 @@ class Dossier:
         return self.state is not None and self.state.is_terminal
 
     def recorded_sla_status(self) -> SlaStatus:
-        """The SLA status as the events say, without a clock (the read models' status): due
-        soon / overdue once their alert was raised for the deadline in force. The timers fire at
-        the exact instant, so this is current while the engine runs."""
+        """The SLA status as the events say, without a clock (the read models' stored
+        `sla_status`): due soon / overdue once their alert was raised for the deadline in
+        force. It lags the clock by the timer backlog, so no view shows it: views judge with
+        `sla_status(now)` (`domain.due`), issue 27 item 1."""
         status = self.sla_status(datetime.min.replace(tzinfo=UTC))
         if status is not SlaStatus.ON_TRACK:
             return status
@@ -242,7 +235,7 @@ class Dossier:
         """The due instant an alert of `kind` is about (recorded on its event)."""
         if not legal_due or kind in (AlertKind.DUE_SOON, AlertKind.APPOINTMENT_OVERDUE):
             return self.due_at
-        return self.legal_due_at or self.due_at
+        return judged_due(self.legal_due_at, self.due_at)
 
 
 def evolve(state: Dossier, event: ev.Event) -> Dossier:

@@ -37,3 +37,17 @@ class AlreadyRated(DomainError):
 
     type = "AlreadyRated"
 
+
+
+class NotPermitted(DomainError):
+    """The actor's roles, or the dossier's assignment to someone else, forbid the command
+    (HTTP 403)."""
+
+    type = "NotPermitted"
+
+
+class NotVisible(DomainError):
+    """The dossier belongs to a unit outside the actor's scope: answered as if it did not
+    exist (HTTP 404), so its existence is not revealed."""
+
+    type = "NotVisible"

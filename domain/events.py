@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from domain.codec import from_dict, to_dict
 from domain.states import AlertKind, Channel, Satisfaction, Timeliness
+from domain.terms import DeadlineTerms
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -48,6 +49,11 @@ class DossierReceived(Event):
     original_received_at: datetime | None = None
     # Where the citizen will collect the result (form 01 "Đăng ký nhận kết quả tại").
     result_delivery: str = "counter"
+    # Notices (issue 25): the channels chosen at intake (none: the citizen declined) and the
+    # proxy who filed (their phone receives the notices).
+    notify_by: tuple[str, ...] = ()
+    proxy_name: str | None = None
+    proxy_phone: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -67,6 +73,9 @@ class DossierSubmitted(Event):
     documents: tuple[str, ...] = ()
     result_delivery: str = "counter"
     channel: Channel = Channel.ONLINE
+    # The national portal's code of the submission (kept beside ours) and the notice channels.
+    portal_code: str | None = None
+    notify_by: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -108,26 +117,13 @@ class SubmissionRefused(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DeadlineSet(Event):
+class DeadlineSet(Event, DeadlineTerms):
     """A (new) due time given to the citizen. Never recomputed silently: a new version is a new
-    event with its reason, and the calendar and catalog versions used."""
+    event with its reason, and the calendar and catalog versions used (`DeadlineTerms`)."""
 
     event_type: ClassVar[str] = "DeadlineSet"
     version: int
-    due_at: datetime
-    due_soon_at: datetime
-    reason: str  # receipt | supplement_received | extension | calendar_correction
-    rule: str
-    amount: int
-    unit: str
-    calendar_version: str
-    catalog_version: str
-    # The counting rule's version and the texts it follows (domain.clock.RULE_SOURCES). Events
-    # stored before the Nov 2026 correction have neither: they were computed by rule v1.
-    rule_version: int = 1
-    rule_source: str = ""
-    # The due time without an apology's extension (issue 11 point 5); None before issue 11.
-    legal_due_at: datetime | None = None
+    reason: str  # receipt | supplement_received | extension | calendar_correction | verification
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

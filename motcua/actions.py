@@ -16,11 +16,8 @@ Each row names:
   action without roles is not offered over HTTP (the operator sends it from the CLI);
 - `summary`, `operation_id`, `description`: its OpenAPI entry.
 
-To add an action: a command in `domain/commands.py`, its events in `domain/events.py`, its rule
-in `domain/decide.py` and its fold in `domain/dossier.py`; an update method and validator in
-`workflows/dossier.py` (like the others: decide, append, fold); a body in
-`motcua/api/schemas.py` with `command_type` set; then one row below. The route, the
-permission check and the client follow from the row.
+To add an action, follow the checklist in docs/architecture.md ("To add a command"): it names
+every file a new command touches, this table being one row of it.
 """
 
 from __future__ import annotations
@@ -144,3 +141,9 @@ ACTIONS: dict[str, Action] = {action.name: action for action in _TABLE}
 
 HTTP_ACTIONS: tuple[Action, ...] = tuple(a for a in _TABLE if a.roles)
 """The actions offered over HTTP (those with roles)."""
+
+SENDERS: dict[type[cmd.Command], frozenset[str]] = {a.command: a.roles for a in HTTP_ACTIONS}
+"""The roles that may send each command, in table order: what `domain.permits` decides with."""
+
+BY_COMMAND: dict[type[cmd.Command], Action] = {a.command: a for a in _TABLE}
+"""Every action by its command type."""

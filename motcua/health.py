@@ -75,8 +75,13 @@ class _QuietHandler(WSGIRequestHandler):
         """Probes every few seconds are not worth a log line."""
 
 
-def serve(port: int, readiness: Readiness) -> None:
-    """Serve metrics and probes on `port` in a daemon thread."""
+class PortTaken(RuntimeError):
+    """The metrics port is in use: a one-line reason for the log, no traceback."""
+
+
+def serve(port: int, readiness: Readiness, host: str = "0.0.0.0") -> None:
+    """Serve metrics and probes on `host:port` in a daemon thread (every interface by default,
+    for Prometheus in a cluster; `MOTCUA_METRICS_HOST=127.0.0.1` on the dev stack)."""
     metrics = make_wsgi_app(REGISTRY)
 
     def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
@@ -91,19 +96,25 @@ def serve(port: int, readiness: Readiness) -> None:
             return [body.encode() or b"starting\n"]
         return metrics(environ, start)  # type: ignore[no-any-return]
 
-    server = make_server("0.0.0.0", port, app, server_class=_Server, handler_class=_QuietHandler)
+    try:
+        server = make_server(host, port, app, server_class=_Server,
+                             handler_class=_QuietHandler)
+    except OSError as err:
+        log.error("metrics.port_taken", host=host, port=port, error=err.strerror or str(err))
+        raise PortTaken(f"cannot serve metrics on {host}:{port}: {err.strerror or err}"
+                        ) from None
     threading.Thread(target=server.serve_forever, name="motcua-metrics", daemon=True).start()
-    log.info("metrics.serving", port=port)
+    log.info("metrics.serving", host=host, port=port)
 
 
 @contextlib.asynccontextmanager
-async def probes(port: int, checks: Mapping[str, Check]) -> Any:
-    """Serve probes and metrics while the block runs (no-op when `port` is 0)."""
+async def probes(port: int, checks: Mapping[str, Check], host: str = "0.0.0.0") -> Any:
+    """Serve probes and metrics on `host:port` while the block runs (no-op when `port` is 0)."""
     if not port:
         yield None
         return
     readiness = Readiness()
-    serve(port, readiness)
+    serve(port, readiness, host)
     task = asyncio.create_task(readiness.run(checks))
     try:
         yield readiness

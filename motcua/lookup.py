@@ -12,7 +12,7 @@ dossiers received before secrets existed get one the first time their receipt is
 
 A lookup compares in constant time, and an unknown code, a wrong secret and a dossier without a
 secret all answer the same (None -> 404). `RateLimiter` bounds guesses per client in-process;
-in production set the same limit at the ingress too (see README, "Public lookup").
+in production set the same limit at the ingress too (see docs/operations.md, "Public lookup").
 """
 
 from __future__ import annotations

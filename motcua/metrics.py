@@ -19,6 +19,7 @@ import asyncio
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -27,6 +28,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from domain.states import TERMINAL_STATES, AlertKind, Channel, Timeliness
+from motcua.eventstore.due import next_change_sql, status_sql
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +55,9 @@ HTTP_BUCKETS: tuple[float, ...] = (
 # due_soon); the outcomes are those `activities/notify.py` counts.
 BREACH_KINDS = tuple(kind for kind in AlertKind if kind is not AlertKind.DUE_SOON)
 NOTIFICATION_OUTCOMES = ("delivered", "failed", "retried")
+# The delivery layer's destinations (motcua.eventstore.outbox.DESTINATIONS) and outcomes.
+DELIVERY_DESTINATIONS = ("webhook", "portal", "sms", "zalo", "email")
+DELIVERY_OUTCOMES = ("delivered", "failed", "retried", "disabled")
 CLOSED_STATES = tuple(sorted(state.value for state in TERMINAL_STATES))
 
 
@@ -60,19 +65,27 @@ def _listed(values: Iterable[str]) -> str:
     return ", ".join(values)
 
 
-# Open = not in a terminal state. The read model's sla_status is set by the projector from the
-# engine's SLA events, so these gauges agree with the alerts that were recorded.
-OPEN_DOSSIERS_SQL = """
+# Open = not in a terminal state. The SLA status is judged from the due instants and the clock
+# at the refresh's instant ($2; `domain.due` through `motcua.eventstore.due`), not from the
+# stored status the projector sets when the timer's alert event arrives, so a storm of timers
+# does not delay "overdue" (issue 27 item 1). `next_change`: the next instant a status of the
+# group changes by the clock alone, when the refresher runs again.
+_STATUS = status_sql("$2")
+OPEN_DOSSIERS_SQL = f"""
 SELECT coalesce(unit_code, '') AS unit,
        state,
-       coalesce(sla_status, '') AS sla_status,
+       {_STATUS} AS sla_status,
        count(*) AS n,
-       count(*) FILTER (WHERE sla_status = 'overdue' AND NOT coalesce(apology_sent, false))
-           AS overdue_without_apology
+       count(*) FILTER (WHERE {_STATUS} = 'overdue' AND NOT coalesce(apology_sent, false))
+           AS overdue_without_apology,
+       min({next_change_sql("$2")}) AS next_change
 FROM dossiers
 WHERE state <> ALL($1::text[])
 GROUP BY 1, 2, 3
 """
+# What moves when the read model changes: the projector's checkpoint.
+_CHANGED_SQL = ("SELECT tx_id::text AS tx, global_position FROM projection_checkpoints "
+                "WHERE name = 'dossiers'")
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,7 @@ class OpenDossiersSnapshot:
     open: Mapping[tuple[str, str, str], int] = field(default_factory=dict)  # (unit, state, sla)
     overdue_without_apology: Mapping[str, int] = field(default_factory=dict)  # unit -> count
     taken_at: float = 0.0  # unix time; 0 means never refreshed
+    next_change: float | None = None  # unix time a status changes by the clock alone
 
 
 class OpenDossiersCollector(Collector):
@@ -101,10 +115,14 @@ class OpenDossiersCollector(Collector):
     def set_snapshot(self, snapshot: OpenDossiersSnapshot) -> None:
         self._snapshot = snapshot  # a single reference swap: scrapes see old or new, never half
 
-    async def refresh(self, pool: asyncpg.Pool | asyncpg.Connection) -> OpenDossiersSnapshot:
-        rows = await pool.fetch(OPEN_DOSSIERS_SQL, list(CLOSED_STATES))
+    async def refresh(self, pool: asyncpg.Pool | asyncpg.Connection,
+                      now: datetime | None = None) -> OpenDossiersSnapshot:
+        """Count the open dossiers with their SLA status at `now` (default: the clock)."""
+        at = now or datetime.now(UTC)
+        rows = await pool.fetch(OPEN_DOSSIERS_SQL, list(CLOSED_STATES), at)
         open_counts: dict[tuple[str, str, str], int] = {}
         without_apology: dict[str, int] = {}
+        changes: list[datetime] = []
         for row in rows:
             unit = str(row["unit"])
             open_counts[(unit, str(row["state"]), str(row["sla_status"]))] = int(row["n"])
@@ -112,20 +130,39 @@ class OpenDossiersCollector(Collector):
                 without_apology[unit] = without_apology.get(unit, 0) + int(
                     row["overdue_without_apology"]
                 )
-        snapshot = OpenDossiersSnapshot(open_counts, without_apology, time.time())
+            if row.get("next_change") is not None:
+                changes.append(row["next_change"])
+        snapshot = OpenDossiersSnapshot(
+            open_counts, without_apology, at.timestamp(),
+            min(changes).timestamp() if changes else None)
         self.set_snapshot(snapshot)
         return snapshot
 
-    async def run_refresher(self, pool: asyncpg.Pool, interval: float = 15.0) -> None:
-        """Refresh forever; a failed read keeps the previous snapshot (its age shows it)."""
+    async def run_refresher(self, pool: asyncpg.Pool, interval: float = 15.0, *,
+                            poll: float = 1.0) -> None:
+        """Refresh forever: at the next instant a status changes by the clock (the earliest
+        due-soon or judged due instant among the open dossiers), when the read model changes
+        (the projector's checkpoint, looked at every `poll` seconds), and at least every
+        `interval` seconds. A failed read keeps the previous snapshot (its age shows it)."""
+        seen: object = None
         while True:
             try:
-                await self.refresh(pool)
+                changed = await pool.fetch(_CHANGED_SQL)
+                marker = tuple(changed[0].values()) if changed else None
+                snap, wall = self._snapshot, time.time()
+                if (not snap.taken_at or marker != seen or wall - snap.taken_at >= interval
+                        or (snap.next_change is not None and wall >= snap.next_change)):
+                    await self.refresh(pool)
+                    seen = marker
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("open_dossiers_refresh_failed", exc_info=True)
-            await asyncio.sleep(interval)
+            wait = min(poll, interval)
+            upcoming = self._snapshot.next_change
+            if upcoming is not None and upcoming > time.time():  # (past: the refresh failed)
+                wait = min(wait, upcoming - time.time())
+            await asyncio.sleep(wait)
 
     def describe(self) -> Iterable[Metric]:
         # Describing without data lets the registry check names at registration time.
@@ -168,6 +205,10 @@ class Metrics:
     sla_alerts: Counter
     notifications: Counter
     notifications_undelivered: Gauge
+    deliveries: Counter
+    delivery_backlog: Gauge
+    delivery_oldest_pending: Gauge
+    deliveries_failed: Gauge
     dossier_turnaround: Histogram
     event_store_append: Histogram
     projection_lag: Gauge
@@ -199,6 +240,9 @@ class Metrics:
         for kind in AlertKind:
             for outcome in NOTIFICATION_OUTCOMES:
                 self.notifications.labels(kind.value, outcome)
+        for destination in DELIVERY_DESTINATIONS:
+            for result in DELIVERY_OUTCOMES:
+                self.deliveries.labels(destination, result)
 
 
 def build_metrics(registry: CollectorRegistry) -> Metrics:
@@ -242,6 +286,34 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
             "motcua_notifications_oldest_undelivered_seconds",
             "Age of the oldest deadline alert whose notification is neither delivered nor "
             "recorded as failed yet, in seconds (0 when none); set by the dispatcher.",
+            registry=registry,
+        ),
+        deliveries=Counter(
+            "motcua_deliveries",
+            f"Delivery attempts, by destination ({_listed(DELIVERY_DESTINATIONS)}) and outcome "
+            f"({_listed(DELIVERY_OUTCOMES)}).",
+            ["destination", "outcome"],
+            registry=registry,
+        ),
+        delivery_backlog=Gauge(
+            "motcua_delivery_backlog",
+            "Deliveries not yet delivered nor finally failed, by destination (for the portal: "
+            "changes the national portal has not acknowledged); set by the dispatcher.",
+            ["destination"],
+            registry=registry,
+        ),
+        delivery_oldest_pending=Gauge(
+            "motcua_delivery_oldest_pending_seconds",
+            "Age of the oldest change whose delivery is still pending, by destination, in "
+            "seconds (0 when none); set by the dispatcher.",
+            ["destination"],
+            registry=registry,
+        ),
+        deliveries_failed=Gauge(
+            "motcua_deliveries_failed",
+            "Deliveries recorded as finally failed (kept until resent or purged), by "
+            "destination; set by the dispatcher.",
+            ["destination"],
             registry=registry,
         ),
         dossier_turnaround=Histogram(
@@ -294,6 +366,10 @@ SLA_BREACHES = METRICS.sla_breaches
 SLA_ALERTS = METRICS.sla_alerts
 NOTIFICATIONS = METRICS.notifications
 NOTIFICATIONS_UNDELIVERED = METRICS.notifications_undelivered
+DELIVERIES = METRICS.deliveries
+DELIVERY_BACKLOG = METRICS.delivery_backlog
+DELIVERY_OLDEST_PENDING = METRICS.delivery_oldest_pending
+DELIVERIES_FAILED = METRICS.deliveries_failed
 DOSSIER_TURNAROUND = METRICS.dossier_turnaround
 EVENT_STORE_APPEND = METRICS.event_store_append
 PROJECTION_LAG = METRICS.projection_lag

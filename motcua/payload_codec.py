@@ -7,6 +7,15 @@ is serialised and sealed with AES-256-GCM; the key id travels in the payload's m
 (`encryption-key-id`) so that keys can rotate. Payloads that are not encrypted (histories
 recorded before the codec, as in tests/replay/histories) pass through decoding unchanged.
 
+Each payload also names its dossier (issue 24.1), so that the codec endpoint decodes only what
+the caller's unit may read: the SDK hands the codec the serialization context of every payload
+(`WithSerializationContext`: the workflow id of the workflow, activity, update or query it
+belongs to, and our workflow id is the dossier code), and the codec writes the code and its
+unit into the metadata (`motcua-dossier`, `motcua-unit`) and seals both as the cipher's
+associated data, so neither can be changed, removed or copied onto another dossier's payload
+without the decryption failing. Payloads sealed before this carry no dossier and were sealed
+without associated data; they still decrypt (`dossier_of` answers None for them).
+
 Keys come from `MOTCUA_PAYLOAD_KEYS`: `id:base64(32 bytes)` pairs separated by commas. The
 first key encrypts; every listed key decrypts. To rotate: generate a key
 (`python -c "import os,base64;print(base64.b64encode(os.urandom(32)).decode())"`), put it
@@ -27,14 +36,27 @@ import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Self
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
+from temporalio.converter import (
+    ActivitySerializationContext,
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+    WorkflowSerializationContext,
+)
+
+from domain.codes import CODE_PATTERN
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
+DOSSIER = "motcua-dossier"
+UNIT = "motcua-unit"
 _NONCE = 12
+# Versioned prefix of the associated data, so a later binding can never be confused with it.
+_BINDING = b"motcua-dossier-v1"
 
 
 class PayloadKeyError(ValueError):
@@ -86,18 +108,66 @@ class Keyring:
         return AESGCM(key).decrypt(sealed[:_NONCE], sealed[_NONCE:], associated)
 
 
-class EncryptionCodec(PayloadCodec):
-    """See the module docstring."""
+@dataclass(frozen=True)
+class PayloadDossier:
+    """The dossier an encrypted payload names: its code (the workflow id) and, when the id is
+    shaped like a dossier code, the unit in it."""
 
-    def __init__(self, keyring: Keyring) -> None:
+    code: str
+    unit: str | None
+
+    @classmethod
+    def of_workflow(cls, workflow_id: str) -> PayloadDossier:
+        match = CODE_PATTERN.match(workflow_id)
+        return cls(code=workflow_id, unit=match["unit"] if match else None)
+
+    def metadata(self) -> dict[str, bytes]:
+        out = {DOSSIER: self.code.encode()}
+        if self.unit is not None:
+            out[UNIT] = self.unit.encode()
+        return out
+
+    def associated_data(self) -> bytes:
+        return b"\0".join((_BINDING, self.code.encode(), (self.unit or "").encode()))
+
+
+def dossier_of(payload: Payload) -> PayloadDossier | None:
+    """The dossier an encrypted payload claims (authenticated only once it decrypts), or None
+    for one sealed before payloads named their dossier (or never encrypted)."""
+    code = payload.metadata.get(DOSSIER)
+    if code is None:
+        return None
+    unit = payload.metadata.get(UNIT)
+    return PayloadDossier(code=code.decode(errors="replace"),
+                          unit=None if unit is None else unit.decode(errors="replace"))
+
+
+class EncryptionCodec(PayloadCodec, WithSerializationContext):
+    """See the module docstring. Built without a dossier (the client's and worker's shared
+    converter); the SDK asks `with_context` for a copy bound to the workflow of each payload."""
+
+    def __init__(self, keyring: Keyring, dossier: PayloadDossier | None = None) -> None:
         self.keyring = keyring
+        self.dossier = dossier
+
+    def with_context(self, context: SerializationContext) -> Self:
+        """A codec naming the dossier of `context`: the workflow's own id, also for its
+        activities (standalone activities, which we do not run, have none)."""
+        workflow_id = None
+        if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
+            workflow_id = context.workflow_id
+        if not workflow_id or (self.dossier is not None and self.dossier.code == workflow_id):
+            return self
+        return type(self)(self.keyring, PayloadDossier.of_workflow(workflow_id))
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        metadata = self.dossier.metadata() if self.dossier else {}
+        associated = self.dossier.associated_data() if self.dossier else b""
         out = []
         for payload in payloads:
-            key_id, sealed = self.keyring.seal(payload.SerializeToString())
-            out.append(Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode()},
-                               data=sealed))
+            key_id, sealed = self.keyring.seal(payload.SerializeToString(), associated)
+            out.append(Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode(),
+                                         **metadata}, data=sealed))
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -105,13 +175,16 @@ class EncryptionCodec(PayloadCodec):
 
 
 def decode_all(keyring: Keyring, payloads: Iterable[Payload]) -> Iterable[Payload]:
-    """Each payload decrypted, or as it is when it was never encrypted."""
+    """Each payload decrypted, or as it is when it was never encrypted. A payload naming a
+    dossier opens only with that dossier as associated data (`InvalidTag` otherwise)."""
     for payload in payloads:
         if payload.metadata.get("encoding") != ENCODING:
             yield payload  # recorded before the codec (or by a client without it)
             continue
         key_id = payload.metadata.get(KEY_ID, b"").decode()
-        yield Payload.FromString(keyring.open(key_id, payload.data))
+        dossier = dossier_of(payload)
+        associated = dossier.associated_data() if dossier else b""
+        yield Payload.FromString(keyring.open(key_id, payload.data, associated))
 
 
 @functools.lru_cache(maxsize=4)

@@ -82,8 +82,11 @@ PROCEDURE = "1.004222"  # permanent residence: 7 working days (Luật Cư trú 2
 
 def settings_for(postgres: EmbeddedPostgres, temporal: TemporalDevServer,
                  task_queue: str = TASK_QUEUE) -> Settings:
+    # A catalog activation reaches the processes within 0.2 s instead of 5 s, so a test
+    # waits for it by polling, not by sleeping past the production interval.
     return Settings(temporal_address=temporal.address, task_queue=task_queue,
-                    DATABASE_URL=postgres.dsn, metrics_port=0, sdk_metrics_port=0)
+                    DATABASE_URL=postgres.dsn, metrics_port=0, sdk_metrics_port=0,
+                    catalog_refresh_seconds=0.2)
 
 
 @pytest.fixture(scope="session")
@@ -145,3 +148,39 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_exit_status[-1])
+
+
+# The fast loop (`make test-fast`) -------------------------------------------------------------
+# A test needs the stack when it uses one of these fixtures, directly or through another
+# fixture (pytest's fixture closure), or is marked `engine`: it gets the `stack` marker, and
+# `-m "not stack"` leaves it out. The list is derived, not kept by hand, so a new test that
+# takes `pool` or `receive` is never wrongly counted as fast.
+STACK_FIXTURES = frozenset({"postgres", "temporal_server"})
+NO_STACK = "MOTCUA_TESTS_NO_STACK"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        needs = STACK_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if needs or item.get_closest_marker("engine"):
+            item.add_marker(pytest.mark.stack)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stack_in_the_fast_loop() -> Iterator[None]:
+    """With MOTCUA_TESTS_NO_STACK=1 (set by `make test-fast`), starting PostgreSQL or Temporal
+    fails the test: the check that the fast set truly needs no stack, also for a test that
+    starts one without the fixtures above."""
+    if os.environ.get(NO_STACK) != "1":
+        yield
+        return
+
+    def refuse(self: object, *args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"{type(self).__name__} started in the fast loop ({NO_STACK}=1): "
+                           "this test needs the stack; give it a stack fixture or mark it "
+                           "`engine`")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(EmbeddedPostgres, "start", refuse)
+        patch.setattr(TemporalDevServer, "start", refuse)
+        yield

@@ -35,6 +35,7 @@ def test_table_shows_targets_and_errors() -> None:
     assert "ERROR" in text and "boom" in text
 
 
+@pytest.mark.engine  # `bench --quick` starts its own stack, in a subprocess
 @pytest.mark.timeout(420)
 def test_quick_run_produces_every_number(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"

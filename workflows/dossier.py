@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
@@ -101,6 +101,39 @@ def _rejected(err: DomainError, state: Dossier) -> ApplicationError:
                             type=err.type, non_retryable=True)
 
 
+C = TypeVar("C", bound=cmd.Command)
+
+
+def _command_update(
+        name: str, kind: type[C]) -> "workflow.UpdateMethodMultiParam[[DossierWorkflow, C], Acted]":
+    """The update that runs one command type: `DossierWorkflow._update` (decide, append, fold)
+    with the validator every command shares (`DossierWorkflow._validate`: the same decision,
+    refused before anything reaches the history).
+
+    Temporal needs one update per name and reads the argument's type from the handler's
+    annotations, so each command still gets its own method, built here rather than written
+    out. What a recorded history depends on stays as it was: the update's `name` (given
+    explicitly, equal to the class attribute) and its one argument, the command dataclass.
+    Not a dynamic handler (`workflow.update(dynamic=True)`), which would take the arguments
+    untyped and answer every unknown name."""
+
+    async def handler(self: "DossierWorkflow", command: C) -> Acted:
+        return await self._update(command)
+
+    def validator(self: "DossierWorkflow", command: C) -> None:
+        self._validate(command)
+
+    for fn, returns in ((handler, Acted), (validator, None)):
+        fn.__name__ = name if fn is handler else f"_validate_{name}"
+        fn.__qualname__ = f"DossierWorkflow.{fn.__name__}"
+        # The SDK decodes the argument by this annotation and requires the validator's
+        # parameters to equal the handler's (`self` unannotated, as on a written method).
+        fn.__annotations__ = {"command": kind, "return": returns}
+    update = workflow.update(handler)
+    update.validator(validator)
+    return update
+
+
 @workflow.defn
 class DossierWorkflow:
     @workflow.init
@@ -170,14 +203,7 @@ class DossierWorkflow:
                 if reason is not None:
                     deadline = await self._compute_deadline(state)
                     more = decide(state, cmd.SetDeadline(
-                        reason=reason, actor=command.actor, due_at=deadline.due_at,
-                        due_soon_at=deadline.due_soon_at, rule=deadline.rule,
-                        amount=deadline.amount, unit=deadline.unit,
-                        calendar_version=deadline.calendar_version,
-                        catalog_version=deadline.catalog_version,
-                        rule_version=deadline.rule_version, rule_source=deadline.rule_source,
-                        legal_due_at=deadline.legal_due_at),
-                        workflow.now())
+                        reason=reason, actor=command.actor, **deadline.terms()), workflow.now())
                     events, state = [*events, *more], fold(more, state)
             except DomainError as err:
                 raise _rejected(err, before) from err
@@ -319,93 +345,20 @@ class DossierWorkflow:
         await workflow.wait_condition(lambda: self._dossier.state is not None)
         return self._dossier
 
-    @workflow.update
-    async def accept(self, command: cmd.AcceptSubmission) -> Acted:
-        return await self._update(command)
-
-    @accept.validator
-    def _validate_accept(self, command: cmd.AcceptSubmission) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def request_intake_supplement(self, command: cmd.RequestIntakeSupplement) -> Acted:
-        return await self._update(command)
-
-    @request_intake_supplement.validator
-    def _validate_request_intake_supplement(self, command: cmd.RequestIntakeSupplement) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def intake_supplement(self, command: cmd.ProvideIntakeSupplement) -> Acted:
-        return await self._update(command)
-
-    @intake_supplement.validator
-    def _validate_intake_supplement(self, command: cmd.ProvideIntakeSupplement) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def refuse_at_intake(self, command: cmd.RefuseAtIntake) -> Acted:
-        return await self._update(command)
-
-    @refuse_at_intake.validator
-    def _validate_refuse_at_intake(self, command: cmd.RefuseAtIntake) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def assign(self, command: cmd.AssignOfficer) -> Acted:
-        return await self._update(command)
-
-    @assign.validator
-    def _validate_assign(self, command: cmd.AssignOfficer) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def start(self, command: cmd.StartProcessing) -> Acted:
-        return await self._update(command)
-
-    @start.validator
-    def _validate_start(self, command: cmd.StartProcessing) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def request_supplement(self, command: cmd.RequestSupplement) -> Acted:
-        return await self._update(command)
-
-    @request_supplement.validator
-    def _validate_request_supplement(self, command: cmd.RequestSupplement) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def supplement(self, command: cmd.ProvideSupplement) -> Acted:
-        return await self._update(command)
-
-    @supplement.validator
-    def _validate_supplement(self, command: cmd.ProvideSupplement) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def complete(self, command: cmd.CompleteProcessing) -> Acted:
-        return await self._update(command)
-
-    @complete.validator
-    def _validate_complete(self, command: cmd.CompleteProcessing) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def return_result(self, command: cmd.ReturnResult) -> Acted:
-        return await self._update(command)
-
-    @return_result.validator
-    def _validate_return_result(self, command: cmd.ReturnResult) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def refuse(self, command: cmd.RefuseDossier) -> Acted:
-        return await self._update(command)
-
-    @refuse.validator
-    def _validate_refuse(self, command: cmd.RefuseDossier) -> None:
-        self._validate(command)
+    # One update per command: the same body (decide, append, fold) and the same validator
+    # (`_command_update`); the attribute's name is the update's name in recorded histories.
+    accept = _command_update("accept", cmd.AcceptSubmission)
+    request_intake_supplement = _command_update("request_intake_supplement",
+                                                cmd.RequestIntakeSupplement)
+    intake_supplement = _command_update("intake_supplement", cmd.ProvideIntakeSupplement)
+    refuse_at_intake = _command_update("refuse_at_intake", cmd.RefuseAtIntake)
+    assign = _command_update("assign", cmd.AssignOfficer)
+    start = _command_update("start", cmd.StartProcessing)
+    request_supplement = _command_update("request_supplement", cmd.RequestSupplement)
+    supplement = _command_update("supplement", cmd.ProvideSupplement)
+    complete = _command_update("complete", cmd.CompleteProcessing)
+    return_result = _command_update("return_result", cmd.ReturnResult)
+    refuse = _command_update("refuse", cmd.RefuseDossier)
 
     @workflow.update
     async def withdraw(self, command: cmd.WithdrawDossier) -> Acted:
@@ -416,53 +369,12 @@ class DossierWorkflow:
     def _validate_withdraw(self, command: cmd.WithdrawDossier) -> None:
         self._validate(command)
 
-    @workflow.update
-    async def stop(self, command: cmd.StopProcessing) -> Acted:
-        return await self._update(command)
-
-    @stop.validator
-    def _validate_stop(self, command: cmd.StopProcessing) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def extend(self, command: cmd.ExtendDeadline) -> Acted:
-        return await self._update(command)
-
-    @extend.validator
-    def _validate_extend(self, command: cmd.ExtendDeadline) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def rate(self, command: cmd.RateService) -> Acted:
-        return await self._update(command)
-
-    @rate.validator
-    def _validate_rate(self, command: cmd.RateService) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def require_verification(self, command: cmd.RequireVerification) -> Acted:
-        return await self._update(command)
-
-    @require_verification.validator
-    def _validate_require_verification(self, command: cmd.RequireVerification) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def record_complaint(self, command: cmd.RecordComplaint) -> Acted:
-        return await self._update(command)
-
-    @record_complaint.validator
-    def _validate_record_complaint(self, command: cmd.RecordComplaint) -> None:
-        self._validate(command)
-
-    @workflow.update
-    async def correct_calendar(self, command: cmd.CorrectCalendar) -> Acted:
-        return await self._update(command)
-
-    @correct_calendar.validator
-    def _validate_correct_calendar(self, command: cmd.CorrectCalendar) -> None:
-        self._validate(command)
+    stop = _command_update("stop", cmd.StopProcessing)
+    extend = _command_update("extend", cmd.ExtendDeadline)
+    rate = _command_update("rate", cmd.RateService)
+    require_verification = _command_update("require_verification", cmd.RequireVerification)
+    record_complaint = _command_update("record_complaint", cmd.RecordComplaint)
+    correct_calendar = _command_update("correct_calendar", cmd.CorrectCalendar)
 
     @workflow.update
     async def attach_file(self, command: cmd.AttachFile) -> Acted:

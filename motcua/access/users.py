@@ -1,19 +1,26 @@
 """People who use the console: users (argon2id password hash, roles, unit), their sessions
 and the login audit (table `console_logins`: every attempt and every logout).
 
-A user signs in with a password; after `MAX_FAILURES` wrong passwords in a row the account is
-locked for `LOCKOUT` (a correct password does not open it early), so a password cannot be
-guessed at speed. A session cookie holds a random secret of which only the sha256 is stored,
-and each session has its own CSRF token.
+A user signs in with a password. Every failed login answers the same way whether the user
+exists, is disabled or typed a wrong password (`Outcome` is for the audit only), and costs the
+same argon2 work. Guessing is slowed per account *and* client (`login_throttle`): after
+`FREE_FAILURES` failures from one client, that client waits `delay(n)` (doubling, capped at
+`MAX_DELAY`) before its next try at that name, while the right password still opens the
+account at once from any other client: a stranger cannot lock a user out (issue 24, point 3;
+docs/decisions.md, "Logins"). A session cookie holds a random secret of which only the sha256
+is stored, and each session has its own CSRF token; a session ends after `SESSION_LIFETIME`, or
+sooner when idle for the configured time (`MOTCUA_CONSOLE_IDLE_MINUTES`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 import asyncpg
 from argon2 import PasswordHasher
@@ -22,9 +29,14 @@ from asyncpg.pool import PoolConnectionProxy
 
 from motcua.access.tokens import NAME_PATTERN, STAFF_ROLES, Principal, Role
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
+# Failures one client may make at one name before it has to wait (typos are free), the first
+# wait, its cap, and how long a client's failures are remembered after its last one.
+FREE_FAILURES = 3
+FIRST_DELAY = timedelta(seconds=1)
+MAX_DELAY = timedelta(minutes=15)
+FORGET_AFTER = timedelta(hours=24)
 SESSION_LIFETIME = timedelta(hours=10)  # one office day and some; then sign in again
+IDLE_TIMEOUT = timedelta(minutes=30)  # the default of MOTCUA_CONSOLE_IDLE_MINUTES
 MIN_PASSWORD = 10
 DEV_USER = "dev"
 
@@ -47,8 +59,18 @@ class Outcome(StrEnum):
     BAD_PASSWORD = "bad_password"
     UNKNOWN_USER = "unknown_user"
     DISABLED = "disabled"
-    LOCKED = "locked"
+    LOCKED = "locked"  # the old hard lock (before issue 24); kept for the audit rows it wrote
+    THROTTLED = "throttled"  # this client must wait before trying this name again
     LOGOUT = "logout"
+
+
+class LoginResult(NamedTuple):
+    """How a login ended: the new session's cookie secret on success; for THROTTLED, the
+    seconds this client must wait."""
+
+    outcome: Outcome
+    secret: str | None
+    retry_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +144,7 @@ async def create_user(conn: Conn, *, username: str, password: str, roles: list[s
     check_password(password)
     conflict = ("DO UPDATE SET full_name = excluded.full_name, "
                 "password_hash = excluded.password_hash, roles = excluded.roles, "
-                "unit_code = excluded.unit_code, failed_attempts = 0, locked_until = NULL, "
+                "unit_code = excluded.unit_code, "
                 "disabled_at = NULL, password_changed_at = now()") if replace else "DO NOTHING"
     row = await conn.fetchrow(
         "INSERT INTO console_users (username, full_name, password_hash, roles, unit_code) "
@@ -142,13 +164,13 @@ async def disable_user(conn: Conn, username: str) -> bool:
 
 
 async def reset_password(conn: Conn, username: str, password: str) -> bool:
-    """Set a new password, clear the lockout and end the user's sessions."""
+    """Set a new password, forget the failed logins at this name and end its sessions."""
     check_password(password)
     status: str = await conn.execute(
-        "UPDATE console_users SET password_hash = $2, failed_attempts = 0, "
-        "locked_until = NULL, password_changed_at = now() WHERE username = $1",
-        username, _hasher.hash(password))
+        "UPDATE console_users SET password_hash = $2, password_changed_at = now() "
+        "WHERE username = $1", username, _hasher.hash(password))
     await conn.execute("DELETE FROM console_sessions WHERE username = $1", username)
+    await conn.execute("DELETE FROM login_throttle WHERE username = $1", username)
     return status.endswith(" 1")
 
 
@@ -174,49 +196,88 @@ async def _record(conn: Conn, username: str, outcome: Outcome, remote_addr: str 
         (user_agent or "")[:300] or None)
 
 
+def client_key(remote_addr: str | None) -> str:
+    """The client a login is throttled as: its address, or its /64 for IPv6 (one subscriber
+    holds a whole /64, so single addresses would give a guesser billions of fresh starts)."""
+    if not remote_addr:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return remote_addr[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def delay(failures: int) -> timedelta:
+    """The wait before the next try after `failures` failures in a row from one client at one
+    name: none below `FREE_FAILURES`; from there 1 s, 2 s, 4 s, ... up to `MAX_DELAY`."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    wait: timedelta = FIRST_DELAY * 2 ** min(failures - FREE_FAILURES, 20)
+    return min(wait, MAX_DELAY)
+
+
 async def login(pool: asyncpg.Pool, username: str, password: str, *,
-                remote_addr: str | None = None, user_agent: str | None = None
-                ) -> tuple[Outcome, str | None]:
+                remote_addr: str | None = None, user_agent: str | None = None) -> LoginResult:
     """Check a password. On success: (SUCCESS, the new session's cookie secret); otherwise
-    (why, None). Every attempt is recorded; repeated failures lock the account."""
+    the outcome for the audit, which callers must not show (every failure looks the same).
+    Every attempt is recorded. A client that failed too often at this name gets THROTTLED with
+    the seconds to wait, whatever the name (existing or not) and the password."""
+    client = client_key(remote_addr)
     async with pool.acquire() as conn, conn.transaction():
+        # One row per (name as typed, client); locked so that parallel tries queue up.
+        await conn.execute(
+            "INSERT INTO login_throttle (username, client) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING", username, client)
+        throttle = await conn.fetchrow(
+            "SELECT CASE WHEN last_failure_at < now() - $3::interval THEN 0 ELSE failures END "
+            "AS failures, ceil(extract(epoch FROM next_try_at - now()))::int AS wait "
+            "FROM login_throttle WHERE username = $1 AND client = $2 FOR UPDATE",
+            username, client, FORGET_AFTER)
+        assert throttle is not None
+        if throttle["wait"] is not None and throttle["wait"] > 0:
+            await _record(conn, username, Outcome.THROTTLED, remote_addr, user_agent)
+            return LoginResult(Outcome.THROTTLED, None, int(throttle["wait"]))
         row = await conn.fetchrow(
-            "SELECT username, password_hash, disabled_at, failed_attempts, "
-            "locked_until > now() AS locked FROM console_users WHERE username = $1 "
-            "FOR UPDATE", username)
+            "SELECT username, password_hash, disabled_at FROM console_users "
+            "WHERE username = $1", username)
         if row is None:
-            _verify(_DUMMY_HASH, password)
+            _verify(_DUMMY_HASH, password)  # the answer time does not tell who exists
             outcome = Outcome.UNKNOWN_USER
-        elif row["disabled_at"] is not None or row["locked"]:
-            _verify(_DUMMY_HASH, password)  # same work: the answer time reveals nothing
-            outcome = Outcome.DISABLED if row["disabled_at"] is not None else Outcome.LOCKED
         elif not _verify(row["password_hash"], password):
-            failures = row["failed_attempts"] + 1
-            locked = failures >= MAX_FAILURES
-            await conn.execute(
-                "UPDATE console_users SET failed_attempts = $2, locked_until = CASE WHEN $3 "
-                "THEN now() + $4::interval ELSE locked_until END WHERE username = $1",
-                username, 0 if locked else failures, locked, LOCKOUT)
-            outcome = Outcome.LOCKED if locked else Outcome.BAD_PASSWORD
+            outcome = Outcome.BAD_PASSWORD
+        elif row["disabled_at"] is not None:
+            outcome = Outcome.DISABLED
         else:
             outcome = Outcome.SUCCESS
         secret = None
         if outcome is Outcome.SUCCESS and row is not None:
             secret = secrets.token_urlsafe(32)
-            await conn.execute(
-                "UPDATE console_users SET failed_attempts = 0, locked_until = NULL "
-                "WHERE username = $1", username)
+            await conn.execute("DELETE FROM login_throttle WHERE username = $1 AND client = $2",
+                               username, client)
             if _hasher.check_needs_rehash(row["password_hash"]):
                 await conn.execute("UPDATE console_users SET password_hash = $2 "
                                    "WHERE username = $1", username, _hasher.hash(password))
-            # Expired sessions are swept here, at the moment a new one is made.
+            # Expired sessions and forgotten failures are swept here, when a session is made.
             await conn.execute("DELETE FROM console_sessions WHERE expires_at < now()")
+            await conn.execute("DELETE FROM login_throttle WHERE last_failure_at < now() - "
+                               "$1::interval", FORGET_AFTER)
             await conn.execute(
                 "INSERT INTO console_sessions (id_hash, username, csrf_token, expires_at) "
                 "VALUES ($1, $2, $3, now() + $4::interval)",
                 _digest(secret), username, secrets.token_urlsafe(32), SESSION_LIFETIME)
+        else:
+            failures = throttle["failures"] + 1
+            await conn.execute(
+                "UPDATE login_throttle SET failures = $3, last_failure_at = now(), "
+                "next_try_at = now() + $4::interval WHERE username = $1 AND client = $2",
+                username, client, failures, delay(failures))
         await _record(conn, username, outcome, remote_addr, user_agent)
-    return outcome, secret
+    return LoginResult(outcome, secret)
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -230,16 +291,20 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-async def session(pool: asyncpg.Pool, secret: str | None) -> Session | None:
-    """The live session for a cookie secret (its user active), or None."""
+async def session(pool: asyncpg.Pool, secret: str | None, *,
+                  idle: timedelta = IDLE_TIMEOUT, touch: bool = True) -> Session | None:
+    """The live session for a cookie secret (its user active, used within `idle`), or None.
+    `touch` counts this request as activity (a page's background poll does not)."""
     if not secret or len(secret) > 128:
         return None
     row = await pool.fetchrow(
-        "UPDATE console_sessions s SET last_seen_at = now() FROM console_users u "
-        "WHERE s.id_hash = $1 AND s.expires_at > now() AND u.username = s.username "
+        "UPDATE console_sessions s SET last_seen_at = CASE WHEN $3 THEN now() "
+        "ELSE s.last_seen_at END FROM console_users u "
+        "WHERE s.id_hash = $1 AND s.expires_at > now() "
+        "AND s.last_seen_at > now() - $2::interval AND u.username = s.username "
         "AND u.disabled_at IS NULL "
         "RETURNING u.username, u.full_name, u.roles, u.unit_code, s.csrf_token",
-        _digest(secret))
+        _digest(secret), idle, touch)
     if row is None:
         return None
     return Session(user=_user(row), csrf_token=row["csrf_token"])

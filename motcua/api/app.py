@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
 from motcua import console, metrics
+from motcua.api import docs as api_docs
 from motcua.api import idempotency, problems
 from motcua.api.guard import BodyGuard
 from motcua.api.middleware import RequestContext
@@ -154,7 +155,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         if settings.payload_keys is None:
             log.warning("payload_keys.unset", detail="MOTCUA_PAYLOAD_KEYS is unset: personal "
                         "data is stored in clear in Temporal and in idempotency responses "
-                        "(acceptable for tests only; see README, Security)")
+                        "(acceptable for tests only; see docs/operations.md, Security)")
         try:
             yield
         finally:
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
             log.info("api.stopped")
 
     app = FastAPI(title="motcua", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # api_docs serves them without a CDN
                   openapi_tags=[
                       {"name": "dossiers", "description": "Receive, look up and list."},
                       {"name": "actions", "description": "Lifecycle commands (updates)."},
@@ -178,6 +180,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     for module in (dossiers, actions, documents, catalog, public, ops, reports, codec,
                    whatif_routes):
         app.include_router(module.router)
+    api_docs.install(app)  # /docs and /redoc, their scripts from the package (no CDN)
     files.install(app)  # uploads (multipart) and signed results: issue 26
     console.install(app)  # the people's pages: /, /login, /tra-cuu, /danh-gia, ...
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -15,9 +15,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from domain import permits
 from domain.codes import CODE_PATTERN
 from motcua.access.tokens import AUTHENTICATED, Principal, Role, authenticate
-from motcua.actions import HTTP_ACTIONS
+from motcua.actions import ACTIONS, HTTP_ACTIONS
 from motcua.api.problems import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, Problem
 from motcua.api.resources import PoolDep
 
@@ -101,19 +102,18 @@ def check_unit_allowed(principal: Principal, unit_code: str, field: str) -> None
                       field=field)
 
 
-# Processing steps: on a dossier assigned to an officer, only that officer, or a leader of the
-# unit, may take them (the console offers them to no one else either).
-ASSIGNEE_STEPS = frozenset({"start", "request-supplement", "supplement", "complete",
-                            "verification"})
+# Processing steps that only the assignee or a leader of the unit may take on an assigned
+# dossier (`domain.permits.ASSIGNEE_STEPS`), by action name.
+ASSIGNEE_STEPS = frozenset(a.name for a in HTTP_ACTIONS if a.command in permits.ASSIGNEE_STEPS)
 
 
 def check_assignee(principal: Principal, action: str, assignee: str | None) -> None:
     """403 when `action` is a processing step of a dossier assigned to someone else and
-    `principal` is not a leader (whose unit scope `require` already checked)."""
-    if (action in ASSIGNEE_STEPS and assignee is not None and assignee != principal.name
-            and LEADER not in principal.roles):
-        raise Problem(FORBIDDEN, f"{action}: the dossier is assigned to {assignee}; only the "
-                      "assignee or a leader of the unit may take its processing steps")
+    `principal` is not a leader (whose unit scope `require` already checked): the rule of
+    `domain.permits.assignee_refusal`, which the console's offer uses too."""
+    refused = permits.assignee_refusal(ACTIONS[action].command, assignee, principal)
+    if refused is not None:
+        raise Problem(FORBIDDEN, f"{action}: {refused.message}")
 
 
 Reader = Annotated[Principal, Depends(require("read"))]

@@ -14,13 +14,14 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 
 from motcua.api.problems import invalid_input
 from motcua.api.text import clean, in_range
 from motcua.api.views import DossierPage, summary
+from motcua.eventstore.due import status_sql
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -59,10 +60,11 @@ def decode_cursor(cursor: str) -> tuple[datetime | None, str]:
         raise invalid_input("cursor", "not a cursor returned by this API") from None
 
 
-def _where(filters: Filters, cursor: tuple[datetime | None, str] | None
+def _where(filters: Filters, cursor: tuple[datetime | None, str] | None, now: datetime
            ) -> tuple[str, list[object]]:
+    """The WHERE clause and its arguments; `$1` is the instant the SLA status is judged at."""
     clauses: list[str] = []
-    args: list[object] = []
+    args: list[object] = [now]
 
     def arg(value: object) -> str:
         args.append(value)
@@ -71,7 +73,7 @@ def _where(filters: Filters, cursor: tuple[datetime | None, str] | None
     if filters.states:
         clauses.append(f"state = ANY({arg(filters.states)}::text[])")
     if filters.sla:
-        clauses.append(f"sla_status = ANY({arg(filters.sla)}::text[])")
+        clauses.append(f"{status_sql('$1')} = ANY({arg(filters.sla)}::text[])")
     if filters.unit is not None:
         clauses.append(f"unit_code = {arg(filters.unit)}")
     if filters.procedure is not None:
@@ -93,12 +95,16 @@ def _where(filters: Filters, cursor: tuple[datetime | None, str] | None
 
 
 async def page(pool: asyncpg.Pool, filters: Filters, *, limit: int = DEFAULT_LIMIT,
-               cursor: str | None = None) -> DossierPage:
-    """One page of dossiers matching `filters`, after `cursor`."""
-    where, args = _where(filters, decode_cursor(cursor) if cursor else None)
+               cursor: str | None = None, now: datetime | None = None) -> DossierPage:
+    """One page of dossiers matching `filters`, after `cursor`; the SLA status (shown and
+    filtered on) is judged from the due instants at `now` (default: the clock), so a dossier
+    is overdue at its due instant whether or not the timer's event has been projected."""
+    where, args = _where(filters, decode_cursor(cursor) if cursor else None,
+                         now or datetime.now(UTC))
     args.append(limit + 1)
     rows = await pool.fetch(
-        "SELECT code, state, status_code, sla_status, unit_code, procedure_code, channel, "
+        f"SELECT code, state, status_code, {status_sql('$1')} AS sla_status, unit_code, "
+        "procedure_code, channel, "
         f"assignee, received_at, due_at FROM dossiers{where} "
         f"ORDER BY due_at ASC NULLS LAST, code ASC LIMIT ${len(args)}", *args)
     more = len(rows) > limit

@@ -5,7 +5,8 @@ e-mail and address, and free text people type about the case (notes, reasons, su
 comments), which may name people. The unit's clerks, officers and leaders handle the dossier
 and see it (a unit-scoped token sees only its unit's dossiers: `auth`). Operations staff (`ops`)
 run the system and need states and times, not people: they get the same view with personal
-data replaced by `REDACTED`, and no citizen documents (403).
+data and every free-text field (paper titles, notes, reasons, complaints) replaced by
+`REDACTED`, and no citizen documents (403).
 
 Every response that shows personal data is a read, recorded in `pii_reads` (append-only:
 who, their roles, when, which dossier, what was read, the correlation id) before the response
@@ -26,13 +27,23 @@ from motcua.api.views import DossierView
 
 SEES_PERSONAL_DATA = frozenset({CLERK, OFFICER, LEADER})
 REDACTED = "***"
-# Event fields that hold personal data or free text about people.
-_PERSONAL = frozenset({"applicant_name", "applicant_id_number", "applicant_phone",
-                       "applicant_email", "applicant_address", "note", "summary", "comment",
-                       # ComplaintRecorded: who complained, what they wrote, the answer given
-                       "complainant", "text", "outcome"})
-# `reason` is free text except on DeadlineSet, where it names the cause from a fixed list.
-_MACHINE_REASON = frozenset({"DeadlineSet"})
+# Event fields ops sees: machine values (codes, enumerations, instants, versions, the legal
+# texts of a rule, staff user names, the dispatcher's delivery error); numbers and yes/no values
+# are shown in any field. It is an allowlist (issue 24.9): every other field, those of today
+# (names, ID numbers, phones, e-mails, addresses, paper titles, notes, reasons, summaries,
+# comments, complaints) and any added later, is redacted for ops until someone decides it
+# holds no personal data or free text.
+_MACHINE = frozenset({
+    "at", "code", "unit_code", "procedure_code", "channel", "result_delivery",
+    "original_received_at", "counted_from", "version", "due_at", "due_soon_at", "rule",
+    "amount", "unit", "calendar_version", "catalog_version", "rule_version", "rule_source",
+    "legal_due_at", "officer", "timeliness", "previous_due_at", "new_due_at", "in_time",
+    "satisfaction", "kind", "deadline_version", "alert_event_id", "attempts", "error"})
+# Where a name above holds free text, or one outside it a fixed value, on one event type:
+# a complaint's channel is typed by staff ("hotline", "thư của ông A"); DeadlineSet's reason
+# names its cause from a fixed list (receipt, supplement_received, extension, ...).
+_FREE_TEXT_IN = {"ComplaintRecorded": frozenset({"channel"})}
+_MACHINE_IN = {"DeadlineSet": frozenset({"reason"})}
 
 
 def sees_personal_data(principal: Principal) -> bool:
@@ -40,15 +51,28 @@ def sees_personal_data(principal: Principal) -> bool:
     return bool(principal.roles & SEES_PERSONAL_DATA)
 
 
-def _redact_data(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    def hidden(key: str) -> bool:
-        return key in _PERSONAL or (key == "reason" and event_type not in _MACHINE_REASON)
+def _hidden(value: Any) -> Any:
+    """`value` redacted, keeping the shape of a list (how many papers, not which)."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return [REDACTED for _ in value]
+    return REDACTED
 
-    return {k: (REDACTED if hidden(k) and v is not None else v) for k, v in data.items()}
+
+def _redact_data(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    def shown(key: str) -> bool:
+        if key in _FREE_TEXT_IN.get(event_type, ()):
+            return False
+        return key in _MACHINE or key in _MACHINE_IN.get(event_type, ())
+
+    # A number or a yes/no holds no name nor words: shown whatever its field.
+    return {k: (v if shown(k) or isinstance(v, bool | int | float) else _hidden(v))
+            for k, v in data.items()}
 
 
 def redacted(view: DossierView) -> DossierView:
-    """`view` with personal data replaced by `REDACTED`."""
+    """`view` with personal data and free text replaced by `REDACTED`."""
     return view.model_copy(update={
         "applicant_name": REDACTED,
         "outcome_reason": REDACTED if view.outcome_reason is not None else None,

@@ -112,7 +112,7 @@ async def _keep_trying(what: str, connect: Callable[[], Awaitable[None]]) -> Non
 
 # The dependencies are `async def` although they never await: FastAPI runs a plain `def`
 # dependency in a worker thread, three thread hand-offs per request (about 8 % of the API's
-# CPU in the lifecycle profile, `bench/results/profile-api.txt`).
+# CPU in the lifecycle profile of the 30 Nov full run, summarised in its JSON).
 async def get_resources(request: Request) -> Resources:
     """The app's resources (set in its lifespan)."""
     resources: Resources = request.app.state.resources

@@ -7,11 +7,27 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import asyncpg
 
 from motcua import logs
+from motcua.cli import (
+    backup,
+    calendar,
+    catalog,
+    db,
+    deadline,
+    dossier,
+    portal,
+    psql,
+    report,
+    token,
+    user,
+    whatif,
+)
 from motcua.config import Settings
+from motcua.health import PortTaken
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -19,14 +35,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from motcua.eventstore.migrate import migrate
 
-    async def run() -> list[int]:
-        conn = await asyncpg.connect(settings.database_url)
-        try:
-            return await migrate(conn)
-        finally:
-            await conn.close()
-
-    applied = asyncio.run(run())
+    applied = asyncio.run(db.connected(settings, migrate))
     print(f"applied migrations: {applied}" if applied else "database is up to date")
     return 0
 
@@ -58,23 +67,28 @@ def _projections(args: argparse.Namespace, settings: Settings) -> int:
 
     tz = calendar_for(settings).tz
 
-    async def run() -> int:
-        conn = await asyncpg.connect(settings.database_url)
-        try:
-            return await (projector.rebuild(conn, tz=tz) if args.action == "rebuild"
-                          else projector.catch_up(conn, tz=tz))
-        finally:
-            await conn.close()
+    async def work(conn: asyncpg.Connection) -> int:
+        return await (projector.rebuild(conn, tz=tz) if args.action == "rebuild"
+                      else projector.catch_up(conn, tz=tz))
 
-    print(f"projected {asyncio.run(run())} events")
+    print(f"projected {asyncio.run(db.connected(settings, work))} events")
     return 0
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy settings from ours, always explicit: uvicorn alone would believe
+    X-Forwarded-For from 127.0.0.1 and ::1 (or from its own FORWARDED_ALLOW_IPS), so on the
+    dev stack, or behind a sidecar, anyone could choose the address the lookup rate limit and
+    the login audit see. We believe it only from MOTCUA_FORWARDED_ALLOW_IPS (default: no one)."""
+    trusted = [h.strip() for h in settings.forwarded_allow_ips.split(",") if h.strip()]
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     uvicorn.run("motcua.api.app:create_app", factory=True, host=args.host, port=args.port,
-                log_config=None, access_log=False)
+                log_config=None, access_log=False, **proxy_options(settings))
     return 0
 
 
@@ -84,67 +98,26 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     return run_dev(args)
 
 
-def _calendar(argv: list[str]) -> int:
-    from motcua.cli import calendar
-    return calendar.main(argv)
-
-
-def _catalog(argv: list[str]) -> int:
-    from motcua.cli import catalog
-    return catalog.main(argv)
-
-
-def _dossier(argv: list[str]) -> int:
-    from motcua.cli import dossier
-    return dossier.main(argv)
-
-
-def _deadline(argv: list[str]) -> int:
-    from motcua.cli import deadline
-    return deadline.main(argv)
-
-
-def _psql(argv: list[str]) -> int:
-    from motcua.cli import psql
-    return psql.main(argv)
-
-
-def _report(argv: list[str]) -> int:
-    from motcua.cli import report
-    return report.main(argv)
-
-
-def _token(argv: list[str]) -> int:
-    from motcua.cli import token
-    return token.main(argv)
-
-
-def _user(argv: list[str]) -> int:
-    from motcua.cli import user
-    return user.main(argv)
-
-
-def _whatif(argv: list[str]) -> int:
-    from motcua.cli import whatif
-    return whatif.main(argv)
-
-
-# Subcommands that parse their own arguments: name -> (help line, entry). Each entry imports its
-# module explicitly and only when called, so `motcua deadline` stays fast and prints one line (it
-# must not configure logging first).
+# Subcommands that parse their own arguments: name -> (help line, the module's `main`). They run
+# before logging is configured: `motcua deadline` prints exactly one line.
 OWN_PARSERS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
-    "deadline": ("compute a due time (see `motcua deadline --help`)", _deadline),
-    "token": ("create or revoke API tokens (see `motcua token --help`)", _token),
-    "calendar": ("correct open dossiers after a calendar change", _calendar),
-    "user": ("console users: create, disable, reset-password (`motcua user --help`)", _user),
-    "report": ("SLA report: Biểu 06, Decision 766 (`motcua report --help`)", _report),
-    "psql": ("the embedded psql on DATABASE_URL (default: the dev database)", _psql),
+    "deadline": ("compute a due time (see `motcua deadline --help`)", deadline.main),
+    "token": ("create or revoke API tokens (see `motcua token --help`)", token.main),
+    "calendar": ("correct open dossiers after a calendar change", calendar.main),
+    "user": ("console users: create, disable, reset-password (`motcua user --help`)", user.main),
+    "report": ("SLA report: Biểu 06, Decision 766 (`motcua report --help`)", report.main),
+    "psql": ("the embedded psql on DATABASE_URL (default: the dev database)", psql.main),
+    "portal": ("national portal: reconcile a day, or simulate one (`motcua portal --help`)",
+               portal.main),
     "catalog": ("import / activate / export the procedure catalog (`motcua catalog --help`)",
-                _catalog),
+                catalog.main),
     "dossier": ("operator commands on one dossier: erase its files (`motcua dossier --help`)",
-                _dossier),
+                dossier.main),
     "whatif": ("replay a period under a proposed catalog; `whatif recommend` "
-               "(`motcua whatif --help`)", _whatif),
+               "(`motcua whatif --help`)", whatif.main),
+    "backup": ("dump the whole database, keys apart (`motcua backup --help`)", backup.main_backup),
+    "restore": ("restore a backup into an empty database (`motcua restore --help`)",
+                backup.main_restore),
 }
 
 
@@ -158,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--temporal-port", type=int, default=7233, help="Temporal port (7233)")
     dev.add_argument("--temporal-ui-port", type=int, default=8233, help="Temporal UI (8233)")
     dev.add_argument("--pg-port", type=int, default=55432, help="PostgreSQL port (55432)")
+    dev.add_argument("--metrics-port", type=int, default=0,
+                     help="first of four ports for the worker, Temporal SDK, projector and "
+                     "dispatcher metrics, on 127.0.0.1 (default: four free ones)")
+    dev.add_argument("--portal-simulator", action="store_true",
+                     help="run a local national-portal and SMS simulator and synchronise with "
+                     "it (docs/portal-and-notices.md)")
+    dev.add_argument("--simulator-port", type=int, default=8099,
+                     help="the simulator's port (8099)")
     dev.set_defaults(handler=_dev)
     sub.add_parser("worker", help="run the Temporal worker").set_defaults(handler=_worker)
     api = sub.add_parser("api", help="serve the HTTP API")
@@ -166,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.set_defaults(handler=_api)
     sub.add_parser("projector", help="keep the read models up to date").set_defaults(
         handler=_projector)
-    sub.add_parser("dispatcher", help="deliver deadline alerts to the webhook (outbox)"
+    sub.add_parser("dispatcher", help="deliver alerts, portal changes and notices (outbox)"
                    ).set_defaults(handler=_dispatcher)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
     proj = sub.add_parser("projections", help="rebuild or catch up the read models")
@@ -192,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, settings)
     except KeyboardInterrupt:
         return 130
+    except PortTaken as err:  # one line, not a traceback (`motcua dev` checks ports first)
+        print(f"motcua {args.command}: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

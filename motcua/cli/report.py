@@ -18,6 +18,7 @@ from datetime import date
 
 import asyncpg
 
+from motcua.cli import db
 from motcua.cli.args import Parser, UsageError
 from motcua.config import Settings
 from motcua.reports.sla import GROUPS, Report, sla_report, to_csv
@@ -59,13 +60,13 @@ def _parser() -> Parser:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> Report:
     tz = calendar_for(settings).tz
-    conn = await asyncpg.connect(settings.database_url)
-    try:
+
+    async def work(conn: asyncpg.Connection) -> Report:
         return await sla_report(conn, period_start=args.start, period_end=args.end,
                                 unit=args.unit, procedure=args.procedure, group_by=args.by,
                                 tz=tz)
-    finally:
-        await conn.close()
+
+    return await db.connected(settings, work)
 
 
 def render(report: Report, fmt: str) -> str:
@@ -89,8 +90,7 @@ def main(argv: list[str]) -> int:
     try:
         report = asyncio.run(_run(Settings(), args))
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        print(f"{PROG}: error: the database is unreachable or not migrated: {exc}",
-              file=sys.stderr)
+        print(f"{PROG}: error: {db.database_problem(exc)}", file=sys.stderr)
         return 1
     except ValueError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

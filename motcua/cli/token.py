@@ -13,14 +13,13 @@ DATABASE_URL and must be migrated (`motcua migrate`).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from motcua.access.tokens import Role, TokenError, create_token, list_tokens, revoke_token
+from motcua.cli import db
 from motcua.config import Settings
 from motcua.runtime import unknown_unit
 
@@ -42,15 +41,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _with_connection(dsn: str, work: Callable[[asyncpg.Connection], Awaitable[int]]
-                           ) -> int:
-    conn = await asyncpg.connect(dsn, timeout=10)
-    try:
-        return await work(conn)
-    finally:
-        await conn.close()
-
-
 def _check_unit(unit: str | None, settings: Settings) -> None:
     problem = unknown_unit(unit, settings)
     if problem:
@@ -63,6 +53,7 @@ def main(argv: list[str]) -> int:
     settings = Settings()
 
     async def create(conn: asyncpg.Connection) -> int:
+        _check_unit(args.unit, settings)
         roles = [r.strip() for value in args.role for r in value.split(",") if r.strip()]
         expires = None
         if args.expires_in_days is not None:
@@ -92,18 +83,7 @@ def main(argv: list[str]) -> int:
         return 0
 
     work = {"create": create, "revoke": revoke, "list": show}[args.action]
-    try:
-        if args.action == "create":
-            _check_unit(args.unit, settings)
-        return asyncio.run(_with_connection(settings.database_url, work))
-    except TokenError as err:
-        print(f"motcua token: {err}", file=sys.stderr)
-    except asyncpg.UndefinedTableError:
-        print("motcua token: the database has no token table; run `motcua migrate` first",
-              file=sys.stderr)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
-        print(f"motcua token: cannot use the database at DATABASE_URL: {err}", file=sys.stderr)
-    return 1
+    return db.run("motcua token", settings, work, refusals=(TokenError,))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ exit status 1 (2 for usage errors). The database is the one in DATABASE_URL, mig
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -30,6 +29,7 @@ from motcua.access.users import (
     new_password,
     reset_password,
 )
+from motcua.cli import db
 from motcua.config import Settings
 from motcua.runtime import unknown_unit
 
@@ -67,6 +67,7 @@ def main(argv: list[str]) -> int:
     password = os.environ.get(PASSWORD_ENV) or new_password()
 
     async def create(conn: asyncpg.Connection) -> int:
+        _check_unit(args.unit, settings)
         roles = [r.strip() for value in args.role for r in value.split(",") if r.strip()]
         await create_user(conn, username=args.name, password=password, roles=roles,
                           unit_code=args.unit, full_name=args.full_name)
@@ -95,25 +96,7 @@ def main(argv: list[str]) -> int:
         "create": create, "disable": disable, "reset-password": reset, "list": show,
     }[args.action]
 
-    async def run() -> int:
-        conn = await asyncpg.connect(settings.database_url, timeout=10)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    try:
-        if args.action == "create":
-            _check_unit(args.unit, settings)
-        return asyncio.run(run())
-    except UserError as err:
-        print(f"motcua user: {err}", file=sys.stderr)
-    except asyncpg.UndefinedTableError:
-        print("motcua user: the database has no user table; run `motcua migrate` first",
-              file=sys.stderr)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
-        print(f"motcua user: cannot use the database at DATABASE_URL: {err}", file=sys.stderr)
-    return 1
+    return db.run("motcua user", settings, work, refusals=(UserError,))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import io
 import json
 import sys
@@ -26,7 +25,10 @@ from typing import Any, NoReturn
 import asyncpg
 
 from domain.calendar import Calendar
+from domain.catalog import Catalog
+from motcua import exports
 from motcua.catalog.calendar import load_calendar
+from motcua.cli import db
 from motcua.config import Settings
 from motcua.runtime import calendar_for, catalog_for, office_hours
 from motcua.whatif import simulate as whatif
@@ -162,7 +164,7 @@ def render_table(doc: dict[str, Any]) -> str:
 
 def render_csv(doc: dict[str, Any]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = exports.csv_writer(out)
     header: list[str] = []
     rows = [("group", r) for r in doc["rows"]] + [("total", doc["totals"])]
     for scope, row in rows:
@@ -201,8 +203,8 @@ async def _whatif(settings: Settings, args: argparse.Namespace) -> dict[str, Any
     proposed_cal = None
     if args.overrides is not None:
         proposed_cal = load_calendar(overrides_path=args.overrides, hours=office_hours(settings))
-    conn = await asyncpg.connect(settings.database_url)
-    try:
+
+    async def work(conn: asyncpg.Connection) -> whatif.Result:
         catalog = await in_force(conn, settings, catalog_for(settings))
         baseline = whatif.in_force(catalog)
         if args.catalog is not None:
@@ -214,24 +216,27 @@ async def _whatif(settings: Settings, args: argparse.Namespace) -> dict[str, Any
             proposed=proposed, proposed_calendar=proposed_cal,
             as_of=args.as_of or _today(cal), unit=args.unit, procedures=args.procedure,
             verification=whatif.verification_maxima(catalog))
-    finally:
-        await conn.close()
+        return result
+
+    result = await db.connected(settings, work)
     return result.as_dict()
 
 
 async def _recommend(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     cal = calendar_for(settings)
     whatif.period_bounds(args.start, args.end, cal)
-    conn = await asyncpg.connect(settings.database_url)
-    try:
+
+    async def work(conn: asyncpg.Connection
+                   ) -> tuple[Catalog, tuple[list[dict[str, Any]], int]]:
         catalog = await in_force(conn, settings, catalog_for(settings))
         advice, skipped = await recommend(
             conn, start=args.start, end=args.end, calendar=cal,
             baseline=whatif.in_force(catalog), target=args.target,
             as_of=args.as_of or _today(cal), unit=args.unit,
             verification=whatif.verification_maxima(catalog))
-    finally:
-        await conn.close()
+        return catalog, (advice, skipped)
+
+    catalog, (advice, skipped) = await db.connected(settings, work)
     doc = {"report": "whatif-recommend", "period": {"from": args.start.isoformat(),
                                                    "to": args.end.isoformat()},
            "target": args.target, "unit": args.unit, "skipped": skipped, "procedures": advice}

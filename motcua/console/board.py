@@ -21,17 +21,21 @@ from openpyxl import Workbook
 from domain.states import DossierState
 from motcua.access.tokens import Role
 from motcua.access.users import Session
+from motcua.api.checks import unknown_code
 from motcua.api.routes.whatif import DB_ERRORS, Busy, run_cut
 from motcua.api.views import summary
 from motcua.console.queue import names, rows
 from motcua.console.web import (
     SECURITY_HEADERS,
     ConsoleError,
+    now,
     page,
     require_role,
     resources,
     staff,
 )
+from motcua.eventstore.due import status_sql
+from motcua.exports import safe_row
 from motcua.reports import sla as reports
 from motcua.whatif import simulate as whatif
 
@@ -74,11 +78,16 @@ def _period(tu: str, den: str, tz: tzinfo) -> tuple[date, date]:
     return start, end
 
 
-def _unit(current: Session, donvi: str) -> str | None:
+async def _unit(request: Request, current: Session, donvi: str) -> str | None:
+    """The unit a report is limited to: the user's own, or `donvi` when it is a unit of the
+    catalog (it is echoed into the Biểu 06 files, issue 24 point 4)."""
     if current.user.unit_code is not None:
         if donvi and donvi != current.user.unit_code:
             raise ConsoleError(403, "Bạn chỉ xem được báo cáo của đơn vị mình.")
         return current.user.unit_code
+    res = resources(request)
+    if donvi and await unknown_code(res.db(), res.catalog, unit=donvi):
+        raise ConsoleError(422, "Không có đơn vị này trong danh mục.")
     return donvi or None
 
 
@@ -88,7 +97,7 @@ async def _report(request: Request, current: Session, tu: str, den: str,
     tz = resources(request).calendar.tz  # the office time zone
     start, end = _period(tu, den, tz)
     return await reports.sla_report(resources(request).db(), period_start=start,
-                                    period_end=end, unit=_unit(current, donvi),
+                                    period_end=end, unit=await _unit(request, current, donvi),
                                     group_by=("procedure",), tz=tz)
 
 
@@ -105,22 +114,26 @@ async def board(request: Request, current: Staff,
     unit = report.unit
     pool = resources(request).db()
     tz = resources(request).calendar.tz  # the office time zone
-    today = datetime.now(tz).date()
+    at = now()
+    today = at.astimezone(tz).date()
     day_start = datetime.combine(today, time(0), tz)
-    base = ("SELECT code, state, status_code, sla_status, unit_code, procedure_code, channel, "
-            "assignee, received_at, due_at FROM dossiers WHERE state = ANY($1::text[]) "
-            "AND ($2::text IS NULL OR unit_code = $2) ")
-    overdue = await pool.fetch(base + "AND sla_status = 'overdue' ORDER BY due_at LIMIT 50",
-                               OPEN, unit)
+    # Overdue and due soon from the due instants and the clock (`domain.due`), at one instant.
+    status = status_sql("$3")
+    base = (f"SELECT code, state, status_code, {status} AS sla_status, unit_code, "
+            "procedure_code, channel, assignee, received_at, due_at FROM dossiers "
+            "WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR unit_code = $2) ")
+    overdue = await pool.fetch(
+        base + f"AND {status} = 'overdue' ORDER BY judged_due_at, code LIMIT 50", OPEN, unit,
+        at)
     due_today = await pool.fetch(
-        base + "AND due_at >= $3 AND due_at < $4 ORDER BY due_at LIMIT 50", OPEN, unit,
+        base + "AND due_at >= $4 AND due_at < $5 ORDER BY due_at LIMIT 50", OPEN, unit, at,
         day_start, day_start + timedelta(days=1))
     load = await pool.fetch(
         "SELECT assignee, count(*) AS open, "
-        "count(*) FILTER (WHERE sla_status = 'overdue') AS overdue, "
-        "count(*) FILTER (WHERE sla_status = 'due_soon') AS due_soon FROM dossiers "
+        f"count(*) FILTER (WHERE {status} = 'overdue') AS overdue, "
+        f"count(*) FILTER (WHERE {status} = 'due_soon') AS due_soon FROM dossiers "
         "WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR unit_code = $2) "
-        "GROUP BY assignee ORDER BY count(*) DESC, assignee NULLS FIRST", OPEN, unit)
+        "GROUP BY assignee ORDER BY count(*) DESC, assignee NULLS FIRST", OPEN, unit, at)
     shown = await names(request)
     units = sorted(resources(request).catalog.units.values(), key=lambda u: u.code)
     return page(request, "board.html", report=report, totals=report.totals.as_dict(),
@@ -153,13 +166,14 @@ def to_xlsx(report: reports.Report) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "Biểu 06"
-    sheet.append([f"Biểu 06 — kỳ {report.period_start:%d/%m/%Y}–{report.period_end:%d/%m/%Y}"
-                  f" — đơn vị {report.unit or 'tất cả'} — tính đến {report.as_of:%d/%m/%Y}"])
+    sheet.append(safe_row([
+        f"Biểu 06 — kỳ {report.period_start:%d/%m/%Y}–{report.period_end:%d/%m/%Y}"
+        f" — đơn vị {report.unit or 'tất cả'} — tính đến {report.as_of:%d/%m/%Y}"]))
     keys = list(reports.COLUMNS)
     sheet.append([COLUMN_LABELS.get(k, k) for k in keys])
     lines = [r.as_dict() for r in report.rows] if report.group_by else []
     for values in [*lines, {**report.totals.as_dict(), "procedure_code": "Tổng cộng"}]:
-        sheet.append([values[k] for k in keys])
+        sheet.append(safe_row(values[k] for k in keys))
     for row in sheet.iter_rows(min_row=3):
         for key, cell in zip(keys, row, strict=False):
             if key.endswith(("_rate", "_index")):
@@ -263,7 +277,7 @@ async def whatif_board(request: Request, current: Staff,
     require_role(current, Role.LEADER, what="chạy mô phỏng cắt giảm thời hạn")
     res = resources(request)
     cal = res.calendar
-    unit = _unit(current, donvi[:64])
+    unit = await _unit(request, current, donvi[:64])
     today = datetime.now(cal.tz).date()
     context: dict[str, Any] = {
         "tu": tu[:10] or today.replace(day=1).isoformat(), "den": den[:10] or today.isoformat(),

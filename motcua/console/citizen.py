@@ -17,7 +17,6 @@ from motcua.api.views import PublicDossierView
 from motcua.console import acting, lookup
 from motcua.console.acting import ActionFailed
 from motcua.console.web import (
-    SATISFACTION_LABELS,
     ConsoleError,
     NeedLogin,
     checked_form,
@@ -29,6 +28,7 @@ from motcua.console.web import (
     text,
     time_left,
 )
+from motcua.documents.narration import SATISFACTION_LABELS
 
 router = APIRouter(include_in_schema=False)
 _NOT_FOUND = "Không tìm thấy hồ sơ. Vui lòng kiểm tra mã hồ sơ và mã tra cứu trên giấy biên nhận."

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
+from domain import permits
 from domain.commands import AttachFile
 from domain.decide import ALLOWED
 from domain.dossier import Dossier
@@ -18,14 +19,14 @@ from domain.envelope import EventEnvelope
 from domain.states import DossierState
 from motcua.access.tokens import Role
 from motcua.access.users import Session, list_users
+from motcua.actions import BY_COMMAND, SENDERS
 from motcua.api import privacy
-from motcua.api.auth import ASSIGNEE_STEPS, PERMISSIONS, unit_of
+from motcua.api.auth import unit_of
 from motcua.api.problems import Problem
 from motcua.api.views import folded
 from motcua.console import acting
 from motcua.console.acting import ActionFailed
 from motcua.console.web import (
-    SATISFACTION_LABELS,
     SECURITY_HEADERS,
     ConsoleError,
     checked_form,
@@ -41,6 +42,7 @@ from motcua.console.web import (
     vn_time,
 )
 from motcua.documents import KINDS, DocumentUnavailable, render
+from motcua.documents.narration import REASON_LABELS, describe
 from motcua.documents.render import Lookup
 from motcua.documents.timefmt import vn_duration
 from motcua.eventstore.store import read_stream
@@ -70,34 +72,7 @@ ACTION_LABELS = {
 COMPLAINT_CHANNELS = [("counter", "Tại quầy"), ("hotline", "Đường dây nóng"),
                       ("portal", "Cổng dịch vụ công"), ("letter", "Thư, đơn"),
                       ("email", "Thư điện tử")]
-_OPEN = {DossierState.RECEIVED, DossierState.ASSIGNED, DossierState.PROCESSING,
-         DossierState.AWAITING_SUPPLEMENT}
-_INTAKE = {DossierState.SUBMITTED, DossierState.AWAITING_INTAKE_SUPPLEMENT}
-_WHEN: dict[str, set[DossierState]] = {
-    "assign": _OPEN,
-    "start": {DossierState.ASSIGNED},
-    "request-supplement": {DossierState.PROCESSING},
-    "supplement": {DossierState.AWAITING_SUPPLEMENT},
-    "complete": {DossierState.PROCESSING},
-    "return": {DossierState.READY},
-    "refuse": _OPEN,
-    "withdraw": _OPEN | {DossierState.READY} | _INTAKE,
-    "stop": _OPEN,
-    "extend": _OPEN,
-    # Decision 766 item 5.4: any time the workflow still runs (until the rating of a
-    # returned dossier, or the end of a refused, withdrawn or stopped one).
-    "complaint": _OPEN | {DossierState.READY, DossierState.RETURNED} | _INTAKE,
-    "accept": {DossierState.SUBMITTED},
-    "request-intake-supplement": {DossierState.SUBMITTED},
-    "intake-supplement": {DossierState.AWAITING_INTAKE_SUPPLEMENT},
-    "refuse-intake": _INTAKE,
-    "verification": {DossierState.RECEIVED, DossierState.ASSIGNED, DossierState.PROCESSING},
-}
-_ALERTS = {"due_soon": "Cảnh báo sắp đến hạn", "overdue": "Cảnh báo quá hạn",
-           "overdue_without_apology": "Quá hạn mà chưa có văn bản xin lỗi"}
-_REASONS = {"receipt": "khi tiếp nhận", "supplement_received": "sau khi nhận bổ sung",
-            "extension": "gia hạn", "calendar_correction": "điều chỉnh lịch làm việc",
-            "verification": "cần xác minh"}
+_REASONS = REASON_LABELS
 
 
 async def dossier_events(request: Request, current: Session, code: str) -> list[EventEnvelope]:
@@ -112,80 +87,6 @@ async def dossier_events(request: Request, current: Session, code: str) -> list[
     if not events:
         raise ConsoleError(404, "Không tìm thấy hồ sơ.")
     return events
-
-
-def _describe(e: EventEnvelope, private: bool, tz: tzinfo) -> str:
-    """What happened, in Vietnamese; free text and applicant data only when `private`."""
-    p = e.payload
-
-    def extra(key: str, label: str) -> str:
-        value = p.get(key)
-        return f" — {label}: {value}" if private and value else ""
-
-    def papers() -> str:
-        docs = p.get("documents") or []
-        return f" — giấy tờ: {'; '.join(docs)}" if private and docs else ""
-
-    match e.event_type:
-        case "DossierReceived":
-            who = f" của {p.get('applicant_name')}" if private else ""
-            return f"Tiếp nhận hồ sơ{who}{papers()}"
-        case "DossierSubmitted":
-            who = f" của {p.get('applicant_name')}" if private else ""
-            return f"Nộp hồ sơ trực tuyến{who} (chờ tiếp nhận){papers()}"
-        case "IntakeSupplementRequested":
-            return "Yêu cầu bổ sung trước khi tiếp nhận" + extra("reason", "lý do") + papers()
-        case "IntakeSupplementReceived":
-            return ("Đã nhận bổ sung: thời hạn tính lại từ thời điểm này" + papers()
-                    + extra("note", "ghi chú"))
-        case "SubmissionAccepted":
-            return (f"Tiếp nhận hồ sơ trực tuyến: thời hạn tính từ "
-                    f"{_at(p.get('counted_from'), tz)}" + extra("note", "ghi chú"))
-        case "SubmissionRefused":
-            return "Từ chối tiếp nhận" + extra("reason", "lý do")
-        case "DeadlineSet":
-            return (f"Hạn xử lý (phiên bản {p.get('version')}, "
-                    f"{_REASONS.get(p.get('reason', ''), p.get('reason'))}): "
-                    f"{_at(p.get('due_at'), tz)}")
-        case "OfficerAssigned":
-            return f"Phân công cho {p.get('officer')}" + extra("note", "ghi chú")
-        case "ProcessingStarted":
-            return f"{p.get('officer')} bắt đầu xử lý"
-        case "SupplementRequested":
-            late = " (lần thứ hai: tính là trễ hạn)" if p.get("counts_as_late") else ""
-            return "Yêu cầu bổ sung hồ sơ" + late + extra("reason", "lý do") + papers()
-        case "SupplementReceived":
-            return "Đã nhận hồ sơ bổ sung" + papers() + extra("note", "ghi chú")
-        case "ResultReady":
-            return "Đã có kết quả" + extra("summary", "kết quả")
-        case "ResultReturned":
-            return "Đã trả kết quả cho công dân" + extra("note", "ghi chú")
-        case "DossierRefused":
-            return "Từ chối giải quyết" + extra("reason", "lý do")
-        case "DossierWithdrawn":
-            return "Công dân rút hồ sơ" + extra("reason", "lý do")
-        case "ProcessingStopped":
-            return "Dừng xử lý" + extra("reason", "lý do")
-        case "DeadlineExtended":
-            return (f"Gia hạn, có văn bản xin lỗi: hẹn mới {_at(p.get('new_due_at'), tz)}"
-                    + extra("reason", "lý do"))
-        case "ServiceRated":
-            return ("Công dân đánh giá: "
-                    + SATISFACTION_LABELS.get(p.get("satisfaction", ""), "—"))
-        case "VerificationRequired":
-            return "Cần xác minh: áp dụng thời hạn tối đa của thủ tục" + extra("reason", "lý do")
-        case "ComplaintRecorded":
-            return ("Ghi nhận phản ánh, kiến nghị" + extra("complainant", "người phản ánh")
-                    + extra("text", "nội dung") + extra("outcome", "kết quả xử lý"))
-        case "DeadlineAlertRaised":
-            return _ALERTS.get(p.get("kind", ""), "Cảnh báo hạn xử lý")
-        case "FileAttached" if p.get("purpose") == "result":
-            return "Ban hành kết quả điện tử có chữ ký số"
-        case "FileAttached":
-            how = "Tái sử dụng" if p.get("reused") else "Số hóa"
-            return f"{how} thành phần hồ sơ: {p.get('name')} ({p.get('pages')} trang)"
-        case _:
-            return e.event_type
 
 
 def _at(value: Any, tz: tzinfo) -> str:
@@ -205,24 +106,11 @@ def _span(seconds: int) -> str:
 
 
 def allowed_actions(current: Session, d: Dossier, *, verifiable: bool) -> list[str]:
-    """The actions this user may take on `d` now (the engine still has the last word);
-    `verifiable`: the procedure has a verification maximum not applied yet."""
-    roles = current.user.roles
-    out = []
-    for name in ACTION_LABELS:
-        if name == "rate" or name not in PERMISSIONS or not roles & PERMISSIONS[name]:
-            continue
-        if name == "verification" and not verifiable:
-            continue
-        if d.state not in _WHEN.get(name, set()):
-            continue
-        if (name == "extend" and d.extended) or (name == "complaint" and d.satisfaction):
-            continue
-        if name in ASSIGNEE_STEPS and Role.LEADER not in roles \
-                and d.assignee not in (None, current.user.username):
-            continue  # the API refuses it too (`check_assignee`)
-        out.append(name)
-    return out
+    """The actions this user may take on `d` now, the usual next step first: what
+    `domain.permits.allowed` says (the rules the engine and the API apply), with the
+    action table's roles. `verifiable`: the procedure has a verification maximum."""
+    return [BY_COMMAND[c].name for c in permits.allowed(
+        d, current.user.principal, now(), senders=SENDERS, verification_maximum=verifiable)]
 
 
 def _documents(request: Request, events: list[EventEnvelope]) -> list[tuple[str, str]]:
@@ -256,8 +144,8 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 for e in events if e.event_type == "DeadlineSet"]
     pauses = [(_span(int(e.payload.get("paused_seconds", 0))), e.recorded_at) for e in events
               if e.event_type == "SupplementReceived"]
-    verifiable = getattr(procedure, "verification_amount", None) is not None and not any(
-        e.event_type == "VerificationRequired" for e in events)
+    verifiable = getattr(procedure, "verification_amount", None) is not None
+    offered = allowed_actions(current, d, verifiable=verifiable)
     rule = getattr(d, "counting_rule", None)  # (name, legal source) of the due time's rule
     officers = [u for u in await list_users(res.db())
                 if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)]
@@ -270,19 +158,18 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
         return f"{name} ({username})" if name and name != username else username
 
     timeline = [{"at": e.recorded_at, "actor": who(e.metadata.get("actor")),
-                 "what": _describe(e, private, tz)} for e in events]
+                 "what": describe(e.event, tz).sentence(private)} for e in events]
     return page(request, "dossier.html", status=status, d=d, code=code, private=private,
                 procedure=procedure, unit=unit, left=left, left_css=css,
                 sla=d.sla_status(now()), versions=versions, pauses=pauses,
                 timeline=timeline, documents=_documents(request, events) if private else [],
-                actions=allowed_actions(current, d, verifiable=verifiable), labels=ACTION_LABELS,
+                actions=[a for a in offered if a != "rate"], labels=ACTION_LABELS,
                 officers=officers, complaint_channels=COMPLAINT_CHANNELS,
                 assignee=who(d.assignee) if d.assignee else "—",
                 error=error, error_fields=error_fields or [],
                 form_id=secrets.token_urlsafe(18), done=ACTION_LABELS.get(done, ""),
                 rule=rule if isinstance(rule, tuple) and len(rule) == 2 else None,
-                may_rate=bool(current.user.roles & PERMISSIONS["rate"])
-                and d.state == DossierState.RETURNED and d.satisfaction is None,
+                may_rate="rate" in offered,
                 today=res.calendar.local(now()).date().isoformat(),
                 # Files (issue 26, motcua/console/files.py): listed from the events.
                 files=[e.event for e in events if e.event_type == "FileAttached"],

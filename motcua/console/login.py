@@ -26,13 +26,15 @@ from motcua.console.web import (
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "motcua_csrf_dang_nhap"
 
-_MESSAGES = {
-    Outcome.BAD_PASSWORD: "Tên đăng nhập hoặc mật khẩu không đúng.",
-    Outcome.UNKNOWN_USER: "Tên đăng nhập hoặc mật khẩu không đúng.",
-    Outcome.DISABLED: "Tài khoản đã bị khóa bởi quản trị viên.",
-    Outcome.LOCKED: f"Tài khoản tạm khóa {int(users.LOCKOUT.total_seconds() // 60)} phút do "
-                    "nhập sai mật khẩu nhiều lần.",
-}
+# Every failed login gets the same page, status and wording, whether the name exists, is
+# disabled or the password is wrong (OWASP Authentication Cheat Sheet, "Authentication and
+# Error Messages"); only the audit (`console_logins.outcome`) tells them apart.
+FAILED = "Tên đăng nhập hoặc mật khẩu không đúng."
+
+
+def _throttled(seconds: int) -> str:
+    return (f"Đăng nhập sai nhiều lần từ máy này; vui lòng thử lại sau {seconds} giây "
+            "(tài khoản không bị khóa).")
 
 
 def _safe_next(value: str) -> str:
@@ -43,6 +45,8 @@ def _safe_next(value: str) -> str:
 
 
 def _client(request: Request) -> tuple[str | None, str | None]:
+    """The client's address (a proxy's X-Forwarded-For counts only when the proxy is trusted:
+    MOTCUA_FORWARDED_ALLOW_IPS, passed to uvicorn by `motcua api`) and its user agent."""
     host = request.client.host if request.client else None
     return host, request.headers.get("user-agent")
 
@@ -77,14 +81,18 @@ async def login(request: Request) -> Response:
         return _login_page(request, next_path=next_path, username=username, status=422,
                            error="Vui lòng nhập tên đăng nhập và mật khẩu.")
     if len(username) > 64 or len(password) > 256:
-        return _login_page(request, next_path=next_path, status=422,
-                           error="Tên đăng nhập hoặc mật khẩu không đúng.")
+        return _login_page(request, next_path=next_path, status=422, error=FAILED)
     host, agent = _client(request)
-    outcome, secret = await users.login(resources(request).db(), username, password,
-                                        remote_addr=host, user_agent=agent)
+    outcome, secret, wait = await users.login(resources(request).db(), username, password,
+                                              remote_addr=host, user_agent=agent)
+    if outcome is Outcome.THROTTLED:
+        answer = _login_page(request, next_path=next_path, username=username, status=429,
+                            error=_throttled(wait or 1))
+        answer.headers["Retry-After"] = str(wait or 1)
+        return answer
     if secret is None:
         return _login_page(request, next_path=next_path, username=username, status=401,
-                           error=_MESSAGES.get(outcome, _MESSAGES[Outcome.BAD_PASSWORD]))
+                           error=FAILED)
     response = redirect(next_path)
     response.set_cookie(COOKIE, secret, httponly=True, samesite="strict",
                         secure=resources(request).settings.secure_cookies,

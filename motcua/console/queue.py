@@ -14,6 +14,7 @@ from motcua.access.tokens import Role
 from motcua.access.users import Session, list_users
 from motcua.api import listing
 from motcua.api.problems import Problem
+from motcua.api.text import in_range
 from motcua.console.web import (
     SECURITY_HEADERS,
     ConsoleError,
@@ -129,6 +130,10 @@ async def changes(request: Request, current: Staff,
             raise ValueError("naive")
     except ValueError:
         after = now() - timedelta(minutes=5)
+    try:  # a far year with an offset is past what PostgreSQL (or UTC itself) can hold
+        in_range(after)
+    except ValueError:
+        raise ConsoleError(422, "Thời điểm `since` phải nằm trong 2000–2100.") from None
     alerts = await pool.fetch(
         "SELECT stream, payload->>'kind' AS kind, recorded_at FROM events "
         "WHERE event_type = 'DeadlineAlertRaised' AND recorded_at > $1 "

@@ -8,7 +8,7 @@ what went wrong (`ConsoleError`), and a missing session is a redirect to `/login
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +24,7 @@ from motcua.access.tokens import Role
 from motcua.access.users import Session, session
 from motcua.api.privacy import sees_personal_data as principal_sees_personal_data
 from motcua.api.resources import Resources
+from motcua.documents.narration import SATISFACTION_LABELS
 from motcua.documents.timefmt import in_vietnam
 
 COOKIE = "motcua_phien"
@@ -65,8 +66,6 @@ ROLE_LABELS: dict[str, str] = {
     Role.OPS: "Vận hành", Role.KIOSK: "Kiosk đánh giá",
 }
 CHANNEL_LABELS = {"counter": "Trực tiếp", "online": "Trực tuyến", "postal": "Bưu chính"}
-SATISFACTION_LABELS = {"very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng",
-                       "not_satisfied": "Không hài lòng"}
 
 
 class ConsoleError(Exception):
@@ -149,8 +148,15 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
 
 
+# Requests a page makes on its own (the live list's poll): they do not keep a session alive.
+BACKGROUND_PATHS = frozenset({"/cap-nhat"})
+
+
 async def optional_session(request: Request) -> Session | None:
-    found = await session(resources(request).db(), request.cookies.get(COOKIE))
+    settings = resources(request).settings
+    found = await session(resources(request).db(), request.cookies.get(COOKIE),
+                          idle=timedelta(minutes=settings.console_idle_minutes),
+                          touch=request.url.path not in BACKGROUND_PATHS)
     request.state.console_session = found
     return found
 

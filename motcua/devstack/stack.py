@@ -35,6 +35,31 @@ class Ports:
     projector_metrics: int = 9466
     dispatcher_metrics: int = 9467
 
+    def named(self) -> list[tuple[str, int, str]]:
+        """(what, port, the `motcua dev` flag that moves it) for every port in use."""
+        found = [("API", self.api, "--port"), ("Temporal", self.temporal, "--temporal-port"),
+                 ("PostgreSQL", self.postgres, "--pg-port"),
+                 ("worker metrics", self.worker_metrics, "--metrics-port"),
+                 ("Temporal SDK metrics", self.worker_sdk_metrics, "--metrics-port"),
+                 ("projector metrics", self.projector_metrics, "--metrics-port"),
+                 ("dispatcher metrics", self.dispatcher_metrics, "--metrics-port")]
+        if self.temporal_ui:
+            found.append(("Temporal UI", self.temporal_ui, "--temporal-ui-port"))
+        return found
+
+    def check_free(self) -> None:
+        """StackError naming the first port something already listens on, and its flag; also
+        when two of them are the same port."""
+        seen: dict[int, str] = {}
+        for what, port, flag in self.named():
+            if port in seen:
+                raise StackError(f"port {port} is given to both {seen[port]} and {what}; "
+                                 f"choose another with {flag}")
+            seen[port] = what
+            if not port_free(port):
+                raise StackError(f"port {port} is already in use ({what}); choose another "
+                                 f"with {flag}")
+
     @classmethod
     def free(cls) -> Ports:
         """Ports all free now, for a stack beside others (tests, benchmarks); no Web UI."""
@@ -53,6 +78,7 @@ class Stack:
     ports: Ports = field(default_factory=Ports)
     env: dict[str, str] = field(default_factory=dict)
     time_skipping: bool = False
+    simulator_port: int = 8099  # `motcua dev --portal-simulator`
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -68,8 +94,10 @@ class Stack:
         return f"http://127.0.0.1:{self.ports.api}"
 
     def child_env(self) -> dict[str, str]:
+        # Metrics and probes on loopback, as the API, Temporal and PostgreSQL are.
         return {**os.environ, "DATABASE_URL": self.postgres.dsn,
-                "MOTCUA_TEMPORAL_ADDRESS": self.temporal.address, **self.payload_keys(),
+                "MOTCUA_TEMPORAL_ADDRESS": self.temporal.address,
+                "MOTCUA_METRICS_HOST": "127.0.0.1", **self.payload_keys(),
                 **dev_files_env(self.data_dir), **self.env}
 
     def payload_keys(self) -> dict[str, str]:
@@ -113,6 +141,9 @@ class Stack:
                                           "MOTCUA_SDK_METRICS_PORT": "0"}),
             "dispatcher": (["dispatcher"], {"MOTCUA_METRICS_PORT": str(p.dispatcher_metrics),
                                             "MOTCUA_SDK_METRICS_PORT": "0"}),
+            # `motcua dev --portal-simulator`: the national portal, SMS gateway and Zalo ZNS
+            # stand-ins (motcua.notify.simulators) on `simulator_port`.
+            "simulator": (["portal", "simulate", "--port", str(self.simulator_port)], {}),
             "api": (["api", "--host", "127.0.0.1", "--port", str(p.api)],
                     {"MOTCUA_METRICS_PORT": "0", "MOTCUA_SDK_METRICS_PORT": "0",
                      "MOTCUA_SECURE_COOKIES": "false"}),  # plain http on 127.0.0.1
@@ -124,7 +155,21 @@ class Stack:
         self.children[label] = child
         if name == "api":
             wait_for_port(p.api, 30, child)
+        if name == "simulator":
+            wait_for_port(self.simulator_port, 30, child)
         return child
+
+    def use_simulator(self, port: int) -> dict[str, str]:
+        """Point the children at a local simulator on `port` (the environment's own settings
+        win); returns the settings added."""
+        self.simulator_port = port
+        base = f"http://127.0.0.1:{port}"
+        added = {k: v for k, v in {"MOTCUA_PORTAL_URL": base,
+                                   "MOTCUA_PORTAL_TOKEN": "portal-token",
+                                   "MOTCUA_SMS_URL": f"{base}/sms"}.items()
+                 if k not in os.environ}
+        self.env.update(added)
+        return added
 
     def stop(self, name: str, timeout: float = 40.0) -> None:
         terminate(self.children.pop(name, None), timeout=timeout)

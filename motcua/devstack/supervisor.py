@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from motcua.devstack.procs import StackError
+from motcua.devstack.procs import StackError, free_ports
 from motcua.devstack.stack import SERVICES, Ports, Stack
 
 
@@ -61,6 +61,14 @@ def _dev_password(data_dir: Path, dsn: str) -> str:
     return password
 
 
+def _metrics_ports(first: int) -> dict[str, int]:
+    """The four metrics ports: `first` and the three after it, or four free ones (0), so that
+    a second stack beside the first needs no flag for them."""
+    ports = [first + i for i in range(4)] if first else free_ports(4)
+    return dict(zip(("worker_metrics", "worker_sdk_metrics", "projector_metrics",
+                     "dispatcher_metrics"), ports, strict=True))
+
+
 def run_dev(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -75,8 +83,14 @@ def run_dev(args: argparse.Namespace) -> int:
 
     try:
         lock = _lock(data_dir)
-        stack = Stack(data_dir, Ports(api=args.port, temporal=args.temporal_port,
-                                      temporal_ui=args.temporal_ui_port, postgres=args.pg_port))
+        ports = Ports(api=args.port, temporal=args.temporal_port,
+                      temporal_ui=args.temporal_ui_port, postgres=args.pg_port,
+                      **_metrics_ports(args.metrics_port))
+        ports.check_free()  # every port, before anything starts: one line, not a dead child
+        stack = Stack(data_dir, ports)
+        if getattr(args, "portal_simulator", False):
+            stack.use_simulator(args.simulator_port)
+            stack.start("simulator")
         stack.start_services()
         token = _dev_token(data_dir, stack.postgres.dsn)
         password = _dev_password(data_dir, stack.postgres.dsn)
@@ -87,12 +101,16 @@ def run_dev(args: argparse.Namespace) -> int:
         p = stack.ports
         print(f"motcua dev is ready in {time.monotonic() - started:.1f}s (data in {data_dir})")
         print(f"  API            {stack.api_url}  (docs: /docs, /openapi.json)")
-        print(f"  metrics        {stack.api_url}/metrics, worker :{p.worker_metrics}, "
-              f"Temporal SDK :{p.worker_sdk_metrics}, projector :{p.projector_metrics}, "
-              f"dispatcher :{p.dispatcher_metrics}")
+        print(f"  metrics        {stack.api_url}/metrics; on 127.0.0.1: worker "
+              f":{p.worker_metrics}, Temporal SDK :{p.worker_sdk_metrics}, projector "
+              f":{p.projector_metrics}, dispatcher :{p.dispatcher_metrics} (--metrics-port)")
         print(f"  Temporal       {stack.temporal.address}  "
               f"(UI http://127.0.0.1:{args.temporal_ui_port})")
         print(f"  PostgreSQL     {stack.postgres.dsn}")
+        if "simulator" in stack.children:
+            base = f"http://127.0.0.1:{stack.simulator_port}"
+            print(f"  portal sim.    {base}  (what it holds: {base}/_sim/dossiers, "
+                  f"{base}/_sim/progress, SMS {base}/_sim/sms)")
         print(f"  console        {stack.api_url}/  (user dev, password {password}, also in "
               f"{data_dir / 'dev-password'})")
         print(f"  dev token      {token}  (also in {data_dir / 'dev-token'})")

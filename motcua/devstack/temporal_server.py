@@ -22,7 +22,7 @@ SEARCH_ATTRIBUTES = {
 # The dev server runs one history shard (fixed by `start-dev`); its queue processors and rate
 # limits, sized for a laptop demo, are what caps a 17:00 deadline storm, not motcua's code
 # (issue 13: a bare-timer storm went from 28 to 82 alerts/s with these). Each value, and its
-# equivalent on a real cluster, is explained in the README ("Configuration") and
+# equivalent on a real cluster, is explained in docs/configuration.md and
 # deploy/SCALING.md. Keys checked against the server's dynamicconfig/constants.go (1.32).
 TUNED_DYNAMIC_CONFIG: dict[str, str] = {
     # Timer and transfer queue readers: default 20 polls/s per shard, so a storm of due timers

@@ -32,13 +32,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from enum import Enum
 
 from domain import events as ev
 from domain.clock import timeliness
 from domain.envelope import EventEnvelope
 from domain.states import Timeliness
 from motcua.documents.history import History
-from motcua.documents.timefmt import CHANNEL_LABELS, VERDICT_LABELS, vn_time
+from motcua.documents.narration import describe
+from motcua.documents.timefmt import VERDICT_LABELS, vn_time
 
 DESK = "Bộ phận tiếp nhận và trả kết quả"
 
@@ -80,7 +82,7 @@ def rows(h: History) -> list[Row]:
         if isinstance(event, ev.DeadlineSet):
             due = _legal_due(event, due)
             continue
-        step = _describe(rec, applicant, holder, desk, h.tz)
+        step = _step(rec, applicant, holder, desk, h.tz)
         if step is None:
             continue
         if isinstance(event, ev.OfficerAssigned | ev.ProcessingStarted):
@@ -119,62 +121,56 @@ def _deadline_caused_by(steps: tuple[EventEnvelope, ...], i: int) -> datetime | 
     return None
 
 
-def _describe(rec: EventEnvelope, applicant: str, holder: str, desk: str,
-              tz: tzinfo) -> _Step | None:
-    """Step name, giver, receiver, time and note of one event; None if it is no hand-off.
-    `holder` is who holds the dossier before it, `desk` who receives the result."""
-    actor = rec.actor or DESK
-    match rec.event:
-        case ev.DossierReceived() as e:
-            note = f"Hình thức nộp: {CHANNEL_LABELS[e.channel]}"
-            if e.original_received_at is not None:
-                note += " (nhận từ hệ thống cũ)"
-            return _Step("Tiếp nhận hồ sơ", applicant, actor, e.original_received_at or e.at,
-                         note)
-        case ev.DossierSubmitted() as e:
-            return _Step("Nộp hồ sơ trực tuyến", applicant, DESK, e.at,
-                         f"Hình thức nộp: {CHANNEL_LABELS[e.channel]}; chờ tiếp nhận")
-        case ev.IntakeSupplementRequested() as e:
-            return _Step("Yêu cầu bổ sung trước khi tiếp nhận", actor, applicant, e.at,
-                         f"Lý do: {e.reason}; thời hạn tính lại từ khi nhận đủ hồ sơ")
-        case ev.IntakeSupplementReceived() as e:
-            return _Step("Nhận hồ sơ bổ sung (trước khi tiếp nhận)", applicant, actor, e.at,
-                         e.note or "")
-        case ev.SubmissionAccepted() as e:
-            return _Step("Tiếp nhận hồ sơ", applicant, actor, e.at,
-                         f"Hồ sơ trực tuyến; thời hạn tính từ {vn_time(e.counted_from, tz)}")
-        case ev.SubmissionRefused() as e:
-            return _Step("Từ chối tiếp nhận hồ sơ", actor, applicant, e.at, f"Lý do: {e.reason}")
-        case ev.OfficerAssigned() as e:
-            notes = [e.note or ""]
-            if actor != holder:
-                notes.append(f"Phân công: {actor}")
-            return _Step("Phân công xử lý", holder, e.officer, e.at,
-                         "; ".join(n for n in notes if n))
-        case ev.ProcessingStarted() as e:
-            return _Step("Bắt đầu giải quyết", holder, e.officer, e.at)
-        case ev.SupplementRequested() as e:
-            note = f"Lý do: {e.reason}"
-            if e.counts_as_late:
-                note += ("; yêu cầu bổ sung lần thứ hai trong quá trình giải quyết: hồ sơ được "
-                         "tính là quá hạn")
-            return _Step("Yêu cầu bổ sung, hoàn thiện hồ sơ", actor, applicant, e.at, note)
-        case ev.SupplementReceived() as e:
-            return _Step("Nhận hồ sơ bổ sung", applicant, actor, e.at, e.note or "")
-        case ev.ResultReady() as e:
-            return _Step("Có kết quả giải quyết", actor, desk, e.at, e.summary, e.timeliness)
-        case ev.ResultReturned() as e:
-            return _Step("Trả kết quả", actor, applicant, e.at, e.note or "", e.timeliness)
-        case ev.DeadlineExtended() as e:
-            note = f"Hẹn lại: {vn_time(e.new_due_at, tz)}; lý do: {e.reason}"
-            if not e.in_time:
-                note += "; văn bản xin lỗi gửi sau thời hạn phải gửi"
-            return _Step("Xin lỗi và hẹn lại ngày trả kết quả", actor, applicant, e.at, note)
-        case ev.DossierRefused() as e:
-            return _Step("Từ chối giải quyết hồ sơ", actor, applicant, e.at,
-                         f"Lý do: {e.reason}")
-        case ev.DossierWithdrawn() as e:
-            return _Step("Rút hồ sơ theo đề nghị", actor, applicant, e.at, f"Lý do: {e.reason}")
-        case ev.ProcessingStopped() as e:
-            return _Step("Dừng giải quyết hồ sơ", actor, applicant, e.at, f"Lý do: {e.reason}")
-    return None
+class _Party(Enum):
+    """Who a hand-off cell names (resolved per row in `_step`)."""
+
+    APPLICANT = "applicant"  # the citizen
+    ACTOR = "actor"  # who recorded the event
+    HOLDER = "holder"  # who held the dossier before the step
+    OFFICER = "officer"  # the officer the event names
+    DESK = "desk"  # the one-stop desk itself
+    RESULT_DESK = "result_desk"  # who receives the result at the desk
+
+
+# The events that are hand-offs, with their giver and receiver; anything else prints no row.
+_HANDOFFS: dict[type[ev.Event], tuple[_Party, _Party]] = {
+    ev.DossierReceived: (_Party.APPLICANT, _Party.ACTOR),
+    ev.DossierSubmitted: (_Party.APPLICANT, _Party.DESK),
+    ev.IntakeSupplementRequested: (_Party.ACTOR, _Party.APPLICANT),
+    ev.IntakeSupplementReceived: (_Party.APPLICANT, _Party.ACTOR),
+    ev.SubmissionAccepted: (_Party.APPLICANT, _Party.ACTOR),
+    ev.SubmissionRefused: (_Party.ACTOR, _Party.APPLICANT),
+    ev.OfficerAssigned: (_Party.HOLDER, _Party.OFFICER),
+    ev.ProcessingStarted: (_Party.HOLDER, _Party.OFFICER),
+    ev.SupplementRequested: (_Party.ACTOR, _Party.APPLICANT),
+    ev.SupplementReceived: (_Party.APPLICANT, _Party.ACTOR),
+    ev.ResultReady: (_Party.ACTOR, _Party.RESULT_DESK),
+    ev.ResultReturned: (_Party.ACTOR, _Party.APPLICANT),
+    ev.DeadlineExtended: (_Party.ACTOR, _Party.APPLICANT),
+    ev.DossierRefused: (_Party.ACTOR, _Party.APPLICANT),
+    ev.DossierWithdrawn: (_Party.ACTOR, _Party.APPLICANT),
+    ev.ProcessingStopped: (_Party.ACTOR, _Party.APPLICANT),
+}
+
+
+def _step(rec: EventEnvelope, applicant: str, holder: str, desk: str,
+          tz: tzinfo) -> _Step | None:
+    """Step name, giver, receiver, time and note of one event (worded by `describe`); None if
+    it is no hand-off. `holder` is who holds the dossier before it, `desk` who receives the
+    result."""
+    event = rec.event
+    parties = _HANDOFFS.get(type(event))
+    if parties is None:
+        return None
+    officer = event.officer if isinstance(event, ev.OfficerAssigned | ev.ProcessingStarted) \
+        else ""
+    names = {_Party.APPLICANT: applicant, _Party.ACTOR: rec.actor or DESK, _Party.HOLDER: holder,
+             _Party.OFFICER: officer, _Party.DESK: DESK, _Party.RESULT_DESK: desk}
+    told = describe(event, tz)
+    note = told.note()
+    if isinstance(event, ev.OfficerAssigned) and names[_Party.ACTOR] != holder:
+        note = "; ".join(n for n in (note, f"Phân công: {names[_Party.ACTOR]}") if n)
+    at = event.original_received_at or event.at if isinstance(event, ev.DossierReceived) \
+        else event.at
+    judged = event.timeliness if isinstance(event, ev.ResultReady | ev.ResultReturned) else None
+    return _Step(told.step, names[parties[0]], names[parties[1]], at, note, judged)

@@ -24,7 +24,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     refresher = asyncio.create_task(run_refresher(pool))
     log.info("projector.started", metrics_port=settings.metrics_port)
     try:
-        async with probes(settings.metrics_port, {"postgresql": lambda: pool.fetchval("SELECT 1")}):
+        async with probes(settings.metrics_port, {"postgresql": lambda: pool.fetchval("SELECT 1")},
+                          settings.metrics_host):
             await projector.run(pool, stop, tz=calendar_for(settings).tz,
                                 gather=settings.projector_gather_ms / 1000)
     finally:

@@ -27,6 +27,7 @@ import asyncpg
 from domain import events as ev
 from domain.decide import timeliness_at
 from domain.dossier import Dossier
+from domain.due import overdue_from_day
 from motcua.eventstore.store import Conn
 
 DAY, MONTH, YEAR = 0, 1, 2
@@ -85,14 +86,10 @@ def bucket(grain: int, day: date) -> date:
 
 def overdue_from(s: Dossier, received_day: date, late_flag_day: date | None,
                  tz: tzinfo) -> date | None:
-    """The first day at whose end `s`, still in progress, counts as overdue: its due date
-    (unless it waits for a supplement and was within time when the clock stopped: the due time
-    given on the supplement's arrival will add the pause back), or a 766 late flag."""
-    day: date | None = None
-    paused_within_time = (s.paused_at is not None and s.due_at is not None
-                          and s.paused_at < s.due_at)
-    if s.due_at is not None and not paused_within_time:
-        day = office_day(s.due_at, tz)
+    """The first day at whose end `s`, still in progress, counts as overdue: its judged due
+    date (`domain.due.overdue_from_day`: none while it waits for a supplement asked for within
+    time), or a 766 late flag, whichever comes first."""
+    day = overdue_from_day(s.judged_due_at, s.paused_at, tz)
     if late_flag_day is not None:
         day = late_flag_day if day is None else min(day, late_flag_day)
     return None if day is None else max(day, received_day)

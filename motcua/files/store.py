@@ -41,7 +41,7 @@ class FileStore(Protocol):
 
 
 class PostgresFileStore:
-    """Blobs in the table `file_blobs` (migration 0010)."""
+    """Blobs in the table `file_blobs` (migration 0013)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool

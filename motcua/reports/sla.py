@@ -11,7 +11,6 @@ the end of the day before the report date (`as_of`).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import itertools
@@ -21,6 +20,7 @@ from typing import Any
 
 import asyncpg
 
+from motcua import exports
 from motcua.catalog.calendar import office_zone
 from motcua.eventstore.reporting import BOTH, DAY, MONTH, PROCEDURE, PROVINCE, UNIT, YEAR
 from motcua.eventstore.store import Conn
@@ -172,7 +172,7 @@ class Report:
 def to_csv(report: Report) -> str:
     """The report as CSV: one `group` line per row (when grouped), then the `total` line."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = exports.csv_writer(out)
     writer.writerow(("scope", "period_from", "period_to", *COLUMNS, "definition_version"))
     lines = [("group", r) for r in report.rows] if report.group_by else []
     for scope, row in [*lines, ("total", report.totals)]:

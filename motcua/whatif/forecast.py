@@ -38,6 +38,7 @@ import structlog
 
 from domain.calendar import Calendar, DateOutsideCalendar
 from domain.dossier import Dossier
+from domain.due import is_overdue, paused_within_time
 from motcua.metrics import DOSSIERS_AT_RISK
 from motcua.whatif.simulate import WorkdayIndex
 
@@ -113,7 +114,7 @@ def _paused_days(index: WorkdayIndex, starts: Sequence[date], ends: Sequence[dat
 _HISTORY = """
 SELECT procedure_code, unit_code,
        (received_at AT TIME ZONE $1)::date AS received, (finished_at AT TIME ZONE $1)::date
-       AS finished, (coalesce(legal_due_at, due_at) AT TIME ZONE $1)::date AS due,
+       AS finished, (judged_due_at AT TIME ZONE $1)::date AS due,
        late_by_supplement,
        ARRAY(SELECT (x AT TIME ZONE $1)::date FROM unnest(pause_starts) x) AS pause_starts,
        ARRAY(SELECT (x AT TIME ZONE $1)::date FROM unnest(pause_ends) x) AS pause_ends,
@@ -171,10 +172,10 @@ def score(model: Model, index: WorkdayIndex, cal: Calendar, d: Open, now: dateti
     if d.due_at is None:
         return None
     if d.paused_at is not None:
-        if d.paused_at >= d.due_at:
+        if not paused_within_time(d.paused_at, d.due_at):
             return Risk(1.0, "overdue", 0)
         upto = d.paused_at  # the clock stopped: judge the time used until then
-    elif now >= d.due_at:
+    elif is_overdue(d.due_at, now):
         return Risk(1.0, "overdue", 0)
     else:
         upto = now
@@ -200,7 +201,7 @@ def open_from_record(r: asyncpg.Record) -> Open:
 
 _OPEN = """
 SELECT code, unit_code, procedure_code, state, received_at,
-       coalesce(legal_due_at, due_at) AS due_at, pause_starts, pause_ends, paused_at,
+       judged_due_at AS due_at, pause_starts, pause_ends, paused_at,
        late_by_supplement
 FROM dossiers WHERE state = ANY($1::text[])
 """
@@ -301,7 +302,7 @@ def dossier_risk(cal: Calendar, d: Dossier, now: datetime) -> Risk | None:
 
 _AT_CUTOFF = """
 SELECT code, unit_code, procedure_code, state, received_at, finished_at,
-       coalesce(legal_due_at, due_at) AS due_at, timeliness, pause_starts, pause_ends,
+       judged_due_at AS due_at, timeliness, pause_starts, pause_ends,
        late_by_supplement
 FROM dossiers
 WHERE received_at < $1 AND (finished_at IS NULL OR finished_at >= $1) AND due_at IS NOT NULL

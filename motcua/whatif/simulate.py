@@ -56,6 +56,7 @@ from domain.clock import (
     timeliness,
     working_time_between,
 )
+from domain.due import overdue_on
 from motcua.eventstore.store import Conn
 
 BATCH = 20_000
@@ -260,9 +261,10 @@ class Simulator:
             return found
         if d.late_by_supplement:
             return OVERDUE
-        if d.paused_at is not None and d.paused_at < due:
-            return WITHIN  # waiting for the citizen since before the due time: clock stopped
-        return OVERDUE if self.due_day(due)[0] < self.as_of else WITHIN
+        # In progress at the end of the day before the report date (`domain.due`: none while
+        # waiting for the citizen since before the due time, the clock stopped).
+        return OVERDUE if overdue_on(due, d.paused_at, self.as_of - timedelta(days=1),
+                                     self.tz) else WITHIN
 
 
 @dataclasses.dataclass
@@ -446,7 +448,7 @@ class Comparison:
 
 _SELECT = """
 SELECT code, unit_code, procedure_code, state, received_at, finished_at, timeliness,
-       coalesce(legal_due_at, due_at) AS due_at, calendar_version, pause_starts, pause_ends,
+       judged_due_at AS due_at, calendar_version, pause_starts, pause_ends,
        paused_at, extended_at, extended_due_at, late_by_supplement, verification_required,
        (received_at AT TIME ZONE $3)::date AS received_day,
        (finished_at AT TIME ZONE $3)::date AS finished_day

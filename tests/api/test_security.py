@@ -573,11 +573,12 @@ def test_clusters_whose_data_folder_was_deleted_are_swept() -> None:
 
 
 def test_complaints_are_personal_data_for_redaction() -> None:
-    """A complaint names its author and carries their words: ops sees neither."""
+    """A complaint names its author and carries their words: ops sees neither, nor the
+    channel, which staff type freely (issue 24.9)."""
     from motcua.api.privacy import REDACTED, _redact_data
 
     data = {"complainant": "Trần Thị B", "channel": "hotline", "text": "Chậm trả kết quả",
             "outcome": "Đã trả lời công dân"}
     shown = _redact_data("ComplaintRecorded", data)
-    assert shown == {"complainant": REDACTED, "channel": "hotline", "text": REDACTED,
+    assert shown == {"complainant": REDACTED, "channel": REDACTED, "text": REDACTED,
                      "outcome": REDACTED}

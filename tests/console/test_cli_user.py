@@ -41,7 +41,7 @@ async def test_create_disable_and_reset(database: str, pool: asyncpg.Pool,
     assert row is not None and row["password_hash"].startswith("$argon2id$")
     assert password not in row["password_hash"]
     assert sorted(row["roles"]) == ["clerk", "officer"] and row["unit_code"] == UNIT
-    outcome, secret = await users.login(pool, "cli-lan", password)
+    outcome, secret, _ = await users.login(pool, "cli-lan", password)
     assert outcome is users.Outcome.SUCCESS and secret is not None
     assert await users.session(pool, secret) is not None
 
@@ -52,7 +52,8 @@ async def test_create_disable_and_reset(database: str, pool: asyncpg.Pool,
     assert await run(["reset-password", "--name", "cli-lan"]) == 0
     fresh = capsys.readouterr().out.strip()
     assert fresh and fresh != password
-    assert (await users.login(pool, "cli-lan", password))[0] is users.Outcome.DISABLED
+    assert (await users.login(pool, "cli-lan", fresh))[0] is users.Outcome.DISABLED
+    assert (await users.login(pool, "cli-lan", password))[0] is users.Outcome.BAD_PASSWORD
 
 
 async def test_refusals(database: str, capsys: pytest.CaptureFixture[str]) -> None:

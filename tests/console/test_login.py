@@ -60,22 +60,23 @@ async def test_forms_without_csrf_token_are_refused(console_url: str,
         assert refused.status_code == 403 and "Phiên làm việc" in refused.text
 
 
-async def test_lockout_after_repeated_failures(console_url: str, make_user: MakeUser,
-                                               pool: asyncpg.Pool) -> None:
-    """After MAX_FAILURES wrong passwords even the right one is refused for a while; each
-    attempt is recorded."""
+async def test_repeated_failures_slow_this_client_down(console_url: str, make_user: MakeUser,
+                                                      pool: asyncpg.Pool) -> None:
+    """After FREE_FAILURES wrong passwords this client waits (429) before trying that name
+    again, even with the right password; each attempt is recorded. (Issue 24: no hard lock;
+    other clients are not slowed, tests/console/test_security_round3.py.)"""
     officer = await make_user("officer", unit=UNIT)
     async with httpx.AsyncClient(base_url=console_url) as http:
-        for _ in range(users.MAX_FAILURES):
+        for _ in range(users.FREE_FAILURES):
             wrong = await login(http, officer, "not-the-password")
             assert wrong.status_code == 401
-        locked = await login(http, officer, PASSWORD)
-        assert locked.status_code == 401 and "tạm khóa" in locked.text
-        unknown = await login(http, "no-such-user", PASSWORD)
-        assert unknown.status_code == 401
+        await pool.execute("UPDATE login_throttle SET next_try_at = now() + interval '1 minute' "
+                           "WHERE username = $1", officer)  # as if the wait had grown
+        held = await login(http, officer, PASSWORD)
+        assert held.status_code == 429 and "thử lại sau" in held.text
     outcomes = [r["outcome"] for r in await pool.fetch(
         "SELECT outcome FROM console_logins WHERE username = $1 ORDER BY id", officer)]
-    assert outcomes == ["bad_password"] * (users.MAX_FAILURES - 1) + ["locked", "locked"]
+    assert outcomes == ["bad_password"] * users.FREE_FAILURES + ["throttled"]
 
 
 async def test_disabled_user_loses_its_session(console_url: str, make_user: MakeUser,
@@ -86,8 +87,8 @@ async def test_disabled_user_loses_its_session(console_url: str, make_user: Make
         assert (await http.get("/bao-cao")).status_code == 200
         assert await users.disable_user(pool, leader)
         assert (await http.get("/bao-cao")).status_code == 303
-        refused = await login(http, leader, PASSWORD)
-        assert refused.status_code == 401 and "đã bị khóa" in refused.text
+        refused = await login(http, leader, PASSWORD)  # the same page as a wrong password
+        assert refused.status_code == 401 and "mật khẩu không đúng" in refused.text
 
 
 async def test_open_redirect_is_refused(console_url: str, make_user: MakeUser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -39,6 +39,10 @@ def populated_registry() -> tuple[CollectorRegistry, m.Metrics]:
     mx.projection_lag.set(1.5)
     mx.http_request_duration.labels("/v1/dossiers/{code}", "GET", "200").observe(0.02)
     mx.dossiers_at_risk.labels("000.00.15.H35").set(2)
+    mx.deliveries.labels("portal", "retried").inc()
+    mx.delivery_backlog.labels("portal").set(3)
+    mx.delivery_oldest_pending.labels("portal").set(120.0)
+    mx.deliveries_failed.labels("sms").set(1)
     mx.open_dossiers.set_snapshot(m.OpenDossiersSnapshot(
         open={("000.00.15.H35", "processing", "overdue"): 3,
               ("000.00.15.H35", "received", "on_track"): 7},
@@ -76,6 +80,11 @@ def test_contract_metric_names_and_labels() -> None:
         "motcua_dossiers_open": {"unit", "state", "sla_status"},
         "motcua_dossiers_overdue_without_apology": {"unit"},
         "motcua_dossiers_at_risk": {"unit"},
+        # The delivery layer (issue 25), by destination.
+        "motcua_deliveries_total": {"destination", "outcome"},
+        "motcua_delivery_backlog": {"destination"},
+        "motcua_delivery_oldest_pending_seconds": {"destination"},
+        "motcua_deliveries_failed": {"destination"},
     }
     for name, labels in expected.items():
         assert name in samples, f"{name} not exported"
@@ -253,25 +262,38 @@ class _Rollback(Exception):
 
 @pytest.mark.engine
 async def test_refresh_sql_runs_against_the_real_read_model(pool: Any) -> None:
-    """The GROUP BY against the migrated schema, inside a transaction that is rolled back."""
+    """The GROUP BY against the migrated schema, inside a transaction that is rolled back: the
+    SLA status comes from the due instants and the refresh's instant, not from the stored
+    `sla_status` (issue 27 item 1), and the snapshot knows when it next changes."""
     _, mx = m.fresh_registry()
+    at = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
     insert = """
         INSERT INTO dossiers (code, unit_code, procedure_code, state, status_code, sla_status,
-                              channel, received_at, due_at, apology_sent, version, updated_at,
-                              snapshot)
-        VALUES ($1, 'TEST.METRICS', '1.004222', $2, 4, $3, 'counter', now(), now(), $4, 1, now(),
-                '{}'::jsonb)
+                              channel, received_at, due_at, due_soon_at, judged_due_at,
+                              apology_sent, version, updated_at, snapshot)
+        VALUES ($1, 'TEST.METRICS', '1.004222', $2, 4, $3, 'counter', $5, $6, $7, $6, $4, 1,
+                now(), '{}'::jsonb)
     """
+    hour = timedelta(hours=1)
     async with pool.acquire() as conn:
         with pytest.raises(_Rollback):
             async with conn.transaction():
-                await conn.execute(insert, "M-1", "processing", "overdue", False)
-                await conn.execute(insert, "M-2", "processing", "overdue", True)
-                await conn.execute(insert, "M-3", "received", "on_track", False)
-                await conn.execute(insert, "M-4", "returned", "closed", False)  # not open
-                snap = await mx.open_dossiers.refresh(conn)
+                # Due an hour ago, no timer event projected yet: the stored status is stale.
+                await conn.execute(insert, "M-1", "processing", "on_track", False,
+                                   at - 48 * hour, at - hour, at - 9 * hour)
+                await conn.execute(insert, "M-2", "processing", "on_track", True,
+                                   at - 48 * hour, at - hour, at - 9 * hour)
+                # Due tomorrow, due soon in two hours (whatever the stored status says).
+                await conn.execute(insert, "M-3", "received", "overdue", False,
+                                   at - hour, at + 24 * hour, at + 2 * hour)
+                await conn.execute(insert, "M-4", "returned", "closed", False,  # not open
+                                   at - 48 * hour, at - hour, at - 9 * hour)
+                snap = await mx.open_dossiers.refresh(conn, at)
+                later = await mx.open_dossiers.refresh(conn, at + 2 * hour)
                 raise _Rollback
     mine = {k: v for k, v in snap.open.items() if k[0] == "TEST.METRICS"}
     assert mine == {("TEST.METRICS", "processing", "overdue"): 2,
                     ("TEST.METRICS", "received", "on_track"): 1}
     assert snap.overdue_without_apology.get("TEST.METRICS") == 1
+    assert snap.next_change == (at + 2 * hour).timestamp()
+    assert later.open[("TEST.METRICS", "received", "due_soon")] == 1

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.deploy._support import DEPLOY, PROMETHEUS, RULES_FILE, run
@@ -36,6 +37,7 @@ def test_config_passes_promtool_check(promtool: str) -> None:
     assert "1 rule files found" in out, out
 
 
+@pytest.mark.slow  # about 20 s of promtool CPU: not in the fast loop
 def test_rule_unit_tests_pass(promtool: str) -> None:
     assert RULE_TESTS, "deploy/prometheus/tests/*.yml missing"
     run([promtool, "test", "rules", *[p.name for p in RULE_TESTS]], cwd=PROMETHEUS / "tests")

@@ -151,9 +151,12 @@ async def test_an_alert_is_delivered_once_with_its_event_id(
         dispatcher = Dispatcher(pool, http, receiver.url, SECRET, Policy(poll_interval=0.2))
         task = asyncio.create_task(dispatcher.run(stop))
         rows = await _settled(pool, ids)
-        await asyncio.sleep(0.5)  # time for a wrong second POST to show
         stop.set()
         await asyncio.wait_for(task, 15)
+        # One more full pass after settling, drained: a wrong second POST would be made by
+        # it (rather than waiting on the wall clock for one to show).
+        await dispatcher.step()
+        await dispatcher.drain()
     assert {r["status"] for r in rows} == {"delivered"} and {r["attempts"] for r in rows} == {1}
     bodies = receiver.bodies([code])
     assert sorted(str(b["event_id"]) for b in bodies) == sorted(ids)  # once each

@@ -4,7 +4,6 @@ JSON. Both for the roles `leader` and `ops`; a unit-scoped token sees only its u
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, datetime, tzinfo
 from typing import Annotated, Any, Literal
@@ -14,10 +13,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from motcua import exports
 from motcua.access.tokens import Principal
 from motcua.api import problems
 from motcua.api.auth import check_unit_allowed, require
-from motcua.api.privacy import record_read, sees_personal_data
+from motcua.api.checks import check_known
+from motcua.api.privacy import REDACTED, record_read, sees_personal_data
 from motcua.api.problems import invalid_input, unavailable
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.text import FIRST_DAY, LAST_DAY, Short
@@ -115,6 +116,8 @@ async def sla_report(
     _check_period(period_from, period_to)
     if unit is not None:
         check_unit_allowed(principal, unit, "unit")
+    await check_known(pool, resources.catalog, unit=unit,
+                      procedures=[procedure] if procedure else [])
     try:
         report = await reports.sla_report(
             pool, period_start=period_from, period_end=period_to,
@@ -159,7 +162,10 @@ def _register_line(row: asyncpg.Record, tz: tzinfo, personal: bool,
     at: datetime = row["allocated_at"]
     line: dict[str, Any] = {
         "day": row["day"].isoformat(), "seq": row["seq"], "dossier_code": row["dossier_code"],
-        "status": status, "void_reason": row["void_reason"] if status == "void" else None,
+        # The engine's refusal may quote what was sent (a name): free text, not for ops.
+        "status": status,
+        "void_reason": (row["void_reason"] if personal else REDACTED) if status == "void"
+        else None,
         "allocated_by": row["allocated_by"], "allocated_at": at.astimezone(tz).isoformat()}
     if personal:
         code = row["procedure_code"]
@@ -174,7 +180,7 @@ def _register_line(row: asyncpg.Record, tz: tzinfo, personal: bool,
 def _register_csv(lines: list[dict[str, Any]], personal: bool) -> str:
     out = io.StringIO()
     columns = REGISTER_COLUMNS + (PERSONAL_COLUMNS if personal else ())
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = exports.csv_writer(out)
     writer.writerow(columns)
     for line in lines:
         writer.writerow(["" if line.get(c) is None else line[c] for c in columns])
@@ -231,6 +237,7 @@ async def register_report(
     if unit is None:
         raise invalid_input("unit", "required for a token not limited to a unit")
     check_unit_allowed(principal, unit, "unit")
+    await check_known(pool, resources.catalog, unit=unit)
     personal = sees_personal_data(principal)
     tz = resources.calendar.tz
     try:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from motcua.access.tokens import Principal
 from motcua.api import problems
 from motcua.api.auth import check_unit_allowed, require
+from motcua.api.checks import check_known
 from motcua.api.problems import TOO_MANY_REQUESTS, Problem, invalid_input, unavailable
 from motcua.api.resources import PoolDep, Resources, ResourcesDep
 from motcua.api.text import Short
@@ -114,13 +115,14 @@ async def whatif_report(
     """For every dossier received in the period, the due time recomputed under the catalog in
     force (baseline) and under the cut (same counting rules, pauses and extension), judged
     against when it was completed (Biểu 06, Decision 766 index 2.1). Nothing is written."""
-    for name, day in (("from", period_from), ("to", period_to)):
-        if not EARLIEST <= day <= LATEST:
+    for name, day in (("from", period_from), ("to", period_to), ("as_of", as_of)):
+        if day is not None and not EARLIEST <= day <= LATEST:
             raise invalid_input(name, f"must be between {EARLIEST} and {LATEST}")
     if period_to < period_from:
         raise invalid_input("to", "must not be before from")
     if unit is not None:
         check_unit_allowed(principal, unit, "unit")
+    await check_known(pool, resources.catalog, unit=unit, procedures=procedure or [])
     try:
         result = await run_cut(resources, pool, start=period_from, end=period_to, cut=cut,
                                procedures=procedure or [],
@@ -157,6 +159,7 @@ async def likely_late(
     few minutes (`taken_at`)."""
     if unit is not None:
         check_unit_allowed(principal, unit, "unit")
+    await check_known(pool, resources.catalog, unit=unit)
     scope = unit if unit is not None else principal.unit_code
     snap = forecast.FORECAST.snapshot
     if not snap.taken_at:

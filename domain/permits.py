@@ -1,0 +1,120 @@
+"""Which commands an actor may send to a dossier now: one function, `refusal`, holding every
+rule that decides it, and `allowed`, what a screen offers (the usual next step first).
+
+What decides it, in the order the API answers: the actor's roles (the action table's, given
+as `senders`), the actor's unit, the assignee-only processing steps, the end of the dossier's
+life (`Dossier.ended`), the states of `domain.decide.ALLOWED` with the once-only steps
+(`domain.decide.check_allowed`: an extension, a rating, a verification already recorded), and
+the procedure's verification maximum. Only the command's own fields (a reason left empty, an
+appointment not later than the due time) are left to `decide`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol
+
+from domain import commands as cmd
+from domain.decide import check_allowed, no_more_commands
+from domain.dossier import Dossier
+from domain.errors import DomainError, InvalidCommand, NotPermitted, NotVisible
+from domain.states import DossierState
+
+LEADER = "leader"
+
+# Processing steps: on a dossier assigned to an officer, only that officer, or a leader of the
+# unit, may take them (OUR READING of the one-stop workflow: the assigned officer handles the
+# dossier, the leader who assigned it may act for them).
+ASSIGNEE_STEPS: frozenset[type[cmd.Command]] = frozenset({
+    cmd.StartProcessing, cmd.RequestSupplement, cmd.ProvideSupplement,
+    cmd.CompleteProcessing, cmd.RequireVerification})
+
+# The step a dossier usually takes next in each state, offered first.
+USUAL_NEXT: dict[DossierState, type[cmd.Command]] = {
+    DossierState.SUBMITTED: cmd.AcceptSubmission,
+    DossierState.AWAITING_INTAKE_SUPPLEMENT: cmd.ProvideIntakeSupplement,
+    DossierState.RECEIVED: cmd.AssignOfficer,
+    DossierState.ASSIGNED: cmd.StartProcessing,
+    DossierState.PROCESSING: cmd.CompleteProcessing,
+    DossierState.AWAITING_SUPPLEMENT: cmd.ProvideSupplement,
+    DossierState.READY: cmd.ReturnResult,
+    DossierState.RETURNED: cmd.RateService,
+}
+
+Senders = Mapping[type[cmd.Command], frozenset[str]]
+"""The roles that may send each command (the action table's); a command absent from it is
+sent by no person (timers, the operator's CLI)."""
+
+
+class Actor(Protocol):
+    """Who sends a command: a user or a token (`motcua.access.tokens.Principal` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def roles(self) -> frozenset[str]: ...
+
+    @property
+    def unit_code(self) -> str | None: ...  # None: every unit
+
+
+def role_refusal(command: type[cmd.Command], roles: frozenset[str],
+                 senders: Senders) -> NotPermitted | None:
+    """Refused when none of `roles` may send `command`."""
+    allowed = senders.get(command, frozenset())
+    if roles & allowed:
+        return None
+    return NotPermitted(f"{command.__name__} needs one of the roles: "
+                        f"{', '.join(sorted(allowed)) or 'none'}")
+
+
+def assignee_refusal(command: type[cmd.Command], assignee: str | None,
+                     actor: Actor) -> NotPermitted | None:
+    """Refused when `command` is a processing step of a dossier assigned to someone else and
+    `actor` is not a leader (whose unit scope is checked apart)."""
+    if (command in ASSIGNEE_STEPS and assignee is not None and assignee != actor.name
+            and LEADER not in actor.roles):
+        return NotPermitted(f"the dossier is assigned to {assignee}; only the assignee or a "
+                            "leader of the unit may take its processing steps")
+    return None
+
+
+def refusal(d: Dossier, command: type[cmd.Command], actor: Actor, now: datetime, *,
+            senders: Senders, verification_maximum: bool) -> DomainError | None:
+    """Why `actor` may not send a command of type `command` to `d` at `now` (the first reason,
+    in the order the API answers), or None when it may. `verification_maximum`: the
+    dossier's procedure has a longer maximum for when verification is needed."""
+    refused: DomainError | None = role_refusal(command, actor.roles, senders)
+    if refused is not None:
+        return refused
+    if actor.unit_code is not None and actor.unit_code != d.unit_code:
+        return NotVisible("no such dossier")
+    refused = assignee_refusal(command, d.assignee, actor)
+    if refused is not None:
+        return refused
+    if d.ended(now):
+        return no_more_commands(d)
+    try:
+        check_allowed(d, command)
+    except DomainError as err:
+        return err
+    if command is cmd.RequireVerification and not verification_maximum:
+        return InvalidCommand("the procedure has no longer maximum for verification",
+                              field="reason")
+    return None
+
+
+def allowed(d: Dossier, actor: Actor, now: datetime, *, senders: Senders,
+            verification_maximum: bool) -> list[type[cmd.Command]]:
+    """The commands `actor` may send to `d` at `now`: the usual next step first, then the
+    others in the order of `senders`."""
+    out = [c for c in senders if refusal(d, c, actor, now, senders=senders,
+                                         verification_maximum=verification_maximum) is None]
+    first = USUAL_NEXT.get(d.state) if d.state is not None else None
+    return sorted(out, key=lambda c: c is not first)
+
+
+__all__ = ["ASSIGNEE_STEPS", "USUAL_NEXT", "Actor", "Senders", "allowed", "assignee_refusal",
+           "refusal", "role_refusal"]
