@@ -328,7 +328,7 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
             return dataclasses.replace(s, satisfaction=event.satisfaction)
         case ev.DeadlineAlertRaised():
             return _raise_alert(s, event)
-        case ev.NotificationSent() | ev.NotificationFailed():
+        case ev.NotificationSent() | ev.NotificationFailed() | ev.FileAttached():
             return s
     raise ValueError(f"evolve does not know {type(event).__name__}")
 

@@ -131,6 +131,9 @@ _TABLE = (
     # Operator only (`motcua calendar correct`): recompute a due time after a calendar fix.
     Action(name="correct-calendar", command=cmd.CorrectCalendar,
            update=DossierWorkflow.correct_calendar),
+    # Files (issue 26): not a JSON route of its own; `POST /v1/dossiers/{code}/files` (multipart,
+    # motcua.api.routes.files) stores the bytes first, then sends this through the table.
+    Action(name="attach-file", command=cmd.AttachFile, update=DossierWorkflow.attach_file),
 )
 
 ACTIONS: dict[str, Action] = {action.name: action for action in _TABLE}

@@ -25,6 +25,9 @@ CLERK, OFFICER, LEADER, OPS = Role.CLERK, Role.OFFICER, Role.LEADER, Role.OPS
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "read": frozenset({CLERK, OFFICER, LEADER, OPS}),
     "receive": frozenset({CLERK}),
+    # Files on a dossier (issue 26): clerks at intake (and the portal integration, a clerk
+    # token), the dossier's officer and leaders during processing; never operations.
+    "attach-file": frozenset({CLERK, OFFICER, LEADER}),
     "report": frozenset({LEADER, OPS}),
     **{action.name: frozenset(Role(r) for r in action.roles) for action in HTTP_ACTIONS},
 }

@@ -30,6 +30,7 @@ from motcua.api.routes import (
     codec,
     documents,
     dossiers,
+    files,
     ops,
     public,
     reports,
@@ -169,6 +170,7 @@ def create_api(settings: Settings | None = None, *, client: Client | None = None
                       {"name": "dossiers", "description": "Receive, look up and list."},
                       {"name": "actions", "description": "Lifecycle commands (updates)."},
                       {"name": "documents", "description": "Citizen documents (HTML)."},
+                      {"name": "files", "description": "Scanned components, signed results."},
                       {"name": "catalog", "description": "Procedures and units."},
                       {"name": "reports", "description": "SLA reports (Biểu 06, Decision 766)."},
                       {"name": "public", "description": "Citizens' lookup, no token."},
@@ -181,5 +183,6 @@ def create_api(settings: Settings | None = None, *, client: Client | None = None
                    whatif_routes):
         app.include_router(module.router)
     api_docs.install(app)  # /docs and /redoc, their scripts from the package (no CDN)
+    files.install(app)  # uploads (multipart) and signed results: issue 26
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

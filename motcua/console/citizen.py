@@ -35,12 +35,14 @@ _NOT_FOUND = "Không tìm thấy hồ sơ. Vui lòng kiểm tra mã hồ sơ và
 
 
 def _lookup_page(request: Request, *, code: str = "", found: PublicDossierView | None = None,
-                 error: str = "", status: int = 200) -> HTMLResponse:
+                 error: str = "", status: int = 200, secret: str = "") -> HTMLResponse:
     left = ""
     if found is not None and found.sla_status != "closed":
         left, _ = time_left(resources(request).calendar, found.due_at, now())
+    # `secret` (already sent by this client) rides back only in the result-download form's
+    # hidden field (issue 26), so the citizen need not type it again.
     return page(request, "lookup.html", status=status, code=code, found=found, left=left,
-                error=error)
+                error=error, secret=secret)
 
 
 @router.get("/tra-cuu", response_class=HTMLResponse)
@@ -63,7 +65,7 @@ async def lookup_result(request: Request) -> HTMLResponse:
     found = await lookup.find(request, code, secret)
     if found is None:
         return _lookup_page(request, code=code, error=_NOT_FOUND, status=404)
-    return _lookup_page(request, code=code, found=found)
+    return _lookup_page(request, code=code, found=found, secret=secret)
 
 
 async def _kiosk_session(request: Request) -> Session:

@@ -12,8 +12,11 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from domain import permits
+from domain.commands import AttachFile
+from domain.decide import ALLOWED
 from domain.dossier import Dossier, folded
 from domain.envelope import EventEnvelope
+from domain.states import DossierState
 from motcua.access import privacy
 from motcua.access.permissions import unit_of
 from motcua.access.tokens import Role
@@ -166,7 +169,11 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 form_id=secrets.token_urlsafe(18), done=ACTION_LABELS.get(done, ""),
                 rule=rule if isinstance(rule, tuple) and len(rule) == 2 else None,
                 may_rate="rate" in offered,
-                today=res.calendar.local(now()).date().isoformat())
+                today=res.calendar.local(now()).date().isoformat(),
+                # Files (issue 26, motcua/console/files.py): listed from the events.
+                files=[e.event for e in events if e.event_type == "FileAttached"],
+                files_open=d.state in ALLOWED[AttachFile] and d.state is not DossierState.READY
+                and bool(current.user.roles & {Role.CLERK, Role.OFFICER, Role.LEADER}))
 
 
 @router.get("/ho-so/{code}", response_class=HTMLResponse)

@@ -17,32 +17,20 @@ import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
+from motcua.notify.delivery import Sent, http_outcome, transport_failure
+
 SIGNATURE_HEADER = "X-Motcua-Signature"
 TIMESTAMP_HEADER = "X-Motcua-Timestamp"
-
-Outcome = Literal["delivered", "failed", "retried"]
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
     """`sha256=<hex>` over `timestamp.body`, so a receiver can reject replays and forgeries."""
     mac = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
-
-
-@dataclass(frozen=True)
-class Sent:
-    """The outcome of one POST: `misconfigured` marks a URL that cannot be used at all (a
-    `failed` that no retry or receiver can change)."""
-
-    outcome: Outcome
-    status_code: int | None = None
-    error: str | None = None
-    misconfigured: bool = False
 
 
 async def post(http: httpx.AsyncClient, url: str, *, kind: str, alert: dict[str, Any],
@@ -62,12 +50,6 @@ async def post(http: httpx.AsyncClient, url: str, *, kind: str, alert: dict[str,
         response = await http.post(
             url, content=body, headers=sent_headers,
             timeout=httpx.USE_CLIENT_DEFAULT if request_timeout is None else request_timeout)
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as err:
-        return Sent("failed", error=f"webhook URL unusable: {err}", misconfigured=True)
     except httpx.HTTPError as err:
-        return Sent("retried", error=f"webhook unreachable: {type(err).__name__}: {err}")
-    code = response.status_code
-    if response.is_success:
-        return Sent("delivered", code)
-    permanent = 300 <= code < 500 and code not in (408, 429)
-    return Sent("failed" if permanent else "retried", code, f"webhook answered {code}")
+        return transport_failure(err, "webhook")
+    return http_outcome(response, "webhook")
