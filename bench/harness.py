@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 
 from motcua.access.tokens import create_dev_token
+from motcua.access.users import create_dev_user
 from motcua.devstack.stack import Ports, Stack
 
 UNIT = "000.21.39.H39"
@@ -117,6 +118,7 @@ async def running_stack(name: str, *, env: dict[str, str] | None = None,
     try:
         await asyncio.to_thread(stack.start_services)
         token = await create_dev_token(stack.postgres.dsn)
+        await create_dev_user(stack.postgres.dsn)  # `dev` holds the dossiers (LIFECYCLE)
         for child in children:
             await asyncio.to_thread(stack.start, child)
         yield Running(stack, token)
@@ -137,7 +139,7 @@ def receive_body(procedure: str = PROCEDURE, unit: str = UNIT,
 
 
 ACTION_BODIES: dict[str, dict[str, Any]] = {
-    "assign": {"officer": "officer-7"}, "start": {}, "complete": {"summary": "Đã xử lý xong"},
+    "assign": {"officer": "dev"}, "start": {}, "complete": {"summary": "Đã xử lý xong"},
     "return": {},
 }
 

@@ -188,6 +188,21 @@ async def officers_of(conn: Conn, unit_code: str) -> list[User]:
     return [u for u in await list_users(conn, unit_code) if Role.OFFICER in u.roles]
 
 
+# The roles that may hold a dossier: the officer who processes it, or a leader of its unit.
+HOLDER_ROLES = frozenset({Role.OFFICER.value, Role.LEADER.value})
+
+
+async def may_hold(conn: Conn, username: str, unit_code: str) -> bool:
+    """Whether `username` is an active console user allowed to hold a dossier of `unit_code`:
+    the officer or leader role, in that unit or in none (a user of every unit). API tokens
+    are not holders (issue 24 point 5; docs/decisions.md, "Who holds a dossier")."""
+    found: bool | None = await conn.fetchval(
+        "SELECT true FROM console_users WHERE username = $1 AND disabled_at IS NULL "
+        "AND (unit_code IS NULL OR unit_code = $2) AND roles && $3::text[]",
+        username, unit_code, sorted(HOLDER_ROLES))
+    return bool(found)
+
+
 async def _record(conn: Conn, username: str, outcome: Outcome, remote_addr: str | None,
                   user_agent: str | None) -> None:
     await conn.execute(

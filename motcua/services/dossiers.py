@@ -42,7 +42,7 @@ from motcua.eventstore import outbox
 from motcua.eventstore.store import Conn, read_stream
 from motcua.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem, invalid_input
 from motcua.reports import register
-from motcua.services import engine, idempotency
+from motcua.services import engine, holders, idempotency
 from motcua.services.checks import check_receipt_time
 from motcua.services.idempotency import Answer
 from motcua.services.requests import ActionBody, ReceiveRequest, SubmitOnlineRequest
@@ -181,10 +181,13 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
     client = res.temporal()
     pool, key = res.db(), caller.idempotency_key
     before: list[EventEnvelope] | None = None
-    if action.name in ASSIGNEE_STEPS:
+    if action.name in ASSIGNEE_STEPS or action.name in holders.HOLDER_ACTIONS:
         before = await read_stream(pool, code)
         if before:  # else the engine answers 404
-            check_assignee(principal, action.name, folded(before).assignee)
+            current = folded(before)
+            if action.name in ASSIGNEE_STEPS:
+                check_assignee(principal, action.name, current.assignee)
+            await holders.check_holder_change(pool, principal, action.name, current, body)
     async with idempotency.attempt(pool, principal=principal.name, key=key,
                                    operation=action.name, code=code,
                                    body=body.model_dump(mode="json"),

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from motcua.access.tokens import create_token
+from motcua.access.users import create_user
 from motcua.app import create_app
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.temporal_server import TemporalDevServer
@@ -25,10 +26,27 @@ OTHER_UNIT = "000.22.39.H39"
 ALL_ROLES = ["clerk", "officer", "leader", "ops"]
 
 
+# The officers the tests assign dossiers to: active console users of every unit, since only
+# such a user may hold a dossier (issue 24 point 5, `motcua.services.holders`).
+ROSTER = ("officer-1", "officer-2", "officer-7", "officer-9")
+
+
+async def make_officer(pool: asyncpg.Pool, name: str | None = None, *, unit: str | None = None,
+                       roles: tuple[str, ...] = ("officer",)) -> str:
+    """An active console user who may hold dossiers (of `unit`, or of every unit)."""
+    name = name or f"officer-{uuid.uuid4().hex[:8]}"
+    await create_user(pool, username=name, password="mat-khau-thu-nghiem-1", roles=list(roles),
+                      unit_code=unit, replace=True)
+    return name
+
+
 @pytest.fixture(scope="session")
 async def api(client: Client, pool: asyncpg.Pool, worker: None, postgres: EmbeddedPostgres,
               temporal_server: TemporalDevServer) -> AsyncIterator[FastAPI]:
-    """The app with the session's client and pool injected, its lifespan running."""
+    """The app with the session's client and pool injected, its lifespan running, and the
+    officers of `ROSTER`."""
+    for name in ROSTER:
+        await make_officer(pool, name)
     app = create_app(settings_for(postgres, temporal_server), client=client, pool=pool)
     async with app.router.lifespan_context(app):
         yield app

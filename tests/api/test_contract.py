@@ -15,6 +15,7 @@ from tests.api.conftest import (
     MakeToken,
     act,
     bearer,
+    make_officer,
     print_receipt,
     project,
     receipt_body,
@@ -134,7 +135,7 @@ async def test_list_filters_by_assignee_sla_and_due_window(http: httpx.AsyncClie
                                                            pool: asyncpg.Pool) -> None:
     """assignee, sla, procedure and due_before/due_after narrow the list."""
     d = await receive(http, dev_token)
-    officer = f"officer-{d['code'][-4:]}"
+    officer = await make_officer(pool, f"officer-{d['code'][-4:]}")
     await act(http, dev_token, d["code"], "assign", {"officer": officer})
     await project(pool)
     due = datetime.fromisoformat(d["due_at"])

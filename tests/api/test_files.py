@@ -16,7 +16,7 @@ from motcua.cli import dossier as cli_dossier
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.eventstore.store import read_stream
 from motcua.files.store import S3FileStore
-from tests.api.conftest import OTHER_UNIT, MakeToken, act, bearer, receive
+from tests.api.conftest import OTHER_UNIT, MakeToken, act, bearer, make_officer, receive
 from tests.conftest import UNIT
 from tests.files.conftest import MAX_BYTES, files_configured, moto_s3
 from tests.files.pdfs import pdf, png
@@ -110,11 +110,12 @@ async def test_refusals(files_app: FastAPI, http: httpx.AsyncClient, make_token:
 
 
 async def test_who_may_upload(files_app: FastAPI, http: httpx.AsyncClient,
-                              make_token: MakeToken, dev_token: str) -> None:
+                              make_token: MakeToken, dev_token: str,
+                              pool: asyncpg.Pool) -> None:
     """During processing the assigned officer may add files, another officer may not; a
     finished dossier takes no more components (409)."""
     code = (await receive(http, dev_token))["code"]
-    assignee = await make_token("officer", name="officer-files-1")
+    assignee = await make_token("officer", name=await make_officer(pool, "officer-files-1"))
     stranger = await make_token("officer", name="officer-files-2")
     assert (await act(http, dev_token, code, "assign", {"officer": "officer-files-1"})
             ).status_code == 200

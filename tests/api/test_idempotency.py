@@ -85,14 +85,14 @@ async def test_action_twice_records_one_event(http: httpx.AsyncClient, dev_token
                                               pool: asyncpg.Pool) -> None:
     """An action retried with its key is replayed; one OfficerAssigned event exists."""
     code, k = (await receive(http, dev_token))["code"], key()
-    first = await act(http, dev_token, code, "assign", {"officer": "o-1"},
+    first = await act(http, dev_token, code, "assign", {"officer": "officer-1"},
                       **{"Idempotency-Key": k})
-    second = await act(http, dev_token, code, "assign", {"officer": "o-1"},
+    second = await act(http, dev_token, code, "assign", {"officer": "officer-1"},
                        **{"Idempotency-Key": k})
     assert first.status_code == second.status_code == 200
     assert first.json() == second.json()
     assert (await event_types(pool, code)).count("OfficerAssigned") == 1
-    other = await act(http, dev_token, code, "assign", {"officer": "o-2"},
+    other = await act(http, dev_token, code, "assign", {"officer": "officer-2"},
                       **{"Idempotency-Key": k})
     assert other.status_code == 422
 
@@ -103,10 +103,10 @@ async def test_lost_response_is_deduplicated_by_temporal(http: httpx.AsyncClient
     """If the stored response is lost (crash after the update), the retry reuses the update
     id and Temporal runs the update once."""
     code, k = (await receive(http, dev_token))["code"], key()
-    await act(http, dev_token, code, "assign", {"officer": "o-1"}, **{"Idempotency-Key": k})
+    await act(http, dev_token, code, "assign", {"officer": "officer-1"}, **{"Idempotency-Key": k})
     await pool.execute("UPDATE api_idempotency SET response = NULL, status_code = NULL "
                        "WHERE key = $1", k)
-    again = await act(http, dev_token, code, "assign", {"officer": "o-1"},
+    again = await act(http, dev_token, code, "assign", {"officer": "officer-1"},
                       **{"Idempotency-Key": k})
     assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers
     assert (await event_types(pool, code)).count("OfficerAssigned") == 1
@@ -130,7 +130,7 @@ async def test_refused_command_frees_its_key(http: httpx.AsyncClient, dev_token:
     code, k = (await receive(http, dev_token))["code"], key()
     refused = await act(http, dev_token, code, "start", {}, **{"Idempotency-Key": k})
     assert refused.status_code == 409
-    await act(http, dev_token, code, "assign", {"officer": "o-1"})
+    await act(http, dev_token, code, "assign", {"officer": "officer-1"})
     started = await act(http, dev_token, code, "start", {}, **{"Idempotency-Key": k})
     assert started.status_code == 200 and started.json()["state"] == "processing"
 

@@ -20,7 +20,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from motcua.eventstore.store import read_stream
 from motcua.files.devkeys import make_signer
-from tests.api.conftest import MakeToken, act, bearer, print_receipt, receive
+from tests.api.conftest import MakeToken, act, bearer, make_officer, print_receipt, receive
 from tests.files.conftest import files_configured
 from tests.files.pdfs import pdf
 
@@ -59,7 +59,7 @@ async def test_rendered_result_signed_and_downloaded(
         make_token: MakeToken, pool: asyncpg.Pool) -> None:
     """Completing with a result renders and signs it (PAdES, validated by pyHanko), records its
     hash, makes the dossier ready, and the citizen downloads the same bytes with the secret."""
-    officer = await make_token("officer", name="officer-result-1")
+    officer = await make_token("officer", name=await make_officer(pool, "officer-result-1"))
     code, secret = await _processing(http, dev_token, "officer-result-1")
     assert (await act(http, officer, code, "start")).status_code == 200
     before = await http.get(f"/v1/public/dossiers/{code}/result",
@@ -92,7 +92,7 @@ async def test_uploaded_result_signed_and_tampering_detected(
     """An uploaded result PDF is signed as it is (its pages kept); a changed byte in the signed
     range makes pyHanko report the signature broken; a result that is not a PDF is 415, an
     unreadable one 422, and neither completes the dossier."""
-    code, _secret = await _processing(http, dev_token, "o-upload")
+    code, _secret = await _processing(http, dev_token, "officer-1")
     assert (await act(http, dev_token, code, "start")).status_code == 200
     image = await http.post(f"/v1/dossiers/{code}/result", headers=bearer(dev_token),
                             data={"summary": "x"},
@@ -120,7 +120,7 @@ async def test_result_refusals(signing_app: FastAPI, http: httpx.AsyncClient,
                                dev_token: str, make_token: MakeToken) -> None:
     """Only while processing or ready (409 on a received dossier); only the assignee or a
     leader (403); a clerk lacks the permission (403)."""
-    code, _secret = await _processing(http, dev_token, "o-assignee")
+    code, _secret = await _processing(http, dev_token, "officer-2")
     early = await http.post(f"/v1/dossiers/{code}/result", headers=bearer(dev_token),
                             files=[("summary", (None, "x"))])
     assert early.status_code == 409

@@ -119,7 +119,7 @@ async def _dossiers(http: httpx.AsyncClient, token: str, typed: Typed) -> list[s
         procedure_code=MARRIAGE, applicant=applicant, documents=papers)))
     code = full["code"]
     for action, body in [
-            ("assign", {"officer": "officer-ops", "note": typed("Giao")}),
+            ("assign", {"officer": "officer-7", "note": typed("Giao")}),
             ("start", {}),
             ("request-supplement", {"reason": typed("Thiếu"), "documents": [typed("Giấy")]}),
             ("supplement", {"documents": [typed("Đã nộp")], "note": typed("Bổ sung")}),

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from domain import commands as cmd
 from motcua import dossiers
 from motcua.access.tokens import create_token
+from motcua.access.users import create_user
 from tests.conftest import PROCEDURE, TASK_QUEUE, UNIT, Receive, new_code
 from tests.console.conftest import PASSWORD, MakeUser
 from tests.console.test_login import login
@@ -37,6 +38,9 @@ async def test_only_the_assignee_or_a_leader_takes_processing_steps_over_the_api
     assignee, other, chief = f"an-{suffix}", f"binh-{suffix}", f"chi-{suffix}"
     tokens = {n: await _token(pool, n, *roles) for n, roles in (
         (assignee, ("officer",)), (other, ("officer",)), (chief, ("officer", "leader")))}
+    # The holder is an active officer of the unit (issue 24 point 5); its token acts as it.
+    await create_user(pool, username=assignee, password=PASSWORD, roles=["officer"],
+                      unit_code=UNIT)
     async with httpx.AsyncClient(base_url=console_url) as http:
         first = await receive()
         second = await receive()

@@ -19,8 +19,9 @@ from pyhanko_certvalidator import ValidationContext
 
 from motcua import lookup
 from motcua.access.tokens import create_token
+from motcua.access.users import create_user
 from tests.conftest import Receive, new_code
-from tests.console.conftest import MakeUser, needs_chromium
+from tests.console.conftest import PASSWORD, MakeUser, needs_chromium
 from tests.console.test_browser import PHONE, WAIT_MS, shot, signed_in
 from tests.files.pdfs import pdf
 
@@ -56,6 +57,9 @@ async def test_scan_at_intake_and_download_the_signed_result(
     finally:
         await page.context.close()
 
+    # The holder is an active officer of the unit (issue 24 point 5).
+    await create_user(pool, username="o-files", password=PASSWORD, roles=["officer"],
+                      unit_code=UNIT, replace=True)
     leader_token = await create_token(pool, name=f"leader-{uuid.uuid4().hex[:6]}",
                                       roles=["leader"], unit_code=UNIT)
     async with httpx.AsyncClient(base_url=console_url, timeout=30,

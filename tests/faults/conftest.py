@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from motcua.access.tokens import create_dev_token
+from motcua.access.users import create_dev_user
 from motcua.config import Settings
 from motcua.devstack.stack import Ports, Stack
 from motcua.temporal import connect
@@ -75,6 +76,7 @@ async def fault_stack(fault_dir: Path, receiver: WebhookReceiver) -> AsyncIterat
 async def outcome(fault_stack: Stack, receiver: WebhookReceiver) -> scenario.Outcome:
     """The scenario, played once for the module's tests."""
     token = await create_dev_token(fault_stack.postgres.dsn)
+    await create_dev_user(fault_stack.postgres.dsn)  # `dev` holds the dossiers (load.LIFECYCLE)
     async with httpx.AsyncClient(base_url=fault_stack.api_url, timeout=30.0, trust_env=False,
                                  headers={"Authorization": f"Bearer {token}"}) as http:
         result = await scenario.run(fault_stack, Api(http), receiver, fault_stack.postgres.dsn)

@@ -18,7 +18,7 @@ import httpx
 UNIT = "000.21.39.H39"
 PROCEDURE = "1.004222"  # four working days: no alert during the test
 LIFECYCLE: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("assign", {"officer": "officer-1"}),
+    ("assign", {"officer": "dev"}),  # an active user of every unit (the holder must be one)
     ("start", {}),
     ("complete", {"summary": "Đã giải quyết"}),
     ("return", {}),
