@@ -6,9 +6,15 @@ registered a death or a paternity on which day. Each printed receipt therefore c
 random secret (about 60 bits, 12 characters of Crockford base32, grouped `XXXX-XXXX-XXXX`),
 also in its QR code, in the URL *fragment* (`/tra-cuu#<code>.<secret>`), which browsers send
 neither to the server nor in Referer headers. Only its sha256 is kept, in PostgreSQL
-(`dossier_lookup`), never in events or Temporal history. Printing (or reprinting) a receipt
-issues a new secret and voids the earlier one: the last printed receipt is the valid one, and
-dossiers received before secrets existed get one the first time their receipt is reprinted.
+(`dossier_lookup`), never in events or Temporal history.
+
+The secret is issued once, when the dossier is received (or its online submission accepted),
+and answered to whoever received it (`lookup_secret` in the 201; the console prints it on the
+receipt it shows right after intake). Viewing a receipt later changes nothing and shows no
+secret (issue 24 point 7: before, every view issued a new secret and voided the citizen's
+printed one). A new secret (the citizen lost the receipt) is an explicit act with a reason,
+`reissue`, recorded in `lookup_reissues`; it voids the earlier one. Dossiers received before
+secrets existed get one the same way.
 
 A lookup compares in constant time, and an unknown code, a wrong secret and a dossier without a
 secret all answer the same (None -> 404). `motcua.access.limiter.RateLimiter` bounds guesses per
@@ -24,6 +30,7 @@ import secrets
 from datetime import datetime, tzinfo
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from domain.catalog import Catalog
 from domain.codes import CODE_PATTERN
@@ -31,6 +38,7 @@ from domain.dossier import folded
 from motcua.eventstore.store import read_stream
 from motcua.services.views import PublicDossierView, public_view
 
+_Conn = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 LENGTH = 12
 PUBLIC_PAGE = "/tra-cuu"
@@ -64,18 +72,36 @@ def lookup_url(code: str, secret: str, base: str = "") -> str:
     return f"{base}{PUBLIC_PAGE}#{code}.{normalise(secret)}"
 
 
-async def issue(conn: asyncpg.Connection | asyncpg.Pool, code: str, *, issued_by: str) -> str:
-    """A new secret for dossier `code` (voiding any earlier one); returns it, to print."""
-    secret = new_secret()
+async def store(conn: _Conn, code: str, secret: str, *,
+                issued_by: str) -> None:
+    """Make `secret` the one that opens dossier `code` (voiding any earlier one)."""
     await conn.execute(
         "INSERT INTO dossier_lookup (dossier_code, secret_hash, issued_by) VALUES ($1, $2, $3) "
         "ON CONFLICT (dossier_code) DO UPDATE SET secret_hash = excluded.secret_hash, "
         "issued_at = now(), issued_by = excluded.issued_by",
         code, secret_hash(secret), issued_by)
+
+
+async def issue(conn: _Conn, code: str, *, issued_by: str) -> str:
+    """A new secret for dossier `code` (voiding any earlier one); returns it, to print."""
+    secret = new_secret()
+    await store(conn, code, secret, issued_by=issued_by)
     return secret
 
 
-async def verify(conn: asyncpg.Connection | asyncpg.Pool, code: str, secret: str) -> bool:
+async def reissue(pool: asyncpg.Pool, code: str, *, issued_by: str, reason: str,
+                  correlation_id: str | None = None) -> str:
+    """A new secret for dossier `code` with the reason recorded (`lookup_reissues`, append-
+    only), in one transaction; returns it. The earlier secret stops working."""
+    async with pool.acquire() as conn, conn.transaction():
+        secret = await issue(conn, code, issued_by=issued_by)
+        await conn.execute(
+            "INSERT INTO lookup_reissues (dossier_code, issued_by, reason, correlation_id) "
+            "VALUES ($1, $2, $3, $4)", code, issued_by, reason, correlation_id)
+    return secret
+
+
+async def verify(conn: _Conn, code: str, secret: str) -> bool:
     """Whether `secret` opens dossier `code`, compared in constant time; False for an unknown
     code or a dossier without a secret, after the same work."""
     stored = await conn.fetchval(

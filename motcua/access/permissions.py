@@ -29,6 +29,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # token), the dossier's officer and leaders during processing; never operations.
     "attach-file": frozenset({CLERK, OFFICER, LEADER}),
     "report": frozenset({LEADER, OPS}),
+    # A new lookup secret for a citizen who lost the receipt (issue 24 point 7): the desk
+    # that receives, or a leader; explicit and audited (`motcua.services.lookups`).
+    "lookup-secret": frozenset({CLERK, LEADER}),
     **{action.name: frozenset(Role(r) for r in action.roles) for action in HTTP_ACTIONS},
 }
 

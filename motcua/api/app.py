@@ -132,7 +132,8 @@ def _link_dossier_operations(schema: dict[str, Any]) -> None:
             for status in ("200", "201"):
                 response = op.get("responses", {}).get(status)
                 body = (response or {}).get("content", {}).get("application/json", {})
-                if body.get("schema", {}).get("$ref", "").endswith("/DossierView"):
+                if body.get("schema", {}).get("$ref", "").endswith(
+                        ("/DossierView", "/ReceiptView")):
                     response["links"] = links
 
 

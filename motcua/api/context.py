@@ -60,8 +60,10 @@ PostCtx = Annotated[PostContext, Depends(post_context)]
 def respond(answer: Answer) -> JSONResponse:
     """The HTTP response of a command's answer; a replay says so (`Idempotent-Replayed`),
     and a replayed refusal is a problem document."""
+    # An answer carrying the citizen's lookup secret is kept by no cache (issue 24 point 7).
+    private = {"Cache-Control": "no-store"} if answer.body.get("lookup_secret") else {}
     if not answer.replayed:
-        return JSONResponse(answer.body, status_code=answer.status_code)
+        return JSONResponse(answer.body, status_code=answer.status_code, headers=private)
     return JSONResponse(answer.body, status_code=answer.status_code,
-                        headers={"Idempotent-Replayed": "true"},
+                        headers={"Idempotent-Replayed": "true", **private},
                         media_type=MEDIA_TYPE if answer.status_code >= 400 else None)

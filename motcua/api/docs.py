@@ -23,6 +23,8 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from motcua.api.headers import docs_headers, secured
+
 ASSETS = "/docs/assets"
 # The package's own files: swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js, a favicon.
 ASSET_DIR = Path(fastapi_offline.__file__).parent / "static"
@@ -37,22 +39,28 @@ def install(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_swagger_ui_html(
+        return _secured(get_swagger_ui_html(
             openapi_url=f"{root}{openapi_url}", title=f"{app.title} - Swagger UI",
             oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
             swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{root}{ASSETS}/favicon.png",
-            swagger_ui_parameters={"validatorUrl": None})
+            swagger_ui_parameters={"validatorUrl": None}))
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        return _secured(get_swagger_ui_oauth2_redirect_html())
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_redoc_html(
+        return _secured(get_redoc_html(
             openapi_url=f"{root}{openapi_url}", title=f"{app.title} - ReDoc",
             redoc_js_url=f"{root}{ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS}/favicon.png", with_google_fonts=False)
+            redoc_favicon_url=f"{root}{ASSETS}/favicon.png", with_google_fonts=False))
+
+
+def _secured(page: HTMLResponse) -> HTMLResponse:
+    """The page with the API's HTML security headers, its inline scripts allowed by hash
+    (`motcua.api.headers`)."""
+    return secured(page, docs_headers(bytes(page.body).decode("utf-8")))

@@ -19,10 +19,15 @@ e-mail. Texts are composed when the event is read (ingest) and, with `MOTCUA_PAY
 set, stored sealed (AES-256-GCM, the event id as associated data) until the adapter sends
 them; the delivery row keeps only the channel and the sealed box.
 
-The lookup link: the receipt's lookup secret exists in clear only when the receipt is printed
-(motcua.lookup), never in an event, so a notice composed here carries the lookup page's
-address without the secret (the citizen types the secret printed on the receipt);
-`lookup_link` builds the full link for the day the receipt path hands the secret over.
+The lookup link: the lookup secret exists in clear only at intake (the receipt's 201, or the
+acceptance of an online submission; motcua.lookup), never in an event. When the citizen chose
+a channel and payload keys are set, the intake seals it (`hold_secret`, table
+`notice_secrets`, the dossier code bound as associated data) before the workflow starts; the
+router opens it when it composes the receipt (or acceptance) notice, deletes it in the same
+transaction, and the link `MOTCUA_PUBLIC_URL/tra-cuu#<code>.<secret>` lives on only in the
+sealed notice until the adapter sends it. Without payload keys (or without
+`MOTCUA_PUBLIC_URL`) the secret is not kept at all and the notice links to the lookup page
+alone (the citizen types the secret printed on the receipt).
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from domain import events as ev
 from motcua.eventstore import store
 from motcua.eventstore.outbox import NewDelivery
 from motcua.eventstore.store import Conn
-from motcua.lookup import lookup_url
+from motcua.lookup import lookup_url, normalise
 from motcua.payload_codec import Keyring
 
 CHANNELS = ("sms", "zalo", "email")
@@ -72,20 +77,51 @@ def render(env: jinja2.Environment, kind: str, context: Mapping[str, Any]) -> tu
 
 
 def lookup_link(public_url: str, code: str, secret: str | None) -> str:
-    """The lookup page, with the secret in the fragment when we have it."""
+    """The lookup page, with the secret in the fragment when we have it; "" without a public
+    address (a relative link means nothing in an SMS)."""
+    if not public_url:
+        return ""
     if secret:
-        return lookup_url(code, secret, public_url)
-    return f"{public_url.rstrip('/')}/tra-cuu" if public_url else ""
+        return lookup_url(code, secret, public_url.rstrip("/"))
+    return f"{public_url.rstrip('/')}/tra-cuu"
+
+
+async def hold_secret(conn: Conn | asyncpg.Pool, keyring: Keyring, code: str, secret: str) -> None:
+    """Keep dossier `code`'s new lookup secret sealed for its receipt notice (see the module
+    docstring); a later call for the same dossier replaces it."""
+    key_id, box = keyring.seal(normalise(secret).encode("ascii"), code.encode())
+    await conn.execute(
+        "INSERT INTO notice_secrets (dossier_code, key_id, box) VALUES ($1, $2, $3) "
+        "ON CONFLICT (dossier_code) DO UPDATE SET key_id = excluded.key_id, "
+        "box = excluded.box, created_at = now()", code, key_id, box)
+
+
+async def drop_secret(conn: Conn | asyncpg.Pool, code: str) -> None:
+    """Forget a held secret that will not be used (its receipt was refused)."""
+    await conn.execute("DELETE FROM notice_secrets WHERE dossier_code = $1", code)
+
+
+async def _take_secrets(conn: Conn, keyring: Keyring | None,
+                        codes: Sequence[str]) -> dict[str, str]:
+    """The held secrets of `codes`, deleted as they are taken (in the caller's transaction)."""
+    if keyring is None or not codes:
+        return {}
+    rows = await conn.fetch("DELETE FROM notice_secrets WHERE dossier_code = ANY($1) "
+                            "RETURNING dossier_code, key_id, box", list(codes))
+    return {r["dossier_code"]: keyring.open(r["key_id"], bytes(r["box"]),
+                                            r["dossier_code"].encode()).decode("ascii")
+            for r in rows}
 
 
 def _when(at: datetime | None, tz: tzinfo) -> str:
     return at.astimezone(tz).strftime("%H:%M ngày %d/%m/%Y") if at is not None else ""
 
 
-def notice_of(event: ev.Event, first: ev.Event, tz: tzinfo,
-              public_url: str) -> tuple[str, dict[str, Any]] | None:
+def notice_of(event: ev.Event, first: ev.Event, tz: tzinfo, public_url: str,
+              secret: str | None = None) -> tuple[str, dict[str, Any]] | None:
     """(kind, template context) of the notice `event` makes, if any. `first` is the dossier's
-    first event (receipt or online submission)."""
+    first event (receipt or online submission); `secret`, the lookup secret held at intake,
+    goes into the receipt (or acceptance) notice's link."""
     code = getattr(first, "code", "")
     ctx: dict[str, Any] = {"code": code}
     match event:
@@ -94,7 +130,7 @@ def notice_of(event: ev.Event, first: ev.Event, tz: tzinfo,
             kind = "submission_accepted" if isinstance(first, ev.DossierSubmitted) \
                 else "receipt"
             ctx |= {"appointment": _when(event.due_at, tz),
-                    "lookup_url": lookup_link(public_url, code, None)}
+                    "lookup_url": lookup_link(public_url, code, secret)}
         case ev.SubmissionRefused():
             kind, ctx["reason"] = "submission_refused", event.reason
         case ev.SupplementRequested() | ev.IntakeSupplementRequested():
@@ -177,6 +213,11 @@ class NoticeRouter:
         # the citizen who asked to withdraw hears of the withdrawal only.
         withdrawn = {(r["stream"], r["tx_text"]) for r, e in candidates
                      if isinstance(e, ev.DossierWithdrawn)}
+        # The first due time makes the receipt (or acceptance) notice: its held secret, if
+        # any, is taken now, in the batch's transaction (see the module docstring).
+        secrets = await _take_secrets(conn, self._keyring, sorted(
+            {r["stream"] for r, e in candidates
+             if isinstance(e, ev.DeadlineSet) and e.version == 1}))
         new: list[NewDelivery] = []
         for r, event in candidates:
             first = firsts.get(r["stream"])
@@ -184,7 +225,9 @@ class NoticeRouter:
                                  and (r["stream"], r["tx_text"]) in withdrawn):
                 continue
             to = recipients(first)
-            notice = notice_of(event, first, self._tz, self._public_url) if to else None
+            secret = secrets.get(r["stream"]) if isinstance(event, ev.DeadlineSet) else None
+            notice = notice_of(event, first, self._tz, self._public_url,
+                               secret) if to else None
             if notice is None:
                 continue
             kind, ctx = notice

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -40,6 +40,7 @@ from motcua.access.tokens import Principal
 from motcua.actions import Action
 from motcua.eventstore import outbox
 from motcua.eventstore.store import Conn, read_stream
+from motcua.notify import notices
 from motcua.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem, invalid_input
 from motcua.reports import register
 from motcua.services import engine, holders, idempotency
@@ -150,6 +151,11 @@ async def _start_dossier(res: Resources, caller: Caller,
         code = attempt.dossier_code
         command = request.command(code=code, actor=principal.name,
                                   correlation_id=caller.correlation_id)
+        # The lookup secret of a receipt (an online submission gets it when accepted): made
+        # now, held sealed for the receipt notice before the workflow can emit its event.
+        secret = lookup.new_secret() if operation == "receive" else None
+        held = secret is not None and await _hold_for_notice(res, code, secret,
+                                                             request.notify_by)
         try:
             dossier = await start(client, command, task_queue=res.settings.task_queue)
             if not _is_receipt_of(dossier, command):
@@ -160,6 +166,8 @@ async def _start_dossier(res: Resources, caller: Caller,
                               f"{'receipt' if operation == 'receive' else 'submission'} was "
                               "not recorded", state=dossier.state_name)
         except Problem as problem:
+            if held:
+                await notices.drop_secret(pool, code)
             if problem.kind.status in (409, 422):  # refused: the number stays, struck through
                 await register.void(pool, code, problem.detail)
                 await attempt.refused(problem)
@@ -167,7 +175,30 @@ async def _start_dossier(res: Resources, caller: Caller,
         await register.received(pool, code)
         view = await privacy.shown(pool, principal, dossier_view(dossier, await read_stream(
             pool, code)), what=operation)
-        return await attempt.respond(view.model_dump(mode="json"), status_code=201)
+        body = view.model_dump(mode="json")
+        if secret is not None:
+            body |= await _first_secret(res, principal, code, secret)
+        return await attempt.respond(body, status_code=201)
+
+
+async def _hold_for_notice(res: Resources, code: str, secret: str,
+                           notify_by: Sequence[str]) -> bool:
+    """Keep `secret` sealed for dossier `code`'s receipt notice when the citizen chose a
+    channel and both the payload keys and the public address are set (else the notice links
+    to the lookup page alone: `motcua.notify.notices`). Whether it was kept."""
+    if not notify_by or res.keyring is None or not res.settings.public_url:
+        return False
+    await notices.hold_secret(res.db(), res.keyring, code, secret)
+    return True
+
+
+async def _first_secret(res: Resources, principal: Principal, code: str,
+                        secret: str) -> dict[str, str]:
+    """Make `secret` the one that opens dossier `code` (only its hash is kept) and return the
+    answer's fields that carry it (issue 24 point 7: issued here, never on viewing)."""
+    await lookup.store(res.db(), code, secret, issued_by=principal.name)
+    return {"lookup_secret": secret,
+            "lookup_url": lookup.lookup_url(code, secret, res.settings.public_url.rstrip("/"))}
 
 
 async def act(res: Resources, caller: Caller, action: Action, code: str,
@@ -181,7 +212,8 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
     client = res.temporal()
     pool, key = res.db(), caller.idempotency_key
     before: list[EventEnvelope] | None = None
-    if action.name in ASSIGNEE_STEPS or action.name in holders.HOLDER_ACTIONS:
+    accepting = action.name == "accept"  # an accepted submission gets its lookup secret
+    if action.name in ASSIGNEE_STEPS or action.name in holders.HOLDER_ACTIONS or accepting:
         before = await read_stream(pool, code)
         if before:  # else the engine answers 404
             current = folded(before)
@@ -195,6 +227,10 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
         if attempt.replay is not None:
             return attempt.replay
         command = body.command(actor=principal.name, correlation_id=caller.correlation_id)
+        secret = None
+        if accepting and before and holders.accepts(folded(before), cmd.AcceptSubmission):
+            secret = lookup.new_secret()  # held for the acceptance notice before it can exist
+            await _hold_for_notice(res, code, secret, getattr(before[0].event, "notify_by", ()))
         # The stream so far is read while the update runs (unless read above): the update
         # answers with the events it stored, so the timeline needs no read after it.
         reading = asyncio.ensure_future(
@@ -220,7 +256,10 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
             stream = await read_stream(pool, code)
         view = await privacy.shown(pool, principal, dossier_view(acted.state, stream),
                                    what=f"action:{action.name}")
-        return await attempt.respond(view.model_dump(mode="json"))
+        answer = view.model_dump(mode="json")
+        if secret is not None:
+            answer |= await _first_secret(res, principal, code, secret)
+        return await attempt.respond(answer)
 
 
 async def _given(events: list[EventEnvelope]) -> list[EventEnvelope]:

@@ -36,7 +36,8 @@ HOLDER_ACTIONS: dict[str, type[cmd.Command]] = {"assign": cmd.AssignOfficer,
                                                  "start": cmd.StartProcessing}
 
 
-def _accepts(dossier: Dossier, command: type[cmd.Command]) -> bool:
+def accepts(dossier: Dossier, command: type[cmd.Command]) -> bool:
+    """Whether `dossier`'s state accepts a command of type `command` (its fields aside)."""
     try:
         check_allowed(dossier, command)
     except DomainError:
@@ -53,7 +54,7 @@ async def check_holder_change(conn: Conn, principal: Principal, action: str, dos
     officer = getattr(body, "officer", None)
     if command is None or officer is None or officer == dossier.assignee:
         return
-    if not _accepts(dossier, command):
+    if not accepts(dossier, command):
         return  # the engine refuses it with the state (409)
     if Role.LEADER not in principal.roles:
         # `assign` is a leader's action by the table; a `start` naming someone else is not.

@@ -84,12 +84,19 @@ _SELECT = ("SELECT principal, key, operation, request_hash, dossier_code, status
            "FROM api_idempotency WHERE principal = $1 AND key = $2")
 
 
+# Fields of an answer that are stored only sealed: the citizen's lookup secret (and the link
+# that carries it) exists nowhere else in clear (`motcua.lookup`). Without payload keys they
+# are left out of the stored answer, and a replay answers them null.
+SEALED_ONLY = ("lookup_secret", "lookup_url")
+
+
 def _seal(keyring: Keyring | None, principal: str, key: str,
           response: dict[str, Any]) -> dict[str, Any]:
     """The response as stored: sealed with the payload key when there is one, since it holds
-    personal data (bound to its principal and key, so it cannot be replayed elsewhere)."""
+    personal data (bound to its principal and key, so it cannot be replayed elsewhere);
+    without one, in clear but without the `SEALED_ONLY` fields."""
     if keyring is None:
-        return response
+        return {k: None if k in SEALED_ONLY else v for k, v in response.items()}
     plain = json.dumps(response, ensure_ascii=False).encode()
     key_id, sealed = keyring.seal(plain, f"{principal}\n{key}".encode())
     return {SEALED: base64.b64encode(sealed).decode(), "key_id": key_id}

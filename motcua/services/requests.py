@@ -309,3 +309,12 @@ class RateBody(ActionBody):
     command_type = cmd.RateService
     satisfaction: Satisfaction
     comment: Note | None = None
+
+
+class ReissueLookupRequest(Inbound):
+    """A new lookup secret for a dossier whose receipt the citizen lost (issue 24 point 7):
+    the earlier secret stops working; the reason is recorded with who asked."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"reason": "Công dân báo mất giấy biên nhận"}]})
+    reason: Reason = Field(max_length=500)

@@ -101,6 +101,30 @@ class DossierView(BaseModel):
     timeline: list[TimelineEntry]
 
 
+class ReceiptView(DossierView):
+    """The dossier as received (201), or as accepted from an online submission, with the
+    citizen's lookup secret: issued once, here, and never shown again (only its hash is kept;
+    `motcua.lookup`). Print it on the receipt now; a lost one is replaced with
+    `POST /v1/dossiers/{code}/lookup-secret`."""
+
+    lookup_secret: str | None = Field(
+        default=None, examples=["7K3M-9QPR-2XWD"],
+        description="The secret the citizen's lookup needs, as printed (`XXXX-XXXX-XXXX`). "
+        "Also in an idempotent replay when the server seals stored answers "
+        "(MOTCUA_PAYLOAD_KEYS); null in a replay without keys, where it is not kept.")
+    lookup_url: str | None = Field(
+        default=None, description="The citizen's lookup page with code and secret in the "
+        "fragment, for the receipt's QR code.")
+
+
+class LookupSecretView(BaseModel):
+    """A new lookup secret for a dossier (the earlier one no longer opens it)."""
+
+    code: str = Field(examples=[CODE_EXAMPLE])
+    lookup_secret: str | None = Field(examples=["7K3M-9QPR-2XWD"])
+    lookup_url: str | None
+
+
 class DossierSummary(BaseModel):
     """One row of a dossier list (from the read model)."""
 

@@ -3,7 +3,6 @@ httpx over ASGI; tokens per role and unit made directly in the database."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -119,9 +118,10 @@ async def project(pool: asyncpg.Pool) -> None:
 
 
 async def print_receipt(http: httpx.AsyncClient, token: str, code: str) -> str:
-    """Print the dossier's receipt; returns the lookup secret printed on it (issue 12)."""
-    response = await http.get(f"/v1/dossiers/{code}/documents/receipt", headers=bearer(token))
+    """Reprint the dossier's receipt with a new lookup secret (issue 24 point 7: viewing it
+    issues none; `POST .../lookup-secret` with a reason does); returns the new secret."""
+    response = await http.post(f"/v1/dossiers/{code}/lookup-secret",
+                               json={"reason": "In lại biên nhận"}, headers=bearer(token))
     assert response.status_code == 200, response.text
-    found = re.search(r'class="lookup-secret">([0-9A-Z-]+)<', response.text)
-    assert found, "the receipt carries no lookup secret"
-    return found[1]
+    secret: str = response.json()["lookup_secret"]
+    return secret

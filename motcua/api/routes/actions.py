@@ -21,7 +21,7 @@ from motcua.api.context import PostContext, PostCtx, respond
 from motcua.api.routes.dossiers import DossierCode
 from motcua.services import dossiers
 from motcua.services.requests import ActionBody, body_for
-from motcua.services.views import DossierView
+from motcua.services.views import DossierView, ReceiptView
 
 router = APIRouter(prefix="/v1/dossiers/{code}", tags=["actions"])
 _RESPONSES = problems.responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
@@ -48,6 +48,8 @@ def _endpoint(action: Action) -> Callable[..., Awaitable[JSONResponse]]:
 
 for _action in HTTP_ACTIONS:
     router.add_api_route(
-        f"/{_action.name}", _endpoint(_action), methods=["POST"], response_model=DossierView,
+        f"/{_action.name}", _endpoint(_action), methods=["POST"],
+        # Accepting an online submission issues the citizen's lookup secret (issue 24 point 7).
+        response_model=ReceiptView if _action.name == "accept" else DossierView,
         responses=_RESPONSES, summary=_action.summary, operation_id=_action.operation_id,
         description=_action.description, name=_action.update.__name__)

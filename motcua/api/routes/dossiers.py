@@ -18,7 +18,7 @@ from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.services import dossiers, listing
 from motcua.services.requests import ReceiveRequest, SubmitOnlineRequest
 from motcua.services.text import Instant, Short
-from motcua.services.views import CODE_EXAMPLE, DossierPage, DossierView
+from motcua.services.views import CODE_EXAMPLE, DossierPage, DossierView, ReceiptView
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 
@@ -26,14 +26,16 @@ DossierCode = Annotated[str, Path(description="The dossier code printed on the r
                                   examples=[CODE_EXAMPLE])]
 
 
-@router.post("", status_code=201, response_model=DossierView, operation_id="receiveDossier",
+@router.post("", status_code=201, response_model=ReceiptView, operation_id="receiveDossier",
              summary="Receive a dossier",
              responses=problems.responses(400, 401, 403, 409, 413, 415, 422, 503))
 async def receive_dossier(
         body: ReceiveRequest, ctx: PostCtx,
         principal: Annotated[Principal, Depends(require("receive"))]) -> JSONResponse:
     """Receive a dossier: allocates its code, starts its workflow and answers with the dossier
-    and its due time (201). `original_received_at` imports a dossier already in progress."""
+    and its due time (201), and the citizen's lookup secret (`lookup_secret`, issued here
+    once: print it on the receipt). `original_received_at` imports a dossier already in
+    progress."""
     return respond(await dossiers.receive(ctx.resources, ctx.caller(principal), body))
 
 

@@ -19,6 +19,7 @@ from motcua.access.privacy import REDACTED, record_read, sees_personal_data
 from motcua.access.tokens import Principal
 from motcua.api import problems
 from motcua.api.auth import require
+from motcua.api.headers import document_headers
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.documents.render import render_register
 from motcua.documents.timefmt import vn_date
@@ -260,7 +261,7 @@ async def register_report(
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if format == "html":
         return HTMLResponse(_register_html(lines, personal, unit, period_from, period_to, tz,
-                                           resources))
+                                           resources), headers=document_headers())
     return JSONResponse({"report": "register", "unit_code": unit,
                          "period": {"from": period_from.isoformat(),
                                     "to": period_to.isoformat()},
