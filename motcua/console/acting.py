@@ -22,9 +22,9 @@ from motcua.access.users import Session
 from motcua.actions import ACTIONS
 from motcua.console.web import resources, text
 from motcua.problems import FORBIDDEN, Problem
-from motcua.services import dossiers
+from motcua.services import dossiers, lookups
 from motcua.services.idempotency import Answer
-from motcua.services.requests import ReceiveRequest, body_for
+from motcua.services.requests import ReceiveRequest, ReissueLookupRequest, body_for
 
 FORM_ID = "form_id"
 _FORM_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -145,3 +145,23 @@ async def receive(request: Request, current: Session, fields: dict[str, Any],
     except Problem as problem:
         raise explain(problem) from None
     return _dossier(answer)
+
+
+async def reissue_lookup(request: Request, current: Session, code: str, reason: str,
+                         form: FormData) -> str:
+    """A new lookup secret for dossier `code`, as `POST /v1/dossiers/{code}/lookup-secret`
+    would (clerk or leader, with a reason, audited); returns it."""
+    authorise_user(current, lookups.OPERATION, code)
+    try:
+        body = ReissueLookupRequest.model_validate({"reason": reason})
+    except ValidationError as err:
+        raise _invalid(err) from None
+    try:
+        answer = await lookups.reissue(resources(request), _caller(current, form), code, body)
+    except Problem as problem:
+        raise explain(problem) from None
+    secret = _dossier(answer).get("lookup_secret")
+    if not isinstance(secret, str):  # a replayed form without payload keys keeps none
+        raise ActionFailed("Biểu mẫu này đã được gửi; hãy tải lại trang và in lại.",
+                           status=409)
+    return secret

@@ -22,9 +22,10 @@ from motcua.access.permissions import unit_of
 from motcua.access.tokens import Role
 from motcua.access.users import Session, list_users
 from motcua.actions import BY_COMMAND, SENDERS
-from motcua.console import acting
+from motcua.console import acting, slots
 from motcua.console.acting import ActionFailed
 from motcua.console.web import (
+    COOKIE,
     SECURITY_HEADERS,
     ConsoleError,
     checked_form,
@@ -225,11 +226,15 @@ async def take_action(request: Request, code: str, action: str, current: Staff) 
             raise ActionFailed("Không có thao tác này.", status=404)
         officers = {u.username for u in await list_users(resources(request).db())
                     if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)}
-        await acting.act(request, current, action, code, _fields(action, form, officers),
-                         form)
+        done = await acting.act(request, current, action, code,
+                                _fields(action, form, officers), form)
     except ActionFailed as failed:
         return await show(request, current, code, error=failed.message,
                           error_fields=failed.fields, status=failed.status)
+    secret = done.get("lookup_secret")
+    if isinstance(secret, str):  # an accepted submission: print its receipt with the secret
+        await slots.hold(resources(request).db(), request.cookies.get(COOKIE, ""), code, secret)
+        return redirect(f"/ho-so/{code}/bien-nhan")
     return redirect(f"/ho-so/{code}?xong={action}")
 
 

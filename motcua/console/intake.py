@@ -1,5 +1,9 @@
 """`/tiep-nhan`: the clerk's intake form (procedure search, applicant, channel, papers) and
-`/ho-so/{code}/bien-nhan`: the receipt to print, with the QR code of the citizen's lookup."""
+`/ho-so/{code}/bien-nhan`: the receipt to print. Right after intake it carries the citizen's
+lookup secret and its QR code, once (held server-side for this session: `motcua.console.slots`);
+later views show a line saying the secret was printed at intake, and change nothing. A new
+secret (the citizen lost the receipt) is the explicit `POST /ho-so/{code}/bien-nhan/in-lai`,
+with a reason and a confirmation (issue 24 point 7)."""
 
 from __future__ import annotations
 
@@ -15,10 +19,12 @@ from domain.catalog import Procedure
 from motcua import lookup
 from motcua.access.tokens import Role
 from motcua.access.users import Session
-from motcua.console import acting
+from motcua.console import acting, slots
 from motcua.console.acting import ActionFailed
 from motcua.console.dossier import DOCUMENT_HEADERS, dossier_events, printable
 from motcua.console.web import (
+    COOKIE,
+    CSRF_FIELD,
     ConsoleError,
     checked_form,
     lines,
@@ -131,6 +137,10 @@ async def intake(request: Request, current: Staff) -> Response:
         return _form(request, current, values=_values(form), error=message,
                      error_fields=[f.removeprefix("applicant.") for f in failed.fields],
                      status=failed.status)
+    secret = dossier.get("lookup_secret")
+    if isinstance(secret, str):  # a replayed form (double click) has none: the first held it
+        await slots.hold(resources(request).db(), request.cookies.get(COOKIE, ""),
+                         dossier["code"], secret)
     return redirect(f"/ho-so/{dossier['code']}/bien-nhan")
 
 
@@ -139,22 +149,68 @@ max-width:800px;display:flex;gap:16px;flex-wrap:wrap" aria-label="Biên nhận">
 <style>@media print {{ .console-toolbar {{ display: none }} }}</style>
 <strong>Đã tiếp nhận hồ sơ {code}.</strong>
 <a href="/ho-so/{code}">Xem hồ sơ</a> <a href="/tiep-nhan">Tiếp nhận hồ sơ khác</a>
-<a href="{url}" data-testid="lookup-url" rel="noreferrer">Trang tra cứu của công dân (mã QR)</a>
+{lookup}
 <span>Dùng lệnh In của trình duyệt (Ctrl+P) để in biên nhận.</span></nav>"""
+_LOOKUP_LINK = """<a href="{url}" data-testid="lookup-url" rel="noreferrer">Trang tra cứu của
+công dân (mã QR)</a>"""
+# Later views: no secret; a new one only by this explicit form (a reason, a confirmation).
+_REISSUE = """<form method="post" action="/ho-so/{code}/bien-nhan/in-lai" data-testid="reissue"
+style="display:flex;gap:8px;flex-wrap:wrap;align-items:center">
+<input type="hidden" name="{csrf_field}" value="{csrf}">
+<input type="hidden" name="form_id" value="{form_id}">
+<label>Lý do cấp mã tra cứu mới <input name="reason" required maxlength="500"
+placeholder="Công dân báo mất biên nhận"></label>
+<label><input type="checkbox" name="confirm" value="1" required> Mã cũ và mã QR đã in sẽ hết
+hiệu lực</label>
+<button type="submit">In lại biên nhận với mã tra cứu mới</button></form>{error}"""
 
 
 @router.get("/ho-so/{code}/bien-nhan", response_class=HTMLResponse)
 async def receipt(request: Request, code: str, current: Staff) -> HTMLResponse:
-    """The receipt (form 01) to print, with a new lookup secret and its QR code, which opens
-    the citizen's lookup filled in. Each print issues a new secret (see `motcua.lookup`)."""
+    """The receipt (form 01) to print. Right after intake (or a reissue) with the lookup secret
+    and its QR code, which opens the citizen's lookup filled in, once; otherwise without
+    them, with the form that issues a new secret. Viewing changes nothing."""
+    return await _receipt(request, current, code)
+
+
+async def _receipt(request: Request, current: Session, code: str, *, error: str = "",
+                   status: int = 200) -> HTMLResponse:
     await dossier_events(request, current, code)  # 404 outside the user's unit
     if not sees_personal_data(current):
         raise ConsoleError(403, "Vai trò của bạn không được xem dữ liệu cá nhân của công dân.")
     res = resources(request)
-    secret = await lookup.issue(res.db(), code, issued_by=current.user.username)
-    base = res.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-    url = lookup.lookup_url(code, secret, base)
-    response = await printable(request, current, code, "receipt", Lookup(secret, url))
-    toolbar = _TOOLBAR.format(code=html.escape(code), url=html.escape(url))
+    secret = await slots.take(res.db(), request.cookies.get(COOKIE), code) \
+        if not error else None
+    printed: Lookup | None = None
+    if secret is not None:
+        base = res.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+        printed = Lookup(secret, lookup.lookup_url(code, secret, base))
+        shown = _LOOKUP_LINK.format(url=html.escape(printed.url))
+    else:
+        shown = _REISSUE.format(
+            code=html.escape(code), csrf_field=CSRF_FIELD, csrf=html.escape(current.csrf_token),
+            form_id=secrets.token_urlsafe(18),
+            error=f'<p role="alert" class="error">{html.escape(error)}</p>' if error else "")
+    response = await printable(request, current, code, "receipt", printed)
+    toolbar = _TOOLBAR.format(code=html.escape(code), lookup=shown)
     body = bytes(response.body).decode("utf-8").replace("<body>", "<body>" + toolbar, 1)
-    return HTMLResponse(body, headers=DOCUMENT_HEADERS)
+    # The page may hold the secret: never cached (DOCUMENT_HEADERS: no-store).
+    return HTMLResponse(body, status_code=status, headers=DOCUMENT_HEADERS)
+
+
+@router.post("/ho-so/{code}/bien-nhan/in-lai", response_class=HTMLResponse)
+async def reissue(request: Request, code: str, current: Staff) -> Response:
+    """A new lookup secret, on purpose: the reason and the confirmation are required; the
+    new secret is printed on the receipt shown next (the old one stops working)."""
+    form = await checked_form(request, current)
+    await dossier_events(request, current, code)  # 404 outside the user's unit
+    try:
+        if text(form, "confirm") != "1":
+            raise ActionFailed("Hãy xác nhận rằng mã cũ sẽ hết hiệu lực.", ["confirm"])
+        secret = await acting.reissue_lookup(request, current, code, text(form, "reason"),
+                                             form)
+    except ActionFailed as failed:
+        return await _receipt(request, current, code, error=failed.message,
+                              status=failed.status)
+    await slots.hold(resources(request).db(), request.cookies.get(COOKIE, ""), code, secret)
+    return redirect(f"/ho-so/{code}/bien-nhan")
