@@ -264,8 +264,8 @@ async def printable(request: Request, current: Session, code: str, kind: str,
 
 @router.get("/ho-so/{code}/giay-to/{kind}", response_class=HTMLResponse)
 async def document(request: Request, code: str, kind: str, current: Staff) -> Response:
-    """A citizen document to print; the receipt is printed by `/bien-nhan`, which issues the
-    lookup secret it carries."""
+    """A citizen document to print; the receipt is printed by `/bien-nhan` (which shows the
+    lookup secret once, right after intake, and offers the reissue form otherwise)."""
     if kind not in KINDS:
         raise ConsoleError(404, "Không có loại giấy tờ này.")
     if kind == "receipt":
