@@ -82,3 +82,24 @@ async def test_the_intake_receipt_shows_the_secret_once(
     finally:
         await page.context.close()
         await other.context.close()
+
+
+async def test_docs_render_under_their_content_security_policy(
+        browser: Any, console_url: str) -> None:
+    """/docs and /redoc, served with a CSP that allows the inline bootstrap only by hash,
+    still render the operations; the browser blocks no script or style of theirs (only
+    ReDoc's third-party logo, which the policy is meant to keep out)."""
+    context = await browser.new_context(base_url=console_url)
+    try:
+        page = await context.new_page()
+        violations: list[str] = []
+        page.on("console", lambda m: violations.append(m.text)
+                if "Content Security Policy" in m.text else None)
+        await page.goto("/docs")
+        await page.locator(".opblock").first.wait_for(timeout=30_000)
+        await page.goto("/redoc")
+        await page.locator("[data-section-id]").first.wait_for(timeout=30_000)
+        ours = [v for v in violations if "cdn.redoc.ly" not in v]
+        assert ours == [] and not any("script" in v or "style" in v for v in violations)
+    finally:
+        await context.close()
