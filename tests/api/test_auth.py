@@ -42,6 +42,8 @@ EXPECTED = {
     # issue 26: files on a dossier: clerks at intake (and the portal integration), the
     # dossier's officer and leaders during processing; never operations
     "attach-file": {"clerk", "officer", "leader"},
+    # issue 24 point 7: a new lookup secret (lost receipt), explicit and audited
+    "lookup-secret": {"clerk", "leader"},
 }
 PROBE = {"__probe__": True}  # refused by every body schema: reaching validation means allowed
 
