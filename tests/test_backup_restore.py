@@ -25,7 +25,6 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
-from motcua import lookup
 from motcua.access.tokens import create_token
 from motcua.access.users import create_user
 from motcua.app import create_app
@@ -126,6 +125,10 @@ async def test_a_backup_restores_into_a_fresh_postgres_and_the_dossiers_go_on(
         token = await create_token(source, name="clerk-bk", roles=["clerk", "leader"])
         await create_user(source, username="leader-bk", password="mật-khẩu-dài-đủ-12",
                           roles=["leader"], unit_code=None)
+        # The officer assigned after the restore: the holder must be an active user (issue 24
+        # point 5), so the users come back with the backup.
+        await create_user(source, username="o-bk", password="mật-khẩu-dài-đủ-12",
+                          roles=["officer"], unit_code=None)
         async with _stack(settings, skipper.client, source) as http:
             made = []
             for _ in range(3):
@@ -134,8 +137,8 @@ async def test_a_backup_restores_into_a_fresh_postgres_and_the_dossiers_go_on(
                 assert response.status_code == 201, response.text
                 made.append(response.json())
             open_code, timed_code, alerted_code = (d["code"] for d in made)
-            secrets = {d["code"]: await lookup.issue(source, d["code"], issued_by="clerk-bk")
-                       for d in made}
+            # The secrets the receipts answered (issue 24 point 7: issued at intake).
+            secrets = {d["code"]: d["lookup_secret"] for d in made}
             # One dossier past its due time before the backup: its alerts wait in the outbox.
             alerted = made[2]
             await skipper.fast_forward(
