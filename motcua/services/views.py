@@ -159,6 +159,9 @@ NEXT_STEP: dict[DossierState, str] = {
     DossierState.PROCESSING: "Hồ sơ đang được xử lý.",
     DossierState.AWAITING_SUPPLEMENT:
         "Vui lòng bổ sung giấy tờ theo yêu cầu của cơ quan giải quyết.",
+    DossierState.AWAITING_PAYMENT:
+        "Vui lòng thực hiện nghĩa vụ tài chính theo thông báo; thời gian chờ không tính vào "
+        "thời hạn giải quyết.",
     DossierState.READY: "Đã có kết quả. Mời ông/bà đến nhận kết quả theo giấy hẹn.",
     DossierState.RETURNED: "Đã trả kết quả. Mời ông/bà đánh giá mức độ hài lòng.",
     DossierState.REFUSED: "Hồ sơ không được giải quyết; xem văn bản trả lời của cơ quan.",
