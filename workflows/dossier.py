@@ -73,11 +73,11 @@ DOSSIER_FILES = "dossier-files-v1"
 # updates, and a transferred dossier's result sent back to the receiving unit with the
 # result ready (domain.transfers). New handlers only, and `complete` decides as before for a
 # dossier never transferred (no recorded history has one); the marker dates the histories
-# that use them (tests/replay/histories/transfer.v6.json).
+# that use them (tests/replay/histories/transfer.v5.json).
 UNIT_TRANSFER = "unit-transfer-v1"
 # Patch: the wait for fees and taxes (issue 22 item 4, national code 6): `request_payment`,
 # `payment_received` (a pause like a supplement's) and `record_fee`. New handlers only; the
-# marker dates the histories that use them (tests/replay/histories/payment.v6.json).
+# marker dates the histories that use them (tests/replay/histories/payment.v5.json).
 FEE_PAYMENT = "fee-payment-v1"
 # Appends wait for PostgreSQL as long as it takes: an event must never be dropped.
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
