@@ -134,7 +134,8 @@ async def board(request: Request, current: Staff,
         f"count(*) FILTER (WHERE {status} = 'overdue') AS overdue, "
         f"count(*) FILTER (WHERE {status} = 'due_soon') AS due_soon FROM dossiers "
         "WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR unit_code = $2 "
-        "OR holding_unit_code = $2) GROUP BY assignee ORDER BY count(*) DESC, assignee NULLS FIRST", OPEN, unit, at)
+        "OR holding_unit_code = $2) "
+        "GROUP BY assignee ORDER BY count(*) DESC, assignee NULLS FIRST", OPEN, unit, at)
     shown = await names(request)
     units = sorted(resources(request).catalog.units.values(), key=lambda u: u.code)
     return page(request, "board.html", report=report, totals=report.totals.as_dict(),
