@@ -23,6 +23,7 @@ from domain.codes import register_entry
 from domain.envelope import EventEnvelope
 from motcua.documents.control import rows
 from motcua.documents.history import DocumentUnavailable, History, UnknownDocument, load
+from motcua.documents.narration import vnd
 from motcua.documents.timefmt import CHANNEL_LABELS, vn_date, vn_duration, vn_time
 
 _ENV = jinja2.Environment(
@@ -67,6 +68,8 @@ def _receipt(kind: str, h: History) -> Context:
             "result_delivery": RESULT_DELIVERY_LABELS.get(h.received.result_delivery,
                                                           h.received.result_delivery),
             "register": register_entry(h.state.code),
+            # Fees paid at the counter (issue 22 item 4), as recorded: amount and receipt no.
+            "fees": [(vnd(f.amount), f.reference or "") for f in h.all(ev.FeeRecorded)],
             # The counting rule and its texts, so the citizen can check the appointment.
             "rule_name": rule_name(first.rule, first.unit, first.rule_version),
             "rule_source": first.rule_source or rule_source(first.rule, first.unit,
