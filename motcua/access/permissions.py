@@ -63,14 +63,17 @@ async def authorise_dossier(pool: asyncpg.Pool, principal: Principal, permission
     """`authorise`, then the unit scope on dossier `code`: 404 (as if absent) unless
     `principal` sees it (its receiving or its holding unit); for an action, 403 when it sees
     the dossier but another unit holds it (`domain.permits.unit_refusal`). A principal of no
-    unit (every unit) needs no lookup; a missing dossier is 404 for a unit-bound one."""
+    unit (every unit) needs no lookup."""
     authorise(principal, permission)
-    check_code(code)
+    match = CODE_PATTERN.match(code)
+    if match is None:
+        raise Problem(NOT_FOUND, "no such dossier")
     if principal.unit_code is None:
         return
-    units = await dossier_units(pool, code)
-    if units is None:
-        raise Problem(NOT_FOUND, "no such dossier")
+    # A code with no events (no such dossier, or not yet stored): the unit that allocates
+    # codes with its prefix, so the request goes on as before and the engine answers 404; a
+    # stored dossier's units always come from its events.
+    units = await dossier_units(pool, code) or (match["unit"], match["unit"])
     action = ACTIONS.get(permission)
     held = Dossier(unit_code=units[0], holding_unit=units[1])
     if action is None:  # a read

@@ -5,9 +5,8 @@
 -- events, not from here (docs/decisions.md, "Unit scope").
 ALTER TABLE dossiers ADD COLUMN holding_unit_code text;
 
--- Rows projected before this migration were never transferred.
+-- Rows projected before this migration were never transferred. The column stays nullable
+-- (NULL reads as the receiving unit) so rows written without it still insert.
 UPDATE dossiers SET holding_unit_code = unit_code;
-
-ALTER TABLE dossiers ALTER COLUMN holding_unit_code SET NOT NULL;
 
 CREATE INDEX dossiers_holding_unit ON dossiers (holding_unit_code, due_at, code);
