@@ -120,7 +120,8 @@ async def board(request: Request, current: Staff,
     # Overdue and due soon from the due instants and the clock (`domain.due`), at one instant.
     status = status_sql("$3")
     base = (f"SELECT code, state, status_code, {status} AS sla_status, unit_code, "
-            "procedure_code, channel, assignee, received_at, due_at FROM dossiers "
+            "holding_unit_code, procedure_code, channel, assignee, received_at, due_at "
+            "FROM dossiers "
             "WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR unit_code = $2 "
             "OR holding_unit_code = $2) ")
     overdue = await pool.fetch(

@@ -269,6 +269,7 @@ def summary(row: Any) -> DossierSummary:
     return DossierSummary(
         code=row["code"], state=row["state"], status_code=row["status_code"],
         sla_status=row["sla_status"], unit_code=row["unit_code"],
-        holding_unit_code=row["holding_unit_code"] or row["unit_code"],
+        # Lists that do not select it (and rows written without it): the receiving unit.
+        holding_unit_code=row.get("holding_unit_code") or row["unit_code"],
         procedure_code=row["procedure_code"], channel=row["channel"], assignee=row["assignee"],
         received_at=row["received_at"], due_at=row["due_at"])
