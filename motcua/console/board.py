@@ -8,7 +8,6 @@ No applicant data appears here, so the ops role may see all of it.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -16,7 +15,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from openpyxl import Workbook
 
 from domain.states import DossierState
 from motcua.access.tokens import Role
@@ -35,7 +33,7 @@ from motcua.console.web import (
     staff,
 )
 from motcua.eventstore.due import status_sql
-from motcua.exports import safe_row
+from motcua.reports import bieu06
 from motcua.reports import sla as reports
 from motcua.whatif import simulate as whatif
 
@@ -44,25 +42,6 @@ Staff = Annotated[Session, Depends(staff)]
 OPEN = [s.value for s in DossierState if s not in (
     DossierState.READY, *[t for t in DossierState if t.is_terminal])]
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
-
-# Biểu 06 columns with the names the form prints (Circular 01/2020/TT-VPCP, Biểu số 06).
-COLUMN_LABELS: dict[str, str] = {
-    "procedure_code": "Thủ tục",
-    "received_total": "Tổng số hồ sơ tiếp nhận",
-    "received_online": "Trực tuyến",
-    "received_direct_postal": "Trực tiếp, bưu chính",
-    "received_carried_over": "Kỳ trước chuyển qua",
-    "resolved_total": "Đã giải quyết",
-    "resolved_early": "Trước hạn",
-    "resolved_on_time": "Đúng hạn",
-    "resolved_late": "Quá hạn",
-    "in_progress_total": "Đang giải quyết",
-    "in_progress_within_time": "Trong hạn",
-    "in_progress_overdue": "Quá hạn",
-    "on_time_rate": "Tỷ lệ đúng hạn (QĐ 766)",
-    "satisfaction_rate": "Tỷ lệ hài lòng",
-}
-
 
 def _period(tu: str, den: str, tz: tzinfo) -> tuple[date, date]:
     today = datetime.now(tz).date()
@@ -102,7 +81,15 @@ async def _report(request: Request, current: Session, tu: str, den: str,
 
 
 def _percent(value: Any) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    return bieu06.percent(value)
+
+
+def _unit_name(request: Request, unit: str | None) -> str:
+    """The unit the report covers, by name (the catalog's), for the form's head."""
+    if unit is None:
+        return "Tất cả đơn vị"
+    found = resources(request).catalog.units.get(unit)
+    return f"{found.name} ({unit})" if found else unit
 
 
 @router.get("/bao-cao", response_class=HTMLResponse)
@@ -137,8 +124,9 @@ async def board(request: Request, current: Staff,
     shown = await names(request)
     units = sorted(resources(request).catalog.units.values(), key=lambda u: u.code)
     return page(request, "board.html", report=report, totals=report.totals.as_dict(),
-                lines=[r.as_dict() for r in report.rows], columns=COLUMN_LABELS,
-                percent=_percent, overdue=rows(request, [summary(r) for r in overdue], shown),
+                form=bieu06.html_table(report, resources(request).catalog.procedures),
+                unit_name=_unit_name(request, unit), percent=_percent,
+                overdue=rows(request, [summary(r) for r in overdue], shown),
                 due_today=rows(request, [summary(r) for r in due_today], shown),
                 load=[{"who": shown.get(r["assignee"], r["assignee"]) if r["assignee"]
                        else "Chưa phân công", "open": r["open"], "overdue": r["overdue"],
@@ -154,33 +142,11 @@ async def board_csv(request: Request, current: Staff,
                     donvi: Annotated[str, Query(max_length=64)] = "") -> Response:
     report = await _report(request, current, tu, den, donvi)
     name = f"bieu-06-{report.period_start}-{report.period_end}.csv"
-    return Response("\ufeff" + reports.to_csv(report), media_type="text/csv; charset=utf-8",
+    body = bieu06.to_csv(report, resources(request).catalog.procedures,
+                         _unit_name(request, report.unit))
+    return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
                     headers={**SECURITY_HEADERS,
                              "Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def to_xlsx(report: reports.Report) -> bytes:
-    """The report as a workbook: one sheet, a header row of Vietnamese column names, one row
-    per procedure and a total row; rates as percentages."""
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Biểu 06"
-    sheet.append(safe_row([
-        f"Biểu 06 — kỳ {report.period_start:%d/%m/%Y}–{report.period_end:%d/%m/%Y}"
-        f" — đơn vị {report.unit or 'tất cả'} — tính đến {report.as_of:%d/%m/%Y}"]))
-    keys = list(reports.COLUMNS)
-    sheet.append([COLUMN_LABELS.get(k, k) for k in keys])
-    lines = [r.as_dict() for r in report.rows] if report.group_by else []
-    for values in [*lines, {**report.totals.as_dict(), "procedure_code": "Tổng cộng"}]:
-        sheet.append(safe_row(values[k] for k in keys))
-    for row in sheet.iter_rows(min_row=3):
-        for key, cell in zip(keys, row, strict=False):
-            if key.endswith(("_rate", "_index")):
-                cell.number_format = "0.0%"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 @router.get("/bao-cao/bieu-06.xlsx")
@@ -190,7 +156,9 @@ async def board_xlsx(request: Request, current: Staff,
                      donvi: Annotated[str, Query(max_length=64)] = "") -> Response:
     report = await _report(request, current, tu, den, donvi)
     name = f"bieu-06-{report.period_start}-{report.period_end}.xlsx"
-    return Response(to_xlsx(report), media_type="application/vnd.openxmlformats-"
+    body = bieu06.to_xlsx(report, resources(request).catalog.procedures,
+                          _unit_name(request, report.unit))
+    return Response(body, media_type="application/vnd.openxmlformats-"
                     "officedocument.spreadsheetml.sheet",
                     headers={**SECURITY_HEADERS,
                              "Content-Disposition": f'attachment; filename="{name}"'})
