@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from domain.catalog import Catalog
 from domain.states import DossierState
 from motcua.access.tokens import Role
 from motcua.access.users import Session
@@ -35,6 +36,7 @@ from motcua.console.web import (
 from motcua.eventstore.due import status_sql
 from motcua.reports import bieu06
 from motcua.reports import sla as reports
+from motcua.whatif import catalogs as whatif_catalog
 from motcua.whatif import simulate as whatif
 
 router = APIRouter(include_in_schema=False)
@@ -199,6 +201,30 @@ def _time_label(label: str) -> str:
     return f"{amount} {TIME_UNITS.get(unit, unit)}"
 
 
+def _cut_label(before: int, after: int) -> str:
+    """The cut a new time actually makes, e.g. '−43%' for 7 → 4, 'không đổi' for none."""
+    if after == before:
+        return "không đổi"
+    return f"−{round((before - after) * 100 / before)}%"
+
+
+def _preview(catalog: Catalog, percent: float, codes: list[str]) -> list[dict[str, Any]]:
+    """The times the leader is about to simulate, before running it: per chosen procedure
+    (all when none is given) its name, the time in force, the time under the cut and the cut
+    that time really makes (`whatif.cut_amount`: rounded down, so at least `percent`)."""
+    baseline = whatif.in_force(catalog)
+    proposed = whatif.cut_policy(baseline, percent, codes)
+    out = []
+    for code in codes or sorted(baseline):
+        before, after = baseline[code], proposed[code]
+        proc = catalog.procedures[code]
+        out.append({"code": code, "name": proc.name, "field": proc.field,
+                    "time_now": _time_label(before.label()),
+                    "time_cut": _time_label(after.label()),
+                    "actual": _cut_label(before.amount, after.amount)})
+    return out
+
+
 def _points(value: Any) -> str:
     return "—" if value is None else f"{value * 100:+.1f} điểm %"
 
@@ -224,10 +250,16 @@ def _whatif_view(result: whatif.Result) -> dict[str, Any]:
     lines = []
     for row in result.rows():
         times = policy.get(row["procedure_code"])
+        actual = ""
+        if times:
+            before, after = (int(str(times[k]).split(" ", 1)[0]) for k in ("baseline",
+                                                                          "proposed"))
+            actual = _cut_label(before, after)
         lines.append({**row, "flipped": flipped.get((row["procedure_code"], row["unit_code"]),
                                                     [])[:FLIPS_SHOWN],
                       "time_now": _time_label(times["baseline"]) if times else "không đổi",
-                      "time_cut": _time_label(times["proposed"]) if times else "không đổi"})
+                      "time_cut": _time_label(times["proposed"]) if times else "không đổi",
+                      "actual": actual})
     return {"lines": lines, "totals": result.totals().as_dict(),
             "flip_count": result.flip_count, "differs_count": result.differs_count,
             "skipped_count": result.skipped_count, "as_of": result.as_of}
@@ -238,10 +270,12 @@ async def whatif_board(request: Request, current: Staff,
                        tu: Annotated[str, Query()] = "", den: Annotated[str, Query()] = "",
                        cat: Annotated[str | None, Query()] = None,
                        thutuc: Annotated[str, Query()] = "",
-                       donvi: Annotated[str, Query()] = "") -> HTMLResponse:
+                       donvi: Annotated[str, Query()] = "",
+                       xem: Annotated[str, Query(max_length=1)] = "") -> HTMLResponse:
     """The policy what-if for leaders: the dossiers of the leader's unit received in the
     period, judged under the times in force and under the cut. A GET form (read-only); without
-    `cat` only the form is shown; bad input re-renders the form with the error."""
+    `cat` only the form is shown; with `xem=1` the times under the cut are shown first, before
+    anything runs (issue 23 item 9); bad input re-renders the form with the error."""
     require_role(current, Role.LEADER, what="chạy mô phỏng cắt giảm thời hạn")
     res = resources(request)
     cal = res.calendar
@@ -252,7 +286,8 @@ async def whatif_board(request: Request, current: Staff,
         "cat": (cat or "")[:10], "thutuc": thutuc[:2000], "donvi": unit or "",
         "units": sorted(res.catalog.units.values(), key=lambda u: u.code),
         "fixed_unit": current.user.unit_code, "percent": _percent, "points": _points,
-        "max_cut": MAX_CUT, "flips_shown": FLIPS_SHOWN, "view": None, "error": ""}
+        "max_cut": MAX_CUT, "flips_shown": FLIPS_SHOWN, "view": None, "preview": None,
+        "error": ""}
     if cat is None:  # first visit (from the board's link): the form alone
         return page(request, "whatif.html", **context)
     try:
@@ -265,6 +300,11 @@ async def whatif_board(request: Request, current: Staff,
                                    f"({cal.first_year}–{cal.last_year}).")
         percent = _cut(cat)
         codes = _codes(thutuc)
+        if xem:
+            async with res.db().acquire() as conn:
+                catalog = await whatif_catalog.in_force(conn, res.settings, res.catalog)
+            return page(request, "whatif.html", **{
+                **context, "preview": _preview(catalog, percent, codes), "cut_value": percent})
         result = await run_cut(res, res.db(), start=start, end=end, cut=percent,
                                procedures=codes, unit=unit)
     except ConsoleError as err:
