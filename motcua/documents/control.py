@@ -31,7 +31,7 @@ a step on an earlier Vietnam-time date than the due date is "Trước hạn", on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from enum import Enum
 
 from domain import events as ev
@@ -72,8 +72,8 @@ class _Step:
 def rows(h: History) -> list[Row]:
     """The slip's rows, numbered from 1, with each step's verdict (rule in the module doc)."""
     applicant = f"Ông/Bà {h.received.applicant_name}"
-    holder = h.received_by or DESK
-    desk = next((rec.actor for rec in h.steps
+    holder = h.name(h.received_by) if h.received_by else DESK
+    desk = next((h.name(rec.actor) for rec in h.steps
                  if isinstance(rec.event, ev.ResultReturned) and rec.actor), DESK)
     due: datetime | None = None
     out: list[Row] = []
@@ -82,7 +82,7 @@ def rows(h: History) -> list[Row]:
         if isinstance(event, ev.DeadlineSet):
             due = _legal_due(event, due)
             continue
-        step = _step(rec, applicant, holder, desk, h.tz)
+        step = _step(rec, applicant, holder, desk, h)
         if step is None:
             continue
         if isinstance(event, ev.OfficerAssigned | ev.ProcessingStarted):
@@ -154,19 +154,20 @@ _HANDOFFS: dict[type[ev.Event], tuple[_Party, _Party]] = {
 
 
 def _step(rec: EventEnvelope, applicant: str, holder: str, desk: str,
-          tz: tzinfo) -> _Step | None:
+          h: History) -> _Step | None:
     """Step name, giver, receiver, time and note of one event (worded by `describe`); None if
     it is no hand-off. `holder` is who holds the dossier before it, `desk` who receives the
-    result."""
+    result; staff are named by full name (`History.name`)."""
     event = rec.event
     parties = _HANDOFFS.get(type(event))
     if parties is None:
         return None
     officer = event.officer if isinstance(event, ev.OfficerAssigned | ev.ProcessingStarted) \
         else ""
-    names = {_Party.APPLICANT: applicant, _Party.ACTOR: rec.actor or DESK, _Party.HOLDER: holder,
-             _Party.OFFICER: officer, _Party.DESK: DESK, _Party.RESULT_DESK: desk}
-    told = describe(event, tz)
+    names = {_Party.APPLICANT: applicant,
+             _Party.ACTOR: h.name(rec.actor) if rec.actor else DESK, _Party.HOLDER: holder,
+             _Party.OFFICER: h.name(officer), _Party.DESK: DESK, _Party.RESULT_DESK: desk}
+    told = describe(event, h.tz, h.people)
     note = told.note()
     if isinstance(event, ev.OfficerAssigned) and names[_Party.ACTOR] != holder:
         note = "; ".join(n for n in (note, f"Phân công: {names[_Party.ACTOR]}") if n)
