@@ -40,6 +40,7 @@ from motcua.console.web import (
 )
 from motcua.documents import KINDS, DocumentUnavailable, render
 from motcua.documents.narration import REASON_LABELS, describe
+from motcua.documents.pauses import pause_effect, pause_lines
 from motcua.documents.people import people_of
 from motcua.documents.render import Lookup
 from motcua.documents.timefmt import rule_sentence, vn_duration
@@ -139,8 +140,11 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                  "reason": _REASONS.get(e.payload.get("reason", ""), e.payload.get("reason")),
                  "time": vn_duration(e.payload.get("amount", 0), e.payload.get("unit", ""))}
                 for e in events if e.event_type == "DeadlineSet"]
-    pauses = [(_span(int(e.payload.get("paused_seconds", 0))), e.recorded_at) for e in events
-              if e.event_type == "SupplementReceived"]
+    # Each pause's office time (what the rule counts) and what their total moved (issue 23
+    # item 8), so the minutes shown agree with the due time.
+    pauses = pause_lines(res.calendar, d.pauses)
+    pause_note = pause_effect(res.calendar, d.pauses, d.deadline_unit,
+                              d.counting_rule_version or 0)
     verifiable = getattr(procedure, "verification_amount", None) is not None
     offered = allowed_actions(current, d, verifiable=verifiable)
     # How the due time in force was counted, in words (its identifier stays in the API).
@@ -165,6 +169,7 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
     return page(request, "dossier.html", status=status, d=d, code=code, private=private,
                 procedure=procedure, unit=unit, left=left, left_css=css,
                 sla=d.sla_status(now()), versions=versions, pauses=pauses,
+                pause_note=pause_note,
                 timeline=timeline, documents=_documents(request, events) if private else [],
                 actions=[a for a in offered if a != "rate"], labels=ACTION_LABELS,
                 officers=officers, complaint_channels=COMPLAINT_CHANNELS,

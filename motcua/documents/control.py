@@ -96,10 +96,18 @@ def rows(h: History) -> list[Row]:
             result = step.judged
         else:
             result = timeliness(h.tz, step.at, against) if against is not None else None
+        note = step.note
+        if isinstance(event, ev.SupplementReceived) and due is not None and against is not None:
+            # What the pause did to the due time, so the slip never shows two due times
+            # without saying why (issue 23 item 8).
+            moved = ("hạn giải quyết không đổi" if against == due else
+                     f"hạn giải quyết chuyển từ {vn_time(due, h.tz)} sang "
+                     f"{vn_time(against, h.tz)}")
+            note = "; ".join(n for n in (note, moved) if n)
         out.append(Row(number=len(out) + 1, step=step.step, giver=step.giver,
                        receiver=step.receiver, at=vn_time(step.at, h.tz),
                        verdict=VERDICT_LABELS[result] if result else "",
-                       verdict_class=result.value if result else "", note=step.note))
+                       verdict_class=result.value if result else "", note=note))
     return out
 
 

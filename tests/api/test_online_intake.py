@@ -72,7 +72,7 @@ async def test_submission_then_intake_supplement_then_acceptance(
     assert (a["state"], a["status_code"]) == ("received", 2)
     assert datetime.fromisoformat(a["counted_from"]) == datetime.fromisoformat(supplied_at)
     assert a["due_at"] is not None and a["sla"]["deadline_version"] == 1
-    assert a["sla"]["rule_name"].startswith("civil_code/working_days@v2")
+    assert a["sla"]["rule_name"].startswith("civil_code/working_days@v3")
     assert [t["event_type"] for t in a["timeline"]][-2:] == ["SubmissionAccepted",
                                                               "DeadlineSet"]
     receipt = await http.get(f"/v1/dossiers/{code}/documents/receipt", headers=bearer(clerk))
