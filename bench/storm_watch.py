@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
 from bench.client import Api, ApiError
@@ -197,17 +198,35 @@ class WebhookReceiver:
                 "repeated_deliveries": repeats}
 
 
-def _name(event_type: int) -> str:
-    return EventType.Name(event_type).removeprefix("EVENT_TYPE_")  # type: ignore[arg-type]
+def _name(event: HistoryEvent) -> str:
+    """The event's type, with what a marker or an upsert is about: a patch marker names its
+    patch, a local activity's its activity, an upsert the search attributes it sets."""
+    name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+    if event.HasField("marker_recorded_event_attributes"):
+        marker = event.marker_recorded_event_attributes
+        about = marker.marker_name
+        with contextlib.suppress(KeyError, IndexError, ValueError, TypeError):
+            data = json.loads(next(iter(marker.details.values())).payloads[0].data)
+            about += ":" + str(data.get("id") or data.get("activity_type"))
+        return f"{name}({about})"
+    if event.HasField("upsert_workflow_search_attributes_event_attributes"):
+        fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+        return f"{name}({','.join(sorted(fields.indexed_fields))})"
+    return name
 
 
 async def events_after_timer(client: Client, workflow_id: str) -> list[str]:
-    """The event types in `workflow_id`'s history from its last TimerFired to its end: what
-    the server recorded for the alert (the storms' workflows do nothing after it)."""
+    """The events in `workflow_id`'s history from its last TimerFired to its end: what the
+    server recorded for the alert (the storms' workflows do nothing after it)."""
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    names = [_name(e.event_type) for e in history.events]
-    last = max((i for i, name in enumerate(names) if name == "TIMER_FIRED"), default=None)
-    return [] if last is None else names[last:]
+    return after_last_timer(list(history.events))
+
+
+def after_last_timer(events: Sequence[HistoryEvent]) -> list[str]:
+    """`_name` of each event from the last TimerFired on (none without a timer)."""
+    fired = EventType.EVENT_TYPE_TIMER_FIRED
+    last = max((i for i, e in enumerate(events) if e.event_type == fired), default=None)
+    return [] if last is None else [_name(e) for e in events[last:]]
 
 
 async def per_alert(address: str, workflow_ids: Sequence[str]) -> dict[str, Any]:

@@ -7,11 +7,16 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 
 from bench.client import Api, ApiError
-from bench.storm_watch import Seen, WebhookReceiver, overdue_in_gauge
+from bench.storm_watch import Seen, WebhookReceiver, after_last_timer, overdue_in_gauge
+
+REPLAY = Path(__file__).resolve().parent / "replay" / "histories"
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -150,3 +155,21 @@ async def test_webhook_receiver_counts_first_arrivals_per_alert() -> None:
     assert out["dossiers"] == 2 and out["repeated_deliveries"] == 1
     assert out["alerts_more_than_one_per_dossier"] == 0
     assert len(out["lags_s"]) == 2 and all(lag > 0 for lag in out["lags_s"])
+
+
+def test_per_alert_names_say_what_the_markers_and_upserts_are() -> None:
+    """Read from a recorded history (tests/replay), the first alert's workflow task shows the
+    patch marker and TemporalChangeVersion upsert the outbox patch records at the alert, then
+    the append's local-activity marker and the dossier's search attributes."""
+    history = WorkflowHistory.from_json(
+        "alerts", (REPLAY / "alerts_then_withdrawal.v5.json").read_text(encoding="utf-8"))
+    events = list(history.events)
+    fired = [i for i, e in enumerate(events) if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED]
+    tail = after_last_timer(events[:fired[0] + 9])
+    assert tail == [
+        "TIMER_FIRED", "WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED",
+        "WORKFLOW_TASK_COMPLETED", "MARKER_RECORDED(core_patch:notify-outbox-v1)",
+        "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES(TemporalChangeVersion)",
+        "MARKER_RECORDED(core_local_activity:append_events)",
+        "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES(MotcuaDueAt,MotcuaProcedure,MotcuaSlaStatus,"
+        "MotcuaState,MotcuaUnit)", "TIMER_STARTED"]
