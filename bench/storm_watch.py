@@ -207,7 +207,8 @@ def _name(event: HistoryEvent) -> str:
         about = marker.marker_name
         with contextlib.suppress(KeyError, IndexError, ValueError, TypeError):
             data = json.loads(next(iter(marker.details.values())).payloads[0].data)
-            about += ":" + str(data.get("id") or data.get("activity_type"))
+            what = data.get("id") or data.get("activity_type")
+            about += f":{what}" if what else ""
         return f"{name}({about})"
     if event.HasField("upsert_workflow_search_attributes_event_attributes"):
         fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
