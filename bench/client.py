@@ -156,7 +156,9 @@ def _parse_head(head: bytes) -> tuple[int, int, bool, bool]:
     """(status, content length, chunked, connection closes) from a response head."""
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
-    length, chunked, close = 0, False, False
+    # HTTP/1.0 servers (wsgiref, behind the worker's and projector's /metrics) close after
+    # each answer.
+    length, chunked, close = 0, False, lines[0].startswith("HTTP/1.0")
     for line in lines[1:]:
         name, _, value = line.partition(":")
         name = name.strip().lower()
