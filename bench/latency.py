@@ -28,7 +28,7 @@ STEPS = tuple(ACTION_BODIES)
 
 async def bench(quick: bool, results_dir: Path) -> Result:
     rate = 20.0
-    warmup_s, measured_s = (3.0, 10.0) if quick else (10.0, 75.0)
+    warmup_s, measured_s = (3.0, 6.0) if quick else (10.0, 75.0)
     result = Result("latency", "Command latency, open loop",
                     params={"rate_per_s": rate, "warm_up_s": warmup_s, "measured_s": measured_s,
                             "measured_windows": 2, "client": "bench.client (keep-alive)"})
