@@ -205,9 +205,13 @@ def _name(event: HistoryEvent) -> str:
     if event.HasField("marker_recorded_event_attributes"):
         marker = event.marker_recorded_event_attributes
         about = marker.marker_name
+        # The core SDK's own markers carry plain JSON: a patch's id under "patch-data", a
+        # local activity's type under "data" (its "result" is the workflow's payload).
         with contextlib.suppress(KeyError, IndexError, ValueError, TypeError):
-            data = json.loads(next(iter(marker.details.values())).payloads[0].data)
-            what = data.get("id") or data.get("activity_type")
+            key = "patch-data" if marker.marker_name == "core_patch" else "data"
+            data = json.loads(marker.details[key].payloads[0].data)
+            what = (data.get("id") or data.get("activity_type")) if isinstance(data, dict) \
+                else None
             about += f":{what}" if what else ""
         return f"{name}({about})"
     if event.HasField("upsert_workflow_search_attributes_event_attributes"):
