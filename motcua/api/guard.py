@@ -24,14 +24,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from motcua.access.tokens import AUTHENTICATED, authenticate
 from motcua.api.auth import unauthorized
-from motcua.api.problems import (
-    DATABASE_DOWN,
-    UNSUPPORTED_MEDIA_TYPE,
-    Problem,
-    from_problem,
-    problem_response,
-    unavailable,
-)
+from motcua.api.problems import DATABASE_DOWN, from_problem, problem_response
+from motcua.problems import UNSUPPORTED_MEDIA_TYPE, Problem, unavailable
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _GUARDED = ("/v1/", "/codec/")

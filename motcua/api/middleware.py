@@ -25,12 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from motcua import correlation, metrics
 from motcua.api.guard import is_upload
-from motcua.api.problems import (
-    INTERNAL_ERROR,
-    MALFORMED_REQUEST,
-    PAYLOAD_TOO_LARGE,
-    problem_response,
-)
+from motcua.api.problems import problem_response
+from motcua.problems import INTERNAL_ERROR, MALFORMED_REQUEST, PAYLOAD_TOO_LARGE
 
 log = structlog.get_logger("motcua.api")
 

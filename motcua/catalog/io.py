@@ -65,8 +65,8 @@ from domain.catalog import (
     Procedure,
     TimeUnit,
 )
-from motcua.api.text import clean, single_line
 from motcua.exports import FORMULA_STARTS, csv_writer, safe_row
+from motcua.services.text import clean, single_line
 
 COLUMNS = ("code", "name", "field", "level", "prescribed_amount", "prescribed_unit",
            "reduced_amount", "reduced_unit", "reduced_source", "source", "counting_rule",

@@ -87,7 +87,7 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 def _api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    uvicorn.run("motcua.api.app:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run("motcua.app:create_app", factory=True, host=args.host, port=args.port,
                 log_config=None, access_log=False, **proxy_options(settings))
     return 0
 

@@ -11,9 +11,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from domain.states import DossierState, Satisfaction
+from motcua.access.permissions import PERMISSIONS, unit_of
 from motcua.access.users import Session
-from motcua.api.auth import PERMISSIONS, unit_of
-from motcua.api.views import PublicDossierView
 from motcua.console import acting, lookup
 from motcua.console.acting import ActionFailed
 from motcua.console.web import (
@@ -29,6 +28,7 @@ from motcua.console.web import (
     time_left,
 )
 from motcua.documents.narration import SATISFACTION_LABELS
+from motcua.services.views import PublicDossierView
 
 router = APIRouter(include_in_schema=False)
 _NOT_FOUND = "Không tìm thấy hồ sơ. Vui lòng kiểm tra mã hồ sơ và mã tra cứu trên giấy biên nhận."

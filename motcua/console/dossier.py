@@ -14,16 +14,14 @@ from starlette.datastructures import FormData
 from domain import permits
 from domain.commands import AttachFile
 from domain.decide import ALLOWED
-from domain.dossier import Dossier
+from domain.dossier import Dossier, folded
 from domain.envelope import EventEnvelope
 from domain.states import DossierState
+from motcua.access import privacy
+from motcua.access.permissions import unit_of
 from motcua.access.tokens import Role
 from motcua.access.users import Session, list_users
 from motcua.actions import BY_COMMAND, SENDERS
-from motcua.api import privacy
-from motcua.api.auth import unit_of
-from motcua.api.problems import Problem
-from motcua.api.views import folded
 from motcua.console import acting
 from motcua.console.acting import ActionFailed
 from motcua.console.web import (
@@ -46,6 +44,7 @@ from motcua.documents.narration import REASON_LABELS, describe
 from motcua.documents.render import Lookup
 from motcua.documents.timefmt import vn_duration
 from motcua.eventstore.store import read_stream
+from motcua.problems import Problem
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Session, Depends(staff)]

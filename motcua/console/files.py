@@ -13,14 +13,14 @@ from starlette.datastructures import UploadFile
 
 from motcua.access.tokens import Role
 from motcua.access.users import Session
-from motcua.api.problems import Problem
-from motcua.api.routes.files import file_response, files_service
 from motcua.console import lookup
 from motcua.console.dossier import dossier_events
 from motcua.console.web import ConsoleError, checked_form, resources, staff, text
 from motcua.dossiers import CommandRejected
 from motcua.files import content
 from motcua.files.service import Erased, FileError, Files, Upload
+from motcua.problems import Problem
+from motcua.services.files import file_response, files_for
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Session, Depends(staff)]
@@ -29,7 +29,7 @@ _MAY_ATTACH = frozenset({Role.CLERK, Role.OFFICER, Role.LEADER})
 
 async def _service(request: Request) -> Files:
     try:
-        return await files_service(request, resources(request).db())
+        return await files_for(request.app.state, resources(request).db())
     except Problem as err:
         raise ConsoleError(503, "Chức năng lưu tệp chưa được cấu hình.") from err
 

@@ -15,7 +15,6 @@ from domain.catalog import Procedure
 from motcua import lookup
 from motcua.access.tokens import Role
 from motcua.access.users import Session
-from motcua.api.schemas import ReceiveRequest
 from motcua.console import acting
 from motcua.console.acting import ActionFailed
 from motcua.console.dossier import DOCUMENT_HEADERS, dossier_events, printable
@@ -32,6 +31,7 @@ from motcua.console.web import (
     text,
 )
 from motcua.documents.render import Lookup
+from motcua.services.requests import ReceiveRequest
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Session, Depends(staff)]

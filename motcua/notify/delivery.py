@@ -22,6 +22,8 @@ class Sent:
     outcome: Outcome
     status_code: int | None = None
     error: str | None = None
+    # A URL that cannot be used at all: a `failed` that no retry or receiver can change.
+    misconfigured: bool = False
 
 
 class Adapter(Protocol):
@@ -44,5 +46,5 @@ def transport_failure(err: httpx.HTTPError, what: str) -> Sent:
     """A request that got no answer: an unusable URL is permanent, anything else (refused,
     timed out, reset) is retried."""
     if isinstance(err, httpx.InvalidURL | httpx.UnsupportedProtocol):
-        return Sent("failed", None, f"{what} URL unusable: {err}")
+        return Sent("failed", None, f"{what} URL unusable: {err}", misconfigured=True)
     return Sent("retried", None, f"{what} unreachable: {type(err).__name__}: {err}")

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +25,6 @@ import asyncpg
 import httpx
 import structlog
 
-from activities.notify import SIGNATURE_HEADER, sign
 from motcua.eventstore import outbox
 from motcua.eventstore.store import NOTIFY_CHANNEL, Conn
 from motcua.metrics import (
@@ -38,7 +35,8 @@ from motcua.metrics import (
     NOTIFICATIONS,
     NOTIFICATIONS_UNDELIVERED,
 )
-from motcua.notify.delivery import Adapter, Sent, http_outcome, transport_failure
+from motcua.notify import webhook
+from motcua.notify.delivery import Adapter, Sent
 
 log = structlog.get_logger(__name__)
 
@@ -96,22 +94,14 @@ class WebhookAdapter:
         self._timeout = timeout
 
     async def send(self, c: outbox.Claimed) -> Sent:
-        """One POST. 3xx is permanent too: a signed POST must not wander."""
+        """One POST (`motcua.notify.webhook`: its signature and the classing of its answer)."""
         if not self._url:
             return Sent("disabled")
-        body = json.dumps({"type": f"motcua.{c.kind}", **c.body}, ensure_ascii=False).encode()
-        timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "X-Motcua-Timestamp": timestamp,
-                   EVENT_ID_HEADER: c.alert_event_id, "Idempotency-Key": c.alert_event_id,
-                   ATTEMPT_HEADER: str(c.attempt)}
-        if self._secret:
-            headers[SIGNATURE_HEADER] = sign(self._secret, timestamp, body)
-        try:
-            response = await self._http.post(self._url, content=body, headers=headers,
-                                             timeout=self._timeout)
-        except httpx.HTTPError as err:
-            return transport_failure(err, "webhook")
-        return http_outcome(response, "webhook")
+        return await webhook.post(self._http, self._url, kind=c.kind, alert=c.body,
+                                  event_id=c.alert_event_id, secret=self._secret,
+                                  headers={EVENT_ID_HEADER: c.alert_event_id,
+                                           ATTEMPT_HEADER: str(c.attempt)},
+                                  request_timeout=self._timeout)
 
 
 class Dispatcher:

@@ -6,8 +6,8 @@ import asyncpg
 import httpx
 import pytest
 
+from motcua.access.permissions import PERMISSIONS
 from motcua.access.tokens import revoke_token
-from motcua.api.auth import PERMISSIONS
 from tests.api.conftest import (
     OTHER_UNIT,
     MakeToken,

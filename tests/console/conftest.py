@@ -22,7 +22,7 @@ import uvicorn
 from temporalio.client import Client
 
 from motcua.access.users import create_user
-from motcua.api.app import create_app
+from motcua.app import create_app
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port
 from motcua.devstack.temporal_server import TemporalDevServer

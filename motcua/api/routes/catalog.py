@@ -11,6 +11,7 @@ from domain.catalog import Procedure, Step, Unit
 from motcua.api import problems
 from motcua.api.auth import Reader
 from motcua.api.resources import ResourcesDep
+from motcua.problems import NOT_FOUND, Problem
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
@@ -131,7 +132,7 @@ async def get_procedure(procedure_code: str, principal: Reader,
     """The procedure with this code, with its internal procedure's steps if published."""
     proc = resources.catalog.procedures.get(procedure_code)
     if proc is None:
-        raise problems.Problem(problems.NOT_FOUND,
+        raise Problem(NOT_FOUND,
                                f"no procedure with code {procedure_code!r}")
     return _procedure(proc)
 

@@ -23,28 +23,24 @@ from pydantic import BaseModel, Field
 from domain import commands as cmd
 from domain import events as ev
 from domain.decide import ALLOWED
+from domain.dossier import folded
+from motcua.access.permissions import check_visible, unit_of
 from motcua.access.tokens import Principal, Role
-from motcua.api import engine
-from motcua.api.auth import Reader, check_visible, require, unit_of
+from motcua.api.auth import Reader, require
 from motcua.api.context import correlation_id
-from motcua.api.problems import (
-    FORBIDDEN,
-    INVALID_TRANSITION,
-    NOT_FOUND,
-    Kind,
-    Problem,
-    responses,
-    unavailable,
-)
-from motcua.api.resources import RPC_TIMEOUT, ClientDep, PoolDep
+from motcua.api.problems import responses
+from motcua.api.resources import ClientDep, PoolDep
 from motcua.api.routes.dossiers import DossierCode
-from motcua.api.views import folded
 from motcua.dossiers import CommandRejected
 from motcua.eventstore.store import read_stream
-from motcua.files import content, crypto, setup
+from motcua.files import content, crypto
 from motcua.files.service import Erased, FileError, Files, NoSuchFile, TooLarge, Upload
 from motcua.files.settings import FileSettings
 from motcua.files.store import StoreUnavailable
+from motcua.problems import FORBIDDEN, INVALID_TRANSITION, NOT_FOUND, Kind, Problem, unavailable
+from motcua.services import engine
+from motcua.services.files import file_response, files_for
+from motcua.services.resources import RPC_TIMEOUT
 
 log = structlog.get_logger(__name__)
 
@@ -101,12 +97,9 @@ def install(app: FastAPI) -> None:
     any, at shutdown."""
     app.state.file_settings = FileSettings()
     from motcua.api.routes import results  # noqa: F401 -- its routes join these routers
-    from motcua.console import files as console_files
 
     app.include_router(router)
     app.include_router(public_router)
-    # Before the console's own routes: `/ho-so/{code}/{action}` would take `/ho-so/{code}/tep`.
-    app.include_router(console_files.router)
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
@@ -126,19 +119,8 @@ def install(app: FastAPI) -> None:
 
 
 async def files_service(request: Request, pool: PoolDep) -> Files:
-    """The app's file service, made on first use; 503 while files are not configured."""
-    state = request.app.state
-    found = getattr(state, "files_service", None)
-    if isinstance(found, Files):
-        return found
-    try:
-        service, own = await setup.build(state.file_settings, pool)
-    except setup.NotConfigured as err:
-        raise unavailable("files", str(err)) from err
-    if own is not None:
-        state.keystore_pool = own
-    state.files_service = service
-    return service
+    """The app's file service (`motcua.services.files`); 503 while files are not configured."""
+    return await files_for(request.app.state, pool)
 
 
 FilesDep = Annotated[Files, Depends(files_service)]
@@ -277,15 +259,6 @@ async def get_file(code: DossierCode, file_id: str, principal: Reader,
         log.error("file.unreadable", code=code, file_id=file_id)
         raise unavailable("files", "the file cannot be decrypted; operations was told") from err
     return file_response(found, data)
-
-
-def file_response(found: ev.FileAttached, data: bytes) -> Response:
-    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
-    filename = f"{found.file_id}.{extension.get(found.media_type, 'bin')}"
-    return Response(data, media_type=found.media_type, headers={
-        "ETag": f'"{found.sha256}"', "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "private, no-store"})
 
 
 public_router = APIRouter(prefix="/v1/public", tags=["public"])

@@ -19,26 +19,24 @@ from pyhanko.sign.general import SigningError
 
 from domain import commands as cmd
 from domain.catalog import UnknownProcedure, UnknownUnit
+from domain.dossier import folded
 from domain.states import DossierState
 from motcua import lookup
+from motcua.access.permissions import check_assignee
 from motcua.access.tokens import Principal
-from motcua.api import engine
-from motcua.api.auth import check_assignee, require
+from motcua.api.auth import require
 from motcua.api.context import correlation_id
-from motcua.api.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem, responses
-from motcua.api.problems import unavailable as unavailable_problem
-from motcua.api.resources import RPC_TIMEOUT, ClientDep, PoolDep, ResourcesDep
+from motcua.api.problems import responses
+from motcua.api.resources import ClientDep, PoolDep, ResourcesDep
 from motcua.api.routes.dossiers import DossierCode
 from motcua.api.routes.files import (
     FilesDep,
     FileView,
-    file_response,
     problem_for,
     public_router,
     router,
 )
-from motcua.api.routes.public import SECRET_HEADER, limiter
-from motcua.api.views import folded
+from motcua.api.routes.public import SECRET_HEADER
 from motcua.dossiers import CommandRejected
 from motcua.eventstore.store import read_stream
 from motcua.files import content
@@ -46,6 +44,11 @@ from motcua.files.service import FileError
 from motcua.files.settings import FileSettings
 from motcua.files.signing import LocalSigner, RemoteSigner, ResultText, Signer, render
 from motcua.files.store import StoreUnavailable
+from motcua.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem
+from motcua.problems import unavailable as unavailable_problem
+from motcua.services import engine
+from motcua.services.files import file_response
+from motcua.services.resources import RPC_TIMEOUT
 
 log = structlog.get_logger(__name__)
 
@@ -164,6 +167,7 @@ async def issue_result(
                               **responses(404, 410, 429, 503)})
 async def public_result(
         code: DossierCode, request: Request, pool: PoolDep, service: FilesDep,
+        resources: ResourcesDep,
         secret: Annotated[str | None, Header(
             alias=SECRET_HEADER, description="The secret printed on the receipt.",
             examples=["7KQ2-M9PA-3DXF"])] = None,
@@ -171,7 +175,7 @@ async def public_result(
     """The signed result PDF once issued; an unknown code, a wrong secret and a result not
     yet issued are the same 404. Rate-limited like the lookup."""
     client = request.client.host if request.client else "unknown"
-    wait = limiter(request).check(client)
+    wait = resources.lookup_limiter.check(client)
     if wait is not None:
         raise Problem(TOO_MANY_REQUESTS, f"too many lookups; retry in {wait} s",
                       headers={"Retry-After": str(wait)})

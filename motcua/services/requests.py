@@ -1,5 +1,5 @@
 """Request bodies (pydantic, with OpenAPI examples). Every string is NFC-normalised and checked
-by the types in `motcua.api.text`; unknown fields are refused (422), so a misspelt field never
+by the types in `motcua.services.text`; unknown fields are refused (422), so a misspelt field never
 silently drops a clerk's input.
 
 Each action body's fields carry the names of its command's fields (`domain.commands`), so
@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain import commands as cmd
 from domain.calendar import Calendar
 from domain.states import Channel, Satisfaction
-from motcua.api.checks import check_due_time
-from motcua.api.text import Code, Document, Instant, Name, Note, Reason, Short
+from motcua.services.checks import check_due_time
+from motcua.services.text import Code, Document, Instant, Name, Note, Reason, Short
 
 MAX_DOCUMENTS = 50
 
@@ -143,7 +143,7 @@ class ActionBody(Inbound):
         return self.command_type(**fields, actor=actor, correlation_id=correlation_id)
 
     def check(self, calendar: Calendar) -> None:
-        """Checks made before the engine sees the command (`motcua.api.checks`); none unless
+        """Checks made before the engine sees the command (`motcua.services.checks`); none unless
         a body says otherwise."""
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from domain.catalog import Catalog
-from domain.dossier import Dossier, fold
+from domain.dossier import Dossier
 from domain.envelope import EventEnvelope
 from domain.states import Channel, DossierState, Satisfaction, SlaStatus, Timeliness
 from motcua.catalog.calendar import office_zone
@@ -165,11 +165,6 @@ NEXT_STEP: dict[DossierState, str] = {
     DossierState.WITHDRAWN: "Hồ sơ đã được rút theo yêu cầu.",
     DossierState.STOPPED: "Việc giải quyết hồ sơ đã dừng; xem văn bản thông báo.",
 }
-
-
-def folded(events: list[EventEnvelope]) -> Dossier:
-    """The dossier's state from its stored events (no Temporal call needed)."""
-    return fold([e.event for e in events])
 
 
 def timeline(events: list[EventEnvelope],
