@@ -22,6 +22,10 @@ LEVELS: tuple[Level, ...] = ("province", "commune")
 # national code we do not know get a local code with an "L." prefix so they can never collide
 # with, or be mistaken for, a national one.
 NATIONAL_CODE = re.compile(r"^\d\.\d{6}$")
+# A province publishes some procedures under the national form followed by a dot and its own
+# letter-and-two-digit suffix, e.g. 3.000527.H61 (Vĩnh Long 2682/QĐ-UBND of 20 Nov 2025,
+# Phụ lục I; copy: tnt305/tai_lieu_noi_bo src/etl/dataset/b3a4b2605f9a281f.md).
+PROVINCIAL_CODE = re.compile(r"^\d\.\d{6}\.[A-Z]\d{2}$")
 LOCAL_CODE = re.compile(r"^L\.[a-z0-9][a-z0-9.-]*$")
 # Agency ids as printed in dossier codes. Two forms are accepted:
 # * the older one, level-one code rightmost, e.g. 000.00.15.H35;
@@ -88,6 +92,121 @@ def check_amount(amount: int, unit: TimeUnit, what: str = "amount") -> None:
         raise ValueError(f"{what} must be 1 for same_day (it means 'within the day'), got {amount}")
 
 
+# Hours in a working day, to turn a fraction of a day ("0,25 ngày làm việc") into hours and a
+# step's whole days into office time: provincial systems count 8 hours to a working day
+# (docs/legal-sources.md); a setting (MOTCUA_WORKING_DAY_HOURS, `--working-day-hours`).
+DEFAULT_DAY_HOURS = 8
+
+
+class StepRole(StrEnum):
+    """Who acts at a step of an internal procedure, as provincial tables name them."""
+
+    CLERK = "clerk"  # the one-stop counter: receives, digitises, forwards, returns the result
+    OFFICER = "officer"  # chuyên viên / công chức who examines the dossier and drafts the result
+    LEADER = "leader"  # lãnh đạo (department, agency, People's Committee): assigns, approves, signs
+    RECORDS_CLERK = "records_clerk"  # văn thư: numbers, seals and issues the result
+
+
+# A step's allowance is office time: working days (whole; a fraction becomes hours at import)
+# or working hours. Calendar days, months and "same day" are not step units (legal-rules.md).
+STEP_UNITS: tuple[TimeUnit, ...] = (TimeUnit.WORKING_DAYS, TimeUnit.WORKING_HOURS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Allowance:
+    """A step's own share of the time, in the catalog's duration form `{amount, unit}`."""
+
+    amount: int
+    unit: TimeUnit
+
+    def __post_init__(self) -> None:
+        if self.unit not in STEP_UNITS:
+            raise ValueError(f"a step's allowance is in working_days or working_hours, got "
+                             f"{self.unit}")
+        check_amount(self.amount, self.unit, "allowance")
+
+    def hours(self, day_hours: int) -> int:
+        """The allowance in office hours, a working day counting `day_hours`."""
+        return self.amount * (day_hours if self.unit == TimeUnit.WORKING_DAYS else 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """One step of a province's internal procedure (quy trình nội bộ), as published.
+
+    `unit_code` is empty for a step of the unit that holds the dossier's share (the receiving
+    unit); a step of another unit (liên thông) names that unit's code in the catalog. A step
+    with no allowance says why in `untimed`, in the decision's words ("Không tính thời gian",
+    "Giờ hành chính"): a missing time is never read as zero or guessed.
+    """
+
+    name: str  # the work, as the decision words it (shortened to its first clause)
+    role: StepRole
+    actor: str  # the actor as the decision prints it, e.g. "Văn thư UBND cấp xã"
+    unit_code: str = ""
+    allowance: Allowance | None = None
+    untimed: str = ""
+    produces: str = ""  # the paper the step produces, where the decision names one
+    source: str  # the decision, annex and step number it was read from
+
+    def __post_init__(self) -> None:
+        if not self.name.strip() or not self.actor.strip():
+            raise ValueError("a step needs its name and its actor as published")
+        if not self.source.strip():
+            raise ValueError(f"step {self.name!r}: source must not be empty")
+        if self.unit_code and not is_unit_code(self.unit_code):
+            raise ValueError(f"step {self.name!r}: unit_code {self.unit_code!r} is not a unit "
+                             "code")
+        if (self.allowance is None) == (not self.untimed.strip()):
+            raise ValueError(f"step {self.name!r}: give either an allowance or, for a step "
+                             "the decision leaves untimed, its words (untimed)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InternalProcedure:
+    """A procedure's ordered steps, each with its own allowance.
+
+    `version` names the text that approved this list (a decision and its date), so a new
+    decision is a new version; `day_hours` is the working-day length the allowances were read
+    with (fractions of a day became hours at it) and that turns whole days into office time.
+    """
+
+    version: str
+    steps: tuple[Step, ...]
+    day_hours: int = DEFAULT_DAY_HOURS
+
+    def __post_init__(self) -> None:
+        if not self.version.strip():
+            raise ValueError("an internal procedure needs its version (the approving decision)")
+        if not self.steps:
+            raise ValueError("an internal procedure needs at least one step")
+        if isinstance(self.day_hours, bool) or not 1 <= self.day_hours <= 24:
+            raise ValueError("day_hours must be a whole number of hours from 1 to 24")
+
+    def total_hours(self) -> int:
+        """The steps' allowances added up, in office hours (untimed steps count nothing)."""
+        return sum(s.allowance.hours(self.day_hours) for s in self.steps if s.allowance)
+
+    def applied_hours(self, amount: int, unit: TimeUnit) -> int:
+        """What the steps must add up to for a procedure whose applied time is `amount`
+        `unit`s, in office hours; `ValueError` for a unit steps cannot divide.
+
+        Working days count `day_hours` each; a same-day procedure is one working day (our
+        reading: Hà Nội's published same-day steps add up to 8 hours, docs/legal-rules.md).
+        Calendar days and months include days off, and no rule or published list splits such
+        a period into office-time shares (our reading): refused.
+        """
+        if unit == TimeUnit.WORKING_HOURS:
+            return amount
+        if unit == TimeUnit.WORKING_DAYS:
+            return amount * self.day_hours
+        if unit == TimeUnit.SAME_DAY:
+            return self.day_hours
+        raise ValueError(f"steps cannot divide a time counted in {unit.value}: a calendar "
+                         "period includes days off (see docs/legal-rules.md, Internal "
+                         "procedures)")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Procedure:
     """An administrative procedure with its prescribed time and the time the province applies.
@@ -120,11 +239,16 @@ class Procedure:
     # needed (issue 11 point 4). Its text is in `source`.
     verification_amount: int | None = None
     verification_unit: TimeUnit | None = None
+    # The province's internal procedure, or None: the dossier keeps the single-assignee
+    # lifecycle. Its steps add up to the applied time (checked below).
+    steps: InternalProcedure | None = None
 
     def __post_init__(self) -> None:
-        if not (NATIONAL_CODE.match(self.code) or LOCAL_CODE.match(self.code)):
+        if not (NATIONAL_CODE.match(self.code) or PROVINCIAL_CODE.match(self.code)
+                or LOCAL_CODE.match(self.code)):
             raise ValueError(f"code {self.code!r} is neither a national code like 1.001193 "
-                             "nor a local code like L.chung-thuc-di-chuc")
+                             "(or a province's 3.000527.H61) nor a local code like "
+                             "L.chung-thuc-di-chuc")
         if not self.name.strip():
             raise ValueError("name must not be empty")
         if self.level not in LEVELS:
@@ -157,6 +281,18 @@ class Procedure:
             raise ValueError("due_soon_working_days must be an integer >= 0")
         if not self.source.strip():
             raise ValueError("source must not be empty (write UNVERIFIED if unknown)")
+        if self.steps is not None:
+            self._check_steps(self.steps)
+
+    def _check_steps(self, steps: InternalProcedure) -> None:
+        # The applied time, what the province publishes the steps against.
+        wanted = steps.applied_hours(self.reduced_amount, self.reduced_unit)
+        total = steps.total_hours()
+        if total != wanted:
+            raise ValueError(
+                f"the steps add up to {total} working hours but the applied time is "
+                f"{self.reduced_amount} {self.reduced_unit.value} = {wanted} working hours "
+                f"(at {steps.day_hours} h a working day)")
 
     @property
     def is_retired(self) -> bool:
@@ -252,6 +388,10 @@ class Catalog:
             if proc.replaced_by is not None and proc.replaced_by not in self.procedures:
                 raise ValueError(f"procedure {key!r} is replaced by {proc.replaced_by!r}, "
                                  "which the catalog does not list")
+            for step in proc.steps.steps if proc.steps else ():
+                if step.unit_code and step.unit_code not in self.units:
+                    raise ValueError(f"procedure {key!r}: step {step.name!r} names unit "
+                                     f"{step.unit_code!r}, which the catalog does not list")
         for key, unit in self.units.items():
             if key != unit.code:
                 raise ValueError(f"unit keyed {key!r} has code {unit.code!r}")

@@ -34,6 +34,11 @@ class ReceiveDossier(Command):
     original_received_at: datetime | None = None
     # Form 01 "Đăng ký nhận kết quả tại": counter (default) or post.
     result_delivery: str = "counter"
+    # The channels the citizen chose for notices (sms, zalo, email; empty: none), and the
+    # person who filed for them (the notices go to the proxy's phone when given). Issue 25.
+    notify_by: tuple[str, ...] = ()
+    proxy_name: str | None = None
+    proxy_phone: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -51,6 +56,9 @@ class SubmitOnline(Command):
     applicant_address: str | None = None
     documents: tuple[str, ...] = ()
     result_delivery: str = "counter"
+    # The national portal's own code of the submission, kept beside ours (issue 25).
+    portal_code: str | None = None
+    notify_by: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -175,6 +183,30 @@ class CorrectCalendar(Command):
     """Operator command: recompute the due time under the calendar the worker now holds."""
 
     reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AttachFile(Command):
+    """A file recorded on the dossier (issue 26): a scanned component (`purpose="component"`)
+    or the signed result document (`purpose="result"`). The bytes are stored encrypted outside
+    the event store (motcua/files/); the event carries only their description and SHA-256.
+
+    Digitisation at the counter: every page, in order, with matching page counts (Decree
+    118/2025 art. 17(1)(c); Circular 01/2023/TT-VPCP art. 8). The three flags are the
+    portal's per-file flags (DuocSoHoa, DuocTaiSuDung, DuocLayTuKhoDMQG; DOMAIN.md 9.3)."""
+
+    file_id: str
+    name: str
+    kind: str  # original | copy (bản chính / bản sao)
+    pages: int
+    sha256: str
+    size: int
+    media_type: str
+    purpose: str = "component"
+    digitised: bool = True
+    reused: bool = False
+    from_national_store: bool = False
+    reused_from: str | None = None  # the earlier dossier's code when reused
 
 
 # Internal commands, issued by the workflow itself -------------------------------------------

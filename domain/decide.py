@@ -47,6 +47,9 @@ ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
     # A complaint may come at any time after receipt, also about a finished dossier.
     cmd.RecordComplaint: tuple(DossierState),
     cmd.RequireVerification: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
+    # Components at intake and during processing; the result while processing or once ready
+    # (`_attach_file` narrows it per purpose).
+    cmd.AttachFile: (*_BEFORE_ACCEPTANCE, *_OPEN_BEFORE_RESULT, S.READY),
 }
 
 
@@ -116,7 +119,8 @@ def _receive(state: Dossier, c: cmd.ReceiveDossier, now: datetime) -> list[ev.Ev
         applicant_id_number=c.applicant_id_number, applicant_phone=c.applicant_phone,
         applicant_email=c.applicant_email, applicant_address=c.applicant_address,
         documents=c.documents, original_received_at=c.original_received_at,
-        result_delivery=_delivery(c.result_delivery))]
+        result_delivery=_delivery(c.result_delivery), notify_by=c.notify_by,
+        proxy_name=c.proxy_name, proxy_phone=c.proxy_phone)]
 
 
 def _submit(state: Dossier, c: cmd.SubmitOnline, now: datetime) -> list[ev.Event]:
@@ -129,7 +133,8 @@ def _submit(state: Dossier, c: cmd.SubmitOnline, now: datetime) -> list[ev.Event
         applicant_name=_text(c.applicant_name, "applicant_name"),
         applicant_id_number=c.applicant_id_number, applicant_phone=c.applicant_phone,
         applicant_email=c.applicant_email, applicant_address=c.applicant_address,
-        documents=c.documents, result_delivery=_delivery(c.result_delivery))]
+        documents=c.documents, result_delivery=_delivery(c.result_delivery),
+        portal_code=c.portal_code, notify_by=c.notify_by)]
 
 
 RESULT_DELIVERY = ("counter", "post")
@@ -323,6 +328,39 @@ def _record_notification(s: Dossier, c: cmd.RecordNotification,
                                   attempts=c.attempts, error=c.error or "unknown")]
 
 
+_FILE_KINDS = ("original", "copy")
+_SHA256 = frozenset("0123456789abcdef")
+
+
+def _attach_file(s: Dossier, c: cmd.AttachFile, now: datetime) -> list[ev.Event]:
+    # Components are scanned at intake (Decree 118/2025 art. 17(1)(c)) and may be added while
+    # processing (a supplement); none once the result is ready, and the result only while
+    # processing or once ready: our reading, no text found on later additions.
+    if c.purpose == "component" and s.state is S.READY:
+        raise InvalidTransition("components are recorded at intake and during processing",
+                                state=s.state_name)
+    if c.purpose == "result" and s.state not in (S.PROCESSING, S.READY):
+        raise InvalidTransition("a result is issued while processing or once ready",
+                                state=s.state_name)
+    if c.purpose not in ("component", "result"):
+        raise InvalidCommand("purpose must be component or result", field="purpose")
+    if c.kind not in _FILE_KINDS:
+        raise InvalidCommand("kind must be original or copy", field="kind")
+    if c.pages < 1:
+        raise InvalidCommand("pages must be at least 1", field="pages")
+    if len(c.sha256) != 64 or not set(c.sha256) <= _SHA256:
+        raise InvalidCommand("sha256 must be 64 lower-case hex digits", field="sha256")
+    if c.size < 1:
+        raise InvalidCommand("an empty file", field="file")
+    if c.reused != (c.reused_from is not None):
+        raise InvalidCommand("a reused file names the dossier it comes from",
+                             field="reused_from")
+    return [ev.FileAttached(
+        at=now, file_id=_text(c.file_id, "file_id"), name=_text(c.name, "name"), kind=c.kind,
+        pages=c.pages, sha256=c.sha256, size=c.size, media_type=c.media_type,
+        uploaded_by=c.actor, purpose=c.purpose, digitised=c.digitised, reused=c.reused,
+        from_national_store=c.from_national_store, reused_from=c.reused_from)]
+
 # Once-only steps (checked by `check_allowed` before the handler runs).
 _ONCE: dict[type[cmd.Command], Callable[[Dossier], None]] = {
     cmd.ExtendDeadline: _not_extended,
@@ -352,6 +390,7 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Ev
     cmd.SetDeadline: _set_deadline,
     cmd.RaiseAlert: _raise_alert,
     cmd.RecordNotification: _record_notification,
+    cmd.AttachFile: _attach_file,
 }
 
 __all__ = ["ALLOWED", "check_allowed", "decide", "timeliness_at"]

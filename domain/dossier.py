@@ -3,12 +3,14 @@
 # No `from __future__ import annotations`: Temporal's converter resolves these dataclasses'
 # type hints inside the workflow sandbox, where string annotations cannot be evaluated.
 import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from domain import events as ev
 from domain.clock import RULE_VERSION, rule_name, rule_source, timeliness
 from domain.contracts import Pause
 from domain.due import judged_due, status_at
+from domain.envelope import EventEnvelope
 from domain.states import (
     BEFORE_ACCEPTANCE_STATES,
     SLA_CLOSED_STATES,
@@ -326,7 +328,7 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
             return dataclasses.replace(s, satisfaction=event.satisfaction)
         case ev.DeadlineAlertRaised():
             return _raise_alert(s, event)
-        case ev.NotificationSent() | ev.NotificationFailed():
+        case ev.NotificationSent() | ev.NotificationFailed() | ev.FileAttached():
             return s
     raise ValueError(f"evolve does not know {type(event).__name__}")
 
@@ -337,6 +339,12 @@ def fold(events: list[ev.Event], state: Dossier | None = None) -> Dossier:
     for event in events:
         result = evolve(result, event)
     return result
+
+
+def folded(stream: Sequence[EventEnvelope]) -> Dossier:
+    """The dossier's state from its stored events (a stream as the event store reads it), with
+    no Temporal call: what every read of one dossier starts from."""
+    return fold([e.event for e in stream])
 
 
 def _close(s: Dossier, state: DossierState, at: datetime, reason: str) -> Dossier:

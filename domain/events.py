@@ -49,6 +49,11 @@ class DossierReceived(Event):
     original_received_at: datetime | None = None
     # Where the citizen will collect the result (form 01 "Đăng ký nhận kết quả tại").
     result_delivery: str = "counter"
+    # Notices (issue 25): the channels chosen at intake (none: the citizen declined) and the
+    # proxy who filed (their phone receives the notices).
+    notify_by: tuple[str, ...] = ()
+    proxy_name: str | None = None
+    proxy_phone: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -68,6 +73,9 @@ class DossierSubmitted(Event):
     documents: tuple[str, ...] = ()
     result_delivery: str = "counter"
     channel: Channel = Channel.ONLINE
+    # The national portal's code of the submission (kept beside ours) and the notice channels.
+    portal_code: str | None = None
+    notify_by: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -249,6 +257,28 @@ class NotificationFailed(Event):
     error: str
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FileAttached(Event):
+    """A file recorded on the dossier (see `commands.AttachFile`); `uploaded_by` is who
+    scanned or uploaded it, `at` when. Never the bytes: those live encrypted in the file store,
+    under the dossier's own key."""
+
+    event_type: ClassVar[str] = "FileAttached"
+    file_id: str
+    name: str
+    kind: str
+    pages: int
+    sha256: str
+    size: int
+    media_type: str
+    uploaded_by: str
+    purpose: str = "component"
+    digitised: bool = True
+    reused: bool = False
+    from_national_store: bool = False
+    reused_from: str | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.event_type: cls
     for cls in (
@@ -257,7 +287,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ProcessingStopped, DeadlineExtended, ServiceRated, DeadlineAlertRaised,
         NotificationSent, NotificationFailed, ComplaintRecorded, VerificationRequired,
         DossierSubmitted, IntakeSupplementRequested, IntakeSupplementReceived,
-        SubmissionAccepted, SubmissionRefused,
+        SubmissionAccepted, SubmissionRefused, FileAttached,
     )
 }
 

@@ -1,16 +1,16 @@
 """The action table: every command a person (or the operator) sends to a received dossier, in
 one place. It is read by the engine client (`motcua.dossiers.act`: which workflow update to
 call), the API (`motcua.api.routes.actions` makes one route per row that has roles;
-`motcua.api.auth.PERMISSIONS` takes the roles from here) and anything else that offers the
-actions to people.
+`motcua.access.permissions.PERMISSIONS` takes the roles from here) and anything else that
+offers the actions to people.
 
 Each row names:
 
 - `name`: the action as clients spell it: the URL segment `POST /v1/dossiers/{code}/{name}`,
   the permission name and the idempotency operation;
 - `command`: the `domain.commands` type it becomes; its request body is the
-  `motcua.api.schemas.ActionBody` subclass whose `command_type` is this type (found with
-  `motcua.api.schemas.body_for`), so the body's fields and the command's stay side by side;
+  `motcua.services.requests.ActionBody` subclass whose `command_type` is this type (found with
+  `motcua.services.requests.body_for`), so the body's fields and the command's stay side by side;
 - `update`: the `DossierWorkflow` update that runs it (Temporal needs one method per update);
 - `roles`: the token roles (`motcua.access.tokens.Role` values) allowed to send it over HTTP; an
   action without roles is not offered over HTTP (the operator sends it from the CLI);
@@ -131,6 +131,9 @@ _TABLE = (
     # Operator only (`motcua calendar correct`): recompute a due time after a calendar fix.
     Action(name="correct-calendar", command=cmd.CorrectCalendar,
            update=DossierWorkflow.correct_calendar),
+    # Files (issue 26): not a JSON route of its own; `POST /v1/dossiers/{code}/files` (multipart,
+    # motcua.api.routes.files) stores the bytes first, then sends this through the table.
+    Action(name="attach-file", command=cmd.AttachFile, update=DossierWorkflow.attach_file),
 )
 
 ACTIONS: dict[str, Action] = {action.name: action for action in _TABLE}

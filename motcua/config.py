@@ -39,6 +39,35 @@ class Settings(BaseSettings):
     notify_max_attempts: int = 10
     notify_initial_backoff: float = 1.0
     notify_lease_seconds: float = 60.0
+    # The delivery layer's other destinations (issue 25; docs/portal-and-notices.md). A change
+    # for the portal or a notice is retried with capped exponential backoff (first wait, cap)
+    # for this many hours after it was queued before it is recorded as failed: a portal down
+    # for a day loses nothing.
+    delivery_retry_hours: float = Field(default=48.0, gt=0)
+    delivery_initial_backoff: float = Field(default=5.0, gt=0)
+    delivery_max_backoff: float = Field(default=1800.0, gt=0)
+    # The national public-service portal (DVCQG): base URL of its integration services
+    # (`<url>/DongBoHoSoMC`, `<url>/CapNhatTienDoHoSoMC`) and the bearer token. Both set:
+    # every change the portal knows about is synchronised.
+    portal_url: str | None = None
+    portal_token: SecretStr | None = None
+    # Citizens' notices. Generic SMS gateway: JSON {"to", "text"} POSTed here (optional bearer).
+    sms_url: str | None = None
+    sms_token: SecretStr | None = None
+    # Zalo ZNS: the template-message endpoint, the official account's access token, and the
+    # approved template id per notice kind ("receipt:123456,result_ready:123457").
+    zalo_url: str = "https://business.openapi.zalo.me/message/template"
+    zalo_access_token: SecretStr | None = None
+    zalo_templates: str = ""
+    # E-mail over SMTP (host unset: no e-mail).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "motcua@localhost"
+    # The notices' Jinja templates: this folder's files override the shipped ones by name.
+    notice_templates: Path | None = None
     # Application metrics (prometheus-client) and Temporal SDK metrics need separate ports:
     # the SDK's exporter binds its own socket. 0 disables either.
     metrics_port: int = 9464
@@ -60,6 +89,9 @@ class Settings(BaseSettings):
     # (`CatalogSource`): an activation reaches the API and the workers within this time.
     catalog_refresh_seconds: float = Field(default=5.0, gt=0, le=3600)
     units_file: Path | None = None
+    # Hours in a working day: fractions of a day in the catalog ("0,25 ngày làm việc") become
+    # hours at it, and a step's whole days count it in office time (docs/legal-rules.md).
+    working_day_hours: int = Field(default=8, ge=1, le=24)
     # The console's session cookie is `Secure` (HTTPS only) except on the dev stack, which
     # serves plain http://127.0.0.1 and sets MOTCUA_SECURE_COOKIES=false.
     secure_cookies: bool = True

@@ -11,28 +11,25 @@ issues a new secret and voids the earlier one: the last printed receipt is the v
 dossiers received before secrets existed get one the first time their receipt is reprinted.
 
 A lookup compares in constant time, and an unknown code, a wrong secret and a dossier without a
-secret all answer the same (None -> 404). `RateLimiter` bounds guesses per client in-process;
-in production set the same limit at the ingress too (see docs/operations.md, "Public lookup").
+secret all answer the same (None -> 404). `motcua.access.limiter.RateLimiter` bounds guesses per
+client in-process; in production set the same limit at the ingress too (see docs/operations.md,
+"Public lookup").
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
-import threading
-import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 import asyncpg
 
 from domain.catalog import Catalog
 from domain.codes import CODE_PATTERN
-from motcua.api.views import PublicDossierView, folded, public_view
+from domain.dossier import folded
 from motcua.eventstore.store import read_stream
+from motcua.services.views import PublicDossierView, public_view
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 LENGTH = 12
@@ -86,35 +83,6 @@ async def verify(conn: asyncpg.Connection | asyncpg.Pool, code: str, secret: str
     given = secret_hash(secret) if normalise(secret) else hashlib.sha256(b"").hexdigest()
     matches = hmac.compare_digest(given, stored if isinstance(stored, str) else _DUMMY)
     return matches and stored is not None
-
-
-@dataclass
-class RateLimiter:
-    """Token buckets per client key (an IP address), in this process: `burst` lookups at
-    once, refilled at `per_minute`. Memory is bounded: the least recently seen clients are
-    forgotten beyond `max_clients`."""
-
-    per_minute: float = 20.0
-    burst: float = 10.0
-    max_clients: int = 10_000
-    _buckets: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def check(self, client: str, now: float | None = None) -> int | None:
-        """None when `client` may look up now (and one lookup is spent), else the seconds to
-        wait (for Retry-After)."""
-        now = time.monotonic() if now is None else now
-        rate = self.per_minute / 60.0
-        with self._lock:
-            tokens, seen = self._buckets.pop(client, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - seen) * rate)
-            allowed = tokens >= 1.0
-            if allowed:
-                tokens -= 1.0
-            self._buckets[client] = (tokens, now)
-            while len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
-        return None if allowed else max(1, math.ceil((1.0 - tokens) / rate))
 
 
 async def find(pool: asyncpg.Pool, code: str, secret: str, catalog: Catalog, tz: tzinfo,

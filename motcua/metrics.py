@@ -55,6 +55,9 @@ HTTP_BUCKETS: tuple[float, ...] = (
 # due_soon); the outcomes are those `activities/notify.py` counts.
 BREACH_KINDS = tuple(kind for kind in AlertKind if kind is not AlertKind.DUE_SOON)
 NOTIFICATION_OUTCOMES = ("delivered", "failed", "retried")
+# The delivery layer's destinations (motcua.eventstore.outbox.DESTINATIONS) and outcomes.
+DELIVERY_DESTINATIONS = ("webhook", "portal", "sms", "zalo", "email")
+DELIVERY_OUTCOMES = ("delivered", "failed", "retried", "disabled")
 CLOSED_STATES = tuple(sorted(state.value for state in TERMINAL_STATES))
 
 
@@ -202,6 +205,10 @@ class Metrics:
     sla_alerts: Counter
     notifications: Counter
     notifications_undelivered: Gauge
+    deliveries: Counter
+    delivery_backlog: Gauge
+    delivery_oldest_pending: Gauge
+    deliveries_failed: Gauge
     dossier_turnaround: Histogram
     event_store_append: Histogram
     projection_lag: Gauge
@@ -233,6 +240,9 @@ class Metrics:
         for kind in AlertKind:
             for outcome in NOTIFICATION_OUTCOMES:
                 self.notifications.labels(kind.value, outcome)
+        for destination in DELIVERY_DESTINATIONS:
+            for result in DELIVERY_OUTCOMES:
+                self.deliveries.labels(destination, result)
 
 
 def build_metrics(registry: CollectorRegistry) -> Metrics:
@@ -276,6 +286,34 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
             "motcua_notifications_oldest_undelivered_seconds",
             "Age of the oldest deadline alert whose notification is neither delivered nor "
             "recorded as failed yet, in seconds (0 when none); set by the dispatcher.",
+            registry=registry,
+        ),
+        deliveries=Counter(
+            "motcua_deliveries",
+            f"Delivery attempts, by destination ({_listed(DELIVERY_DESTINATIONS)}) and outcome "
+            f"({_listed(DELIVERY_OUTCOMES)}).",
+            ["destination", "outcome"],
+            registry=registry,
+        ),
+        delivery_backlog=Gauge(
+            "motcua_delivery_backlog",
+            "Deliveries not yet delivered nor finally failed, by destination (for the portal: "
+            "changes the national portal has not acknowledged); set by the dispatcher.",
+            ["destination"],
+            registry=registry,
+        ),
+        delivery_oldest_pending=Gauge(
+            "motcua_delivery_oldest_pending_seconds",
+            "Age of the oldest change whose delivery is still pending, by destination, in "
+            "seconds (0 when none); set by the dispatcher.",
+            ["destination"],
+            registry=registry,
+        ),
+        deliveries_failed=Gauge(
+            "motcua_deliveries_failed",
+            "Deliveries recorded as finally failed (kept until resent or purged), by "
+            "destination; set by the dispatcher.",
+            ["destination"],
             registry=registry,
         ),
         dossier_turnaround=Histogram(
@@ -328,6 +366,10 @@ SLA_BREACHES = METRICS.sla_breaches
 SLA_ALERTS = METRICS.sla_alerts
 NOTIFICATIONS = METRICS.notifications
 NOTIFICATIONS_UNDELIVERED = METRICS.notifications_undelivered
+DELIVERIES = METRICS.deliveries
+DELIVERY_BACKLOG = METRICS.delivery_backlog
+DELIVERY_OLDEST_PENDING = METRICS.delivery_oldest_pending
+DELIVERIES_FAILED = METRICS.deliveries_failed
 DOSSIER_TURNAROUND = METRICS.dossier_turnaround
 EVENT_STORE_APPEND = METRICS.event_store_append
 PROJECTION_LAG = METRICS.projection_lag

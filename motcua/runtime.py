@@ -77,7 +77,8 @@ def calendar_for(settings: Settings) -> Calendar:
 
 def catalog_for(settings: Settings) -> Catalog:
     """The procedure and unit catalog these settings name (the packaged one by default)."""
-    return load_catalog(settings.procedures_file, settings.units_file)
+    return load_catalog(settings.procedures_file, settings.units_file,
+                        day_hours=settings.working_day_hours)
 
 
 def unknown_unit(unit: str | None, settings: Settings) -> str | None:

@@ -28,7 +28,7 @@ from temporalio.testing import TimeSkipper, TimeSkippingConfig
 from motcua import lookup
 from motcua.access.tokens import create_token
 from motcua.access.users import create_user
-from motcua.api.app import create_app
+from motcua.app import create_app
 from motcua.config import Settings
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port

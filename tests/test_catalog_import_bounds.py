@@ -120,7 +120,7 @@ def test_catalog_texts_follow_the_api_rules(tmp_path: Path) -> None:
     rows = [{**GOOD, "code": "1.001193", "name": "Khai\u202esinh"},
             {**GOOD, "code": "1.001194", "name": "=1+1"},
             {**GOOD, "code": "1.001195", "field": "@SUM(A1)"},
-            {**GOOD, "code": "1.001196", "name": "x" * 1_000},
+            {**GOOD, "code": "1.001196", "name": "x" * 1_500},
             {**GOOD, "code": "1.001197"}]
     csv_path = tmp_path / "c.csv"
     with csv_path.open("w", encoding="utf-8", newline="") as out:
@@ -136,7 +136,7 @@ def test_catalog_texts_follow_the_api_rules(tmp_path: Path) -> None:
         assert errors[0].startswith(f"{name}: row 2 (code 1.001193): name: must not contain")
         assert errors[1].startswith(f"{name}: row 3 (code 1.001194): name: must not start")
         assert errors[2].startswith(f"{name}: row 4 (code 1.001195): field: must not start")
-        assert errors[3].startswith(f"{name}: row 5 (code 1.001196): name: longer than 300")
+        assert errors[3].startswith(f"{name}: row 5 (code 1.001196): name: longer than 1000")
 
 
 def test_huge_cells_and_rows_are_refused(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Migration 0012 (report definition 2026-12.1): counts made under 2026-11.3, where a refusal,
+"""Migration 0014 (report definition 2026-12.1): counts made under 2026-11.3, where a refusal,
 withdrawal or stop was early, on time or late, are moved to the new verdicts exactly as the
 projector would now count them (checked against a recount from the migrated facts)."""
 
@@ -19,7 +19,7 @@ async def test_migration_moves_old_verdicts_to_the_new_ones(
         pool: asyncpg.Pool, data: dict[str, Hand]) -> None:  # noqa: F811
     """Facts of closed dossiers put back as 2026-11.3 had them (early, late) and counted so;
     the migration's data part gives the counts the projector keeps today."""
-    migration = next(m for m in available() if m.version == 12)
+    migration = next(m for m in available() if m.version == 14)
     moves = migration.sql[migration.sql.index("-- Facts already projected"):]
     async with pool.acquire() as conn:
         tx = conn.transaction()

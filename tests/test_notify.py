@@ -16,9 +16,10 @@ from prometheus_client import REGISTRY
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.notify import SIGNATURE_HEADER, NotificationActivities, sign
+from activities.notify import NotificationActivities
 from domain.contracts import NotificationRequest
 from motcua.devstack.procs import free_port
+from motcua.notify.webhook import SIGNATURE_HEADER, sign
 
 SECRET = b"webhook-secret"
 REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 408: "Request Timeout",

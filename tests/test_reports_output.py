@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from motcua.access.tokens import create_token
-from motcua.api.app import create_app
 from motcua.api.routes import reports as reports_route
+from motcua.app import create_app
 from motcua.cli import report as cli_report
 from motcua.config import Settings
 from motcua.devstack.postgres import EmbeddedPostgres

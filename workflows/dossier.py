@@ -64,6 +64,11 @@ WITHDRAWAL_STOP_NOTICE = "withdrawal-stop-notice-v1"
 # points 7 and 8). Histories from before it never start that way (tests/replay/histories/*.v4
 # and older); online_intake.v5.json was recorded under it.
 ONLINE_INTAKE = "online-intake-v1"
+# Patch: files on the dossier (issue 26): the `attach_file` update records a `FileAttached`
+# event (a scanned component or the signed result; the bytes live outside the event store).
+# A new handler only: no recorded path changes, but the marker dates the histories that use
+# it (tests/replay/histories/files.v5.json) and lets an old worker's history be told apart.
+DOSSIER_FILES = "dossier-files-v1"
 # Appends wait for PostgreSQL as long as it takes: an event must never be dropped.
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=10))
@@ -370,3 +375,12 @@ class DossierWorkflow:
     require_verification = _command_update("require_verification", cmd.RequireVerification)
     record_complaint = _command_update("record_complaint", cmd.RecordComplaint)
     correct_calendar = _command_update("correct_calendar", cmd.CorrectCalendar)
+
+    @workflow.update
+    async def attach_file(self, command: cmd.AttachFile) -> Acted:
+        workflow.patched(DOSSIER_FILES)
+        return await self._update(command)
+
+    @attach_file.validator
+    def _validate_attach_file(self, command: cmd.AttachFile) -> None:
+        self._validate(command)

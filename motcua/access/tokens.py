@@ -23,7 +23,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
 class Role(StrEnum):
-    """What a token may do (see `motcua.api.auth.PERMISSIONS`)."""
+    """What a token may do (see `motcua.access.permissions.PERMISSIONS`)."""
 
     CLERK = "clerk"
     OFFICER = "officer"

@@ -1,4 +1,5 @@
-"""The ASGI application: `create_app()` (served by `motcua api` with uvicorn's factory mode).
+"""The HTTP API as an ASGI application: `create_api()`. The process serves it with the console
+mounted on it (`motcua.app.create_app`, uvicorn's factory in `motcua api`).
 
 The lifespan makes the process's one Temporal client and one asyncpg pool (in the background,
 so the API starts and answers 503 while a dependency is down), and runs the housekeeping
@@ -18,18 +19,18 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
-from motcua import console, metrics
+from motcua import metrics
 from motcua.api import docs as api_docs
-from motcua.api import idempotency, problems
+from motcua.api import problems
 from motcua.api.guard import BodyGuard
 from motcua.api.middleware import RequestContext
-from motcua.api.resources import Resources
 from motcua.api.routes import (
     actions,
     catalog,
     codec,
     documents,
     dossiers,
+    files,
     ops,
     public,
     reports,
@@ -38,6 +39,8 @@ from motcua.api.routes import whatif as whatif_routes
 from motcua.catalog import store as catalog_store
 from motcua.config import Settings
 from motcua.runtime import calendar_for, catalog_for
+from motcua.services import idempotency
+from motcua.services.resources import Resources
 from motcua.whatif import forecast
 
 log = structlog.get_logger(__name__)
@@ -133,7 +136,7 @@ def _link_dossier_operations(schema: dict[str, Any]) -> None:
                     response["links"] = links
 
 
-def create_app(settings: Settings | None = None, *, client: Client | None = None,
+def create_api(settings: Settings | None = None, *, client: Client | None = None,
                pool: asyncpg.Pool | None = None) -> FastAPI:
     """The API. Without `client`/`pool` it connects per `settings` (from the environment by
     default); injected ones are used as they are and left open at shutdown."""
@@ -167,6 +170,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
                       {"name": "dossiers", "description": "Receive, look up and list."},
                       {"name": "actions", "description": "Lifecycle commands (updates)."},
                       {"name": "documents", "description": "Citizen documents (HTML)."},
+                      {"name": "files", "description": "Scanned components, signed results."},
                       {"name": "catalog", "description": "Procedures and units."},
                       {"name": "reports", "description": "SLA reports (Biểu 06, Decision 766)."},
                       {"name": "public", "description": "Citizens' lookup, no token."},
@@ -179,6 +183,6 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
                    whatif_routes):
         app.include_router(module.router)
     api_docs.install(app)  # /docs and /redoc, their scripts from the package (no CDN)
-    console.install(app)  # the people's pages: /, /login, /tra-cuu, /danh-gia, ...
+    files.install(app)  # uploads (multipart) and signed results: issue 26
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

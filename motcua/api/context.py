@@ -1,17 +1,21 @@
 """Per-request context shared by the routes: correlation id, and for POSTs the idempotency key
-and the resources they need."""
+and the resources they need; and how a service's `Answer` goes out as a response."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
 
-from motcua.api import idempotency
-from motcua.api.resources import PoolDep, Resources, ResourcesDep
-from motcua.payload_codec import Keyring, keyring_from
+from motcua.access.tokens import Principal
+from motcua.api.problems import MEDIA_TYPE
+from motcua.api.resources import PoolDep, ResourcesDep
+from motcua.services import idempotency
+from motcua.services.dossiers import Caller
+from motcua.services.idempotency import Answer
+from motcua.services.resources import Resources
 
 
 def correlation_id(request: Request) -> str:
@@ -25,19 +29,17 @@ class PostContext:
     """What a POST handler needs besides its body and its caller."""
 
     resources: Resources
-    pool: asyncpg.Pool
     correlation_id: str
     idempotency_key: str | None
 
-    @property
-    def keyring(self) -> Keyring | None:
-        """The payload keys, which also seal stored idempotency responses (None: unset)."""
-        keys = self.resources.settings.payload_keys
-        return keyring_from(keys.get_secret_value() if keys else None)
+    def caller(self, principal: Principal) -> Caller:
+        """The service's view of this request, sent by `principal`."""
+        return Caller(principal, self.correlation_id, self.idempotency_key)
 
 
 async def post_context(
-        request: Request, resources: ResourcesDep, pool: PoolDep,
+        request: Request, resources: ResourcesDep,
+        pool: PoolDep,  # 503 while PostgreSQL is unreachable, before the body is looked at
         idempotency_key: Annotated[str | None, Header(
             # The pattern is documented, not enforced here: `check_key` answers 400 (a
             # malformed header is a malformed request, not invalid input).
@@ -48,8 +50,18 @@ async def post_context(
             "is refused (422). Scoped to the token; kept 7 days.",
             examples=["0f8e6a4c-2d7b-4c55-9a57-8d1f0b6e2a11"])] = None,
 ) -> PostContext:
-    return PostContext(resources=resources, pool=pool, correlation_id=correlation_id(request),
+    return PostContext(resources=resources, correlation_id=correlation_id(request),
                        idempotency_key=idempotency.check_key(idempotency_key))
 
 
 PostCtx = Annotated[PostContext, Depends(post_context)]
+
+
+def respond(answer: Answer) -> JSONResponse:
+    """The HTTP response of a command's answer; a replay says so (`Idempotent-Replayed`),
+    and a replayed refusal is a problem document."""
+    if not answer.replayed:
+        return JSONResponse(answer.body, status_code=answer.status_code)
+    return JSONResponse(answer.body, status_code=answer.status_code,
+                        headers={"Idempotent-Replayed": "true"},
+                        media_type=MEDIA_TYPE if answer.status_code >= 400 else None)

@@ -9,24 +9,23 @@ sent as text/plain or a form is validated as if it were JSON (422). For every wr
    and units, after the body is parsed — a 403 never depends on the body either);
 2. 415 when the body is declared as anything other than JSON (`application/json` or
    `application/<x>+json`); a body without Content-Type is read as JSON, as FastAPI does.
+   The one exception is a file upload (`POST /v1/dossiers/{code}/files` and `.../result`,
+   issue 26), which
+   must be `multipart/form-data` (415 for anything else, a missing Content-Type included);
+   `motcua.api.middleware` gives it the file size limit instead of the 64 KiB body cap.
 """
 
 from __future__ import annotations
 
 import email.message
+import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from motcua.access.tokens import AUTHENTICATED, authenticate
 from motcua.api.auth import unauthorized
-from motcua.api.problems import (
-    DATABASE_DOWN,
-    UNSUPPORTED_MEDIA_TYPE,
-    Problem,
-    from_problem,
-    problem_response,
-    unavailable,
-)
+from motcua.api.problems import DATABASE_DOWN, from_problem, problem_response
+from motcua.problems import UNSUPPORTED_MEDIA_TYPE, Problem, unavailable
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _GUARDED = ("/v1/", "/codec/")
@@ -47,6 +46,21 @@ def is_json(content_type: str) -> bool:
     kind = message.get_content_type()
     return kind == "application/json" or (kind.startswith("application/")
                                           and kind.endswith("+json"))
+
+
+# The API's uploads and the console's scan form (`motcua.console.files`).
+_UPLOAD = re.compile(r"^(/v1/dossiers/[^/]+/(files|result)|/ho-so/[^/]+/tep)/?$")
+
+
+def is_upload(scope: Scope) -> bool:
+    """Whether the request is a multipart file upload (the one exemption from JSON)."""
+    return scope.get("method") == "POST" and bool(_UPLOAD.match(str(scope.get("path", ""))))
+
+
+def is_multipart(content_type: str | None) -> bool:
+    message = email.message.Message()
+    message["content-type"] = content_type or ""
+    return content_type is not None and message.get_content_type() == "multipart/form-data"
 
 
 def guarded(scope: Scope) -> bool:
@@ -75,7 +89,13 @@ class BodyGuard:
                 scope, receive, send)
             return
         content_type = _header(scope, b"content-type")
-        if content_type is not None and not is_json(content_type):
+        if is_upload(scope):
+            if not is_multipart(content_type):
+                await problem_response(UNSUPPORTED_MEDIA_TYPE,
+                                       "send the file as multipart/form-data",
+                                       field="Content-Type")(scope, receive, send)
+                return
+        elif content_type is not None and not is_json(content_type):
             await problem_response(UNSUPPORTED_MEDIA_TYPE, "send the body as application/json",
                                    field="Content-Type")(scope, receive, send)
             return

@@ -5,6 +5,8 @@ bodies and break contextvars):
   structlog's contextvars for every log line of the request, put in `request.state`, and sent
   back as a response header;
 - body limit: more than `max_body` bytes answers 413 (by Content-Length, or while streaming);
+  a file upload (`motcua.api.guard.is_upload`) may carry MOTCUA_FILE_MAX_BYTES plus the form's
+  overhead instead;
 - one access log line and the `motcua_http_request_duration_seconds` histogram, labelled by
   the route *template* (never the concrete path, which holds dossier codes);
 - last line of defence: an exception no handler took is logged with its stack and answered
@@ -22,17 +24,16 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from motcua import correlation, metrics
-from motcua.api.problems import (
-    INTERNAL_ERROR,
-    MALFORMED_REQUEST,
-    PAYLOAD_TOO_LARGE,
-    problem_response,
-)
+from motcua.api.guard import is_upload
+from motcua.api.problems import problem_response
+from motcua.problems import INTERNAL_ERROR, MALFORMED_REQUEST, PAYLOAD_TOO_LARGE
 
 log = structlog.get_logger("motcua.api")
 
 HEADER = "X-Correlation-Id"
 MAX_BODY = 64 * 1024
+# An upload's form fields and part headers, beyond the file itself.
+UPLOAD_OVERHEAD = 64 * 1024
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
@@ -91,14 +92,21 @@ class RequestContext:
                 self._observe(scope, status, time.perf_counter() - started)
                 correlation.reset(token)
 
+    def _limit(self, scope: Scope) -> int:
+        file_settings = getattr(getattr(scope.get("app"), "state", None), "file_settings", None)
+        if file_settings is not None and is_upload(scope):
+            return int(file_settings.file_max_bytes) + UPLOAD_OVERHEAD
+        return self.max_body
+
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self._limit(scope)
         length = _header(scope, b"content-length")
         if length is not None and not length.isdigit():
             await problem_response(MALFORMED_REQUEST, "Content-Length is not a number")(
                 scope, receive, send)
             return
-        if length is not None and int(length) > self.max_body:
-            await problem_response(PAYLOAD_TOO_LARGE, f"the body limit is {self.max_body} "
+        if length is not None and int(length) > limit:
+            await problem_response(PAYLOAD_TOO_LARGE, f"the body limit is {limit} "
                                    "bytes")(scope, receive, send)
             return
         seen = 0
@@ -108,8 +116,8 @@ class RequestContext:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise HTTPException(413, f"the body limit is {self.max_body} bytes")
+                if seen > limit:
+                    raise HTTPException(413, f"the body limit is {limit} bytes")
             return message
 
         await self.app(scope, counted, send)

@@ -1,14 +1,11 @@
-"""RFC 9457 problem details: one `Problem` exception, stable type URIs, and the handlers that
-turn every failure a client can cause into `application/problem+json` (never a stack trace).
-
-Clients branch on `type` (a stable URI), never on `title` or `detail`. Extension members:
-`field` (the first offending input), `errors` (every offending input), `state` (the dossier's
-state when a command is refused), `dependency` (what is unreachable), `checks` (readiness).
+"""RFC 9457 problem details over HTTP: the handlers that turn every failure a client can cause
+into `application/problem+json` (never a stack trace), the problem document as OpenAPI shows it,
+and the `responses=` entries of the routes. The problems themselves (`Problem`, its kinds) are
+the application's, in `motcua.problems`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -19,54 +16,19 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from motcua.problems import (
+    ALL_KINDS,
+    INVALID_INPUT,
+    INVALID_TRANSITION,
+    MALFORMED_REQUEST,
+    Kind,
+    Problem,
+    unavailable,
+)
+
 log = structlog.get_logger(__name__)
 
-PROBLEM_BASE = "https://motcua.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
-RETRY_AFTER_SECONDS = 5
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One problem type: its URI slug, a fixed human title and its HTTP status."""
-
-    slug: str
-    title: str
-    status: int
-
-    @property
-    def uri(self) -> str:
-        return PROBLEM_BASE + self.slug
-
-
-MALFORMED_REQUEST = Kind("malformed-request", "The request is malformed", 400)
-UNAUTHORIZED = Kind("unauthorized", "A valid bearer token is required", 401)
-FORBIDDEN = Kind("forbidden", "The token does not allow this", 403)
-NOT_FOUND = Kind("not-found", "No such resource", 404)
-METHOD_NOT_ALLOWED = Kind("method-not-allowed", "Method not allowed", 405)
-NOT_ACCEPTABLE = Kind("not-acceptable", "Not acceptable", 406)
-INVALID_TRANSITION = Kind("invalid-transition", "The dossier's state forbids this command", 409)
-ALREADY_EXTENDED = Kind("already-extended", "The appointment was already extended once", 409)
-ALREADY_RATED = Kind("already-rated", "The dossier was already rated", 409)
-REQUEST_IN_PROGRESS = Kind(
-    "request-in-progress", "A request with this Idempotency-Key is in progress", 409)
-PAYLOAD_TOO_LARGE = Kind("payload-too-large", "The request body is too large", 413)
-UNSUPPORTED_MEDIA_TYPE = Kind("unsupported-media-type", "Send application/json", 415)
-INVALID_INPUT = Kind("invalid-input", "The input is invalid", 422)
-TOO_MANY_REQUESTS = Kind("too-many-requests", "Too many requests; retry later", 429)
-INVALID_COMMAND = Kind("invalid-command", "The command breaks a rule of the procedure", 422)
-IDEMPOTENCY_KEY_REUSED = Kind(
-    "idempotency-key-reused", "The Idempotency-Key was already used for another request", 422)
-DOCUMENT_UNAVAILABLE = Kind(
-    "document-unavailable", "The dossier has no such document (yet)", 409)
-INTERNAL_ERROR = Kind("internal-error", "Internal error", 500)
-SERVICE_UNAVAILABLE = Kind("service-unavailable", "A backing service is unavailable", 503)
-
-ALL_KINDS = (MALFORMED_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED,
-             NOT_ACCEPTABLE, INVALID_TRANSITION, ALREADY_EXTENDED, ALREADY_RATED,
-             PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, INVALID_INPUT, TOO_MANY_REQUESTS,
-             INVALID_COMMAND, REQUEST_IN_PROGRESS,
-             IDEMPOTENCY_KEY_REUSED, DOCUMENT_UNAVAILABLE, INTERNAL_ERROR, SERVICE_UNAVAILABLE)
 _BY_STATUS = {k.status: k for k in ALL_KINDS if k.status not in (409, 422)}
 
 
@@ -100,42 +62,12 @@ class ProblemModel(BaseModel):
     checks: dict[str, str] | None = None
 
 
-class Problem(Exception):
-    """Raise anywhere in a request to answer with this problem."""
-
-    def __init__(self, kind: Kind, detail: str, *, headers: dict[str, str] | None = None,
-                 **extensions: Any) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-        self.headers = headers or {}
-        self.extensions = {k: v for k, v in extensions.items() if v is not None}
-
-
-def unavailable(dependency: str, detail: str) -> Problem:
-    """503 with `Retry-After`, naming the dependency (`temporal` or `postgresql`)."""
-    return Problem(SERVICE_UNAVAILABLE, detail, dependency=dependency,
-                   headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-
-
-def invalid_input(field: str, message: str) -> Problem:
-    """422 naming one offending field."""
-    return Problem(INVALID_INPUT, f"{field}: {message}", field=field,
-                   errors=[{"field": field, "message": message}])
-
-
 def problem_response(kind: Kind, detail: str, *, headers: dict[str, str] | None = None,
                      **extensions: Any) -> JSONResponse:
     """The `application/problem+json` response for `kind`."""
     body = {"type": kind.uri, "title": kind.title, "status": kind.status, "detail": detail,
             **{k: v for k, v in extensions.items() if v is not None}}
     return JSONResponse(body, status_code=kind.status, headers=headers, media_type=MEDIA_TYPE)
-
-
-def problem_body(problem: Problem) -> dict[str, Any]:
-    """The problem document of `problem` (as `from_problem` sends it)."""
-    return {"type": problem.kind.uri, "title": problem.kind.title,
-            "status": problem.kind.status, "detail": problem.detail, **problem.extensions}
 
 
 def from_problem(problem: Problem) -> JSONResponse:

@@ -40,6 +40,9 @@ File format (the one `motcua catalog export` writes and `import` reads back):
   whole number of hours is refused with its row, as are fractions of any other unit.
 
 Every row is validated; all errors are reported at once, each naming the row and the code.
+
+Internal procedures (the steps of each procedure, each with its own allowance) travel beside
+the list: a second sheet in XLSX, a second file in CSV; see `motcua.catalog.steps_io`.
 """
 
 from __future__ import annotations
@@ -48,22 +51,28 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from domain.catalog import LEVELS, Catalog, CountingRule, Procedure, TimeUnit
-from motcua.api.text import clean, single_line
+from domain.catalog import (
+    DEFAULT_DAY_HOURS,
+    LEVELS,
+    Catalog,
+    CountingRule,
+    Procedure,
+    TimeUnit,
+)
 from motcua.exports import FORMULA_STARTS, csv_writer, safe_row
+from motcua.services.text import clean, single_line
 
 COLUMNS = ("code", "name", "field", "level", "prescribed_amount", "prescribed_unit",
            "reduced_amount", "reduced_unit", "reduced_source", "source", "counting_rule",
            "due_soon_working_days", "replaced_by", "retired_source", "verification_amount",
            "verification_unit")
 REQUIRED = ("code", "name", "field", "level", "prescribed_amount", "source")
-DEFAULT_DAY_HOURS = 8
 
 # Vietnamese unit names as provincial decisions print them (longest first when matching).
 UNIT_NAMES: dict[str, TimeUnit] = {
@@ -101,7 +110,7 @@ MAX_ROWS = 10_000
 MAX_COLUMNS = 64
 MAX_CELL_CHARS = 2_000
 # Longest text per column (after NFC); other columns are enumerations or numbers.
-TEXT_LIMITS = {"code": 64, "name": 300, "field": 200, "reduced_source": 2_000,
+TEXT_LIMITS = {"code": 64, "name": 1_000, "field": 200, "reduced_source": 2_000,
                "source": 2_000, "replaced_by": 64, "retired_source": 2_000}
 
 
@@ -109,8 +118,14 @@ def _file_error(path: Path, reason: str) -> CatalogFileError:
     return CatalogFileError([f"{path.name}: {reason}"])
 
 
-def _xlsx_table(path: Path) -> list[list[str]]:
-    """The first sheet's rows, read within the bounds above; one-line errors otherwise."""
+def _first_sheet(names: list[str]) -> int | None:
+    return 0
+
+
+def _xlsx_table(path: Path, pick: Callable[[list[str]], int | None] = _first_sheet
+                ) -> list[list[str]]:
+    """The rows of the sheet `pick` chooses from the sheet names (the first by default; None:
+    no rows), read within the bounds above; one-line errors otherwise."""
     import zipfile
 
     import openpyxl
@@ -136,7 +151,10 @@ def _xlsx_table(path: Path) -> list[list[str]]:
     try:
         if not book.worksheets:
             raise _file_error(path, "the workbook has no sheet")
-        sheet = book.worksheets[0]
+        index = pick(book.sheetnames)
+        if index is None:
+            return []
+        sheet = book.worksheets[index]
         rows, columns = sheet.max_row or 0, sheet.max_column or 0
         if rows > MAX_ROWS + 1 or columns > MAX_COLUMNS:
             raise _file_error(path, f"the sheet declares {rows} rows and {columns} columns; "
@@ -200,7 +218,7 @@ def read_table(path: Path) -> list[dict[str, str]]:
     return [dict(zip(names, (c.strip() for c in row), strict=False)) for row in table[1:]]
 
 
-def check_text(row: Mapping[str, str]) -> dict[str, str]:
+def check_text(row: Mapping[str, str], default_limit: int = 64) -> dict[str, str]:
     """The row's cells in NFC, under the API's text rules (`motcua.api.text`: no control,
     invisible or bidirectional characters, one line, bounded length), and none that a
     spreadsheet would run (`=`, `+`, `-`, `@` first: exports stay importable as they are);
@@ -212,7 +230,7 @@ def check_text(row: Mapping[str, str]) -> dict[str, str]:
             single_line(clean(value))
         except ValueError as err:
             raise ValueError(f"{column}: {err}") from None
-        limit = TEXT_LIMITS.get(column, 64)
+        limit = TEXT_LIMITS.get(column, default_limit)
         if len(value) > limit:
             raise ValueError(f"{column}: longer than {limit} characters")
         if value.startswith(FORMULA_STARTS):
@@ -313,10 +331,14 @@ def _verification(row: Mapping[str, str], day_hours: int) -> dict[str, Any]:
     return {"verification_amount": amount, "verification_unit": unit}
 
 
-def read_procedures(path: Path, day_hours: int = DEFAULT_DAY_HOURS) -> dict[str, Procedure]:
-    """Every row of the file as a procedure; `CatalogFileError` lists every bad row at once."""
+def read_procedures(path: Path, day_hours: int = DEFAULT_DAY_HOURS,
+                    steps_path: Path | None = None) -> dict[str, Procedure]:
+    """Every row of the file as a procedure, with its steps (`steps_path`, else the XLSX
+    ``steps`` sheet or the CSV's ``<name>.steps.csv``); `CatalogFileError` lists every bad
+    row at once."""
     errors: list[str] = []
     built: dict[str, Procedure] = {}
+    rows_of: dict[str, str] = {}
     for number, row in enumerate(read_table(path), start=2):  # row 1 is the header
         where = f"{path.name}: row {number} (code {row.get('code') or '?'})"
         try:
@@ -328,6 +350,8 @@ def read_procedures(path: Path, day_hours: int = DEFAULT_DAY_HOURS) -> dict[str,
             errors.append(f"{where}: duplicate code, already in an earlier row")
             continue
         built[proc.code] = proc
+        rows_of[proc.code] = where
+    built = _with_steps(path, steps_path, built, rows_of, day_hours, errors)
     for proc in built.values():
         if proc.replaced_by is not None and proc.replaced_by not in built:
             errors.append(f"{path.name}: code {proc.code}: replaced_by {proc.replaced_by} is "
@@ -335,6 +359,26 @@ def read_procedures(path: Path, day_hours: int = DEFAULT_DAY_HOURS) -> dict[str,
     if errors:
         raise CatalogFileError(errors)
     return built
+
+
+def _with_steps(path: Path, steps_path: Path | None, built: dict[str, Procedure],
+                rows_of: dict[str, str], day_hours: int,
+                errors: list[str]) -> dict[str, Procedure]:
+    from motcua.catalog import steps_io
+
+    xlsx = path.suffix.lower() in (".xlsx", ".xlsm")
+    if steps_path is None and not xlsx:
+        sibling = steps_io.steps_path_for(path)
+        steps_path = sibling if sibling.exists() else None
+    source = steps_path or (path if xlsx else None)
+    if source is None:
+        return built
+    rows = steps_io.read_step_table(source, second_sheet=source == path)
+    groups, step_errors = steps_io.group_steps(rows, source.name, day_hours)
+    errors += step_errors
+    with_steps, attach_errors = steps_io.attach(built, groups, source.name, rows_of)
+    errors += attach_errors
+    return with_steps
 
 
 def row_of(proc: Procedure) -> dict[str, str]:
@@ -355,9 +399,16 @@ def row_of(proc: Procedure) -> dict[str, str]:
     }
 
 
-def write_procedures(path: Path, procedures: Iterable[Procedure]) -> int:
-    """Write the import format (CSV, or XLSX by extension); returns the number of rows."""
-    rows = [row_of(p) for p in sorted(procedures, key=lambda p: p.code)]
+def write_procedures(path: Path, procedures: Iterable[Procedure],
+                     steps_path: Path | None = None) -> int:
+    """Write the import format (CSV, or XLSX by extension); returns the number of rows. The
+    steps go to the XLSX ``steps`` sheet, or to `steps_path` (default ``<name>.steps.csv``)
+    when any procedure has steps."""
+    from motcua.catalog import steps_io
+
+    procedures = sorted(procedures, key=lambda p: p.code)
+    rows = [row_of(p) for p in procedures]
+    step_rows = steps_io.all_step_rows(procedures)
     if path.suffix.lower() == ".xlsx":
         import openpyxl
 
@@ -368,12 +419,16 @@ def write_procedures(path: Path, procedures: Iterable[Procedure]) -> int:
         sheet.append(list(COLUMNS))
         for row in rows:
             sheet.append(safe_row(row[c] for c in COLUMNS))
+        if step_rows:
+            steps_io.add_steps_sheet(book, step_rows)
         book.save(path)
     else:
         with path.open("w", encoding="utf-8", newline="") as out:
             writer = csv_writer(out)
             writer.writerow(COLUMNS)
             writer.writerows([row[c] for c in COLUMNS] for row in rows)
+        if step_rows or steps_path is not None:
+            steps_io.write_steps_csv(steps_path or steps_io.steps_path_for(path), step_rows)
     return len(rows)
 
 
@@ -399,11 +454,16 @@ class CatalogDiff:
 
 def diff(active: Mapping[str, Procedure], new: Mapping[str, Procedure]) -> CatalogDiff:
     """Codes added, removed and changed (field by field) from `active` to `new`."""
+    from motcua.catalog.steps_io import steps_summary
+
     changed: dict[str, list[str]] = {}
     for code in sorted(set(active) & set(new)):
         a, b = active[code], new[code]
         changes = [f"{f.name}: {getattr(a, f.name)!s} -> {getattr(b, f.name)!s}"
-                   for f in fields(Procedure) if getattr(a, f.name) != getattr(b, f.name)]
+                   for f in fields(Procedure)
+                   if f.name != "steps" and getattr(a, f.name) != getattr(b, f.name)]
+        if a.steps != b.steps:
+            changes.append(f"steps: {steps_summary(a.steps)} -> {steps_summary(b.steps)}")
         if changes:
             changed[code] = changes
     return CatalogDiff(added=sorted(set(new) - set(active)),

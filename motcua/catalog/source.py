@@ -6,7 +6,9 @@ Files (defaults shipped in `motcua/data/`; formats documented in their headers):
   prescribed_unit, source, and optionally field, reduced_amount / reduced_unit / reduced_source
   (a published reduced time and the decision that published it; without them the prescribed
   time applies), due_soon_working_days (default 1), counting_rule (default civil_code), and
-  replaced_by / retired_source for a code a decree retired.
+  replaced_by / retired_source for a code a decree retired, and steps_version / steps (the
+  province's internal procedure: a list of steps with name, role, actor, unit_code, allowance
+  as published or untimed, produces, source; `motcua.catalog.steps_io`).
 * `units.yaml`: ``units:`` a list of rows with code, name, level, province, and optionally
   valid_from / valid_to.
 
@@ -17,6 +19,8 @@ A bad row stops the load with an error naming file, row and code, e.g.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -29,6 +33,7 @@ from typing import Any, TypeVar, cast
 import yaml
 
 from domain.catalog import (
+    DEFAULT_DAY_HOURS,
     LEVELS,
     Catalog,
     CountingRule,
@@ -37,11 +42,14 @@ from domain.catalog import (
     TimeUnit,
     Unit,
 )
+from motcua.catalog.steps_io import group_steps
 
 PROCEDURE_REQUIRED = ("code", "name", "level", "prescribed_amount", "prescribed_unit", "source")
 PROCEDURE_OPTIONAL = ("field", "reduced_amount", "reduced_unit", "reduced_source",
                       "due_soon_working_days", "counting_rule", "replaced_by", "retired_source",
-                      "verification_amount", "verification_unit")
+                      "verification_amount", "verification_unit", "steps_version", "steps")
+# A step's keys in YAML; `allowance` is the file format's allowance_amount (as published).
+STEP_KEYS = ("name", "role", "actor", "unit_code", "allowance", "untimed", "produces", "source")
 UNIT_REQUIRED = ("code", "name", "level", "province")
 UNIT_OPTIONAL = ("valid_from", "valid_to")
 
@@ -111,7 +119,31 @@ def _enum(kind: type[E], row: dict[str, Any], key: str, default: E | None = None
         raise ValueError(f"{key} must be one of {allowed}, got {value!r}") from None
 
 
-def _procedure(row: dict[str, Any]) -> Procedure:
+def _steps(row: dict[str, Any], day_hours: int) -> dict[str, Any]:
+    if row.get("steps") is None and row.get("steps_version") is None:
+        return {}
+    steps, version = row.get("steps"), row.get("steps_version")
+    if not isinstance(steps, list) or not steps or not isinstance(version, str):
+        raise ValueError("steps must be a non-empty list, with steps_version (the approving "
+                         "decision) beside it")
+    rows: list[tuple[int, dict[str, str]]] = []
+    for number, step in enumerate(steps, start=1):
+        if not isinstance(step, dict):
+            raise ValueError(f"step {number}: expected a mapping of field: value")
+        unknown = sorted(set(map(str, step)) - set(STEP_KEYS))
+        if unknown:
+            raise ValueError(f"step {number}: unknown key(s) {', '.join(unknown)}")
+        text = {("allowance_amount" if k == "allowance" else k): str(v).strip()
+                for k, v in step.items() if v is not None}
+        rows.append((number, {**text, "code": str(row.get("code")), "step": str(number),
+                              "version": version}))
+    groups, errors = group_steps(rows, "steps", day_hours)
+    if errors:
+        raise ValueError("; ".join(errors))
+    return {"steps": groups[0].steps}
+
+
+def _procedure(row: dict[str, Any], day_hours: int = DEFAULT_DAY_HOURS) -> Procedure:
     # Files written before issue 11 carry reduced_is_estimate: false is harmless, true is an
     # estimate, which no longer reaches a due time.
     if row.get("reduced_is_estimate") is True:
@@ -138,6 +170,7 @@ def _procedure(row: dict[str, Any]) -> Procedure:
                              if row.get("verification_amount") is not None else None),
         verification_unit=(_enum(TimeUnit, row, "verification_unit")
                            if row.get("verification_unit") is not None else None),
+        **_steps(row, day_hours),
     )
 
 
@@ -189,17 +222,31 @@ def unit_from_row(row: dict[str, Any]) -> Unit:
     return _unit(fixed)
 
 
+def _hashed(proc: Procedure) -> dict[str, Any]:
+    # The steps count in the version (a new list is a new catalog version); a procedure
+    # without steps hashes as before they existed, so catalogs without any keep their version.
+    row = {k: v for k, v in vars(proc).items() if k != "steps"}
+    if proc.steps is not None:
+        row["steps"] = dataclasses.asdict(proc.steps)
+    return row
+
+
 def _version(procedures: dict[str, Procedure], units: dict[str, Unit]) -> str:
-    payload = {"procedures": [vars(p) for p in procedures.values()],
+    payload = {"procedures": [_hashed(p) for p in procedures.values()],
                "units": [vars(u) for u in units.values()]}
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def load_catalog(procedures_path: Path | None = None, units_path: Path | None = None) -> Catalog:
-    """The validated catalog; `CatalogError` names the first bad row."""
+def load_catalog(procedures_path: Path | None = None, units_path: Path | None = None,
+                 day_hours: int = DEFAULT_DAY_HOURS) -> Catalog:
+    """The validated catalog; `CatalogError` names the first bad row. `day_hours` is the
+    working-day length fractions of a day in the steps are read with."""
     procedures: dict[str, Procedure] = _build(
-        procedures_path or _data("procedures.yaml"), "procedures", _procedure)
+        procedures_path or _data("procedures.yaml"), "procedures",
+        functools.partial(_procedure, day_hours=day_hours))
     units: dict[str, Unit] = _build(units_path or _data("units.yaml"), "units", _unit)
-    return Catalog(version=_version(procedures, units), procedures=MappingProxyType(procedures),
-                   units=MappingProxyType(units))
+    try:
+        return catalog_of(procedures, units)
+    except ValueError as exc:  # e.g. a step naming a unit the units file does not list
+        raise CatalogError(str(exc)) from None

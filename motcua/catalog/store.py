@@ -21,6 +21,7 @@ from asyncpg.pool import PoolConnectionProxy
 from domain.catalog import Catalog, Procedure, Unit
 from motcua.catalog.io import procedure_from_row, row_of
 from motcua.catalog.source import catalog_of, unit_from_row
+from motcua.catalog.steps_io import from_stored, stored_steps
 from motcua.config import Settings
 
 log = structlog.get_logger(__name__)
@@ -34,10 +35,10 @@ def _unit_row(unit: Unit) -> dict[str, Any]:
             for f in dataclasses.fields(Unit) if (v := getattr(unit, f.name)) is not None}
 
 
-def _build(procedures: list[dict[str, str]], units: list[dict[str, Any]]) -> Catalog:
+def _build(procedures: list[dict[str, Any]], units: list[dict[str, Any]]) -> Catalog:
     procs: dict[str, Procedure] = {}
     for row in procedures:
-        proc = procedure_from_row(row)
+        proc = from_stored(procedure_from_row(row), row)
         procs[proc.code] = proc
     built_units = {u.code: u for u in (unit_from_row(dict(r)) for r in units)}
     return catalog_of(procs, built_units)
@@ -50,7 +51,8 @@ async def import_version(conn: Conn, catalog: Catalog, *, origin: str,
         "INSERT INTO catalog_versions (version, procedures, units, origin, imported_by) "
         "VALUES ($1, $2::jsonb, $3::jsonb, $4, $5) ON CONFLICT (version) DO NOTHING",
         catalog.version,
-        json.dumps([row_of(p) for p in catalog.procedures.values()], ensure_ascii=False),
+        json.dumps([{**row_of(p), **stored_steps(p)} for p in catalog.procedures.values()],
+                   ensure_ascii=False),
         json.dumps([_unit_row(u) for u in catalog.units.values()], ensure_ascii=False),
         origin, actor)
     return status.endswith(" 1")

@@ -18,6 +18,8 @@ from motcua.cli import (
     catalog,
     db,
     deadline,
+    dossier,
+    portal,
     psql,
     report,
     token,
@@ -85,7 +87,7 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 def _api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    uvicorn.run("motcua.api.app:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run("motcua.app:create_app", factory=True, host=args.host, port=args.port,
                 log_config=None, access_log=False, **proxy_options(settings))
     return 0
 
@@ -105,8 +107,12 @@ OWN_PARSERS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "user": ("console users: create, disable, reset-password (`motcua user --help`)", user.main),
     "report": ("SLA report: Biểu 06, Decision 766 (`motcua report --help`)", report.main),
     "psql": ("the embedded psql on DATABASE_URL (default: the dev database)", psql.main),
+    "portal": ("national portal: reconcile a day, or simulate one (`motcua portal --help`)",
+               portal.main),
     "catalog": ("import / activate / export the procedure catalog (`motcua catalog --help`)",
                 catalog.main),
+    "dossier": ("operator commands on one dossier: erase its files (`motcua dossier --help`)",
+                dossier.main),
     "whatif": ("replay a period under a proposed catalog; `whatif recommend` "
                "(`motcua whatif --help`)", whatif.main),
     "backup": ("dump the whole database, keys apart (`motcua backup --help`)", backup.main_backup),
@@ -128,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--metrics-port", type=int, default=0,
                      help="first of four ports for the worker, Temporal SDK, projector and "
                      "dispatcher metrics, on 127.0.0.1 (default: four free ones)")
+    dev.add_argument("--portal-simulator", action="store_true",
+                     help="run a local national-portal and SMS simulator and synchronise with "
+                     "it (docs/portal-and-notices.md)")
+    dev.add_argument("--simulator-port", type=int, default=8099,
+                     help="the simulator's port (8099)")
     dev.set_defaults(handler=_dev)
     sub.add_parser("worker", help="run the Temporal worker").set_defaults(handler=_worker)
     api = sub.add_parser("api", help="serve the HTTP API")
@@ -136,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.set_defaults(handler=_api)
     sub.add_parser("projector", help="keep the read models up to date").set_defaults(
         handler=_projector)
-    sub.add_parser("dispatcher", help="deliver deadline alerts to the webhook (outbox)"
+    sub.add_parser("dispatcher", help="deliver alerts, portal changes and notices (outbox)"
                    ).set_defaults(handler=_dispatcher)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
     proj = sub.add_parser("projections", help="rebuild or catch up the read models")

@@ -1,8 +1,10 @@
 """`motcua catalog`: a province's published procedure list into the versioned catalog.
 
-    motcua catalog import FILE [--activate] [--by NAME]   validate, store a version, show diff
+    motcua catalog import FILE [--steps FILE] [--activate] [--by NAME]
+                                          validate, store a version, show the diff
     motcua catalog activate VERSION [--by NAME]           make a stored version the active one
-    motcua catalog export FILE [--version VERSION]        write the import format (CSV/XLSX)
+    motcua catalog export FILE [--steps FILE] [--version VERSION]
+                                          write the import format (CSV/XLSX)
     motcua catalog versions                               list stored versions
 
 The file format is documented in `motcua.catalog.io` and docs/catalog-and-whatif.md. Import
@@ -12,6 +14,11 @@ catalog and stores the new version without activating it unless `--activate` is 
 new list active is its own, explicit step. A code of the active catalog that the file drops
 outright is refused: dossiers opened under it must stay resolvable, so keep it as a retired row
 (`replaced_by`, `retired_source`). The receiving units are carried over from the active version.
+
+Internal procedures (steps) travel in the XLSX file's ``steps`` sheet, or for CSV in a second
+file (``--steps FILE``; by default ``<name>.steps.csv`` beside the list, which export writes
+and import reads when present). A procedure whose steps do not add up to its applied time is
+refused, naming its row and its step rows (`motcua.catalog.steps_io`).
 """
 
 from __future__ import annotations
@@ -26,13 +33,13 @@ import asyncpg
 
 from motcua.catalog import store as catalog_store
 from motcua.catalog.io import (
-    DEFAULT_DAY_HOURS,
     CatalogFileError,
     diff,
     read_procedures,
     write_procedures,
 )
 from motcua.catalog.source import catalog_of
+from motcua.catalog.steps_io import steps_path_for
 from motcua.cli.args import Parser, UsageError
 from motcua.config import Settings
 from motcua.eventstore.migrate import migrate
@@ -48,21 +55,28 @@ def _parser() -> Parser:
     imp.add_argument("file", type=Path)
     imp.add_argument("--activate", action="store_true", help="also make it the active catalog")
     imp.add_argument("--by", default=None, help="who imports (default: the OS user)")
-    imp.add_argument("--working-day-hours", type=int, default=DEFAULT_DAY_HOURS,
-                     help="hours in a working day for fractional days (default 8)")
+    imp.add_argument("--working-day-hours", type=int, default=None,
+                     help="hours in a working day for fractional days (default: "
+                     "MOTCUA_WORKING_DAY_HOURS, 8)")
+    imp.add_argument("--steps", type=Path, default=None,
+                     help="the internal procedures (steps) of a CSV list (default: "
+                     "<name>.steps.csv beside it if present; XLSX: the 'steps' sheet)")
     act = sub.add_parser("activate", help="make a stored version the active catalog")
     act.add_argument("version")
     act.add_argument("--by", default=None)
     exp = sub.add_parser("export", help="write a version in the import format")
     exp.add_argument("file", type=Path)
     exp.add_argument("--version", default=None, help="default: the active version")
+    exp.add_argument("--steps", type=Path, default=None,
+                     help="where a CSV export writes the steps (default: <name>.steps.csv)")
     sub.add_parser("versions", help="list the stored versions")
     return parser
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     # The file first: a bad one is refused before anything touches the database.
-    procedures = read_procedures(args.file, args.working_day_hours) \
+    procedures = read_procedures(
+        args.file, args.working_day_hours or settings.working_day_hours, args.steps) \
         if args.action == "import" else {}
     conn = await asyncpg.connect(settings.database_url)
     try:
@@ -94,8 +108,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         elif action == "export":
             version = args.version or active_version
             catalog = await catalog_store.load(conn, version)
-            count = write_procedures(args.file, catalog.procedures.values())
+            count = write_procedures(args.file, catalog.procedures.values(), args.steps)
             print(f"wrote {count} procedures of version {version} to {args.file}")
+            with_steps = sum(p.steps is not None for p in catalog.procedures.values())
+            if with_steps and args.file.suffix.lower() != ".xlsx":
+                print(f"wrote the steps of {with_steps} procedures to "
+                      f"{args.steps or steps_path_for(args.file)}")
         else:  # versions
             for v in await catalog_store.versions(conn):
                 mark = "*" if v["active"] else " "

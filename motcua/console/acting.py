@@ -1,7 +1,7 @@
-"""The console's writes go through the API's own code: the same permission table and unit
-scope (`motcua.api.auth`), the same request bodies (`motcua.api.schemas`), and the same
-handlers (`receive_dossier`, `perform`: idempotency, engine call, audit in events). Nothing
-here talks to Temporal itself.
+"""The console's writes go through the same services as the API (`motcua.services.dossiers`:
+permission table and unit scope, idempotency, engine call, audit in events), with the same
+request bodies (`motcua.services.requests`). Nothing here talks to Temporal itself; this module
+turns the services' problems into messages for a person.
 
 Each form carries a random `form_id`, used as the Idempotency-Key, so a form submitted twice
 (a double click, a reload after a lost answer) acts once.
@@ -9,7 +9,6 @@ Each form carries a random `form_id`, used as the Idempotency-Key, so a form sub
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -17,16 +16,16 @@ from fastapi import Request
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from motcua import correlation
+from motcua.access.permissions import ASSIGNEE_STEPS, authorise
 from motcua.access.users import Session
 from motcua.actions import ACTIONS
-from motcua.api.auth import ASSIGNEE_STEPS, PERMISSIONS, check_visible, unit_of
-from motcua.api.context import PostContext, post_context
-from motcua.api.problems import FORBIDDEN, Problem
-from motcua.api.routes.actions import perform
-from motcua.api.routes.dossiers import receive_dossier
-from motcua.api.schemas import ReceiveRequest, body_for
 from motcua.console.problem_words import detail_sentence, field_label
 from motcua.console.web import resources, text
+from motcua.problems import FORBIDDEN, Problem
+from motcua.services import dossiers
+from motcua.services.idempotency import Answer
+from motcua.services.requests import ReceiveRequest, body_for
 
 FORM_ID = "form_id"
 _FORM_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -59,7 +58,7 @@ class ActionFailed(Exception):
 
 
 def explain(problem: Problem, action: str | None = None) -> ActionFailed:
-    """A problem from the API code as a message for the console."""
+    """A problem from the services as a message for the console."""
     head = _PROBLEM_TEXT.get(problem.kind.slug, problem.kind.title)
     if problem.kind is FORBIDDEN and action in ASSIGNEE_STEPS:  # `check_assignee` refused
         head = "Chỉ cán bộ được phân công hoặc lãnh đạo đơn vị mới được thực hiện bước này."
@@ -91,62 +90,62 @@ def _invalid(err: ValidationError) -> ActionFailed:
     return ActionFailed("Thông tin nhập chưa hợp lệ: " + "; ".join(parts), fields)
 
 
-async def _context(request: Request, form: FormData) -> PostContext:
-    """The API's own POST context (`post_context`), the form id as the Idempotency-Key."""
-    res = resources(request)
+def _caller(current: Session, form: FormData) -> dossiers.Caller:
+    """The service's caller: the user, the request's correlation id, and the form id as the
+    idempotency key."""
     key = text(form, FORM_ID)
-    return await post_context(request, res, res.db(),
-                              f"console:{key}" if _FORM_ID.match(key) else None)
+    return dossiers.Caller(current.user.principal, correlation.current() or "none",
+                           f"console:{key}" if _FORM_ID.match(key) else None)
 
 
-def _json(response: Any) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(bytes(response.body))
-    return body
+def _dossier(answer: Answer, action: str | None = None) -> dict[str, Any]:
+    """The dossier an answer carries; a replayed refusal (the form was sent before and
+    refused) is refused again."""
+    if answer.status_code >= 400:
+        raise explain(Problem.from_body(answer.body), action)
+    return answer.body
 
 
-def authorise(current: Session, permission: str, code: str | None = None) -> None:
-    """The API's checks for `permission`: a role that grants it, and the code's unit in the
-    user's scope (ActionFailed 403 / 404 as the API answers)."""
-    principal = current.user.principal
-    if not principal.roles & PERMISSIONS[permission]:
-        raise ActionFailed(_PROBLEM_TEXT["forbidden"], status=403)
-    if code is not None:
-        try:
-            check_visible(principal, unit_of(code))
-        except Problem as problem:
-            raise explain(problem) from None
+def authorise_user(current: Session, permission: str, code: str | None = None) -> None:
+    """The services' checks for `permission` (`motcua.access.permissions`): a role that
+    grants it, and the code's unit in the user's scope (ActionFailed 403 / 404)."""
+    try:
+        authorise(current.user.principal, permission, code)
+    except Problem as problem:
+        if problem.kind is FORBIDDEN:
+            raise ActionFailed(_PROBLEM_TEXT["forbidden"], status=403) from None
+        raise explain(problem) from None
 
 
 async def act(request: Request, current: Session, action_name: str, code: str,
               fields: dict[str, Any], form: FormData) -> dict[str, Any]:
-    """Run an action as the API would for this user; the dossier view after it."""
+    """Run an action for this user, as the API would; the dossier view after it."""
     action = ACTIONS.get(action_name)
     if action is None or not action.roles:
         raise ActionFailed("Không có thao tác này.", status=404)
-    authorise(current, action.name, code)
+    authorise_user(current, action.name, code)
     try:
         body = body_for(action.command).model_validate(fields)
     except ValidationError as err:
         raise _invalid(err) from None
     try:
-        response = await perform(action, code, body, current.user.principal,
-                                 await _context(request, form))
+        answer = await dossiers.act(resources(request), _caller(current, form), action, code,
+                                    body)
     except Problem as problem:
         raise explain(problem, action.name) from None
-    return _json(response)
+    return _dossier(answer, action.name)
 
 
 async def receive(request: Request, current: Session, fields: dict[str, Any],
                   form: FormData) -> dict[str, Any]:
-    """Receive a dossier as `POST /v1/dossiers` would for this user; the new dossier."""
-    authorise(current, "receive")
+    """Receive a dossier for this user, as `POST /v1/dossiers` would; the new dossier."""
+    authorise_user(current, "receive")
     try:
         body = ReceiveRequest.model_validate(fields)
     except ValidationError as err:
         raise _invalid(err) from None
     try:
-        response = await receive_dossier(body, await _context(request, form),
-                                         current.user.principal)
+        answer = await dossiers.receive(resources(request), _caller(current, form), body)
     except Problem as problem:
         raise explain(problem) from None
-    return _json(response)
+    return _dossier(answer)

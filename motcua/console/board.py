@@ -4,7 +4,7 @@ Decision 766 on-time rate (both from `motcua.reports.sla`, the same numbers as
 No applicant data appears here, so the ops role may see all of it.
 
 `/bao-cao/gia-dinh`: the policy what-if of a cut for leaders (issue 15), the same computation as
-`GET /v1/reports/whatif` (`motcua.api.routes.whatif.run_cut`), scoped to the leader's unit."""
+`GET /v1/reports/whatif` (`motcua.services.whatif.run_cut`), scoped to the leader's unit."""
 
 from __future__ import annotations
 
@@ -20,9 +20,6 @@ from domain.catalog import Catalog
 from domain.states import DossierState
 from motcua.access.tokens import Role
 from motcua.access.users import Session
-from motcua.api.checks import unknown_code
-from motcua.api.routes.whatif import DB_ERRORS, Busy, run_cut
-from motcua.api.views import summary
 from motcua.console.queue import names, rows
 from motcua.console.web import (
     SECURITY_HEADERS,
@@ -36,6 +33,9 @@ from motcua.console.web import (
 from motcua.eventstore.due import status_sql
 from motcua.reports import bieu06
 from motcua.reports import sla as reports
+from motcua.services.checks import unknown_code
+from motcua.services.views import summary
+from motcua.services.whatif import DB_ERRORS, Busy, run_cut
 from motcua.whatif import catalogs as whatif_catalog
 from motcua.whatif import simulate as whatif
 

@@ -11,9 +11,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from domain.states import DossierState, Satisfaction
+from motcua.access.permissions import PERMISSIONS, unit_of
 from motcua.access.users import Session
-from motcua.api.auth import PERMISSIONS, unit_of
-from motcua.api.views import PublicDossierView
 from motcua.console import acting, lookup
 from motcua.console.acting import ActionFailed
 from motcua.console.web import (
@@ -29,18 +28,21 @@ from motcua.console.web import (
     time_left,
 )
 from motcua.documents.narration import SATISFACTION_LABELS
+from motcua.services.views import PublicDossierView
 
 router = APIRouter(include_in_schema=False)
 _NOT_FOUND = "Không tìm thấy hồ sơ. Vui lòng kiểm tra mã hồ sơ và mã tra cứu trên giấy biên nhận."
 
 
 def _lookup_page(request: Request, *, code: str = "", found: PublicDossierView | None = None,
-                 error: str = "", status: int = 200) -> HTMLResponse:
+                 error: str = "", status: int = 200, secret: str = "") -> HTMLResponse:
     left = ""
     if found is not None and found.sla_status != "closed":
         left, _ = time_left(resources(request).calendar, found.due_at, now())
+    # `secret` (already sent by this client) rides back only in the result-download form's
+    # hidden field (issue 26), so the citizen need not type it again.
     return page(request, "lookup.html", status=status, code=code, found=found, left=left,
-                error=error)
+                error=error, secret=secret)
 
 
 @router.get("/tra-cuu", response_class=HTMLResponse)
@@ -63,7 +65,7 @@ async def lookup_result(request: Request) -> HTMLResponse:
     found = await lookup.find(request, code, secret)
     if found is None:
         return _lookup_page(request, code=code, error=_NOT_FOUND, status=404)
-    return _lookup_page(request, code=code, found=found)
+    return _lookup_page(request, code=code, found=found, secret=secret)
 
 
 async def _kiosk_session(request: Request) -> Session:

@@ -12,15 +12,16 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from domain import permits
-from domain.dossier import Dossier
+from domain.commands import AttachFile
+from domain.decide import ALLOWED
+from domain.dossier import Dossier, folded
 from domain.envelope import EventEnvelope
+from domain.states import DossierState
+from motcua.access import privacy
+from motcua.access.permissions import unit_of
 from motcua.access.tokens import Role
 from motcua.access.users import Session, list_users
 from motcua.actions import BY_COMMAND, SENDERS
-from motcua.api import privacy
-from motcua.api.auth import unit_of
-from motcua.api.problems import Problem
-from motcua.api.views import folded
 from motcua.console import acting
 from motcua.console.acting import ActionFailed
 from motcua.console.web import (
@@ -45,6 +46,7 @@ from motcua.documents.people import people_of
 from motcua.documents.render import Lookup
 from motcua.documents.timefmt import rule_sentence, vn_duration
 from motcua.eventstore.store import read_stream
+from motcua.problems import Problem
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Session, Depends(staff)]
@@ -178,7 +180,11 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 form_id=secrets.token_urlsafe(18), done=ACTION_LABELS.get(done, ""),
                 rule=(rule_text, d.counting_rule[1]) if rule_text else None,
                 may_rate="rate" in offered,
-                today=res.calendar.local(now()).date().isoformat())
+                today=res.calendar.local(now()).date().isoformat(),
+                # Files (issue 26, motcua/console/files.py): listed from the events.
+                files=[e.event for e in events if e.event_type == "FileAttached"],
+                files_open=d.state in ALLOWED[AttachFile] and d.state is not DossierState.READY
+                and bool(current.user.roles & {Role.CLERK, Role.OFFICER, Role.LEADER}))
 
 
 @router.get("/ho-so/{code}", response_class=HTMLResponse)

@@ -15,7 +15,6 @@ from domain.catalog import Procedure
 from motcua import lookup
 from motcua.access.tokens import Role
 from motcua.access.users import Session
-from motcua.api.schemas import ReceiveRequest
 from motcua.console import acting
 from motcua.console.acting import ActionFailed
 from motcua.console.dossier import DOCUMENT_HEADERS, dossier_events, printable
@@ -32,6 +31,7 @@ from motcua.console.web import (
     text,
 )
 from motcua.documents.render import Lookup
+from motcua.services.requests import ReceiveRequest
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Session, Depends(staff)]
@@ -41,6 +41,10 @@ SEARCH_LIMIT = 30
 # Where the citizen collects the result (form 01), when the engine records it.
 DELIVERY = [("counter", "Tại bộ phận một cửa"), ("post", "Qua dịch vụ bưu chính công ích")] \
     if "result_delivery" in ReceiveRequest.model_fields else []
+
+
+# The notices the citizen asks for (issue 25; docs/portal-and-notices.md).
+NOTICES = [("sms", "Tin nhắn SMS"), ("zalo", "Zalo"), ("email", "Thư điện tử")]
 
 
 def search(procedures: list[Procedure], query: str) -> list[Procedure]:
@@ -65,6 +69,7 @@ def _form(request: Request, current: Session, *, values: dict[str, Any], query: 
                 matches=search(procedures, query) if query else [],
                 procedures=sorted(procedures, key=lambda p: p.code),
                 units=_units(request, current), channels=CHANNELS, delivery=DELIVERY,
+                notices=NOTICES,
                 error=error,
                 error_fields=error_fields or [], form_id=secrets.token_urlsafe(18))
 
@@ -80,8 +85,12 @@ async def intake_form(request: Request, current: Staff,
 
 def _values(form: FormData) -> dict[str, Any]:
     names = ("procedure_code", "unit_code", "channel", "name", "id_number", "phone", "email",
-             "address", "documents", "result_delivery")
-    return {n: text(form, n) for n in names}
+             "address", "documents", "result_delivery", "proxy_name", "proxy_phone")
+    return {**{n: text(form, n) for n in names}, "notify_by": _chosen(form)}
+
+
+def _chosen(form: FormData) -> list[str]:
+    return [v for v in form.getlist("notify_by") if isinstance(v, str)]
 
 
 def _request(form: FormData, current: Session) -> dict[str, Any]:
@@ -93,6 +102,11 @@ def _request(form: FormData, current: Session) -> dict[str, Any]:
         "documents": lines(form, "documents")}
     if DELIVERY and text(form, "result_delivery"):
         fields["result_delivery"] = text(form, "result_delivery")
+    if _chosen(form):
+        fields["notify_by"] = _chosen(form)
+    if text(form, "proxy_name") or text(form, "proxy_phone"):
+        fields["proxy"] = {"name": text(form, "proxy_name"),
+                           "phone": text(form, "proxy_phone") or None}
     return fields
 
 
@@ -100,7 +114,8 @@ _FIELD_NAMES = {"procedure_code": "thủ tục", "unit_code": "đơn vị", "cha
                 "applicant.name": "họ tên", "applicant.phone": "điện thoại",
                 "applicant.email": "thư điện tử", "applicant.id_number": "số định danh",
                 "applicant.address": "địa chỉ", "documents": "giấy tờ",
-                "result_delivery": "nơi nhận kết quả"}
+                "result_delivery": "nơi nhận kết quả", "notify_by": "nhận thông báo",
+                "proxy.name": "họ tên người nộp thay", "proxy.phone": "điện thoại người nộp thay"}
 
 
 @router.post("/tiep-nhan", response_class=HTMLResponse)

@@ -46,7 +46,7 @@ def _safe_next(value: str) -> str:
 
 def _client(request: Request) -> tuple[str | None, str | None]:
     """The client's address (a proxy's X-Forwarded-For counts only when the proxy is trusted:
-    MOTCUA_FORWARDED_ALLOW_IPS, passed to uvicorn by `motcua api`) and its user agent."""
+    MOTCUA_FORWARDED_ALLOW_IPS, passed to uvicorn by the web process) and its user agent."""
     host = request.client.host if request.client else None
     return host, request.headers.get("user-agent")
 

@@ -1,29 +1,32 @@
-"""Dossier views for the citizen pages, as the public API gives them (`motcua.lookup`,
-`motcua.api.views.public_view`): state, appointment and next step, never personal data."""
+"""Dossier views for the citizen pages, as the public API gives them
+(`motcua.services.dossiers.look_up`, `motcua.services.views.public_view`): state, appointment
+and next step, never personal data."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
-from motcua import lookup
-from motcua.api.auth import unit_of
-from motcua.api.problems import Problem
-from motcua.api.routes.public import limiter
-from motcua.api.views import PublicDossierView, folded, public_view
+from domain.dossier import folded
+from motcua.access.permissions import unit_of
 from motcua.console.web import ConsoleError, resources
 from motcua.eventstore.store import read_stream
+from motcua.problems import TOO_MANY_REQUESTS, Problem
+from motcua.services import dossiers
+from motcua.services.views import PublicDossierView, public_view
 
 
 async def find(request: Request, code: str, secret: str) -> PublicDossierView | None:
     """The citizen's lookup: the public API's, with its rate limit per client; None for an
     unknown code and a wrong secret alike."""
     client = request.client.host if request.client else "unknown"
-    wait = limiter(request).check(client)
-    if wait is not None:
+    try:
+        return await dossiers.look_up(resources(request), client, code, secret)
+    except Problem as problem:
+        if problem.kind is not TOO_MANY_REQUESTS:
+            raise
+        wait = problem.headers.get("Retry-After", "")
         raise ConsoleError(429, f"Quý khách tra cứu quá nhiều lần; vui lòng thử lại sau {wait} "
-                           "giây.")
-    res = resources(request)
-    return await lookup.find(res.db(), code, secret, res.catalog, res.calendar.tz)
+                           "giây.") from None
 
 
 async def for_kiosk(request: Request, code: str) -> tuple[PublicDossierView, bool] | None:

@@ -12,9 +12,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from domain.states import DossierState, SlaStatus
 from motcua.access.tokens import Role
 from motcua.access.users import Session, list_users
-from motcua.api import listing
-from motcua.api.problems import Problem
-from motcua.api.text import in_range
 from motcua.console.web import (
     SECURITY_HEADERS,
     ConsoleError,
@@ -26,6 +23,9 @@ from motcua.console.web import (
     staff,
     time_left,
 )
+from motcua.problems import Problem
+from motcua.services import listing
+from motcua.services.text import in_range
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Session, Depends(staff)]

@@ -20,12 +20,12 @@ from starlette.datastructures import FormData
 from domain.calendar import Calendar
 from domain.clock import working_time_between
 from domain.states import DossierState, SlaStatus
+from motcua.access.privacy import sees_personal_data as principal_sees_personal_data
 from motcua.access.tokens import Role
 from motcua.access.users import Session, session
-from motcua.api.privacy import sees_personal_data as principal_sees_personal_data
-from motcua.api.resources import Resources
 from motcua.documents.narration import SATISFACTION_LABELS
 from motcua.documents.timefmt import in_vietnam
+from motcua.services.resources import Resources
 
 COOKIE = "motcua_phien"
 CSRF_FIELD = "csrf_token"
@@ -180,7 +180,7 @@ def require_role(current: Session, *roles: Role, what: str) -> None:
 
 
 def sees_personal_data(current: Session) -> bool:
-    """The API's rule (`motcua.api.privacy`): ops staff see no personal data."""
+    """The rule the API applies too (`motcua.access.privacy`): ops staff see no personal data."""
     return principal_sees_personal_data(current.user.principal)
 
 

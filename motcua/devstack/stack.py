@@ -17,6 +17,7 @@ from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import StackError, free_ports, port_free, terminate, wait_for_port
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.eventstore.migrate import migrate
+from motcua.files.devkeys import dev_files_env
 from motcua.payload_codec import Keyring
 
 # The child processes of a whole stack, in start order.
@@ -77,6 +78,7 @@ class Stack:
     ports: Ports = field(default_factory=Ports)
     env: dict[str, str] = field(default_factory=dict)
     time_skipping: bool = False
+    simulator_port: int = 8099  # `motcua dev --portal-simulator`
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -95,7 +97,8 @@ class Stack:
         # Metrics and probes on loopback, as the API, Temporal and PostgreSQL are.
         return {**os.environ, "DATABASE_URL": self.postgres.dsn,
                 "MOTCUA_TEMPORAL_ADDRESS": self.temporal.address,
-                "MOTCUA_METRICS_HOST": "127.0.0.1", **self.payload_keys(), **self.env}
+                "MOTCUA_METRICS_HOST": "127.0.0.1", **self.payload_keys(),
+                **dev_files_env(self.data_dir), **self.env}
 
     def payload_keys(self) -> dict[str, str]:
         """The dev stack encrypts Temporal payloads as production does (payload_codec): with
@@ -138,6 +141,9 @@ class Stack:
                                           "MOTCUA_SDK_METRICS_PORT": "0"}),
             "dispatcher": (["dispatcher"], {"MOTCUA_METRICS_PORT": str(p.dispatcher_metrics),
                                             "MOTCUA_SDK_METRICS_PORT": "0"}),
+            # `motcua dev --portal-simulator`: the national portal, SMS gateway and Zalo ZNS
+            # stand-ins (motcua.notify.simulators) on `simulator_port`.
+            "simulator": (["portal", "simulate", "--port", str(self.simulator_port)], {}),
             "api": (["api", "--host", "127.0.0.1", "--port", str(p.api)],
                     {"MOTCUA_METRICS_PORT": "0", "MOTCUA_SDK_METRICS_PORT": "0",
                      "MOTCUA_SECURE_COOKIES": "false"}),  # plain http on 127.0.0.1
@@ -149,7 +155,21 @@ class Stack:
         self.children[label] = child
         if name == "api":
             wait_for_port(p.api, 30, child)
+        if name == "simulator":
+            wait_for_port(self.simulator_port, 30, child)
         return child
+
+    def use_simulator(self, port: int) -> dict[str, str]:
+        """Point the children at a local simulator on `port` (the environment's own settings
+        win); returns the settings added."""
+        self.simulator_port = port
+        base = f"http://127.0.0.1:{port}"
+        added = {k: v for k, v in {"MOTCUA_PORTAL_URL": base,
+                                   "MOTCUA_PORTAL_TOKEN": "portal-token",
+                                   "MOTCUA_SMS_URL": f"{base}/sms"}.items()
+                 if k not in os.environ}
+        self.env.update(added)
+        return added
 
     def stop(self, name: str, timeout: float = 40.0) -> None:
         terminate(self.children.pop(name, None), timeout=timeout)

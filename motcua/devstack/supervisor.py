@@ -88,6 +88,9 @@ def run_dev(args: argparse.Namespace) -> int:
                       **_metrics_ports(args.metrics_port))
         ports.check_free()  # every port, before anything starts: one line, not a dead child
         stack = Stack(data_dir, ports)
+        if getattr(args, "portal_simulator", False):
+            stack.use_simulator(args.simulator_port)
+            stack.start("simulator")
         stack.start_services()
         token = _dev_token(data_dir, stack.postgres.dsn)
         password = _dev_password(data_dir, stack.postgres.dsn)
@@ -104,6 +107,10 @@ def run_dev(args: argparse.Namespace) -> int:
         print(f"  Temporal       {stack.temporal.address}  "
               f"(UI http://127.0.0.1:{args.temporal_ui_port})")
         print(f"  PostgreSQL     {stack.postgres.dsn}")
+        if "simulator" in stack.children:
+            base = f"http://127.0.0.1:{stack.simulator_port}"
+            print(f"  portal sim.    {base}  (what it holds: {base}/_sim/dossiers, "
+                  f"{base}/_sim/progress, SMS {base}/_sim/sms)")
         print(f"  console        {stack.api_url}/  (user dev, password {password}, also in "
               f"{data_dir / 'dev-password'})")
         print(f"  dev token      {token}  (also in {data_dir / 'dev-token'})")

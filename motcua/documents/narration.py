@@ -193,6 +193,14 @@ def describe(event: ev.Event, tz: tzinfo, people: People | None = None) -> Telli
             return Telling(step="Gửi thông báo không thành công",
                            line=f"Gửi thông báo không thành công: {what}",
                            details=_details(("lỗi", e.error)))
+        case ev.FileAttached() as e if e.purpose == "result":
+            return Telling(step="Ban hành kết quả điện tử", line="Ban hành kết quả điện tử có "
+                           "chữ ký số", details=_details(("tệp", e.name)))
+        case ev.FileAttached() as e:
+            how = "Tái sử dụng" if e.reused else "Số hóa"
+            return Telling(step=f"{how} thành phần hồ sơ",
+                           line=f"{how} thành phần hồ sơ ({e.pages} trang)",
+                           details=_details(("thành phần", e.name)))
     # Every stored type has its telling (a test walks `EVENT_TYPES`); an event type added
     # without one shows its name rather than failing the page.
     return Telling(step=event.event_type, line=event.event_type)

@@ -1,33 +1,49 @@
-"""The notification outbox's tables (migration 0009): alerts read from the event store in commit
-order become delivery rows; the dispatcher claims due rows and records each attempt's outcome.
+"""The delivery outbox (migrations 0009, 0012): committed events, read in commit order, become
+delivery rows for one or more destinations (the operator's webhook, the national portal, the
+citizens' SMS, Zalo and e-mail); the dispatcher claims due rows and records each attempt.
 
-Only alerts whose envelope says `delivery: outbox` are taken: the workflow marks them so from
-the `notify-outbox-v1` patch on. Alerts of histories from before it are still notified by the
-workflow's own activity, so no alert is delivered by both paths.
+Which events become which deliveries is decided by *routers*: the deadline-alert router here
+(webhook), the portal's (`motcua.notify.portal`) and the notices' (`motcua.notify.notices`). Each
+batch of events, its routers' rows and the checkpoint are written in one transaction, so a crash
+replays the batch and `(event_id, destination, part)` keeps each row once.
+
+Only alerts whose envelope says `delivery: outbox` are taken for the webhook: the workflow marks
+them so from the `notify-outbox-v1` patch on. Alerts of histories from before it are still
+notified by the workflow's own activity, so no alert is delivered by both paths.
+
+Order: a row is claimed only when no earlier row (smaller id: ingest order, which is commit
+order, which for one dossier is stream order) of the same dossier and destination is pending,
+so a later change never overtakes an earlier one that is still being tried.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from motcua.eventstore import projector
+from motcua.eventstore import projector, store
 from motcua.eventstore.store import Conn
 
 NAME = "notifications"  # the dispatcher's row in projection_checkpoints
 ALERT = "DeadlineAlertRaised"
 DELIVERY_KEY, OUTBOX = "delivery", "outbox"  # the envelope metadata that routes an alert here
+WEBHOOK = "webhook"
+DESTINATIONS = ("webhook", "portal", "sms", "zalo", "email")
+NOTICES = ("sms", "zalo", "email")
+# What a dossier's timeline shows: its alerts' webhook deliveries and its notices (the portal's
+# synchronisation has its own console page).
+TIMELINE = (WEBHOOK, *NOTICES)
 BATCH = 500
 
 # Every committed event after the checkpoint (so the checkpoint moves past the rest too), with
-# the alert's payload and its dossier's unit and procedure (from the receipt, position 1) for
-# the alerts the dispatcher owns.
+# its dossier's unit and procedure (from the receipt, position 1) for the alerts the webhook
+# owns.
 _FETCH = f"""
-SELECT e.tx_id::text AS tx_text, e.global_position, e.recorded_at, e.stream, e.position,
-       e.event_id::text AS event_id, r.alert, r.receipt ->> 'unit_code' AS unit_code,
+SELECT e.tx_id::text AS tx_text, {store.COLUMNS}, r.alert, r.receipt ->> 'unit_code' AS unit_code,
        r.receipt ->> 'procedure_code' AS procedure_code
 FROM events e
 LEFT JOIN LATERAL (
@@ -40,32 +56,66 @@ LIMIT $3
 """
 
 _INSERT = """
-INSERT INTO notification_deliveries (alert_event_id, stream, alert_position, global_position,
-    kind, unit_code, body, raised_at)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[],
-                     $7::jsonb[], $8::timestamptz[])
-ON CONFLICT (alert_event_id) DO NOTHING
+INSERT INTO deliveries (event_id, destination, part, stream, position, global_position, kind,
+    unit_code, body, raised_at)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[],
+                     $7::text[], $8::text[], $9::jsonb[], $10::timestamptz[])
+ON CONFLICT (event_id, destination, part) DO NOTHING
 """
 
 
-async def ingest_batch(conn: Conn, limit: int = BATCH) -> int:
-    """Turn the next committed alerts into pending deliveries and move the checkpoint, in one
-    transaction (a crash replays the batch; the alert id keeps each row once). Returns how many
+@dataclass(frozen=True)
+class NewDelivery:
+    """One row a router asks for: `event` is the fetched event row it comes from."""
+
+    event: asyncpg.Record
+    destination: str
+    kind: str
+    body: dict[str, object]
+    part: str = ""
+    unit_code: str = ""
+
+
+# A router reads a batch of committed events (with the connection, to read more if it must)
+# and returns the deliveries they cause, in the batch's order.
+Router = Callable[[Conn, Sequence[asyncpg.Record]], Awaitable[list[NewDelivery]]]
+
+
+async def alerts_router(_conn: Conn, rows: Sequence[asyncpg.Record]) -> list[NewDelivery]:
+    """Deadline alerts marked for the outbox go to the webhook."""
+    new = []
+    for r in rows:
+        if r["alert"] is not None:
+            body = _body(r)
+            new.append(NewDelivery(r, WEBHOOK, str(body["kind"]), body, unit_code=r["unit_code"]))
+    return new
+
+
+async def ingest_batch(conn: Conn, limit: int = BATCH,
+                       routers: Sequence[Router] = (alerts_router,)) -> int:
+    """Turn the next committed events into pending deliveries and move the checkpoint, in one
+    transaction (a crash replays the batch; the key keeps each row once). Returns how many
     events were read (0: caught up)."""
     async with conn.transaction():
         cp = await projector.checkpoint(conn, NAME)
         rows = await conn.fetch(_FETCH, cp["tx_text"], cp["global_position"], limit)
         if not rows:
             return 0
-        alerts = [r for r in rows if r["alert"] is not None]
-        if alerts:
-            bodies = [_body(r) for r in alerts]
+        new: list[NewDelivery] = []
+        for router in routers:
+            new += await router(conn, rows)
+        # Rows in commit order whatever the router (their ids are the delivery order); one
+        # event's rows keep the order their router gave (a stable sort).
+        order = {r["event_id"]: i for i, r in enumerate(rows)}
+        new.sort(key=lambda n: order[n.event["event_id"]])
+        if new:
             await conn.execute(
-                _INSERT, [r["event_id"] for r in alerts], [r["stream"] for r in alerts],
-                [r["position"] for r in alerts], [r["global_position"] for r in alerts],
-                [b["kind"] for b in bodies], [r["unit_code"] for r in alerts],
-                [json.dumps(b, ensure_ascii=False) for b in bodies],
-                [r["recorded_at"] for r in alerts])
+                _INSERT, [n.event["event_id"] for n in new], [n.destination for n in new],
+                [n.part for n in new], [n.event["stream"] for n in new],
+                [n.event["position"] for n in new], [n.event["global_position"] for n in new],
+                [n.kind for n in new], [n.unit_code or "" for n in new],
+                [json.dumps(n.body, ensure_ascii=False) for n in new],
+                [n.event["recorded_at"] for n in new])
         await projector.advance(conn, NAME, rows[-1])
     return len(rows)
 
@@ -80,10 +130,10 @@ def _body(row: asyncpg.Record) -> dict[str, object]:
             "raised_at": alert["at"], "deadline_version": alert["deadline_version"]}
 
 
-async def ingest(conn: Conn) -> int:
+async def ingest(conn: Conn, routers: Sequence[Router] = (alerts_router,)) -> int:
     """Ingest until no committed event is left; returns how many events were read."""
     total = 0
-    while read := await ingest_batch(conn):
+    while read := await ingest_batch(conn, routers=routers):
         total += read
     return total
 
@@ -92,27 +142,49 @@ async def ingest(conn: Conn) -> int:
 class Claimed:
     """A delivery taken for one attempt (`attempt` counts from 1)."""
 
-    alert_event_id: str
+    id: int
+    event_id: str
+    destination: str
+    part: str
+    stream: str
     kind: str
     attempt: int
     body: dict[str, object]
     started_at: datetime
+    created_at: datetime
+
+    @property
+    def alert_event_id(self) -> str:
+        """The source event's id (the alert's, for the webhook)."""
+        return self.event_id
 
 
-async def claim(conn: Conn | asyncpg.Pool, limit: int, lease_seconds: float) -> list[Claimed]:
-    """Take up to `limit` due deliveries: count the attempt and push the row one lease ahead,
-    so that if this process dies before recording the outcome the row is due again then."""
+# The due rows at the head of their (dossier, destination) queue: no earlier row of the same
+# pair is still pending (being tried, or waiting for its retry).
+_HEAD = """status = 'pending' AND NOT EXISTS (
+    SELECT 1 FROM deliveries q WHERE q.stream = p.stream AND q.destination = p.destination
+      AND q.status = 'pending' AND q.id < p.id)"""
+
+
+async def claim(conn: Conn | asyncpg.Pool, limit: int, lease_seconds: float,
+                destinations: Sequence[str] = DESTINATIONS) -> list[Claimed]:
+    """Take up to `limit` due deliveries at the head of their queue: count the attempt and
+    push the row one lease ahead, so that if this process dies before recording the outcome
+    the row is due again then (and the rows behind it keep waiting)."""
     rows = await conn.fetch(
-        "UPDATE notification_deliveries d SET attempts = d.attempts + 1, "
+        "UPDATE deliveries d SET attempts = d.attempts + 1, "
         "next_attempt_at = now() + make_interval(secs => $2) "
-        "FROM (SELECT alert_event_id FROM notification_deliveries "
-        "      WHERE status = 'pending' AND next_attempt_at <= now() "
-        "      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due "
-        "WHERE d.alert_event_id = due.alert_event_id "
-        "RETURNING d.alert_event_id::text AS id, d.kind, d.attempts, d.body::text AS body, "
-        "now() AS started_at", limit, lease_seconds)
-    return [Claimed(r["id"], r["kind"], r["attempts"], json.loads(r["body"]), r["started_at"])
-            for r in rows]
+        "FROM (SELECT id FROM deliveries p "
+        f"      WHERE {_HEAD} AND p.next_attempt_at <= now() AND p.destination = ANY($3) "
+        "      ORDER BY p.next_attempt_at, p.id LIMIT $1 FOR UPDATE SKIP LOCKED) due "
+        "WHERE d.id = due.id "
+        "RETURNING d.id, d.event_id::text AS event_id, d.destination, d.part, d.stream, d.kind, "
+        "d.attempts, d.body::text AS body, now() AS started_at, d.created_at",
+        limit, lease_seconds, list(destinations))
+    claimed = [Claimed(r["id"], r["event_id"], r["destination"], r["part"], r["stream"],
+                       r["kind"], r["attempts"], json.loads(r["body"]), r["started_at"],
+                       r["created_at"]) for r in rows]
+    return sorted(claimed, key=lambda c: c.id)
 
 
 async def record(pool: asyncpg.Pool, claimed: Claimed, outcome: str, *,
@@ -125,39 +197,65 @@ async def record(pool: asyncpg.Pool, claimed: Claimed, outcome: str, *,
               "retried": "pending"}[outcome]
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
-            "UPDATE notification_deliveries SET status = $3, last_status = $4, last_error = $5, "
+            "UPDATE deliveries SET status = $3, last_status = $4, last_error = $5, "
             "next_attempt_at = CASE WHEN $3 = 'pending' "
             "    THEN now() + make_interval(secs => $6) ELSE next_attempt_at END, "
             "finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END "
-            "WHERE alert_event_id = $1::uuid AND attempts = $2 AND status = 'pending'",
-            claimed.alert_event_id, claimed.attempt, status, status_code, error, retry_in)
+            "WHERE id = $1 AND attempts = $2 AND status = 'pending'",
+            claimed.id, claimed.attempt, status, status_code, error, retry_in)
         await conn.execute(
-            "INSERT INTO notification_attempts (alert_event_id, attempt, outcome, status_code, "
-            "error, started_at) VALUES ($1::uuid, $2, $3, $4, $5, $6) "
-            "ON CONFLICT (alert_event_id, attempt) DO NOTHING",
-            claimed.alert_event_id, claimed.attempt, outcome, status_code, error,
-            claimed.started_at)
+            "INSERT INTO delivery_attempts (delivery_id, attempt, outcome, status_code, "
+            "error, started_at) VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT (delivery_id, attempt) DO NOTHING",
+            claimed.id, claimed.attempt, outcome, status_code, error, claimed.started_at)
 
 
-async def seconds_to_next_due(conn: Conn | asyncpg.Pool) -> float | None:
-    """Seconds until the next pending delivery is due (0 if one is due now; None if none)."""
+async def seconds_to_next_due(conn: Conn | asyncpg.Pool,
+                              destinations: Sequence[str] = DESTINATIONS) -> float | None:
+    """Seconds until the next claimable delivery is due (0 if one is due now; None if none).
+    Rows waiting behind an earlier one of their queue do not count: they are not claimable."""
     value = await conn.fetchval(
         "SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now())) "
-        "FROM notification_deliveries WHERE status = 'pending'")
+        f"FROM deliveries p WHERE {_HEAD} AND p.destination = ANY($1)", list(destinations))
     return None if value is None else float(value)
 
 
-async def oldest_unfinished_seconds(conn: Conn | asyncpg.Pool) -> float:
-    """Age of the oldest alert whose delivery is still pending (0 when none)."""
+async def oldest_unfinished_seconds(conn: Conn | asyncpg.Pool,
+                                    destination: str = WEBHOOK) -> float:
+    """Age of the oldest change whose delivery to `destination` is still pending (0: none)."""
     value = await conn.fetchval(
-        "SELECT extract(epoch FROM now() - min(raised_at)) FROM notification_deliveries "
-        "WHERE finished_at IS NULL")
+        "SELECT extract(epoch FROM now() - min(raised_at)) FROM deliveries "
+        "WHERE finished_at IS NULL AND destination = $1", destination)
     return max(0.0, float(value or 0.0))
 
 
 @dataclass(frozen=True)
+class Backlog:
+    """One destination's state, for the metrics and the console."""
+
+    destination: str
+    pending: int
+    oldest_pending_seconds: float
+    failed: int
+
+
+async def backlog(conn: Conn | asyncpg.Pool) -> list[Backlog]:
+    """Per destination: rows pending, the oldest pending change's age, rows finally failed."""
+    rows = await conn.fetch(
+        "SELECT dest AS destination, "
+        "  count(d.id) FILTER (WHERE d.status = 'pending') AS pending, "
+        "  coalesce(extract(epoch FROM now() - min(d.raised_at) "
+        "           FILTER (WHERE d.status = 'pending')), 0) AS oldest, "
+        "  count(d.id) FILTER (WHERE d.status = 'failed') AS failed "
+        "FROM unnest($1::text[]) dest LEFT JOIN deliveries d ON d.destination = dest "
+        "GROUP BY dest ORDER BY dest", list(DESTINATIONS))
+    return [Backlog(r["destination"], r["pending"], max(0.0, float(r["oldest"])), r["failed"])
+            for r in rows]
+
+
+@dataclass(frozen=True)
 class Delivery:
-    """What became of one alert's notification (the timeline and the documents read these)."""
+    """What became of one delivery (the timeline and the documents read these)."""
 
     alert_event_id: str
     alert_position: int
@@ -166,13 +264,16 @@ class Delivery:
     attempts: int
     last_error: str | None
     finished_at: datetime | None
+    destination: str = WEBHOOK
 
 
-async def deliveries(conn: Conn | asyncpg.Pool, stream: str) -> list[Delivery]:
-    """The notifications of dossier `stream`'s alerts, in the alerts' order."""
+async def deliveries(conn: Conn | asyncpg.Pool, stream: str,
+                     destinations: Sequence[str] = TIMELINE) -> list[Delivery]:
+    """The deliveries of dossier `stream` to `destinations` (the webhook's alerts and the
+    notices by default), in the order of the events they come from."""
     rows = await conn.fetch(
-        "SELECT alert_event_id::text AS id, alert_position, kind, status, attempts, last_error, "
-        "finished_at FROM notification_deliveries WHERE stream = $1 ORDER BY alert_position",
-        stream)
-    return [Delivery(r["id"], r["alert_position"], r["kind"], r["status"], r["attempts"],
-                     r["last_error"], r["finished_at"]) for r in rows]
+        "SELECT event_id::text AS id, position, kind, status, attempts, last_error, "
+        "finished_at, destination FROM deliveries WHERE stream = $1 "
+        "AND destination = ANY($2) ORDER BY position, id", stream, list(destinations))
+    return [Delivery(r["id"], r["position"], r["kind"], r["status"], r["attempts"],
+                     r["last_error"], r["finished_at"], r["destination"]) for r in rows]

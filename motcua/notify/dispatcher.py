@@ -1,31 +1,42 @@
-"""The notification dispatcher: deadline alerts from the event store to the operator's webhook.
+"""The dispatcher: deliveries from the event store to their destinations (the operator's
+webhook, the national portal, SMS, Zalo, e-mail; issue 25), each through its adapter
+(`motcua.notify.delivery.Adapter`), with a retry policy per destination.
 
 A side effect need not cost the workflow an activity, a second workflow task and a second
 append per alert: the workflow stores the alert event and is done; this process reads alerts in
 commit order (`motcua.eventstore.outbox`), POSTs them concurrently, retries with exponential
-backoff and records every attempt and the final outcome in `notification_deliveries` /
-`notification_attempts`. Delivery is at least once: a crash between the POST and the record
-repeats the POST after the lease. Each request carries the alert's event id (header
-`X-Motcua-Event-Id`, also `Idempotency-Key`, and `event_id` in the body), so a receiver keeps
-the first and drops repeats. Bodies are HMAC-signed like the workflow's activity signed them.
+backoff and records every attempt and the final outcome in `deliveries` / `delivery_attempts`
+(migration 0012; order per dossier and destination is the outbox's claim). Delivery is at
+least once: a crash between the POST and the record repeats the POST after the lease. Each
+request carries the alert's event id (header `X-Motcua-Event-Id`, also `Idempotency-Key`, and
+`event_id` in the body), so a receiver keeps the first and drops repeats. Webhook bodies are
+HMAC-signed like the workflow's activity signed them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 import structlog
 
-from activities.notify import SIGNATURE_HEADER, sign
 from motcua.eventstore import outbox
-from motcua.eventstore.store import NOTIFY_CHANNEL
-from motcua.metrics import NOTIFICATIONS, NOTIFICATIONS_UNDELIVERED
+from motcua.eventstore.store import NOTIFY_CHANNEL, Conn
+from motcua.metrics import (
+    DELIVERIES,
+    DELIVERIES_FAILED,
+    DELIVERY_BACKLOG,
+    DELIVERY_OLDEST_PENDING,
+    NOTIFICATIONS,
+    NOTIFICATIONS_UNDELIVERED,
+)
+from motcua.notify import webhook
+from motcua.notify.delivery import Adapter, Sent
 
 log = structlog.get_logger(__name__)
 
@@ -36,12 +47,16 @@ ATTEMPT_HEADER = "X-Motcua-Attempt"
 @dataclass(frozen=True, kw_only=True)
 class Policy:
     """Retries, concurrency and timing. The defaults match the workflow activity's former
-    retry policy (1 s doubling to 60 s, 10 attempts)."""
+    retry policy (1 s doubling to 60 s, 10 attempts), which the webhook keeps; the portal and
+    the notices retry for as long as `give_up_after` (seconds since the change was queued)
+    allows instead (`retry_policy`). Concurrency, lease and poll come from the webhook's
+    policy, the dispatcher's own."""
 
     initial_backoff: float = 1.0
     backoff_coefficient: float = 2.0
     max_backoff: float = 60.0
-    max_attempts: int = 10
+    max_attempts: int | None = 10
+    give_up_after: float | None = None
     concurrency: int = 32  # POSTs in flight at once
     lease_seconds: float = 60.0  # longer than a POST can take (timeout below)
     timeout: float = 10.0  # per POST
@@ -50,17 +65,63 @@ class Policy:
     def backoff(self, attempt: int) -> float:
         """The wait after failed attempt `attempt` (1, 2, ...)."""
         return min(self.max_backoff, self.initial_backoff * self.backoff_coefficient
-                   ** (attempt - 1))
+                   ** min(attempt - 1, 64))
+
+    def gives_up(self, attempt: int, queued_for: float) -> bool:
+        """Whether a retryable failure at `attempt`, `queued_for` seconds after the change was
+        queued, is final."""
+        return (self.max_attempts is not None and attempt >= self.max_attempts) or (
+            self.give_up_after is not None and queued_for >= self.give_up_after)
 
 
-class Dispatcher:
-    def __init__(self, pool: asyncpg.Pool, http: httpx.AsyncClient, url: str | None,
-                 secret: bytes | None, policy: Policy | None = None) -> None:
-        self._pool = pool
+def retry_policy(*, retry_hours: float, max_backoff: float = 1800.0,
+                 initial_backoff: float = 5.0) -> Policy:
+    """The policy of the portal and the notices: capped exponential backoff, no attempt
+    limit, final only once the change has waited `retry_hours` (a portal down for a day
+    loses nothing)."""
+    return Policy(initial_backoff=initial_backoff, max_backoff=max_backoff, max_attempts=None,
+                  give_up_after=retry_hours * 3600.0)
+
+
+class WebhookAdapter:
+    """The operator's webhook: deadline alerts, signed, keyed by the alert's event id."""
+
+    def __init__(self, http: httpx.AsyncClient, url: str | None, secret: bytes | None,
+                 timeout: float) -> None:
         self._http = http
         self._url = url
         self._secret = secret
+        self._timeout = timeout
+
+    async def send(self, c: outbox.Claimed) -> Sent:
+        """One POST (`motcua.notify.webhook`: its signature and the classing of its answer)."""
+        if not self._url:
+            return Sent("disabled")
+        return await webhook.post(self._http, self._url, kind=c.kind, alert=c.body,
+                                  event_id=c.alert_event_id, secret=self._secret,
+                                  headers={EVENT_ID_HEADER: c.alert_event_id,
+                                           ATTEMPT_HEADER: str(c.attempt)},
+                                  request_timeout=self._timeout)
+
+
+class Dispatcher:
+    """`url`/`secret`/`policy` are the webhook's (the first destination); `adapters` and
+    `policies` add the others, `routers` say which events become which deliveries. Only the
+    destinations with an adapter are claimed: rows for one not configured in this process
+    wait (and show in the backlog) rather than being dropped."""
+
+    def __init__(self, pool: asyncpg.Pool, http: httpx.AsyncClient, url: str | None,
+                 secret: bytes | None, policy: Policy | None = None, *,
+                 adapters: Mapping[str, Adapter] | None = None,
+                 policies: Mapping[str, Policy] | None = None,
+                 routers: Sequence[outbox.Router] = (outbox.alerts_router,)) -> None:
+        self._pool = pool
         self.policy = policy or Policy()
+        self._adapters: dict[str, Adapter] = {
+            outbox.WEBHOOK: WebhookAdapter(http, url, secret, self.policy.timeout),
+            **(adapters or {})}
+        self._policies = {outbox.WEBHOOK: self.policy, **(policies or {})}
+        self._routers = tuple(routers)
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
 
@@ -91,21 +152,31 @@ class Dispatcher:
             await asyncio.gather(*self._inflight, return_exceptions=True)
 
     async def step(self) -> int:
-        """Ingest the new alerts and start as many due deliveries as there is room for;
+        """Ingest the new events and start as many due deliveries as there is room for;
         returns how many were started."""
         self._wake.clear()
         async with self._pool.acquire() as conn:
-            await outbox.ingest(conn)
-            NOTIFICATIONS_UNDELIVERED.set(await outbox.oldest_unfinished_seconds(conn))
+            await outbox.ingest(conn, self._routers)
+            await self._gauge(conn)
         room = self.policy.concurrency - len(self._inflight)
         if room <= 0:
             return 0
-        claimed = await outbox.claim(self._pool, room, self.policy.lease_seconds)
+        claimed = await outbox.claim(self._pool, room, self.policy.lease_seconds,
+                                     tuple(self._adapters))
         for c in claimed:
             task = asyncio.create_task(self._deliver(c))
             self._inflight.add(task)
             task.add_done_callback(self._done)
         return len(claimed)
+
+    async def _gauge(self, conn: Conn) -> None:
+        """The backlog gauges (from the table, so they are right with several dispatchers)."""
+        for b in await outbox.backlog(conn):
+            DELIVERY_BACKLOG.labels(b.destination).set(b.pending)
+            DELIVERY_OLDEST_PENDING.labels(b.destination).set(b.oldest_pending_seconds)
+            DELIVERIES_FAILED.labels(b.destination).set(b.failed)
+            if b.destination == outbox.WEBHOOK:
+                NOTIFICATIONS_UNDELIVERED.set(b.oldest_pending_seconds)
 
     def _notified(self, *_args: object) -> None:
         self._wake.set()
@@ -121,7 +192,7 @@ class Dispatcher:
         """Until a NOTIFY, a finished delivery, the next due retry or the poll interval."""
         timeout = self.policy.poll_interval
         if len(self._inflight) < self.policy.concurrency:
-            due = await outbox.seconds_to_next_due(self._pool)
+            due = await outbox.seconds_to_next_due(self._pool, tuple(self._adapters))
             if due is not None:
                 timeout = min(timeout, due)
         if timeout <= 0 or self._wake.is_set():
@@ -134,40 +205,22 @@ class Dispatcher:
                 w.cancel()
 
     async def _deliver(self, c: outbox.Claimed) -> None:
-        outcome, status_code, error = await self._post(c)
+        adapter = self._adapters.get(c.destination)
+        sent = await adapter.send(c) if adapter is not None else Sent("disabled")
+        outcome, error = sent.outcome, sent.error
+        policy = self._policies.get(c.destination, self.policy)
         retry_in = 0.0
-        if outcome == "retried" and c.attempt >= self.policy.max_attempts:
+        queued_for = (datetime.now(UTC) - c.created_at).total_seconds()
+        if outcome == "retried" and policy.gives_up(c.attempt, queued_for):
             outcome, error = "failed", f"{error} (after {c.attempt} attempts)"
         elif outcome == "retried":
-            retry_in = self.policy.backoff(c.attempt)
-        await outbox.record(self._pool, c, outcome, status_code=status_code, error=error,
+            retry_in = policy.backoff(c.attempt)
+        await outbox.record(self._pool, c, outcome, status_code=sent.status_code, error=error,
                             retry_in=retry_in)
-        NOTIFICATIONS.labels(kind=c.kind, outcome=outcome).inc()  # once recorded
-        log.info("notification." + outcome, kind=c.kind, alert_event_id=c.alert_event_id,
-                 code=c.body.get("code"), attempt=c.attempt, status=status_code, error=error)
-
-    async def _post(self, c: outbox.Claimed) -> tuple[str, int | None, str | None]:
-        """One POST: (outcome, HTTP status, error). 2xx delivers; 3xx and 4xx other than 408
-        and 429 are permanent (a signed POST must not wander, and repeating a refused request
-        cannot help); 5xx, 408, 429 and transport errors are retried."""
-        if not self._url:
-            return "disabled", None, None
-        body = json.dumps({"type": f"motcua.{c.kind}", **c.body}, ensure_ascii=False).encode()
-        timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "X-Motcua-Timestamp": timestamp,
-                   EVENT_ID_HEADER: c.alert_event_id, "Idempotency-Key": c.alert_event_id,
-                   ATTEMPT_HEADER: str(c.attempt)}
-        if self._secret:
-            headers[SIGNATURE_HEADER] = sign(self._secret, timestamp, body)
-        try:
-            response = await self._http.post(self._url, content=body, headers=headers,
-                                             timeout=self.policy.timeout)
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as err:
-            return "failed", None, f"webhook URL unusable: {err}"
-        except httpx.HTTPError as err:
-            return "retried", None, f"webhook unreachable: {type(err).__name__}: {err}"
-        code = response.status_code
-        if response.is_success:
-            return "delivered", code, None
-        permanent = 300 <= code < 500 and code not in (408, 429)
-        return ("failed" if permanent else "retried"), code, f"webhook answered {code}"
+        # Counted once recorded.
+        DELIVERIES.labels(c.destination, outcome).inc()
+        if c.destination == outbox.WEBHOOK:
+            NOTIFICATIONS.labels(kind=c.kind, outcome=outcome).inc()
+        log.info("delivery." + outcome, destination=c.destination, part=c.part, kind=c.kind,
+                 event_id=c.event_id, code=c.stream, attempt=c.attempt,
+                 status=sent.status_code, error=error)

@@ -2,7 +2,7 @@
 
 A unit's daily numbers are the register's line numbers, so none may vanish. A number is
 allocated in the same transaction as what it is for (the Idempotency-Key claim of a receipt,
-`motcua.api.idempotency`): a duplicate or a request refused before allocation spends none,
+`motcua.services.idempotency`): a duplicate or a request refused before allocation spends none,
 and a rolled-back transaction gives its number back. Once the number is out, the receipt may
 still fail in the engine: its line stays, marked void with the reason — the struck-through
 line of a paper register — never a silent gap. No lock is held while Temporal is called: the

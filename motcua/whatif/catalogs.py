@@ -57,8 +57,10 @@ def read_policy(path: Path, baseline: Mapping[str, Clock]) -> dict[str, Clock]:
 def write_catalog(path: Path, catalog: Catalog, reduced: Mapping[str, int], source: str) -> int:
     """Write the procedures of `reduced` at their recommended time as an import file (CSV or
     XLSX by extension), `source` as the reduced time's source; returns the rows written."""
+    # A new time no longer fits the published steps (they add up to the old one): the
+    # proposal carries none, and the province publishes new steps with the new time.
     procedures = [dataclasses.replace(catalog.procedure(code), reduced_amount=amount,
-                                      reduced_source=source)
+                                      reduced_source=source, steps=None)
                   for code, amount in sorted(reduced.items())]
     try:
         return catalog_io.write_procedures(path, procedures)

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from motcua.access.tokens import create_token
-from motcua.api.app import create_app
+from motcua.app import create_app
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.eventstore.projector import catch_up

@@ -9,10 +9,10 @@ import typing
 from fastapi.routing import APIRoute
 
 from domain import commands as cmd
+from motcua.access.permissions import PERMISSIONS
 from motcua.actions import ACTIONS, HTTP_ACTIONS
-from motcua.api.auth import PERMISSIONS
 from motcua.api.routes.actions import router
-from motcua.api.schemas import ActionBody, body_for
+from motcua.services.requests import ActionBody, body_for
 from workflows import DossierWorkflow
 
 

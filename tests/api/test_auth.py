@@ -6,8 +6,8 @@ import asyncpg
 import httpx
 import pytest
 
+from motcua.access.permissions import PERMISSIONS
 from motcua.access.tokens import revoke_token
-from motcua.api.auth import PERMISSIONS
 from tests.api.conftest import (
     OTHER_UNIT,
     MakeToken,
@@ -39,6 +39,9 @@ EXPECTED = {
     # submission (accepts, asks for a supplement, records it, or refuses it at intake)
     "accept": {"clerk"}, "request-intake-supplement": {"clerk"}, "intake-supplement": {"clerk"},
     "refuse-intake": {"clerk"},
+    # issue 26: files on a dossier: clerks at intake (and the portal integration), the
+    # dossier's officer and leaders during processing; never operations
+    "attach-file": {"clerk", "officer", "leader"},
 }
 PROBE = {"__probe__": True}  # refused by every body schema: reaching validation means allowed
 

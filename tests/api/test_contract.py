@@ -157,6 +157,26 @@ async def test_catalog_endpoints(http: httpx.AsyncClient, dev_token: str) -> Non
     assert procedures["version"] == units["version"]
 
 
+async def test_procedure_endpoints_show_the_internal_procedure(http: httpx.AsyncClient,
+                                                               dev_token: str) -> None:
+    """A procedure with a published internal procedure has `steps` (name, allowance, source)
+    in the list and at /v1/procedures/{code}; one without has none; an unknown code is 404."""
+    items = (await http.get("/v1/procedures", headers=bearer(dev_token))).json()["items"]
+    listed = {p["code"]: p for p in items}
+    assert listed[PROCEDURE]["steps"] is None
+    response = await http.get("/v1/procedures/2.002755", headers=bearer(dev_token))
+    assert response.status_code == 200
+    one = response.json()
+    assert one == listed["2.002755"] and len(one["steps"]) == 15
+    assert one["steps"][2]["allowance"] == {"amount": 20, "unit": "working_hours"}
+    assert one["steps"][14]["allowance"] is None
+    assert all(s["name"] and "3854/QĐ-UBND" in s["source"] for s in one["steps"])
+    missing = await http.get("/v1/procedures/9.999999", headers=bearer(dev_token))
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert "9.999999" in missing.json()["detail"]
+
+
 async def test_public_lookup_leaks_no_personal_data(http: httpx.AsyncClient,
                                                     dev_token: str) -> None:
     """The public view needs no token, only the receipt's secret, and carries state, receipt

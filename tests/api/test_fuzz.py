@@ -11,6 +11,7 @@ API and running the worker meanwhile.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
 import sys
@@ -23,10 +24,12 @@ import pytest
 import uvicorn
 from temporalio.client import Client
 
-from motcua.api.app import create_app
+from motcua.app import create_app
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port
 from motcua.devstack.temporal_server import TemporalDevServer
+from motcua.files.devkeys import make_signer
+from motcua.files.settings import FileSettings
 from tests.api.conftest import receive
 from tests.conftest import settings_for
 
@@ -42,9 +45,16 @@ CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
 
 @pytest.fixture
 async def served(client: Client, pool: asyncpg.Pool, worker: None, postgres: EmbeddedPostgres,
-                 temporal_server: TemporalDevServer) -> AsyncIterator[str]:
-    """The API on a real socket (uvicorn, in this event loop); yields its base URL."""
+                 temporal_server: TemporalDevServer, tmp_path: Path) -> AsyncIterator[str]:
+    """The API on a real socket (uvicorn, in this event loop); yields its base URL. Files
+    and result signing are configured, as on the dev stack (else their routes answer 503)."""
     app = create_app(settings_for(postgres, temporal_server), client=client, pool=pool)
+    bundle, passphrase, _ca = make_signer()
+    (tmp_path / "signer.p12").write_bytes(bundle)
+    app.state.file_settings = FileSettings(
+        files_master_key=base64.b64encode(os.urandom(32)).decode(),  # type: ignore[arg-type]
+        signing_pkcs12=tmp_path / "signer.p12",
+        signing_passphrase=passphrase.decode())  # type: ignore[arg-type]
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
                                            access_log=False, lifespan="on"))

@@ -33,8 +33,9 @@ from domain.codes import format_code
 from domain.states import Channel
 from motcua import dossiers
 from motcua import lookup as motcua_lookup
+from motcua.access.limiter import RateLimiter
 from motcua.access.tokens import create_token
-from motcua.api.app import create_app
+from motcua.app import create_app
 from motcua.cli.token import main as token_cli
 from motcua.devstack import postgres as postgres_module
 from motcua.devstack.postgres import EmbeddedPostgres
@@ -280,8 +281,9 @@ async def test_public_lookup_needs_the_secret_printed_on_the_receipt(
 async def test_public_lookup_is_rate_limited_per_client(http: httpx.AsyncClient,
                                                         api: FastAPI) -> None:
     """Past the per-client budget the lookup answers 429 with Retry-After, for any code."""
-    saved = getattr(api.state, "lookup_limiter", None)
-    api.state.lookup_limiter = motcua_lookup.RateLimiter(per_minute=6, burst=3)
+    resources = api.state.resources
+    saved = resources.lookup_limiter
+    resources.lookup_limiter = RateLimiter(per_minute=6, burst=3)
     try:
         codes = [f"000.21.39.H39-261126-{n:04d}" for n in range(1, 6)]
         answers = [await http.get(f"/v1/public/dossiers/{c}",
@@ -291,12 +293,12 @@ async def test_public_lookup_is_rate_limited_per_client(http: httpx.AsyncClient,
         assert limited["detail"]
         assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
     finally:
-        api.state.lookup_limiter = saved
+        resources.lookup_limiter = saved
 
 
 def test_rate_limiter_refills() -> None:
     """Pure: the bucket refills at the configured rate and forgets old clients."""
-    limiter = motcua_lookup.RateLimiter(per_minute=60, burst=2, max_clients=2)
+    limiter = RateLimiter(per_minute=60, burst=2, max_clients=2)
     assert limiter.check("a", now=0) is None and limiter.check("a", now=0) is None
     assert limiter.check("a", now=0) == 1
     assert limiter.check("a", now=1.0) is None
@@ -575,7 +577,7 @@ def test_clusters_whose_data_folder_was_deleted_are_swept() -> None:
 def test_complaints_are_personal_data_for_redaction() -> None:
     """A complaint names its author and carries their words: ops sees neither, nor the
     channel, which staff type freely (issue 24.9)."""
-    from motcua.api.privacy import REDACTED, _redact_data
+    from motcua.access.privacy import REDACTED, _redact_data
 
     data = {"complainant": "Trần Thị B", "channel": "hotline", "text": "Chậm trả kết quả",
             "outcome": "Đã trả lời công dân"}

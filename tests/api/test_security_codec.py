@@ -30,7 +30,7 @@ from temporalio.worker import Replayer
 
 from domain import commands as cmd
 from motcua import dossiers
-from motcua.api.app import create_app
+from motcua.app import create_app
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.payload_codec import DOSSIER, UNIT, EncryptionCodec, Keyring, dossier_of

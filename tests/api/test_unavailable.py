@@ -13,7 +13,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from motcua.api.app import create_app
+from motcua.app import create_app
 from motcua.config import Settings
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port

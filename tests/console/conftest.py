@@ -8,6 +8,7 @@ Without a `chromium` binary the browser tests are skipped (CI installs it: .ci/a
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import shutil
@@ -21,11 +22,13 @@ import uvicorn
 from temporalio.client import Client
 
 from motcua.access.users import create_user
-from motcua.api.app import create_app
+from motcua.app import create_app
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.eventstore import projector
+from motcua.files.devkeys import make_signer
+from motcua.files.settings import FileSettings
 from tests.conftest import settings_for
 
 CHROMIUM = shutil.which("chromium")
@@ -44,12 +47,20 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"
 @pytest.fixture(scope="session")
 async def console_url(client: Client, pool: asyncpg.Pool, worker: None,
                       postgres: EmbeddedPostgres,
-                      temporal_server: TemporalDevServer) -> AsyncIterator[str]:
+                      temporal_server: TemporalDevServer,
+                      stack_dir: Path) -> AsyncIterator[str]:
     """The base URL of the app served over real HTTP (cookies, redirects, static files), with
     the projector keeping the read models current."""
     settings = settings_for(postgres, temporal_server).model_copy(
         update={"secure_cookies": False})
     app = create_app(settings, client=client, pool=pool)
+    # Files and result signing as on the dev stack (issue 26): a fresh master key and signer.
+    bundle, passphrase, _ca = make_signer()
+    (stack_dir / "console-signer.p12").write_bytes(bundle)
+    app.state.file_settings = FileSettings(
+        files_master_key=base64.b64encode(os.urandom(32)).decode(),  # type: ignore[arg-type]
+        signing_pkcs12=stack_dir / "console-signer.p12",
+        signing_passphrase=passphrase.decode())  # type: ignore[arg-type]
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
                                            access_log=False, lifespan="on"))

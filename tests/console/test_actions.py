@@ -31,8 +31,8 @@ async def _token(pool: asyncpg.Pool, name: str, *roles: str) -> dict[str, str]:
 
 async def test_only_the_assignee_or_a_leader_takes_processing_steps_over_the_api(
         console_url: str, pool: asyncpg.Pool, receive: Receive) -> None:
-    """The rule lives in the API's `perform`: another officer's token is refused (403, and no
-    event); the assignee's and a leader-officer's are not."""
+    """The rule lives in the services (`motcua.services.dossiers.act`): another officer's token is
+    refused (403, and no event); the assignee's and a leader-officer's are not."""
     suffix = uuid.uuid4().hex[:6]
     assignee, other, chief = f"an-{suffix}", f"binh-{suffix}", f"chi-{suffix}"
     tokens = {n: await _token(pool, n, *roles) for n, roles in (

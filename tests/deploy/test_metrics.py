@@ -39,6 +39,10 @@ def populated_registry() -> tuple[CollectorRegistry, m.Metrics]:
     mx.projection_lag.set(1.5)
     mx.http_request_duration.labels("/v1/dossiers/{code}", "GET", "200").observe(0.02)
     mx.dossiers_at_risk.labels("000.00.15.H35").set(2)
+    mx.deliveries.labels("portal", "retried").inc()
+    mx.delivery_backlog.labels("portal").set(3)
+    mx.delivery_oldest_pending.labels("portal").set(120.0)
+    mx.deliveries_failed.labels("sms").set(1)
     mx.open_dossiers.set_snapshot(m.OpenDossiersSnapshot(
         open={("000.00.15.H35", "processing", "overdue"): 3,
               ("000.00.15.H35", "received", "on_track"): 7},
@@ -76,6 +80,11 @@ def test_contract_metric_names_and_labels() -> None:
         "motcua_dossiers_open": {"unit", "state", "sla_status"},
         "motcua_dossiers_overdue_without_apology": {"unit"},
         "motcua_dossiers_at_risk": {"unit"},
+        # The delivery layer (issue 25), by destination.
+        "motcua_deliveries_total": {"destination", "outcome"},
+        "motcua_delivery_backlog": {"destination"},
+        "motcua_delivery_oldest_pending_seconds": {"destination"},
+        "motcua_deliveries_failed": {"destination"},
     }
     for name, labels in expected.items():
         assert name in samples, f"{name} not exported"

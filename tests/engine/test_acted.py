@@ -14,9 +14,9 @@ from domain import commands as cmd
 from domain.dossier import fold
 from domain.envelope import EventEnvelope
 from motcua import dossiers
-from motcua.api.routes.actions import stream_after
-from motcua.api.views import dossier_view
 from motcua.eventstore.store import read_stream
+from motcua.services.dossiers import stream_after
+from motcua.services.views import dossier_view
 from tests.conftest import Receive
 
 pytestmark = pytest.mark.engine

@@ -23,17 +23,17 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
-from activities.notify import sign
 from domain import events as ev
 from domain.envelope import EventEnvelope
 from domain.states import AlertKind, Channel
 from motcua import dossiers
-from motcua.api.views import timeline
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.procs import free_port
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.eventstore import outbox, store
 from motcua.notify.dispatcher import Dispatcher, Policy
+from motcua.notify.webhook import sign
+from motcua.services.views import timeline
 from tests.conftest import UNIT, new_code, receipt, settings_for
 from tests.engine.helpers import stored_events
 from worker import build_worker

@@ -7,7 +7,9 @@ To record anew (after a deliberate, patched change): MOTCUA_RECORD_HISTORIES=1 p
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from temporalio.worker import Replayer
 from domain import commands as cmd
 from domain.states import Satisfaction
 from motcua import dossiers
+from motcua.files.service import attach
 from tests.conftest import PROCEDURE, TASK_QUEUE, UNIT, new_code, receipt
 from worker import workflow_runner
 from workflows import DossierWorkflow
@@ -29,7 +32,8 @@ HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
 # Histories are named <scenario>.<tag>.json; record anew under a new tag after each patch, and
 # keep the old ones: running dossiers started on old code must still replay.
 TAG = "v5"  # v1: before the `local-appends-v2` patch; v2: before `apology-legal-due-v1`;
-# v3: before `notify-outbox-v1`; v4: before `online-intake-v1`
+# v3: before `notify-outbox-v1`; v4: before `online-intake-v1`. `dossier-files-v1` added a
+# handler only (no recorded path changed): files.v5.json was recorded under it.
 OLD_TAGS = ("v1", "v2")  # recorded before the `extension_alerts` scenario existed
 OLDER_FULL_TAGS = ("v3", "v4")  # recorded before the `online_intake` scenario existed
 
@@ -106,10 +110,31 @@ async def _online_intake(client: Client, skipper: TimeSkipper) -> str:
     return d.code
 
 
+async def _files(client: Client, skipper: TimeSkipper) -> str:
+    # Issue 26 (patch `dossier-files-v1`): a scanned component at intake, a result issued
+    # while processing, then the usual end.
+    d = await dossiers.receive(client, receipt(), task_queue=TASK_QUEUE)
+    scan = cmd.AttachFile(file_id=str(uuid.UUID(int=1)), name="Tờ khai", kind="original",
+                          pages=2, sha256="a" * 64, size=1234, media_type="application/pdf",
+                          actor="clerk-1")
+    await attach(client, d.code, scan)
+    for action, command in [("assign", cmd.AssignOfficer(officer="o-1")),
+                            ("start", cmd.StartProcessing())]:
+        await dossiers.act(client, d.code, action, command)
+    await attach(client, d.code, dataclasses.replace(
+        scan, file_id=str(uuid.UUID(int=2)), name="Kết quả", purpose="result", actor="o-1"))
+    for action, command in [("complete", cmd.CompleteProcessing(summary="xong")),
+                            ("return", cmd.ReturnResult()),
+                            ("rate", cmd.RateService(satisfaction=Satisfaction.SATISFIED))]:
+        await dossiers.act(client, d.code, action, command)
+    await client.get_workflow_handle(d.code).result()
+    return d.code
+
+
 OLD_SCENARIOS = {"happy_path": _happy, "supplement_extension_refusal": _supplement_and_extension,
                  "alerts_then_withdrawal": _alerts}
 BEFORE_ONLINE_SCENARIOS = {**OLD_SCENARIOS, "extension_alerts": _extension_alerts}
-SCENARIOS = {**BEFORE_ONLINE_SCENARIOS, "online_intake": _online_intake}
+SCENARIOS = {**BEFORE_ONLINE_SCENARIOS, "online_intake": _online_intake, "files": _files}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

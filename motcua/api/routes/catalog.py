@@ -7,10 +7,11 @@ from datetime import date
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from domain.catalog import Procedure, Unit
+from domain.catalog import Procedure, Step, Unit
 from motcua.api import problems
 from motcua.api.auth import Reader
 from motcua.api.resources import ResourcesDep
+from motcua.problems import NOT_FOUND, Problem
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
@@ -20,6 +21,24 @@ class Duration(BaseModel):
 
     amount: int = Field(examples=[3])
     unit: str = Field(examples=["working_days"])
+
+
+class StepView(BaseModel):
+    """One step of the province's internal procedure (quy trình nội bộ), as published."""
+
+    name: str = Field(examples=["Phân công thụ lý hồ sơ"])
+    role: str = Field(examples=["leader"], description="clerk, officer, leader or "
+                      "records_clerk (văn thư).")
+    actor: str = Field(description="The actor as the decision prints it.")
+    unit_code: str | None = Field(default=None, description="Another unit's code for a step "
+                                  "of that unit (liên thông); null: the receiving unit.")
+    allowance: Duration | None = Field(description="The step's own time (working_days or "
+                                       "working_hours); null for a step the decision leaves "
+                                       "untimed.")
+    untimed: str = Field(default="", description="The decision's words for an untimed "
+                         "step, e.g. \"Không tính thời gian\".")
+    produces: str = Field(default="", description="The paper the step produces, if named.")
+    source: str = Field(description="The decision, annex and step it was read from.")
 
 
 class ProcedureView(BaseModel):
@@ -39,6 +58,11 @@ class ProcedureView(BaseModel):
                                 "reduced time; empty when the prescribed time applies.")
     replaced_by: str | None = Field(default=None, description="For a code a decree retired: "
                                     "the code new dossiers use.")
+    steps: list[StepView] | None = Field(default=None, description="The internal procedure "
+                                         "in order, each step with its own allowance; null: "
+                                         "none published (one assignee, one due time).")
+    steps_version: str | None = Field(default=None, description="The text that approved the "
+                                      "steps.")
 
 
 class UnitView(BaseModel):
@@ -66,13 +90,23 @@ class UnitList(CatalogList):
     items: list[UnitView]
 
 
+def _step(s: Step) -> StepView:
+    return StepView(
+        name=s.name, role=s.role.value, actor=s.actor, unit_code=s.unit_code or None,
+        allowance=None if s.allowance is None else Duration(amount=s.allowance.amount,
+                                                            unit=s.allowance.unit.value),
+        untimed=s.untimed, produces=s.produces, source=s.source)
+
+
 def _procedure(p: Procedure) -> ProcedureView:
     return ProcedureView(
         code=p.code, name=p.name, level=p.level,
         prescribed=Duration(amount=p.prescribed_amount, unit=p.prescribed_unit.value),
         reduced=Duration(amount=p.reduced_amount, unit=p.reduced_unit.value),
         source=p.source, field=p.field, reduced_source=p.reduced_source,
-        replaced_by=p.replaced_by)
+        replaced_by=p.replaced_by,
+        steps=None if p.steps is None else [_step(s) for s in p.steps.steps],
+        steps_version=None if p.steps is None else p.steps.version)
 
 
 def _unit(u: Unit) -> UnitView:
@@ -87,6 +121,20 @@ async def list_procedures(principal: Reader, resources: ResourcesDep) -> Procedu
     catalog = resources.catalog
     return ProcedureList(version=catalog.version, items=[
         _procedure(catalog.procedures[c]) for c in sorted(catalog.procedures)])
+
+
+# The parameter is not called `code`: `auth.require` reads a path's `code` as a dossier code.
+@router.get("/procedures/{procedure_code}", response_model=ProcedureView,
+            operation_id="getProcedure", summary="One procedure",
+            responses=problems.responses(401, 403, 404, 503))
+async def get_procedure(procedure_code: str, principal: Reader,
+                        resources: ResourcesDep) -> ProcedureView:
+    """The procedure with this code, with its internal procedure's steps if published."""
+    proc = resources.catalog.procedures.get(procedure_code)
+    if proc is None:
+        raise Problem(NOT_FOUND,
+                               f"no procedure with code {procedure_code!r}")
+    return _procedure(proc)
 
 
 @router.get("/units", response_model=UnitList, operation_id="listUnits",

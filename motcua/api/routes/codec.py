@@ -31,12 +31,13 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payloads
 
+from motcua.access import privacy
 from motcua.access.tokens import Principal
-from motcua.api import privacy, problems
+from motcua.api import problems
 from motcua.api.auth import current_principal
-from motcua.api.problems import FORBIDDEN, INVALID_INPUT, Problem
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.payload_codec import ENCODING, PayloadKeyError, decode_all, dossier_of, keyring_from
+from motcua.problems import FORBIDDEN, INVALID_INPUT, Problem
 
 router = APIRouter(prefix="/codec", tags=["operations"])
 

@@ -8,16 +8,20 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
+from domain.dossier import folded
 from motcua import lookup
-from motcua.api import engine, privacy, problems
-from motcua.api.auth import Reader, check_visible
-from motcua.api.problems import Problem
+from motcua.access import privacy
+from motcua.access.permissions import check_visible
+from motcua.api import problems
+from motcua.api.auth import Reader
 from motcua.api.resources import PoolDep, ResourcesDep
-from motcua.api.views import CODE_EXAMPLE, folded
 from motcua.documents import KINDS, DocumentUnavailable, render
 from motcua.documents.people import people_of
 from motcua.documents.render import Lookup
 from motcua.eventstore.store import read_stream
+from motcua.problems import DOCUMENT_UNAVAILABLE, Problem
+from motcua.services import engine
+from motcua.services.views import CODE_EXAMPLE
 
 router = APIRouter(prefix="/v1/dossiers", tags=["documents"])
 
@@ -48,5 +52,5 @@ async def get_document(
         html = render(kind.value, events, resources.catalog, resources.calendar.tz,
                       lookup=printed, people=await people_of(pool, events))
     except DocumentUnavailable as err:
-        raise Problem(problems.DOCUMENT_UNAVAILABLE, err.reason) from err
+        raise Problem(DOCUMENT_UNAVAILABLE, err.reason) from err
     return HTMLResponse(html)

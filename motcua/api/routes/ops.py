@@ -10,9 +10,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel, Field
 
 from motcua.api import problems
-from motcua.api.problems import SERVICE_UNAVAILABLE, problem_response
-from motcua.api.resources import HEALTH_TIMEOUT, Resources, ResourcesDep
+from motcua.api.problems import problem_response
+from motcua.api.resources import ResourcesDep
 from motcua.health import Check, Unreachable, probe_all
+from motcua.problems import RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE
+from motcua.services.resources import HEALTH_TIMEOUT, Resources
 
 router = APIRouter(tags=["operations"])
 
@@ -62,7 +64,7 @@ async def readyz(resources: ResourcesDep) -> ReadinessBody | JSONResponse:
     if down:
         return problem_response(
             SERVICE_UNAVAILABLE, f"unreachable: {', '.join(down)}", checks=checks,
-            dependency=down[0], headers={"Retry-After": str(problems.RETRY_AFTER_SECONDS)})
+            dependency=down[0], headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return ReadinessBody(status="ready", checks=checks)
 
 

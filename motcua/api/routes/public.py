@@ -7,24 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from motcua import lookup
-from motcua.api import engine, problems
-from motcua.api.problems import TOO_MANY_REQUESTS, Problem
+from motcua.api import problems
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.api.routes.dossiers import DossierCode
-from motcua.api.views import PublicDossierView
+from motcua.services import dossiers, engine
+from motcua.services.views import PublicDossierView
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
 SECRET_HEADER = "X-Lookup-Secret"
-
-
-def limiter(request: Request) -> lookup.RateLimiter:
-    found = getattr(request.app.state, "lookup_limiter", None)
-    if not isinstance(found, lookup.RateLimiter):
-        per_minute = request.app.state.resources.settings.lookup_per_minute
-        found = request.app.state.lookup_limiter = lookup.RateLimiter(per_minute=per_minute)
-    return found
 
 
 @router.get("/dossiers/{code}", response_model=PublicDossierView,
@@ -43,12 +34,7 @@ async def public_dossier(
     secret are the same 404. Each client may try about 20 times a minute (429 beyond, with
     Retry-After)."""
     client = request.client.host if request.client else "unknown"
-    wait = limiter(request).check(client)
-    if wait is not None:
-        raise Problem(TOO_MANY_REQUESTS, f"too many lookups; retry in {wait} s",
-                      headers={"Retry-After": str(wait)})
-    view = await lookup.find(pool, code, (secret or "")[:64], resources.catalog,
-                             resources.calendar.tz)
+    view = await dossiers.look_up(resources, client, code, secret or "")
     if view is None:
         raise engine.not_found()
     return view

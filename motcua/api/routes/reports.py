@@ -14,18 +14,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from motcua import exports
+from motcua.access.permissions import check_unit_allowed
+from motcua.access.privacy import REDACTED, record_read, sees_personal_data
 from motcua.access.tokens import Principal
 from motcua.api import problems
-from motcua.api.auth import check_unit_allowed, require
-from motcua.api.checks import check_known
-from motcua.api.privacy import REDACTED, record_read, sees_personal_data
-from motcua.api.problems import invalid_input, unavailable
+from motcua.api.auth import require
 from motcua.api.resources import PoolDep, ResourcesDep
-from motcua.api.text import FIRST_DAY, LAST_DAY, Short
 from motcua.documents.render import render_register
 from motcua.documents.timefmt import vn_date
+from motcua.problems import invalid_input, unavailable
 from motcua.reports import register
 from motcua.reports import sla as reports
+from motcua.services.checks import check_known
+from motcua.services.text import FIRST_DAY, LAST_DAY, Short
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 

@@ -4,36 +4,31 @@ unit-scoped token sees only its unit. Read-only."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-import asyncpg
 from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from motcua.access.permissions import check_unit_allowed
 from motcua.access.tokens import Principal
 from motcua.api import problems
-from motcua.api.auth import check_unit_allowed, require
-from motcua.api.checks import check_known
-from motcua.api.problems import TOO_MANY_REQUESTS, Problem, invalid_input, unavailable
-from motcua.api.resources import PoolDep, Resources, ResourcesDep
-from motcua.api.text import Short
-from motcua.cli.whatif import render_csv
-from motcua.whatif import catalogs as whatif_catalog
+from motcua.api.auth import require
+from motcua.api.resources import PoolDep, ResourcesDep
+from motcua.problems import TOO_MANY_REQUESTS, Problem, invalid_input, unavailable
+from motcua.services.checks import check_known
+from motcua.services.text import Short
+from motcua.services.whatif import DB_ERRORS, Busy, run_cut
 from motcua.whatif import forecast
 from motcua.whatif import simulate as whatif
+from motcua.whatif.render import render_csv
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 Reporter = Annotated[Principal, Depends(require("report"))]
-DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
-# A what-if over a year of a province is a minute of CPU: one at a time per API process.
-_RUNNING = asyncio.Lock()
 
 
 class WhatIfReport(BaseModel):
@@ -64,32 +59,6 @@ class LikelyLate(BaseModel):
     model_samples: int = Field(description="Finished dossiers the forecast learnt from.")
     taken_at: datetime | None
     items: list[dict[str, Any]]
-
-
-class Busy(Exception):
-    """Another what-if is running in this process (`run_cut` runs one at a time)."""
-
-
-async def run_cut(resources: Resources, pool: asyncpg.Pool, *, start: date, end: date,
-                  cut: float, procedures: Sequence[str], unit: str | None,
-                  as_of: date | None = None) -> whatif.Result:
-    """The what-if of a cut of `cut` percent (of `procedures`, default all) over the dossiers
-    of `unit` (None: all) received in `[start, end]`, against the catalog in force and the
-    process's calendar; `as_of` defaults to today in the office time zone. Shared by
-    `GET /v1/reports/whatif` and the console's SLA board (`/bao-cao/gia-dinh`). One at a time
-    per process (`Busy`); bad input raises `whatif.WhatIfError`; an unreachable database one
-    of `DB_ERRORS`. Read-only."""
-    cal = resources.calendar
-    if _RUNNING.locked():
-        raise Busy
-    async with _RUNNING, pool.acquire() as conn:
-        catalog = await whatif_catalog.in_force(conn, resources.settings, resources.catalog)
-        baseline = whatif.in_force(catalog)
-        proposed = whatif.cut_policy(baseline, cut, procedures)
-        return await whatif.run(
-            conn, start=start, end=end, calendar=cal, baseline=baseline, proposed=proposed,
-            as_of=as_of or datetime.now(cal.tz).date(), unit=unit, procedures=procedures,
-            verification=whatif.verification_maxima(catalog))
 
 
 @router.get("/whatif", response_model=WhatIfReport, operation_id="whatIfReport",

@@ -1,5 +1,5 @@
 """Request bodies (pydantic, with OpenAPI examples). Every string is NFC-normalised and checked
-by the types in `motcua.api.text`; unknown fields are refused (422), so a misspelt field never
+by the types in `motcua.services.text`; unknown fields are refused (422), so a misspelt field never
 silently drops a clerk's input.
 
 Each action body's fields carry the names of its command's fields (`domain.commands`), so
@@ -8,6 +8,7 @@ Each action body's fields carry the names of its command's fields (`domain.comma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain import commands as cmd
 from domain.calendar import Calendar
 from domain.states import Channel, Satisfaction
-from motcua.api.checks import check_due_time
-from motcua.api.text import Code, Document, Instant, Name, Note, Reason, Short
+from motcua.services.checks import check_due_time
+from motcua.services.text import Code, Document, Instant, Name, Note, Reason, Short
 
 MAX_DOCUMENTS = 50
 
@@ -36,6 +37,22 @@ class Applicant(Inbound):
     email: Short | None = Field(default=None, max_length=254, examples=["an.nv@example.vn"])
     address: Note | None = Field(default=None, max_length=500,
                                  examples=["Số 1 Tràng Tiền, Hoàn Kiếm, Hà Nội"])
+
+
+NoticeChannel = Literal["sms", "zalo", "email"]
+
+
+class Proxy(Inbound):
+    """The person who filed for the applicant (personal data: staff-only); notices by SMS and
+    Zalo go to their phone."""
+
+    name: Name = Field(examples=["Trần Thị Bình"])
+    phone: Short | None = Field(default=None, max_length=32, examples=["0987654321"])
+
+
+def _channels(values: Sequence[str]) -> tuple[str, ...]:
+    """The chosen channels once each, in the order given."""
+    return tuple(dict.fromkeys(values))
 
 
 class ReceiveRequest(Inbound):
@@ -59,6 +76,12 @@ class ReceiveRequest(Inbound):
     result_delivery: Literal["counter", "post"] = Field(
         default="counter", description="Where the citizen collects the result (form 01 \"Đăng "
         "ký nhận kết quả tại\"): at the counter or by post.")
+    notify_by: list[NoticeChannel] = Field(
+        default_factory=list, max_length=3, description="The channels the citizen chose for "
+        "notices about this dossier (sms, zalo: the applicant's or the proxy's phone; email: "
+        "the applicant's e-mail). Empty: no notice.")
+    proxy: Proxy | None = Field(default=None, description="The person who filed, if not the "
+                                "applicant.")
 
     def command(self, *, code: str, actor: str, correlation_id: str) -> cmd.ReceiveDossier:
         """The engine command for this request under the allocated `code`."""
@@ -68,7 +91,9 @@ class ReceiveRequest(Inbound):
             applicant_id_number=self.applicant.id_number, applicant_phone=self.applicant.phone,
             applicant_email=self.applicant.email, applicant_address=self.applicant.address,
             documents=tuple(self.documents), original_received_at=self.original_received_at,
-            result_delivery=self.result_delivery,
+            result_delivery=self.result_delivery, notify_by=_channels(self.notify_by),
+            proxy_name=self.proxy.name if self.proxy else None,
+            proxy_phone=self.proxy.phone if self.proxy else None,
             actor=actor, correlation_id=correlation_id)
 
 
@@ -90,6 +115,10 @@ class SubmitOnlineRequest(Inbound):
     result_delivery: Literal["counter", "post"] = Field(
         default="counter", description="Where the citizen collects the result: at the "
         "counter or by post.")
+    portal_code: Code | None = Field(
+        default=None, description="The national portal's own code of this submission, kept "
+        "beside ours and sent back with every synchronisation.")
+    notify_by: list[NoticeChannel] = Field(default_factory=list, max_length=3)
 
     def command(self, *, code: str, actor: str, correlation_id: str) -> cmd.SubmitOnline:
         """The engine command for this submission under the allocated `code`."""
@@ -98,7 +127,8 @@ class SubmitOnlineRequest(Inbound):
             applicant_name=self.applicant.name, applicant_id_number=self.applicant.id_number,
             applicant_phone=self.applicant.phone, applicant_email=self.applicant.email,
             applicant_address=self.applicant.address, documents=tuple(self.documents),
-            result_delivery=self.result_delivery, actor=actor, correlation_id=correlation_id)
+            result_delivery=self.result_delivery, portal_code=self.portal_code,
+            notify_by=_channels(self.notify_by), actor=actor, correlation_id=correlation_id)
 
 
 class ActionBody(Inbound):
@@ -113,7 +143,7 @@ class ActionBody(Inbound):
         return self.command_type(**fields, actor=actor, correlation_id=correlation_id)
 
     def check(self, calendar: Calendar) -> None:
-        """Checks made before the engine sees the command (`motcua.api.checks`); none unless
+        """Checks made before the engine sees the command (`motcua.services.checks`); none unless
         a body says otherwise."""
 
 

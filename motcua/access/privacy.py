@@ -20,10 +20,10 @@ from typing import Any
 import asyncpg
 
 from motcua import correlation
+from motcua.access.permissions import CLERK, LEADER, OFFICER
 from motcua.access.tokens import Principal
-from motcua.api.auth import CLERK, LEADER, OFFICER
-from motcua.api.problems import FORBIDDEN, Problem
-from motcua.api.views import DossierView
+from motcua.problems import FORBIDDEN, Problem
+from motcua.services.views import DossierView
 
 SEES_PERSONAL_DATA = frozenset({CLERK, OFFICER, LEADER})
 REDACTED = "***"

@@ -1,7 +1,7 @@
 """Calls into the engine (`motcua.dossiers`), bounded in time, with every failure translated to
 a problem: refused command -> 409/422 with its stable type; no such workflow -> 404; Temporal
-unreachable, or no worker answering in time -> 503 with `Retry-After`. The API never hangs on
-Temporal and never answers 500 for an engine that is down.
+unreachable, or no worker answering in time -> 503 with `Retry-After`. No interface hangs on
+Temporal, and none answers 500 for an engine that is down.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from domain import commands as cmd
 from domain import errors
 from domain.dossier import Dossier
 from motcua import dossiers
-from motcua.api.problems import (
+from motcua.problems import (
     ALREADY_EXTENDED,
     ALREADY_RATED,
     INVALID_COMMAND,
@@ -28,10 +28,10 @@ from motcua.api.problems import (
     Problem,
     unavailable,
 )
-from motcua.api.resources import CALL_TIMEOUT, RPC_TIMEOUT
+from motcua.services.resources import CALL_TIMEOUT, RPC_TIMEOUT
 from workflows import Acted
 
-log = structlog.get_logger("motcua.api.engine")
+log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""Checks the API makes before handing a command to the engine, for input that the engine
+"""Checks made before a command reaches the engine, for input that the engine
 could only refuse by getting stuck: a date outside the years the office calendar covers makes
 the deadline computation fail (retried for ever) instead of refusing the command.
 
@@ -16,7 +16,7 @@ import asyncpg
 from domain.calendar import Calendar, DateOutsideCalendar
 from domain.catalog import Catalog, Procedure
 from domain.clock import due_at, due_soon_at
-from motcua.api.problems import invalid_input
+from motcua.problems import invalid_input
 
 
 def _outside(cal: Calendar) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from domain.catalog import Catalog
-from domain.dossier import Dossier, fold
+from domain.dossier import Dossier
 from domain.envelope import EventEnvelope
 from domain.states import Channel, DossierState, Satisfaction, SlaStatus, Timeliness
 from motcua.catalog.calendar import office_zone
@@ -167,11 +167,6 @@ NEXT_STEP: dict[DossierState, str] = {
 }
 
 
-def folded(events: list[EventEnvelope]) -> Dossier:
-    """The dossier's state from its stored events (no Temporal call needed)."""
-    return fold([e.event for e in events])
-
-
 def timeline(events: list[EventEnvelope],
              deliveries: Sequence[Delivery] = ()) -> list[TimelineEntry]:
     """The stored events, each alert followed by the outcome of its notification (read from
@@ -191,8 +186,22 @@ def timeline(events: list[EventEnvelope],
 DISPATCHER = "dispatcher"
 
 
+_NOTICE_ENTRY = {"delivered": "NoticeSent", "failed": "NoticeFailed", "disabled": "NoticeSkipped"}
+
+
 def _delivery_entry(d: Delivery) -> TimelineEntry:
     assert d.finished_at is not None
+    if d.destination != "webhook":
+        # A citizen's notice (issue 25): its kind and channel, never its text or address.
+        notice: dict[str, Any] = {"at": d.finished_at.isoformat(), "kind": d.kind,
+                                  "channel": d.destination, "attempts": d.attempts,
+                                  "status": d.status}
+        if d.status == "failed":
+            notice["error"] = d.last_error or ""
+        return TimelineEntry(position=d.alert_position,
+                             event_type=_NOTICE_ENTRY.get(d.status, "NoticeSent"),
+                             at=d.finished_at, actor=DISPATCHER,
+                             correlation_id=None, data=notice)
     data: dict[str, Any] = {"at": d.finished_at.isoformat(), "kind": d.kind,
                             "alert_event_id": d.alert_event_id, "attempts": d.attempts}
     if d.status == "failed":

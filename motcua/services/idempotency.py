@@ -11,7 +11,8 @@ finds a claim without a response redoes the call under the same dossier code (re
 workflow id dedupes) or the same Temporal update id (actions: Temporal dedupes), so a crash or
 a timeout between the two can never create a second dossier or a second event. A claim is
 released only when the engine refused the command (nothing happened; the client may fix the
-request and reuse the key). A handler runs this whole sequence with `async with attempt(...)`.
+request and reuse the key). A service runs this whole sequence with `async with attempt(...)`
+and answers an `Answer` (the first response, or its replay), which each interface renders.
 
 A receipt's number is allocated inside the claim's transaction (`motcua.reports.register`), so a
 duplicate never spends one; if the engine then refuses that receipt, its number is void and the
@@ -34,18 +35,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from fastapi.responses import JSONResponse
 
-from motcua.api.problems import (
+from motcua.eventstore.store import Conn
+from motcua.payload_codec import Keyring
+from motcua.problems import (
     IDEMPOTENCY_KEY_REUSED,
     MALFORMED_REQUEST,
-    MEDIA_TYPE,
     REQUEST_IN_PROGRESS,
     Problem,
     problem_body,
 )
-from motcua.eventstore.store import Conn
-from motcua.payload_codec import Keyring
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -210,24 +209,36 @@ async def release(pool: asyncpg.Pool, *, principal: str, key: str) -> None:
 NOTHING_HAPPENED = frozenset({404, 409, 422})
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What a command answers: its status (200; 201 for a new dossier) and its JSON document,
+    the dossier as the caller may see it. A `replayed` answer is the one stored for an earlier
+    request with the same key; it may be a refusal (a 4xx status and a problem document)."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
 @dataclass
 class Attempt:
-    """A POST under way (see `attempt`): `replay` is the stored response of an earlier request
-    with the same key, else the handler runs on `dossier_code` and answers with `respond`."""
+    """A command under way (see `attempt`): `replay` is the stored answer of an earlier
+    request with the same key, else the service runs on `dossier_code` and answers with
+    `respond`."""
 
     pool: asyncpg.Pool
     principal: str
     key: str | None
     dossier_code: str
-    replay: JSONResponse | None = None
+    replay: Answer | None = None
     keyring: Keyring | None = None
 
-    async def respond(self, response: dict[str, Any], status_code: int = 200) -> JSONResponse:
+    async def respond(self, response: dict[str, Any], status_code: int = 200) -> Answer:
         """The answer, stored first under the key (if any) for a retry to replay."""
         if self.key is not None:
             await complete(self.pool, principal=self.principal, key=self.key,
                            status_code=status_code, response=response, keyring=self.keyring)
-        return JSONResponse(response, status_code=status_code)
+        return Answer(status_code, response)
 
     async def refused(self, problem: Problem) -> None:
         """Keep a refusal as the answer under the key, for a request that spent something
@@ -244,7 +255,7 @@ async def attempt(pool: asyncpg.Pool, *, principal: str, key: str | None, operat
                   body: dict[str, Any], code: str | None = None,
                   allocate: Callable[[Conn], Awaitable[str]] | None = None,
                   keyring: Keyring | None = None) -> AsyncIterator[Attempt]:
-    """Run one POST under its `Idempotency-Key` (or none): claim the key, hand back either the
+    """Run one command under its `Idempotency-Key` (or none): claim the key, hand back either the
     replay or the dossier code to act on, and release the claim when the request ends in a
     problem that changed nothing. `code` names the dossier of an action; a receipt has none
     yet and gives `allocate`, called only when a new code is needed, inside the transaction
@@ -272,10 +283,9 @@ async def attempt(pool: asyncpg.Pool, *, principal: str, key: str | None, operat
         claim(pool, principal=principal, key=key, operation=operation, fingerprint=fingerprint,
               code=dossier_code, keyring=keyring))
     if claimed.is_replay:
-        status = claimed.status_code or 200
-        yield Attempt(pool, principal, key, claimed.dossier_code, replay=JSONResponse(
-            claimed.response, status_code=status, headers={"Idempotent-Replayed": "true"},
-            media_type=MEDIA_TYPE if status >= 400 else None))
+        assert claimed.response is not None
+        yield Attempt(pool, principal, key, claimed.dossier_code, replay=Answer(
+            claimed.status_code or 200, claimed.response, replayed=True))
         return
     try:
         yield Attempt(pool, principal, key, claimed.dossier_code, keyring=keyring)

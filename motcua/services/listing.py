@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from motcua.api.problems import invalid_input
-from motcua.api.text import clean, in_range
-from motcua.api.views import DossierPage, summary
 from motcua.eventstore.due import status_sql
+from motcua.problems import invalid_input
+from motcua.services.text import clean, in_range
+from motcua.services.views import DossierPage, summary
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

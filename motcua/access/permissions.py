@@ -1,0 +1,79 @@
+"""Who may do what: the roles each permission needs (`PERMISSIONS`, the actions' roles from
+the action table, `motcua.actions`), the unit scope, and the steps only a dossier's assignee (or
+a leader) may take. Every interface checks through here: the API in its `require` dependency
+(`motcua.api.auth`), the services before they act (`motcua.services.dossiers`), and the
+console before it offers or sends a command.
+
+Unit scope: a principal bound to a unit sees only that unit's dossiers. A read or an action on
+another unit's dossier is **not found** (404), exactly as for a dossier that does not exist, so
+no one can probe which codes exist elsewhere. Asking explicitly for another unit (receiving
+into it, or listing it) is **forbidden** (403): no dossier's existence is revealed.
+"""
+
+from __future__ import annotations
+
+from domain import permits
+from domain.codes import CODE_PATTERN
+from motcua.access.tokens import Principal, Role
+from motcua.actions import ACTIONS, HTTP_ACTIONS
+from motcua.problems import FORBIDDEN, NOT_FOUND, Problem
+
+CLERK, OFFICER, LEADER, OPS = Role.CLERK, Role.OFFICER, Role.LEADER, Role.OPS
+
+# Which roles may do what. `read` covers dossier lookups, lists and the catalog; `report` the
+# SLA reports; each action's roles come from its row in the action table (`motcua.actions`).
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "read": frozenset({CLERK, OFFICER, LEADER, OPS}),
+    "receive": frozenset({CLERK}),
+    # Files on a dossier (issue 26): clerks at intake (and the portal integration, a clerk
+    # token), the dossier's officer and leaders during processing; never operations.
+    "attach-file": frozenset({CLERK, OFFICER, LEADER}),
+    "report": frozenset({LEADER, OPS}),
+    **{action.name: frozenset(Role(r) for r in action.roles) for action in HTTP_ACTIONS},
+}
+
+
+def unit_of(code: str) -> str:
+    """The issuing unit named in a dossier code; 404 for anything not shaped like a code."""
+    match = CODE_PATTERN.match(code)
+    if match is None:
+        raise Problem(NOT_FOUND, "no such dossier")
+    return match["unit"]
+
+
+def authorise(principal: Principal, permission: str, code: str | None = None) -> None:
+    """403 unless one of `principal`'s roles grants `permission`; then, for a dossier `code`,
+    404 (as if absent) unless it may see the code's unit."""
+    allowed = PERMISSIONS[permission]
+    if not principal.roles & allowed:
+        roles = ", ".join(sorted(r.value for r in allowed))
+        raise Problem(FORBIDDEN, f"{permission} needs one of the roles: {roles}")
+    if code is not None:
+        check_visible(principal, unit_of(code))
+
+
+def check_visible(principal: Principal, unit_code: str) -> None:
+    """404 (as if absent) when `principal` may not see dossiers of `unit_code`."""
+    if not principal.sees(unit_code):
+        raise Problem(NOT_FOUND, "no such dossier")
+
+
+def check_unit_allowed(principal: Principal, unit_code: str, field: str) -> None:
+    """403 when `principal` names a unit outside its scope."""
+    if not principal.sees(unit_code):
+        raise Problem(FORBIDDEN, f"this token is limited to unit {principal.unit_code}",
+                      field=field)
+
+
+# Processing steps that only the assignee or a leader of the unit may take on an assigned
+# dossier (`domain.permits.ASSIGNEE_STEPS`), by action name.
+ASSIGNEE_STEPS = frozenset(a.name for a in HTTP_ACTIONS if a.command in permits.ASSIGNEE_STEPS)
+
+
+def check_assignee(principal: Principal, action: str, assignee: str | None) -> None:
+    """403 when `action` is a processing step of a dossier assigned to someone else and
+    `principal` is not a leader (whose unit scope `authorise` already checked): the rule of
+    `domain.permits.assignee_refusal`, which the console's offer uses too."""
+    refused = permits.assignee_refusal(ACTIONS[action].command, assignee, principal)
+    if refused is not None:
+        raise Problem(FORBIDDEN, f"{action}: {refused.message}")
