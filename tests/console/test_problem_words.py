@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from motcua.api.problems import invalid_input
+from motcua.problems import invalid_input
 from motcua.console.acting import explain
 
 
