@@ -20,6 +20,7 @@ from motcua import correlation
 from motcua.access.permissions import ASSIGNEE_STEPS, authorise
 from motcua.access.users import Session
 from motcua.actions import ACTIONS
+from motcua.console.problem_words import detail_sentence, field_label
 from motcua.console.web import resources, text
 from motcua.problems import FORBIDDEN, Problem
 from motcua.services import dossiers, lookups
@@ -62,8 +63,10 @@ def explain(problem: Problem, action: str | None = None) -> ActionFailed:
     if problem.kind is FORBIDDEN and action in ASSIGNEE_STEPS:  # `check_assignee` refused
         head = "Chỉ cán bộ được phân công hoặc lãnh đạo đơn vị mới được thực hiện bước này."
     field = problem.extensions.get("field")
-    # The detail (English) names the rule or the field: kept, marked as such.
-    return ActionFailed(f"{head} (chi tiết: {problem.detail})",
+    # The API's detail is English and names identifiers: the console says it in Vietnamese
+    # (issue 23 item 5; `problem_words`).
+    said = detail_sentence(problem.detail, field if isinstance(field, str) else None)
+    return ActionFailed(f"{head} {said}".strip(),
                         [field] if isinstance(field, str) else [], status=problem.kind.status)
 
 
@@ -82,7 +85,8 @@ def _invalid(err: ValidationError) -> ActionFailed:
     for e in err.errors():
         name = ".".join(str(p) for p in e.get("loc", ())) or "body"
         fields.append(name)
-        parts.append(f"{name}: {_ERROR_TEXT.get(e.get('type', ''), e.get('msg', ''))}")
+        label = field_label(str(e["loc"][0])) if e.get("loc") else "Thông tin nhập"
+        parts.append(f"{label}: {_ERROR_TEXT.get(e.get('type', ''), 'giá trị không hợp lệ')}")
     return ActionFailed("Thông tin nhập chưa hợp lệ: " + "; ".join(parts), fields)
 
 
@@ -102,11 +106,11 @@ def _dossier(answer: Answer, action: str | None = None) -> dict[str, Any]:
     return answer.body
 
 
-def authorise_user(current: Session, permission: str, code: str | None = None) -> None:
-    """The services' checks for `permission` (`motcua.access.permissions`): a role that
-    grants it, and the code's unit in the user's scope (ActionFailed 403 / 404)."""
+def authorise_user(current: Session, permission: str) -> None:
+    """The services' role check for `permission` (`motcua.access.permissions`; ActionFailed
+    403); the unit scope on a dossier is the service's (`dossiers.act`), from its events."""
     try:
-        authorise(current.user.principal, permission, code)
+        authorise(current.user.principal, permission)
     except Problem as problem:
         if problem.kind is FORBIDDEN:
             raise ActionFailed(_PROBLEM_TEXT["forbidden"], status=403) from None
@@ -119,7 +123,7 @@ async def act(request: Request, current: Session, action_name: str, code: str,
     action = ACTIONS.get(action_name)
     if action is None or not action.roles:
         raise ActionFailed("Không có thao tác này.", status=404)
-    authorise_user(current, action.name, code)
+    authorise_user(current, action.name)
     try:
         body = body_for(action.command).model_validate(fields)
     except ValidationError as err:
@@ -151,7 +155,7 @@ async def reissue_lookup(request: Request, current: Session, code: str, reason: 
                          form: FormData) -> str:
     """A new lookup secret for dossier `code`, as `POST /v1/dossiers/{code}/lookup-secret`
     would (clerk or leader, with a reason, audited); returns it."""
-    authorise_user(current, lookups.OPERATION, code)
+    authorise_user(current, lookups.OPERATION)
     try:
         body = ReissueLookupRequest.model_validate({"reason": reason})
     except ValidationError as err:

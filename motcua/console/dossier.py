@@ -18,7 +18,7 @@ from domain.dossier import Dossier, folded
 from domain.envelope import EventEnvelope
 from domain.states import DossierState
 from motcua.access import privacy
-from motcua.access.permissions import unit_of
+from motcua.access.permissions import check_code, sees
 from motcua.access.tokens import Role
 from motcua.access.users import Session, list_users
 from motcua.actions import BY_COMMAND, SENDERS
@@ -42,8 +42,10 @@ from motcua.console.web import (
 )
 from motcua.documents import KINDS, DocumentUnavailable, render
 from motcua.documents.narration import REASON_LABELS, describe
+from motcua.documents.pauses import pause_effect, pause_lines
+from motcua.documents.people import people_of
 from motcua.documents.render import Lookup
-from motcua.documents.timefmt import vn_duration
+from motcua.documents.timefmt import rule_sentence, vn_duration
 from motcua.eventstore.store import read_stream
 from motcua.problems import Problem
 
@@ -68,6 +70,9 @@ ACTION_LABELS = {
     "accept": "Tiếp nhận hồ sơ trực tuyến", "refuse-intake": "Từ chối tiếp nhận",
     "request-intake-supplement": "Yêu cầu bổ sung trước khi tiếp nhận",
     "intake-supplement": "Đã nhận bổ sung (trước khi tiếp nhận)",
+    "transfer": "Chuyển liên thông", "return-transfer": "Trả lại hồ sơ liên thông",
+    "request-payment": "Chờ thực hiện nghĩa vụ tài chính",
+    "payment-received": "Đã nhận chứng từ nộp tiền", "record-fee": "Thu phí, lệ phí",
 }
 COMPLAINT_CHANNELS = [("counter", "Tại quầy"), ("hotline", "Đường dây nóng"),
                       ("portal", "Cổng dịch vụ công"), ("letter", "Thư, đơn"),
@@ -76,15 +81,15 @@ _REASONS = REASON_LABELS
 
 
 async def dossier_events(request: Request, current: Session, code: str) -> list[EventEnvelope]:
-    """The dossier's events; 404 (as if absent) outside the user's unit, like the API."""
+    """The dossier's events; 404 (as if absent) outside the user's scope, like the API: the
+    unit that received it and the unit holding it now, from the events (a transferred dossier
+    keeps its code)."""
     try:
-        unit = unit_of(code)
+        check_code(code)
     except Problem:
         raise ConsoleError(404, "Không tìm thấy hồ sơ.") from None
-    if not current.user.principal.sees(unit):
-        raise ConsoleError(404, "Không tìm thấy hồ sơ.")
     events = await read_stream(resources(request).db(), code)
-    if not events:
+    if not events or not sees(current.user.principal, folded(events)):
         raise ConsoleError(404, "Không tìm thấy hồ sơ.")
     return events
 
@@ -139,16 +144,24 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
     unit = res.catalog.units.get(d.unit_code)
     versions = [{"version": e.payload.get("version"), "due": _at(e.payload.get("due_at"), tz),
                  "reason": _REASONS.get(e.payload.get("reason", ""), e.payload.get("reason")),
-                 "rule": e.payload.get("rule"),
                  "time": vn_duration(e.payload.get("amount", 0), e.payload.get("unit", ""))}
                 for e in events if e.event_type == "DeadlineSet"]
-    pauses = [(_span(int(e.payload.get("paused_seconds", 0))), e.recorded_at) for e in events
-              if e.event_type == "SupplementReceived"]
+    # Each pause's office time (what the rule counts) and what their total moved (issue 23
+    # item 8), so the minutes shown agree with the due time.
+    pauses = pause_lines(res.calendar, d.pauses)
+    pause_note = pause_effect(res.calendar, d.pauses, d.deadline_unit,
+                              d.counting_rule_version or 0)
     verifiable = getattr(procedure, "verification_amount", None) is not None
     offered = allowed_actions(current, d, verifiable=verifiable)
-    rule = getattr(d, "counting_rule", None)  # (name, legal source) of the due time's rule
+    # How the due time in force was counted, in words (its identifier stays in the API).
+    rule_text = rule_sentence(d.deadline_rule, d.deadline_unit,
+                              next((int(v.get("amount", 0)) for v in reversed(
+                                  [e.payload for e in events
+                                   if e.event_type == "DeadlineSet"])), 0),
+                              d.counting_rule_version or 0)
+    people = await people_of(res.db(), events)
     officers = [u for u in await list_users(res.db())
-                if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)]
+                if Role.OFFICER in u.roles and u.unit_code in (d.holding_unit_code, None)]
     shown = {u.username: u.display for u in await list_users(res.db())}
 
     def who(username: str | None) -> str:
@@ -158,17 +171,18 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
         return f"{name} ({username})" if name and name != username else username
 
     timeline = [{"at": e.recorded_at, "actor": who(e.metadata.get("actor")),
-                 "what": describe(e.event, tz).sentence(private)} for e in events]
+                 "what": describe(e.event, tz, people).sentence(private)} for e in events]
     return page(request, "dossier.html", status=status, d=d, code=code, private=private,
                 procedure=procedure, unit=unit, left=left, left_css=css,
                 sla=d.sla_status(now()), versions=versions, pauses=pauses,
+                pause_note=pause_note,
                 timeline=timeline, documents=_documents(request, events) if private else [],
                 actions=[a for a in offered if a != "rate"], labels=ACTION_LABELS,
                 officers=officers, complaint_channels=COMPLAINT_CHANNELS,
                 assignee=who(d.assignee) if d.assignee else "—",
                 error=error, error_fields=error_fields or [],
                 form_id=secrets.token_urlsafe(18), done=ACTION_LABELS.get(done, ""),
-                rule=rule if isinstance(rule, tuple) and len(rule) == 2 else None,
+                rule=(rule_text, d.counting_rule[1]) if rule_text else None,
                 may_rate="rate" in offered,
                 today=res.calendar.local(now()).date().isoformat(),
                 # Files (issue 26, motcua/console/files.py): listed from the events.
@@ -203,8 +217,20 @@ def _fields(action: str, form: FormData, officers: set[str]) -> dict[str, Any]:
             return {"summary": text(form, "summary")}
         case "return":
             return {"note": text(form, "note") or None}
-        case "refuse" | "withdraw" | "stop" | "verification" | "refuse-intake":
+        case "refuse" | "withdraw" | "stop" | "verification" | "refuse-intake" | \
+                "return-transfer":
             return {"reason": text(form, "reason")}
+        case "transfer":
+            return {"unit_code": text(form, "unit_code"), "reason": text(form, "reason")}
+        case "request-payment":
+            return {"notice": text(form, "notice"), "amount": text(form, "amount") or None}
+        case "payment-received":
+            return {"amount": text(form, "amount") or None,
+                    "reference": text(form, "reference") or None,
+                    "note": text(form, "note") or None}
+        case "record-fee":
+            return {"amount": text(form, "amount"),
+                    "reference": text(form, "reference") or None}
         case "complaint":
             return {"complainant": text(form, "complainant"), "channel": text(form, "channel"),
                     "text": text(form, "text"), "outcome": text(form, "outcome") or None}
@@ -225,7 +251,7 @@ async def take_action(request: Request, code: str, action: str, current: Staff) 
         if action not in ACTION_LABELS or action == "rate":
             raise ActionFailed("Không có thao tác này.", status=404)
         officers = {u.username for u in await list_users(resources(request).db())
-                    if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)}
+                    if Role.OFFICER in u.roles and u.unit_code in (d.holding_unit_code, None)}
         done = await acting.act(request, current, action, code,
                                 _fields(action, form, officers), form)
     except ActionFailed as failed:
@@ -256,7 +282,7 @@ async def printable(request: Request, current: Session, code: str, kind: str,
                            "dân.") from None
     try:
         html = render(kind, events, resources(request).catalog, resources(request).calendar.tz,
-                      lookup=lookup)
+                      lookup=lookup, people=await people_of(resources(request).db(), events))
     except DocumentUnavailable as err:
         raise ConsoleError(409, f"Hồ sơ chưa có giấy tờ này ({err.reason}).") from err
     return HTMLResponse(html, headers=DOCUMENT_HEADERS)

@@ -48,7 +48,7 @@ def accepts(dossier: Dossier, command: type[cmd.Command]) -> bool:
 async def check_holder_change(conn: Conn, principal: Principal, action: str, dossier: Dossier,
                               body: ActionBody) -> None:
     """403 when a non-leader's `start` names another holder; 422 when the new holder is not an
-    active officer or leader of the dossier's unit. Nothing for other actions, for a body that
+    active officer or leader of the unit holding the dossier. Nothing for other actions, for a body that
     keeps the holder, or while the state refuses the command anyway."""
     command = HOLDER_ACTIONS.get(action)
     officer = getattr(body, "officer", None)
@@ -61,6 +61,6 @@ async def check_holder_change(conn: Conn, principal: Principal, action: str, dos
         raise Problem(FORBIDDEN, f"{action}: only a leader of the unit hands the dossier to "
                       "another officer; start it without `officer` (it defaults to the "
                       "assignee)", field="officer")
-    if not await may_hold(conn, officer, dossier.unit_code):
+    if not await may_hold(conn, officer, dossier.holding_unit_code):
         raise invalid_input("officer", f"not an active officer or leader of unit "
-                            f"{dossier.unit_code}")
+                            f"{dossier.holding_unit_code}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from domain.dossier import folded
 from motcua import lookup
-from motcua.access.permissions import authorise, check_visible
+from motcua.access.permissions import authorise_dossier, check_visible
 from motcua.eventstore.store import read_stream
 from motcua.services import engine, idempotency
 from motcua.services.dossiers import Caller
@@ -29,12 +29,12 @@ async def reissue(res: Resources, caller: Caller, code: str,
     reason recorded: 403 without the permission, 404 outside the caller's unit or for no
     such dossier."""
     principal = caller.principal
-    authorise(principal, OPERATION, code)
     pool = res.db()
+    await authorise_dossier(pool, principal, OPERATION, code)
     events = await read_stream(pool, code)
     if not events:
         raise engine.not_found()
-    check_visible(principal, folded(events).unit_code)
+    check_visible(principal, folded(events))
     async with idempotency.attempt(pool, principal=principal.name, key=caller.idempotency_key,
                                    operation=OPERATION, code=code,
                                    body=request.model_dump(mode="json"),

@@ -19,6 +19,7 @@ from motcua.api.context import PostCtx, respond
 from motcua.api.headers import document_headers
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.documents import KINDS, DocumentUnavailable, render
+from motcua.documents.people import people_of
 from motcua.eventstore.store import read_stream
 from motcua.problems import DOCUMENT_UNAVAILABLE, Problem
 from motcua.services import engine, lookups
@@ -46,10 +47,11 @@ async def get_document(
     events = await read_stream(pool, code)
     if not events:
         raise engine.not_found()
-    check_visible(principal, folded(events).unit_code)
+    check_visible(principal, folded(events))
     await privacy.check_document(pool, principal, code, kind.value)
     try:
-        html = render(kind.value, events, resources.catalog, resources.calendar.tz)
+        html = render(kind.value, events, resources.catalog, resources.calendar.tz,
+                      people=await people_of(pool, events))
     except DocumentUnavailable as err:
         raise Problem(DOCUMENT_UNAVAILABLE, err.reason) from err
     return HTMLResponse(html, headers=document_headers())
