@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 
 from motcua.services.listing import MAX_LIMIT
-from tests.api.conftest import OTHER_UNIT, MakeToken, act, bearer, project, receive
+from tests.api.conftest import OTHER_UNIT, MakeToken, act, bearer, make_officer, project, receive
 from tests.conftest import UNIT
 
 THIRD_UNIT = "000.23.39.H39"
@@ -35,6 +35,8 @@ async def test_a_transfer_moves_the_scope_and_the_result_comes_back(
     home_officer = await make_token("officer", unit=UNIT)
     there_leader = await make_token("leader", unit=OTHER_UNIT)
     there_officer = await make_token("officer", unit=OTHER_UNIT, name="can-bo-so")
+    # Only an active user of the holding unit may hold the dossier (issue 24 point 5).
+    await make_officer(pool, "can-bo-so", unit=OTHER_UNIT)
     third = await make_token("leader", "officer", "clerk", unit=THIRD_UNIT)
     code = (await receive(http, home_clerk))["code"]
 
@@ -115,11 +117,12 @@ async def test_the_other_unit_returns_an_unfit_dossier(
 
 
 async def test_waiting_for_payment_is_code_6_and_moves_the_due_time(
-        http: httpx.AsyncClient, make_token: MakeToken) -> None:
+        http: httpx.AsyncClient, make_token: MakeToken, pool: asyncpg.Pool) -> None:
     """request-payment: state awaiting_payment, national code 6, SLA paused; payment-received
     by the counter: back to processing with a new due time for reason payment_received."""
     clerk = await make_token("clerk", unit=UNIT)
     leader = await make_token("leader", "officer", unit=UNIT, name="lanh-dao-tt")
+    await make_officer(pool, "lanh-dao-tt", unit=UNIT, roles=("leader", "officer"))
     code = (await receive(http, clerk))["code"]
     assert (await act(http, leader, code, "assign", {"officer": "lanh-dao-tt"})).status_code \
         == 200
