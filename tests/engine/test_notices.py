@@ -199,8 +199,8 @@ async def test_a_notice_per_event_kind_reaches_sms_zalo_and_email(
 
 
 async def dossiers_timeline(pool: asyncpg.Pool, code: str) -> list[Any]:
-    from motcua.services.views import timeline
     from motcua.eventstore.store import read_stream
+    from motcua.services.views import timeline
 
     return timeline(await read_stream(pool, code), await outbox.deliveries(pool, code))
 
