@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -13,6 +14,7 @@ from domain.catalog import Catalog, UnknownProcedure, UnknownUnit
 from domain.dossier import Dossier, fold
 from domain.envelope import EventEnvelope
 from motcua.catalog.calendar import office_zone
+from motcua.documents.people import Person, name_of
 
 E = TypeVar("E", bound=ev.Event)
 
@@ -59,6 +61,9 @@ class History:
         """A step unit's name, or its code when the catalog no longer lists it."""
         return self.step_units.get(code) or (self.unit_name if not code else f"Cơ quan mã {code}")
 
+    # The users the events name, by login (`people.people_of`); empty: logins are printed.
+    people: Mapping[str, Person] = dataclasses.field(default_factory=dict)
+
     def all(self, cls: type[E]) -> list[E]:
         """The events of type `cls`, in stream order."""
         return [s.event for s in self.steps if isinstance(s.event, cls)]
@@ -74,12 +79,20 @@ class History:
         return found[-1] if found else None
 
     def actor_of(self, event: ev.Event) -> str:
-        """Who recorded `event` (the metadata's actor)."""
+        """Who recorded `event` (the metadata's actor), as a login."""
         return next((s.actor for s in self.steps if s.event is event), "")
+
+    def name(self, login: str) -> str:
+        """The full name papers print for `login` (the login when no user has it)."""
+        return name_of(self.people, login)
+
+    def person(self, login: str) -> Person | None:
+        """The user `login` is, if known."""
+        return self.people.get(login)
 
 
 def load(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
-         tz: tzinfo | None = None) -> History:
+         tz: tzinfo | None = None, people: Mapping[str, Person] | None = None) -> History:
     """Type, order and fold one dossier's stored events; `DocumentUnavailable` before receipt.
     `tz` is the office time zone (the calendar's; default: the domain's default zone)."""
     if not events:
@@ -113,4 +126,4 @@ def load(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
             step_units[planned.unit_code] = catalog.unit(planned.unit_code).name
     return History(steps=steps, state=state, received=first, received_by=received_by,
                    procedure_name=procedure_name, unit_name=unit_name, province=province,
-                   tz=tz or office_zone(), step_units=step_units)
+                   tz=tz or office_zone(), step_units=step_units, people=dict(people or {}))
