@@ -31,6 +31,13 @@ ASSIGNEE_STEPS: frozenset[type[cmd.Command]] = frozenset({
     cmd.StartProcessing, cmd.RequestSupplement, cmd.ProvideSupplement,
     cmd.CompleteProcessing, cmd.RequireVerification})
 
+# What the receiving unit's staff may still send while another unit holds the dossier: the
+# one-stop counter's business with the citizen (a withdrawal, a complaint, a payment or a fee
+# paid at its counter). Everything else belongs to the holding unit (OUR READING of the
+# liên thông decisions: the unit holding the dossier answers for it; issue 22 item 3).
+COUNTER_COMMANDS: frozenset[type[cmd.Command]] = frozenset({
+    cmd.WithdrawDossier, cmd.RecordComplaint, cmd.ReceivePayment, cmd.RecordFee})
+
 # The step a dossier usually takes next in each state, offered first.
 USUAL_NEXT: dict[DossierState, type[cmd.Command]] = {
     DossierState.SUBMITTED: cmd.AcceptSubmission,
@@ -39,6 +46,7 @@ USUAL_NEXT: dict[DossierState, type[cmd.Command]] = {
     DossierState.ASSIGNED: cmd.StartProcessing,
     DossierState.PROCESSING: cmd.CompleteProcessing,
     DossierState.AWAITING_SUPPLEMENT: cmd.ProvideSupplement,
+    DossierState.AWAITING_PAYMENT: cmd.ReceivePayment,
     DossierState.READY: cmd.ReturnResult,
     DossierState.RETURNED: cmd.RateService,
 }
@@ -105,6 +113,21 @@ def step_refusal(d: Dossier, command: type[cmd.Command], actor: Actor) -> NotPer
                             "a leader of the unit may hand it on")
     return None
 
+def unit_refusal(d: Dossier, command: type[cmd.Command],
+                 actor: Actor) -> DomainError | None:
+    """Refused by unit scope: not found outside the receiving and the holding unit (as if
+    absent); forbidden for the receiving unit's staff while another unit holds the dossier,
+    except the counter's commands (`COUNTER_COMMANDS`)."""
+    unit = actor.unit_code
+    if unit is None or unit == d.holding_unit_code:
+        return None
+    if unit != d.unit_code:
+        return NotVisible("no such dossier")
+    if command in COUNTER_COMMANDS:
+        return None
+    return NotPermitted(f"the dossier is held by unit {d.holding_unit_code}; only its staff "
+                        "may take this step")
+
 
 def refusal(d: Dossier, command: type[cmd.Command], actor: Actor, now: datetime, *,
             senders: Senders, verification_maximum: bool) -> DomainError | None:
@@ -114,8 +137,9 @@ def refusal(d: Dossier, command: type[cmd.Command], actor: Actor, now: datetime,
     refused: DomainError | None = role_refusal(command, actor.roles, senders)
     if refused is not None:
         return refused
-    if actor.unit_code is not None and actor.unit_code != d.unit_code:
-        return NotVisible("no such dossier")
+    refused = unit_refusal(d, command, actor)
+    if refused is not None:
+        return refused
     refused = assignee_refusal(command, d.assignee, actor)
     if refused is not None:
         return refused
@@ -146,5 +170,6 @@ def allowed(d: Dossier, actor: Actor, now: datetime, *, senders: Senders,
     return sorted(out, key=lambda c: c is not first)
 
 
-__all__ = ["ASSIGNEE_STEPS", "STEP_COMMANDS", "USUAL_NEXT", "Actor", "Senders", "allowed",
-           "assignee_refusal", "refusal", "role_refusal", "step_refusal"]
+__all__ = ["ASSIGNEE_STEPS", "COUNTER_COMMANDS", "STEP_COMMANDS", "USUAL_NEXT", "Actor",
+           "Senders", "allowed", "assignee_refusal", "refusal", "role_refusal", "step_refusal",
+           "unit_refusal"]

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     # (no rule found, DOMAIN 9.1; `domain.steps`): off, each step has its own allowance.
     # Read at receipt: a dossier keeps the rule it was received under.
     steps_carry_over: bool = False
+    # When a transferred dossier reaches the other unit (domain.transfers.Forwarding):
+    # `at_once` (Bắc Ninh 1490/QĐ-UBND) or `next_morning`, after 15:00 at the start of the next
+    # working day (Cao Bằng 2028/QĐ-UBND). docs/configuration.md.
+    transfer_forwarding: Literal["at_once", "next_morning"] = "at_once"
     # The console's session cookie is `Secure` (HTTPS only) except on the dev stack, which
     # serves plain http://127.0.0.1 and sets MOTCUA_SECURE_COOKIES=false.
     secure_cookies: bool = True
