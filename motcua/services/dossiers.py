@@ -31,9 +31,11 @@ from motcua import lookup
 from motcua.access import privacy
 from motcua.access.permissions import (
     ASSIGNEE_STEPS,
+    STEP_ACTIONS,
     authorise,
     authorise_dossier,
     check_assignee,
+    check_step,
     check_unit_allowed,
     check_visible,
 )
@@ -215,12 +217,14 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
     pool, key = res.db(), caller.idempotency_key
     before: list[EventEnvelope] | None = None
     accepting = action.name == "accept"  # an accepted submission gets its lookup secret
-    if action.name in ASSIGNEE_STEPS or action.name in holders.HOLDER_ACTIONS or accepting:
+    if (action.name in ASSIGNEE_STEPS or action.name in STEP_ACTIONS
+            or action.name in holders.HOLDER_ACTIONS or accepting):
         before = await read_stream(pool, code)
         if before:  # else the engine answers 404
             current = folded(before)
             if action.name in ASSIGNEE_STEPS:
                 check_assignee(principal, action.name, current.assignee)
+            check_step(principal, action.name, current)
             await holders.check_holder_change(pool, principal, action.name, current, body)
     async with idempotency.attempt(pool, principal=principal.name, key=key,
                                    operation=action.name, code=code,

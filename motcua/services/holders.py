@@ -48,8 +48,8 @@ def accepts(dossier: Dossier, command: type[cmd.Command]) -> bool:
 async def check_holder_change(conn: Conn, principal: Principal, action: str, dossier: Dossier,
                               body: ActionBody) -> None:
     """403 when a non-leader's `start` names another holder; 422 when the new holder is not an
-    active officer or leader of the unit holding the dossier. Nothing for other actions, for a body that
-    keeps the holder, or while the state refuses the command anyway."""
+    active officer or leader of the unit holding the dossier. Nothing for other actions, for a
+    body that keeps the holder, or while the state refuses the command anyway."""
     command = HOLDER_ACTIONS.get(action)
     officer = getattr(body, "officer", None)
     if command is None or officer is None or officer == dossier.assignee:
