@@ -6,22 +6,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import asyncpg
 import httpx
 import pytest
 
-from tests.api.conftest import MakeToken, act, bearer, receive
+from tests.api.conftest import MakeToken, act, bearer, make_officer, receive
 from tests.conftest import UNIT
 
 pytestmark = pytest.mark.engine
 
 
 async def test_steps_and_their_hand_overs(http: httpx.AsyncClient, dev_token: str,
-                                          make_token: MakeToken) -> None:
+                                          make_token: MakeToken, pool: asyncpg.Pool) -> None:
     """Cao Bằng 2022's 1.004944: seven steps, the first open from the receipt; a clerk hands
     over the counter's step, an officer may not hand over the leader's, the leader assigns
     (the hand-over to the officer) and later sends the draft back with its reason."""
     clerk = await make_token("clerk", unit=UNIT)
     officer = await make_token("officer", unit=UNIT, name="cv-steps")
+    await make_officer(pool, "cv-steps", unit=UNIT)  # a holder is an active user (24.5)
     leader = await make_token("leader", unit=UNIT)
     d = await receive(http, clerk, procedure_code="1.004944")
     got = (await http.get(f"/v1/dossiers/{d['code']}", headers=bearer(dev_token))).json()
