@@ -22,6 +22,7 @@ from domain.errors import DomainError, InvalidCommand, NotPermitted, NotVisible
 from domain.states import DossierState
 
 LEADER = "leader"
+CLERK = "clerk"
 
 # Processing steps: on a dossier assigned to an officer, only that officer, or a leader of the
 # unit, may take them (OUR READING of the one-stop workflow: the assigned officer handles the
@@ -29,6 +30,17 @@ LEADER = "leader"
 ASSIGNEE_STEPS: frozenset[type[cmd.Command]] = frozenset({
     cmd.StartProcessing, cmd.RequestSupplement, cmd.ProvideSupplement,
     cmd.CompleteProcessing, cmd.RequireVerification})
+
+# Commands still accepted once the dossier's life has ended: a complaint or recommendation
+# (Decision 766 item 5.4 counts them; they come mostly from dossiers that ended badly). The
+# application appends it beside the finished workflow (motcua/services/after_end.py).
+AFTER_END: frozenset[type[cmd.Command]] = frozenset({cmd.RecordComplaint})
+
+# Processing steps the counter's clerk may also record on an assigned dossier: the citizen
+# brings the missing papers to the one-stop counter, where the clerk receives them (Circular
+# 01/2018/TT-VPCP form 02 is handed back there with the papers; issue 23 item 7). The
+# assignee is told (the console's banner) and the clock resumes with the supplement.
+COUNTER_STEPS: frozenset[type[cmd.Command]] = frozenset({cmd.ProvideSupplement})
 
 # The step a dossier usually takes next in each state, offered first.
 USUAL_NEXT: dict[DossierState, type[cmd.Command]] = {
@@ -75,7 +87,8 @@ def assignee_refusal(command: type[cmd.Command], assignee: str | None,
     """Refused when `command` is a processing step of a dossier assigned to someone else and
     `actor` is not a leader (whose unit scope is checked apart)."""
     if (command in ASSIGNEE_STEPS and assignee is not None and assignee != actor.name
-            and LEADER not in actor.roles):
+            and LEADER not in actor.roles
+            and not (command in COUNTER_STEPS and CLERK in actor.roles)):
         return NotPermitted(f"the dossier is assigned to {assignee}; only the assignee or a "
                             "leader of the unit may take its processing steps")
     return None
@@ -94,7 +107,7 @@ def refusal(d: Dossier, command: type[cmd.Command], actor: Actor, now: datetime,
     refused = assignee_refusal(command, d.assignee, actor)
     if refused is not None:
         return refused
-    if d.ended(now):
+    if d.ended(now) and command not in AFTER_END:
         return no_more_commands(d)
     try:
         check_allowed(d, command)
@@ -116,5 +129,5 @@ def allowed(d: Dossier, actor: Actor, now: datetime, *, senders: Senders,
     return sorted(out, key=lambda c: c is not first)
 
 
-__all__ = ["ASSIGNEE_STEPS", "USUAL_NEXT", "Actor", "Senders", "allowed", "assignee_refusal",
-           "refusal", "role_refusal"]
+__all__ = ["AFTER_END", "ASSIGNEE_STEPS", "COUNTER_STEPS", "USUAL_NEXT", "Actor", "Senders",
+           "allowed", "assignee_refusal", "refusal", "role_refusal"]

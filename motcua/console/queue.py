@@ -139,9 +139,17 @@ async def changes(request: Request, current: Staff,
         "WHERE event_type = 'DeadlineAlertRaised' AND recorded_at > $1 "
         "AND ($2::text IS NULL OR starts_with(stream, $2 || '-')) "
         "ORDER BY recorded_at DESC LIMIT 10", after, unit)
+    # The papers a citizen brought to the counter for a dossier assigned to this user, recorded
+    # by someone else (the clerk: issue 23 item 7): the assignee is told, the clock resumed.
+    supplied = await pool.fetch(
+        "SELECT e.stream, 'supplement_received' AS kind, e.recorded_at FROM events e "
+        "JOIN dossiers d ON d.code = e.stream "
+        "WHERE e.event_type = 'SupplementReceived' AND e.recorded_at > $1 "
+        "AND d.assignee = $2 AND e.metadata->>'actor' IS DISTINCT FROM $2 "
+        "ORDER BY e.recorded_at DESC LIMIT 10", after, current.user.username)
     stamp = f"{row['n']}:{row['at'].isoformat() if row['at'] else ''}"
     return JSONResponse(
         {"version": stamp, "now": now().isoformat(),
          "alerts": [{"code": a["stream"], "kind": a["kind"],
-                     "at": a["recorded_at"].isoformat()} for a in alerts]},
+                     "at": a["recorded_at"].isoformat()} for a in [*supplied, *alerts]]},
         headers=SECURITY_HEADERS)

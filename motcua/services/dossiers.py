@@ -42,7 +42,7 @@ from motcua.eventstore import outbox
 from motcua.eventstore.store import Conn, read_stream
 from motcua.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem, invalid_input
 from motcua.reports import register
-from motcua.services import engine, idempotency
+from motcua.services import after_end, engine, idempotency
 from motcua.services.checks import check_receipt_time
 from motcua.services.idempotency import Answer
 from motcua.services.requests import ActionBody, ReceiveRequest, SubmitOnlineRequest
@@ -205,8 +205,12 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
                 raise engine.not_found() from None
             closed = folded(events)
             check_visible(principal, closed.unit_code)
-            refusal = no_more_commands(closed)  # its workflow has ended
-            raise Problem(INVALID_TRANSITION, refusal.message, state=closed.state_name) from None
+            if action.command not in after_end.AFTER_END:
+                refusal = no_more_commands(closed)  # its workflow has ended
+                raise Problem(INVALID_TRANSITION, refusal.message,
+                              state=closed.state_name) from None
+            # A complaint after the end (issue 23 item 1): appended beside no workflow.
+            acted = await after_end.record(pool, code, command)
         except BaseException:
             reading.cancel()
             with contextlib.suppress(BaseException):
