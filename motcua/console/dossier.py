@@ -329,7 +329,7 @@ async def printable(request: Request, current: Session, code: str, kind: str,
 
 PRINT_BAR = """<div class="print-bar" style="font:15px sans-serif;margin:10px auto;
 display:flex;gap:14px;align-items:center" role="toolbar" aria-label="In giấy tờ">
-<style>@media print {{ .print-bar {{ display: none }} }}</style>
+<style>@media print {{ .print-bar {{ display: none !important }} }}</style>
 <button type="button" data-print data-testid="print" style="font:inherit;padding:6px 14px">
 In giấy tờ này</button> <a href="/ho-so/{code}">Quay lại hồ sơ</a>
 <script src="/static/console/print.js" defer></script></div>"""

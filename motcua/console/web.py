@@ -124,6 +124,7 @@ def _env() -> jinja2.Environment:
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
         lstrip_blocks=True)
     env.filters["vn_time"] = _vn_time_filter
+    env.filters["vn_day"] = lambda value: vn_day(value)  # defined below
     env.globals.update(STATE_LABELS=STATE_LABELS, SLA_LABELS=SLA_LABELS,
                        ROLE_LABELS=ROLE_LABELS, CHANNEL_LABELS=CHANNEL_LABELS,
                        SATISFACTION_LABELS=SATISFACTION_LABELS, CSRF_FIELD=CSRF_FIELD,
@@ -235,8 +236,14 @@ def parse_clock(value: str) -> time:
     return time(hour, minute)
 
 
-def vn_day(day: date) -> str:
-    """'05/01/2026'."""
+def vn_day(day: date | str) -> str:
+    """'05/01/2026', from a date or an ISO date string (what pages hand back as a value);
+    anything else unchanged."""
+    if isinstance(day, str):
+        try:
+            return parse_day(day).strftime("%d/%m/%Y")
+        except ValueError:
+            return day
     return day.strftime("%d/%m/%Y")
 
 

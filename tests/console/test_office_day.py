@@ -6,13 +6,15 @@ Screenshots go to docs/screenshots/23-*.png.
   and a confirmation with the reason before an irreversible one;
 - item 3: the applicant's contact details for staff (each read audited), not for operations;
 - item 7: the clerk records at the counter the papers the citizen brought, the assignee is told,
-  and after intake the page says who acts next.
+  and after intake the page says who acts next;
+- item 13: online submissions first in the queue, with the time left to check them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -20,8 +22,12 @@ import pytest
 from temporalio.client import Client
 
 from domain import commands as cmd
+from domain.clock import add_working_time
 from motcua import dossiers
-from tests.conftest import Receive, new_code
+from motcua.config import Settings
+from motcua.console.web import vn_time
+from motcua.runtime import calendar_for
+from tests.conftest import TASK_QUEUE, Receive, new_code
 from tests.console.conftest import MakeUser, needs_chromium
 from tests.console.test_browser import shot, signed_in
 
@@ -205,3 +211,113 @@ async def test_item7_the_clerk_records_the_papers_brought_to_the_counter(
     await assignee.locator("#alerts p", has_text=code).wait_for()
     await shot(assignee, "23-7-can-bo-duoc-bao", full_page=False)
 
+
+
+async def test_item13_online_submissions_first_with_the_time_left_to_check_them(
+        browser: Any, console_url: str, make_user: MakeUser, receive: Receive,
+        client: Client, pool: asyncpg.Pool, closing: list[Any]) -> None:
+    unit = "000.26.39.H39"  # a queue of its own
+    clerk = await make_user("clerk", unit=unit, full_name="Trần Thị Lan")
+    counter = new_code(unit)
+    await receive(code=counter, unit_code=unit, applicant_name=APPLICANT)
+    online = new_code(unit)
+    await dossiers.submit_online(client, cmd.SubmitOnline(
+        code=online, unit_code=unit, procedure_code="1.004222", applicant_name=APPLICANT,
+        actor="cong-dvcqg"), task_queue=TASK_QUEUE)
+    page = await signed_in(browser, console_url, clerk)
+    closing.append(page)
+    for _ in range(60):  # the projector runs asynchronously
+        await page.goto("/ho-so")
+        if await page.locator(f"tr[data-code='{online}']").count():
+            break
+        await page.wait_for_timeout(250)
+    block = page.locator("[data-testid=intake-first]")
+    assert "08 giờ làm việc" in await block.inner_text()
+    assert "Điều 6 khoản 4" in await block.inner_text()
+    # First on the page, before the counter dossier, and not listed twice.
+    codes = await page.locator("tr[data-code]").evaluate_all(
+        "rs => rs.map(r => r.dataset.code)")
+    assert codes[0] == online and codes.count(online) == 1 and counter in codes
+    arrived = await pool.fetchval("SELECT recorded_at FROM events WHERE stream = $1 AND "
+                                  "event_type = 'DossierSubmitted'", online)
+    calendar = calendar_for(Settings())
+    limit = add_working_time(calendar, arrived, timedelta(hours=8))
+    row = await block.locator(f"tr[data-code='{online}']").inner_text()
+    assert vn_time(limit, calendar.tz) in row
+    left = await block.locator("[data-testid=intake-left]").inner_text()
+    assert "làm việc" in left and left != "—"
+    await shot(page, "23-13-truc-tuyen-truoc")
+
+
+async def test_item14_dates_are_typed_dd_mm_yyyy_in_an_english_browser(
+        browser: Any, console_url: str, make_user: MakeUser, receive: Receive,
+        closing: list[Any]) -> None:
+    """No native date or time picker (they follow the browser's locale); an English browser
+    types 05/01/2027 and 16:30 and the appointment is 16:30 on 5 January."""
+    leader = await make_user("leader", unit=UNIT, full_name="Nguyễn Quốc Bảo")
+    code = new_code(UNIT)
+    await receive(code=code, unit_code=UNIT, applicant_name=APPLICANT)
+    context = await browser.new_context(viewport={"width": 1366, "height": 768},
+                                        locale="en-US", base_url=console_url)
+    page = await context.new_page()
+    closing.append(page)
+    page.set_default_timeout(15_000)
+    await page.goto("/login")
+    await page.fill("input[name=username]", leader)
+    await page.fill("input[name=password]", "mat-khau-thu-nghiem-1")
+    await page.press("input[name=password]", "Enter")
+    await page.wait_for_url(lambda url: "/login" not in url)
+    for path in (f"/ho-so/{code}", "/bao-cao", "/bao-cao/gia-dinh"):
+        await page.goto(path)
+        assert await page.locator("input[type=date], input[type=time], "
+                                  "input[type=datetime-local]").count() == 0, path
+    await page.goto("/bao-cao")
+    start = await page.input_value("input[name=tu]")
+    assert len(start) == 10 and start[2] == "/" and start[5] == "/"  # dd/mm/yyyy
+    await page.goto(f"/ho-so/{code}")
+    await page.locator("[data-testid=more-actions] summary").click()
+    form = page.locator("form[data-action='extend']")
+    await form.locator("[name=reason]").fill("Cần xác minh thêm")
+    await form.locator("[name=new_date]").fill("12/01/2027")
+    await form.locator("[name=new_time]").fill("16:30")
+    await shot(page, "23-14-ngay-dd-mm-yyyy")
+    await form.locator("button[type=submit]").click()
+    await page.locator("[data-testid=done]").wait_for()
+    timeline = await page.locator(".timeline").inner_text()
+    assert "12 tháng 01 năm 2027" in timeline or "12/01/2027" in timeline, timeline
+    # A US-style time is refused by the form, and a wrong day by the server, in Vietnamese.
+    token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
+    wrong = await page.request.post(f"/ho-so/{code}/extend", form={
+        "csrf_token": token or "", "reason": "x", "new_date": "2027-31-12"})
+    assert wrong.status == 422 and "dd/mm/yyyy" in await wrong.text()
+
+
+async def test_item15_print_button_and_one_extension_said(
+        browser: Any, console_url: str, make_user: MakeUser, receive: Receive,
+        client: Client, closing: list[Any]) -> None:
+    leader = await make_user("leader", unit=UNIT, full_name="Nguyễn Quốc Bảo")
+    code = new_code(UNIT)
+    d = await receive(code=code, unit_code=UNIT, applicant_name=APPLICANT)
+    assert d.due_at is not None
+    await dossiers.act(client, code, "extend", cmd.ExtendDeadline(
+        reason="Cần xác minh thêm", new_due_at=d.due_at + timedelta(days=7), actor=leader))
+    page = await signed_in(browser, console_url, leader)
+    closing.append(page)
+    await page.goto(f"/ho-so/{code}")
+    assert await page.locator("form[data-action='extend']").count() == 0
+    said = await page.locator("[data-testid=extended-once]").inner_text()
+    assert "không quá một lần" in said
+    await shot(page, "23-15-da-gia-han-mot-lan")
+    for kind in ("apology", "process-control"):
+        await page.goto(f"/ho-so/{code}/giay-to/{kind}")
+        button = page.locator("[data-testid=print]")
+        assert await button.is_visible()
+        # The button opens the browser's print dialog (window.print), no Ctrl+P.
+        await page.evaluate("window.__printed = 0; window.print = () => window.__printed++")
+        await button.click()
+        assert await page.evaluate("window.__printed") >= 1, await page.evaluate(
+            "document.querySelectorAll('script').length")
+        await page.emulate_media(media="print")
+        assert not await button.is_visible()  # not on the paper
+        await page.emulate_media(media="screen")
+    await shot(page, "23-15-nut-in")
