@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
+from bench.client import Api
 from motcua.access.tokens import create_dev_token
 from motcua.devstack.stack import Ports, Stack
 
@@ -94,12 +94,11 @@ class Running:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def http(self, connections: int = 64, timeout: float = 60.0) -> httpx.AsyncClient:
-        """An HTTP client on the API (keep-alive pool of `connections`)."""
-        return httpx.AsyncClient(
-            base_url=self.stack.api_url, headers=self.headers, timeout=timeout,
-            limits=httpx.Limits(max_connections=connections,
-                                max_keepalive_connections=connections))
+    def http(self, connections: int = 64, timeout: float = 60.0) -> Api:
+        """An HTTP client on the API (keep-alive, at most `connections` at once): the light
+        one (`bench.client`), so the load generator takes less of the cores it shares."""
+        return Api(self.stack.api_url, headers=self.headers, connections=connections,
+                   timeout=timeout)
 
     def pid(self, name: str) -> int:
         return self.stack.children[name].pid
@@ -142,7 +141,7 @@ ACTION_BODIES: dict[str, dict[str, Any]] = {
 }
 
 
-async def post_ok(http: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+async def post_ok(http: Api, path: str, body: dict[str, Any]) -> dict[str, Any]:
     """POST and insist on 2xx; returns the JSON body."""
     r = await http.post(path, json=body)
     if r.status_code >= 300:
@@ -151,7 +150,7 @@ async def post_ok(http: httpx.AsyncClient, path: str, body: dict[str, Any]) -> d
     return data
 
 
-async def lifecycle(http: httpx.AsyncClient) -> str:
+async def lifecycle(http: Api) -> str:
     """One full dossier life through the API: receive, assign, start, complete, return."""
     code = str((await post_ok(http, "/v1/dossiers", receive_body()))["code"])
     for action, body in ACTION_BODIES.items():

@@ -29,6 +29,20 @@ Each rule's texts are in `RULE_SOURCES` (shown on the receipt, the public page a
 "The end of the day" is the close of office (17:00), not 24:00 as Civil Code art. 148(6) says:
 results are handed over in office hours (our practice; see README, "Stated choices").
 
+Version 3 (Dec 2026, issue 23 item 8) changes only how a supplement pause moves the due time
+(`pause_extension`); receipts count as in version 2. Before it, the paused office time was
+added back to the minute, so a pause of seconds during office hours moved a 17:00 due time to
+the next morning (07:30 + the seconds), a whole day for Biểu 06, which compares dates. Now the
+paused office time is counted in whole minutes, and for a period counted in days (working days,
+calendar days, months, same day) in whole working days: each full office day's worth of paused
+time (`OfficeHours.day_length`, 7 h 30 min by default) moves the due date one working day, at
+the same clock time; the rest, less than a working day, moves nothing. A period in working
+hours adds the whole minutes back. Decision 766 item 2.1 subtracts "the supplement time"
+without fixing its unit (id 70311388051); counting it in the unit of the period, rounded down,
+is OUR READING: the citizen's time never makes the due date later than the office time the
+dossier actually waited, and a pause wholly outside office hours moves nothing. Dossiers
+received under version 2 keep adding the minutes back (their recomputations use their version).
+
 Version 1 (before the correction) moved an after-hours or day-off receipt to the next working
 day and then skipped that day too, one working day more than the law allows. Due times already
 given under it stay as given: a dossier keeps the rule version of its receipt deadline
@@ -56,8 +70,12 @@ def _plus(instant: datetime, delta: timedelta, cal: Calendar) -> datetime:
     return (instant.astimezone(UTC) + delta).astimezone(cal.tz)
 
 
-# The counting rule in force for new receipts. 1 = before the Nov 2026 correction.
-RULE_VERSION = 2
+# The counting rule in force for new receipts. 1 = before the Nov 2026 correction; 2 = day one
+# after the date of receipt; 3 = v2 with supplement pauses counted in whole working days for
+# day-based periods (Dec 2026, `pause_extension`).
+RULE_VERSION = 3
+# From this version on, pauses move day-based due times by whole working days.
+PAUSE_IN_WORKING_DAYS = 3
 
 # The texts each rule follows, by (counting rule, unit), as shown to citizens and inspectors.
 _DAY_ONE = ("Bộ luật Dân sự 2015 Điều 147 khoản 2; Nghị định 297/2025/NĐ-CP Điều 3 khoản 5 "
@@ -92,7 +110,7 @@ def rule_name(rule: str, unit: str, version: int = RULE_VERSION) -> str:
 
 def rule_source(rule: str, unit: str, version: int = RULE_VERSION) -> str:
     """The legal texts the rule follows (article and clause), or the legacy note for v1."""
-    if version < RULE_VERSION:
+    if version < 2:
         return RULE_V1_SOURCE
     if unit != TimeUnit.WORKING_DAYS.value:
         rule = CountingRule.CIVIL_CODE.value
@@ -270,6 +288,38 @@ def add_working_time(cal: Calendar, instant: datetime, duration: timedelta) -> d
                 return _plus(lo, remaining, cal)
             remaining -= available
         day += ONE_DAY
+
+
+def counted_pause(cal: Calendar, paused: timedelta, unit: TimeUnit | str,
+                  version: int = RULE_VERSION) -> tuple[timedelta, int]:
+    """How much of `paused` office time a pause adds back, as (office time, whole working
+    days): under rule v3, whole minutes, and for a day-based unit the number of whole working
+    days in them (the office time is then those days' office time); before v3, the office time
+    as it is (to the microsecond) and no day count."""
+    if version < PAUSE_IN_WORKING_DAYS:
+        return paused, 0
+    minutes = timedelta(minutes=paused // timedelta(minutes=1))
+    if TimeUnit(unit) == TimeUnit.WORKING_HOURS:
+        return minutes, 0
+    days = minutes // cal.hours.day_length
+    return days * cal.hours.day_length, days
+
+
+def pause_extension(cal: Calendar, due: datetime, paused: timedelta, unit: TimeUnit | str,
+                    version: int = RULE_VERSION) -> datetime:
+    """The due time after a pause of `paused` office time (`working_time_between`) under rule
+    `version` (module doc, version 3): day-based periods move by whole working days at the same
+    clock time, working-hour periods by whole minutes; before v3, by the office time itself
+    (`add_working_time`)."""
+    if version < PAUSE_IN_WORKING_DAYS:
+        return add_working_time(cal, due, paused)
+    counted, days = counted_pause(cal, paused, unit, version)
+    if TimeUnit(unit) == TimeUnit.WORKING_HOURS:
+        return add_working_time(cal, due, counted)
+    if days == 0:
+        return cal.local(due)
+    local = cal.local(due)
+    return cal.at(cal.nth_working_day_after(local.date(), days), local.time())
 
 
 def timeliness(office: Calendar | tzinfo, finished_at: datetime, due: datetime) -> Timeliness:

@@ -8,20 +8,23 @@ workflow's history, so a due time once given never changes on replay).
 # No `from __future__ import annotations`: this module is imported inside the workflow sandbox
 # with the rest of the domain, and is kept like its neighbours.
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from domain import commands as cmd
 from domain import events as ev
 from domain.calendar import Calendar
-from domain.catalog import Catalog, NoVerificationMaximum
+from domain.catalog import Catalog, NoVerificationMaximum, TimeUnit
 from domain.clock import (
+    PAUSE_IN_WORKING_DAYS,
     RULE_VERSION,
     add_working_time,
     due_at,
     due_soon_at,
+    pause_extension,
     rule_source,
     working_time_between,
 )
-from domain.contracts import DeadlineRequest, DeadlineResult
+from domain.contracts import DeadlineRequest, DeadlineResult, Pause
 from domain.dossier import Dossier
 
 # The events after which the citizen is given a new due time, and the reason recorded on it.
@@ -65,6 +68,19 @@ def request_for(state: Dossier) -> DeadlineRequest:
         verification=state.verification_required)
 
 
+def _after_pauses(cal: Calendar, due: datetime, pauses: Sequence[Pause], unit: TimeUnit,
+                  version: int) -> datetime:
+    """`due` moved by the office time of `pauses`: before rule v3 pause by pause, to the
+    microsecond (as those due times were given); from v3 their total, in whole working days for
+    a day-based period (`domain.clock.pause_extension`)."""
+    if version < PAUSE_IN_WORKING_DAYS:
+        for pause in pauses:
+            due = add_working_time(cal, due, working_time_between(cal, pause.start, pause.end))
+        return due
+    total = sum((working_time_between(cal, p.start, p.end) for p in pauses), timedelta(0))
+    return pause_extension(cal, due, total, unit, version)
+
+
 def compute(cal: Calendar, catalog: Catalog, request: DeadlineRequest) -> DeadlineResult:
     """The due time: the procedure's reduced time counted from the receipt, then the office
     time of every finished supplement pause added back. After an extension the leader's new
@@ -87,14 +103,11 @@ def compute(cal: Calendar, catalog: Catalog, request: DeadlineRequest) -> Deadli
         amount, unit = proc.verification_amount, proc.verification_unit
     legal = due_at(cal, request.received_at, amount, unit, proc.counting_rule,
                    rule_version=version)
-    for pause in request.pauses:
-        legal = add_working_time(cal, legal, working_time_between(cal, pause.start, pause.end))
+    legal = _after_pauses(cal, legal, request.pauses, unit, version)
     if request.extended_due_at is not None:  # the appointment in force: the apology's
-        due = request.extended_due_at
-        for pause in request.pauses:
-            if request.extended_at is None or pause.start >= request.extended_at:
-                due = add_working_time(cal, due,
-                                       working_time_between(cal, pause.start, pause.end))
+        since = [p for p in request.pauses
+                 if request.extended_at is None or p.start >= request.extended_at]
+        due = _after_pauses(cal, request.extended_due_at, since, unit, version)
     else:
         due = legal
     return DeadlineResult(

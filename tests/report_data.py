@@ -142,6 +142,7 @@ class Hand:
     late_day: date | None = None
     rated: tuple[date, str] | None = None
     unhappy: date | None = None  # first complaint or not-satisfied rating (766 item 5.4)
+    closed: bool = False  # ended without a result (refused, withdrawn, stopped)
 
     def overdue(self, cutoff: date) -> bool:
         """Still in progress at the end of `cutoff`, would it count as overdue?"""
@@ -178,8 +179,10 @@ def by_hand(events: list[ev.Event]) -> Hand:
                 h.timeliness = "on_time"
             else:  # refusal, stop and withdrawal alike (Decision 766; issue 11 point 6)
                 end, due = office_day(e.at), office_day(before.judged_due_at)
+                # Definition 2026-12.1: an end without a result is never early.
                 h.timeliness = ("late" if before.late_by_supplement or end > due
-                                else "on_time" if end == due else "early")
+                                else "on_time")
+            h.closed = not isinstance(e, ev.ResultReady)
     h.judged = h.judged or state
     return h
 
@@ -200,6 +203,7 @@ def count_by_hand(hands: list[Hand], start: date, end: date, as_of: date, unit: 
         n["received_carried_over"] += h.received < start and (h.resolved or end) >= start
         if h.resolved and start <= h.resolved <= end:
             n[f"resolved_{h.timeliness}"] += 1
+            n["resolved_without_result"] += h.closed
         open_at_end = h.received <= end and (h.resolved is None or h.resolved > end)
         n["in_progress_total"] += open_at_end
         n["in_progress_overdue"] += open_at_end and h.overdue(cutoff)
@@ -213,7 +217,8 @@ def count_by_hand(hands: list[Hand], start: date, end: date, as_of: date, unit: 
 def counted(report: Report) -> dict[tuple[str | None, ...], Counter[str]]:
     """The report's rows as the same counters (zero columns dropped)."""
     return {(r.unit_code, r.procedure_code): +Counter(
-        {c: v for c, v in r.as_dict().items() if c in (*COUNTS, "in_progress_total")})
+        {c: v for c, v in r.as_dict().items() if c in (*COUNTS, "in_progress_total",
+                                                     "resolved_without_result")})
         for r in report.rows if any(getattr(r, c) for c in COUNTS)}
 
 

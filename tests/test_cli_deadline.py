@@ -117,4 +117,4 @@ def test_explain_names_the_rule_and_its_text(capsys: pytest.CaptureFixture[str])
     assert main(["--received", "2026-11-28T09:00", "--days", "3", "--explain"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "2026-12-02T17:00:00+07:00"
-    assert out[1].startswith("civil_code/working_days@v2: Bộ luật Dân sự 2015 Điều 147 khoản 2")
+    assert out[1].startswith("civil_code/working_days@v3: Bộ luật Dân sự 2015 Điều 147 khoản 2")

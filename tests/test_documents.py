@@ -169,7 +169,8 @@ def test_refusal_escapes_user_text(catalog: Catalog) -> None:
         cmd.RefuseDossier(reason="Không thuộc thẩm quyền & <b>sai</b>", actor="clerk-1"),
         at(8, 9))
     html = render("refusal", story.stored, catalog)
-    assert "Phiếu từ chối tiếp nhận giải quyết hồ sơ" in html
+    # Refused after acceptance: the unit's notice, not form 03 (issue 23 item 6).
+    assert "Thông báo từ chối giải quyết hồ sơ" in html
     assert "<script>" not in html and "<b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Không thuộc thẩm quyền &amp; &lt;b&gt;sai&lt;/b&gt;" in html
@@ -305,8 +306,10 @@ def test_receipt_names_the_counting_rule_and_its_texts(catalog: Catalog) -> None
     """The receipt says how the appointment was counted and which texts that follows; a
     deadline stored before the Nov 2026 correction (no rule version) says it was rule v1."""
     legacy = render("receipt", received().stored, catalog)
-    assert "civil_code/working_days@v1" in legacy
-    assert "motcua quy tắc v1" in legacy
+    # In words, never the identifier (issue 23 item 5).
+    assert "civil_code" not in legacy and "@v1" not in legacy
+    assert "motcua quy tắc v1" not in legacy
+    assert "Cách tính thời hạn: hạn đã hẹn theo cách tính trước khi đính chính" in legacy
     story = Story().do(cmd.ReceiveDossier(
         code=CODE, unit_code=UNIT, procedure_code=PROCEDURE, channel=Channel.COUNTER,
         applicant_name="Nguyễn Văn An", actor="clerk-1"), at(8, 8, 30))
@@ -323,7 +326,9 @@ def test_receipt_names_the_counting_rule_and_its_texts(catalog: Catalog) -> None
         payload=json.loads(json.dumps(ev.to_payload(events[0]), ensure_ascii=False)),
         metadata={"actor": "clerk-1"}, recorded_at=events[0].at))
     html = render("receipt", story.stored, catalog)
-    assert "Cách tính thời hạn: civil_code/working_days@v2" in html
+    assert ("Cách tính thời hạn: tính từ ngày làm việc kế tiếp ngày tiếp nhận, đủ 02 ngày "
+            "làm việc") in html
+    assert "civil_code" not in html and "working_days" not in html
     assert "Bộ luật Dân sự 2015 Điều 147 khoản 2" in html
     assert story.state.counting_rule == ("civil_code/working_days@v2",
                                          "Bộ luật Dân sự 2015 Điều 147 khoản 2")

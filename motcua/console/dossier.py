@@ -46,8 +46,10 @@ from motcua.console.web import (
 )
 from motcua.documents import KINDS, DocumentUnavailable, render
 from motcua.documents.narration import REASON_LABELS, describe
+from motcua.documents.pauses import pause_effect, pause_lines
+from motcua.documents.people import people_of
 from motcua.documents.render import Lookup
-from motcua.documents.timefmt import vn_duration
+from motcua.documents.timefmt import rule_sentence, vn_duration
 from motcua.eventstore.store import read_stream
 from motcua.problems import Problem
 
@@ -180,14 +182,22 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
     unit = res.catalog.units.get(d.unit_code)
     versions = [{"version": e.payload.get("version"), "due": _at(e.payload.get("due_at"), tz),
                  "reason": _REASONS.get(e.payload.get("reason", ""), e.payload.get("reason")),
-                 "rule": e.payload.get("rule"),
                  "time": vn_duration(e.payload.get("amount", 0), e.payload.get("unit", ""))}
                 for e in events if e.event_type == "DeadlineSet"]
-    pauses = [(_span(int(e.payload.get("paused_seconds", 0))), e.recorded_at) for e in events
-              if e.event_type == "SupplementReceived"]
+    # Each pause's office time (what the rule counts) and what their total moved (issue 23
+    # item 8), so the minutes shown agree with the due time.
+    pauses = pause_lines(res.calendar, d.pauses)
+    pause_note = pause_effect(res.calendar, d.pauses, d.deadline_unit,
+                              d.counting_rule_version or 0)
     verifiable = getattr(procedure, "verification_amount", None) is not None
     offered = allowed_actions(current, d, verifiable=verifiable)
-    rule = getattr(d, "counting_rule", None)  # (name, legal source) of the due time's rule
+    # How the due time in force was counted, in words (its identifier stays in the API).
+    rule_text = rule_sentence(d.deadline_rule, d.deadline_unit,
+                              next((int(v.get("amount", 0)) for v in reversed(
+                                  [e.payload for e in events
+                                   if e.event_type == "DeadlineSet"])), 0),
+                              d.counting_rule_version or 0)
+    people = await people_of(res.db(), events)
     users = await list_users(res.db())
     officers = [u for u in users
                 if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)]
@@ -205,10 +215,11 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
         return f"{name} ({username})" if name and name != username else username
 
     timeline = [{"at": e.recorded_at, "actor": who(e.metadata.get("actor")),
-                 "what": describe(e.event, tz).sentence(private)} for e in events]
+                 "what": describe(e.event, tz, people).sentence(private)} for e in events]
     return page(request, "dossier.html", status=status, d=d, code=code, private=private,
                 procedure=procedure, unit=unit, left=left, left_css=css,
                 sla=d.sla_status(now()), versions=versions, pauses=pauses,
+                pause_note=pause_note,
                 timeline=timeline, documents=_documents(request, events) if private else [],
                 actions=[a for a in actions if a not in IRREVERSIBLE],
                 irreversible=[a for a in actions if a in IRREVERSIBLE], labels=ACTION_LABELS,
@@ -220,7 +231,7 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 assignee=who(d.assignee) if d.assignee else "—",
                 error=error, error_fields=error_fields or [],
                 form_id=secrets.token_urlsafe(18), done=ACTION_LABELS.get(done, ""),
-                rule=rule if isinstance(rule, tuple) and len(rule) == 2 else None,
+                rule=(rule_text, d.counting_rule[1]) if rule_text else None,
                 may_rate="rate" in offered,
                 today=vn_day(res.calendar.local(now()).date()),
                 # Files (issue 26, motcua/console/files.py): listed from the events.
@@ -319,7 +330,7 @@ async def printable(request: Request, current: Session, code: str, kind: str,
                            "dân.") from None
     try:
         html = render(kind, events, resources(request).catalog, resources(request).calendar.tz,
-                      lookup=lookup)
+                      lookup=lookup, people=await people_of(resources(request).db(), events))
     except DocumentUnavailable as err:
         raise ConsoleError(409, f"Hồ sơ chưa có giấy tờ này ({err.reason}).") from err
     # A Print button on every paper (issue 23 item 15), hidden when printed.

@@ -31,7 +31,7 @@ a step on an earlier Vietnam-time date than the due date is "Trước hạn", on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from enum import Enum
 
 from domain import events as ev
@@ -72,8 +72,8 @@ class _Step:
 def rows(h: History) -> list[Row]:
     """The slip's rows, numbered from 1, with each step's verdict (rule in the module doc)."""
     applicant = f"Ông/Bà {h.received.applicant_name}"
-    holder = h.received_by or DESK
-    desk = next((rec.actor for rec in h.steps
+    holder = h.name(h.received_by) if h.received_by else DESK
+    desk = next((h.name(rec.actor) for rec in h.steps
                  if isinstance(rec.event, ev.ResultReturned) and rec.actor), DESK)
     due: datetime | None = None
     out: list[Row] = []
@@ -82,7 +82,7 @@ def rows(h: History) -> list[Row]:
         if isinstance(event, ev.DeadlineSet):
             due = _legal_due(event, due)
             continue
-        step = _step(rec, applicant, holder, desk, h.tz)
+        step = _step(rec, applicant, holder, desk, h)
         if step is None:
             continue
         if isinstance(event, ev.OfficerAssigned | ev.ProcessingStarted):
@@ -96,10 +96,18 @@ def rows(h: History) -> list[Row]:
             result = step.judged
         else:
             result = timeliness(h.tz, step.at, against) if against is not None else None
+        note = step.note
+        if isinstance(event, ev.SupplementReceived) and due is not None and against is not None:
+            # What the pause did to the due time, so the slip never shows two due times
+            # without saying why (issue 23 item 8).
+            moved = ("hạn giải quyết không đổi" if against == due else
+                     f"hạn giải quyết chuyển từ {vn_time(due, h.tz)} sang "
+                     f"{vn_time(against, h.tz)}")
+            note = "; ".join(n for n in (note, moved) if n)
         out.append(Row(number=len(out) + 1, step=step.step, giver=step.giver,
                        receiver=step.receiver, at=vn_time(step.at, h.tz),
                        verdict=VERDICT_LABELS[result] if result else "",
-                       verdict_class=result.value if result else "", note=step.note))
+                       verdict_class=result.value if result else "", note=note))
     return out
 
 
@@ -154,19 +162,20 @@ _HANDOFFS: dict[type[ev.Event], tuple[_Party, _Party]] = {
 
 
 def _step(rec: EventEnvelope, applicant: str, holder: str, desk: str,
-          tz: tzinfo) -> _Step | None:
+          h: History) -> _Step | None:
     """Step name, giver, receiver, time and note of one event (worded by `describe`); None if
     it is no hand-off. `holder` is who holds the dossier before it, `desk` who receives the
-    result."""
+    result; staff are named by full name (`History.name`)."""
     event = rec.event
     parties = _HANDOFFS.get(type(event))
     if parties is None:
         return None
     officer = event.officer if isinstance(event, ev.OfficerAssigned | ev.ProcessingStarted) \
         else ""
-    names = {_Party.APPLICANT: applicant, _Party.ACTOR: rec.actor or DESK, _Party.HOLDER: holder,
-             _Party.OFFICER: officer, _Party.DESK: DESK, _Party.RESULT_DESK: desk}
-    told = describe(event, tz)
+    names = {_Party.APPLICANT: applicant,
+             _Party.ACTOR: h.name(rec.actor) if rec.actor else DESK, _Party.HOLDER: holder,
+             _Party.OFFICER: h.name(officer), _Party.DESK: DESK, _Party.RESULT_DESK: desk}
+    told = describe(event, h.tz, h.people)
     note = told.note()
     if isinstance(event, ev.OfficerAssigned) and names[_Party.ACTOR] != holder:
         note = "; ".join(n for n in (note, f"Phân công: {names[_Party.ACTOR]}") if n)

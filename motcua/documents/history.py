@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TypeVar
@@ -12,6 +13,7 @@ from domain.catalog import Catalog, UnknownProcedure, UnknownUnit
 from domain.dossier import Dossier, fold
 from domain.envelope import EventEnvelope
 from motcua.catalog.calendar import office_zone
+from motcua.documents.people import Person, name_of
 
 E = TypeVar("E", bound=ev.Event)
 
@@ -51,6 +53,8 @@ class History:
     unit_name: str
     province: str
     tz: tzinfo  # the office time zone the documents print times in (the calendar's)
+    # The users the events name, by login (`people.people_of`); empty: logins are printed.
+    people: Mapping[str, Person] = dataclasses.field(default_factory=dict)
 
     def all(self, cls: type[E]) -> list[E]:
         """The events of type `cls`, in stream order."""
@@ -67,12 +71,20 @@ class History:
         return found[-1] if found else None
 
     def actor_of(self, event: ev.Event) -> str:
-        """Who recorded `event` (the metadata's actor)."""
+        """Who recorded `event` (the metadata's actor), as a login."""
         return next((s.actor for s in self.steps if s.event is event), "")
+
+    def name(self, login: str) -> str:
+        """The full name papers print for `login` (the login when no user has it)."""
+        return name_of(self.people, login)
+
+    def person(self, login: str) -> Person | None:
+        """The user `login` is, if known."""
+        return self.people.get(login)
 
 
 def load(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
-         tz: tzinfo | None = None) -> History:
+         tz: tzinfo | None = None, people: Mapping[str, Person] | None = None) -> History:
     """Type, order and fold one dossier's stored events; `DocumentUnavailable` before receipt.
     `tz` is the office time zone (the calendar's; default: the domain's default zone)."""
     if not events:
@@ -102,4 +114,4 @@ def load(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
         unit_name, province = f"Cơ quan mã {first.unit_code}", ""
     return History(steps=steps, state=state, received=first, received_by=received_by,
                    procedure_name=procedure_name, unit_name=unit_name, province=province,
-                   tz=tz or office_zone())
+                   tz=tz or office_zone(), people=dict(people or {}))

@@ -18,6 +18,7 @@ from datetime import tzinfo
 
 from domain import events as ev
 from domain.states import AlertKind, Satisfaction
+from motcua.documents.people import People, name_of
 from motcua.documents.timefmt import CHANNEL_LABELS, vn_time
 
 SATISFACTION_LABELS: dict[str, str] = {
@@ -101,8 +102,10 @@ def _applicant(name: str) -> Detail:
     return Detail("người nộp", name, printed=False)
 
 
-def describe(event: ev.Event, tz: tzinfo) -> Telling:
-    """`event` told in Vietnamese; instants in the office time zone `tz`."""
+def describe(event: ev.Event, tz: tzinfo, people: People | None = None) -> Telling:
+    """`event` told in Vietnamese; instants in the office time zone `tz`; staff named by full
+    name from `people` (`motcua.documents.people.people_of`; a login no user has stays)."""
+    known = people or {}
     match event:
         case ev.DossierReceived() as e:
             how = f"Hình thức nộp: {CHANNEL_LABELS[e.channel]}"
@@ -136,10 +139,12 @@ def describe(event: ev.Event, tz: tzinfo) -> Telling:
             return Telling(step="Hạn xử lý", line=(f"Hạn xử lý (phiên bản {e.version}, {why}): "
                                                    f"{vn_time(e.due_at, tz)}"))
         case ev.OfficerAssigned() as e:
-            return Telling(step="Phân công xử lý", line=f"Phân công cho {e.officer}",
+            return Telling(step="Phân công xử lý",
+                           line=f"Phân công cho {name_of(known, e.officer)}",
                            details=_details(("ghi chú", e.note)))
         case ev.ProcessingStarted() as e:
-            return Telling(step="Bắt đầu giải quyết", line=f"{e.officer} bắt đầu xử lý")
+            return Telling(step="Bắt đầu giải quyết",
+                           line=f"{name_of(known, e.officer)} bắt đầu xử lý")
         case ev.SupplementRequested() as e:
             late = (" (lần thứ hai: tính là trễ hạn)" if e.counts_as_late else "")
             return Telling(step="Yêu cầu bổ sung, hoàn thiện hồ sơ",

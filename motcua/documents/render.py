@@ -18,12 +18,19 @@ import segno
 
 from domain import events as ev
 from domain.catalog import Catalog
-from domain.clock import rule_name, rule_source
+from domain.clock import rule_source
 from domain.codes import register_entry
 from domain.envelope import EventEnvelope
 from motcua.documents.control import rows
 from motcua.documents.history import DocumentUnavailable, History, UnknownDocument, load
-from motcua.documents.timefmt import CHANNEL_LABELS, vn_date, vn_duration, vn_time
+from motcua.documents.people import People
+from motcua.documents.timefmt import (
+    CHANNEL_LABELS,
+    rule_sentence,
+    vn_date,
+    vn_duration,
+    vn_time,
+)
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("motcua.documents", "templates"),
@@ -63,14 +70,16 @@ def _receipt(kind: str, h: History) -> Context:
     return {**_common(h, h.state.received_at or h.received.at),
             "documents": list(h.received.documents),
             "duration": vn_duration(first.amount, first.unit),
-            "due_at": vn_time(first.due_at, h.tz), "clerk": h.received_by,
+            "due_at": vn_time(first.due_at, h.tz), "clerk": h.name(h.received_by),
             "result_delivery": RESULT_DELIVERY_LABELS.get(h.received.result_delivery,
                                                           h.received.result_delivery),
             "register": register_entry(h.state.code),
-            # The counting rule and its texts, so the citizen can check the appointment.
-            "rule_name": rule_name(first.rule, first.unit, first.rule_version),
-            "rule_source": first.rule_source or rule_source(first.rule, first.unit,
-                                                            first.rule_version)}
+            # How the appointment was counted, in words, with its texts, so the citizen can
+            # check it (the rule's identifier stays in the API: issue 23 item 5).
+            "rule_text": rule_sentence(first.rule, first.unit, first.amount,
+                                       first.rule_version),
+            "rule_source": "" if first.rule_version < 2 else (
+                first.rule_source or rule_source(first.rule, first.unit, first.rule_version))}
 
 
 def _supplement_request(kind: str, h: History) -> Context:
@@ -80,15 +89,37 @@ def _supplement_request(kind: str, h: History) -> Context:
     last = requests[-1]  # the latest request is the one the citizen must answer now
     return {**_common(h, last.at), "reason": last.reason, "documents": list(last.documents),
             "requested_at": vn_time(last.at, h.tz), "ordinal": len(requests),
-            "officer": h.actor_of(last)}
+            "officer": h.name(h.actor_of(last))}
+
+
+def _signers(h: History, event: ev.Event) -> Context:
+    """Who signs a paper the head of the unit issues (apology, stop notice, refusal after
+    acceptance): the one who recorded it when a leader, else nobody printed under "THỦ TRƯỞNG
+    CƠ QUAN" (the head signs by hand) and the one who recorded it as "Người lập"."""
+    login = h.actor_of(event)
+    person = h.person(login)
+    if person is not None and person.is_leader:
+        return {"head": person.full_name, "preparer": "", "preparer_title": ""}
+    return {"head": "", "preparer": h.name(login),
+            "preparer_title": person.title if person else ""}
 
 
 def _refusal(kind: str, h: History) -> Context:
+    # Two papers, one per refusal (issue 23 item 6). At intake (an online submission not
+    # accepted): form 03 of Circular 01/2018/TT-VPCP, "Phiếu từ chối tiếp nhận giải quyết hồ
+    # sơ", signed by the receiving clerk. After acceptance (a leader refuses during processing):
+    # the unit's written notice with the reason, signed by its head; no national form for it
+    # was found, so its wording is our reading (docs/legal-rules.md).
     refused = h.last(ev.DossierRefused)
-    if refused is None:
+    if refused is not None:
+        return {**_common(h, refused.at), "reason": refused.reason, "after_acceptance": True,
+                "refused_at": vn_time(refused.at, h.tz), **_signers(h, refused)}
+    at_intake = h.last(ev.SubmissionRefused)
+    if at_intake is None:
         raise DocumentUnavailable(kind, "the dossier was not refused")
-    return {**_common(h, refused.at), "reason": refused.reason,
-            "refused_at": vn_time(refused.at, h.tz), "clerk": h.actor_of(refused)}
+    return {**_common(h, at_intake.at), "reason": at_intake.reason, "after_acceptance": False,
+            "refused_at": vn_time(at_intake.at, h.tz),
+            "clerk": h.name(h.actor_of(at_intake))}
 
 
 def _apology(kind: str, h: History) -> Context:
@@ -97,8 +128,8 @@ def _apology(kind: str, h: History) -> Context:
         raise DocumentUnavailable(kind, "the appointment was never extended")
     return {**_common(h, extended.at), "reason": extended.reason,
             "previous_due_at": vn_time(extended.previous_due_at, h.tz),
-            "new_due_at": vn_time(extended.new_due_at, h.tz), "leader": h.actor_of(extended),
-            "in_time": extended.in_time}
+            "new_due_at": vn_time(extended.new_due_at, h.tz), "in_time": extended.in_time,
+            **_signers(h, extended)}
 
 
 def _stop_notice(kind: str, h: History) -> Context:
@@ -111,7 +142,7 @@ def _stop_notice(kind: str, h: History) -> Context:
     return {**_common(h, stopped.at), "reason": stopped.reason,
             "stopped_at": vn_time(stopped.at, h.tz),
             "withdrawn_at": vn_date(withdrawn.at, h.tz) if withdrawn else "",
-            "leader": h.actor_of(stopped)}
+            **_signers(h, stopped)}
 
 
 def _process_control(kind: str, h: History) -> Context:
@@ -128,7 +159,7 @@ def _process_control(kind: str, h: History) -> Context:
 _BUILDERS: dict[str, tuple[str, Callable[[str, History], Context]]] = {
     "receipt": ("receipt.html", _receipt),
     "supplement-request": ("supplement_request.html", _supplement_request),
-    "refusal": ("refusal.html", _refusal),
+    "refusal": ("refusal.html", _refusal),  # the template picks the paper of the refusal
     "apology": ("apology.html", _apology),
     "process-control": ("process_control.html", _process_control),
     "stop-notice": ("stop_notice.html", _stop_notice),
@@ -150,16 +181,19 @@ class Lookup:
 
 
 def render(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
-           tz: tzinfo | None = None, *, lookup: Lookup | None = None) -> str:
+           tz: tzinfo | None = None, *, lookup: Lookup | None = None,
+           people: People | None = None) -> str:
     """The `kind` document of the dossier whose stored `events` are given, as an HTML page,
     with times in the office time zone `tz` (the calendar's; default: the domain's default).
+    `people` (`people.people_of`) names the staff by full name and tells who may sign as head
+    of the unit; without it the papers print logins.
 
     Raises `UnknownDocument` for a kind not in `KINDS`, and `DocumentUnavailable` when the events
     lack what the document needs (no receipt, no refusal, no extension...)."""
     if kind not in _BUILDERS:
         raise UnknownDocument(kind)
     template_name, build = _BUILDERS[kind]
-    history = load(kind, events, catalog, tz)
+    history = load(kind, events, catalog, tz, people)
     context = build(kind, history)
     context["lookup"] = lookup if kind == "receipt" else None
     return _ENV.get_template(template_name).render(context)

@@ -61,3 +61,43 @@ def vn_duration(amount: int, unit: str) -> str:
     words = _UNIT_WORDS.get(unit, unit)
     return f"{amount:02d} {words}"
 
+
+
+# How each counting rule reads for a citizen (issue 23 item 5: the rule's identifier, e.g.
+# `civil_code/working_days@v2`, stays in the API; papers and screens say it in a sentence).
+_RULE_SENTENCES: dict[tuple[str, str], str] = {
+    ("civil_code", "working_days"):
+        "tính từ ngày làm việc kế tiếp ngày tiếp nhận, đủ {n} ngày làm việc (không tính thứ "
+        "Bảy, Chủ nhật, ngày nghỉ lễ, tết); trả kết quả trong giờ làm việc của ngày cuối cùng",
+    ("same_time_of_day", "working_days"):
+        "tính từ ngày làm việc kế tiếp ngày tiếp nhận, đủ {n} ngày làm việc (không tính thứ "
+        "Bảy, Chủ nhật, ngày nghỉ lễ, tết); hẹn trả vào cùng giờ tiếp nhận của ngày cuối cùng",
+    ("civil_code", "calendar_days"):
+        "tính từ ngày kế tiếp ngày tiếp nhận, đủ {n} ngày kể cả ngày nghỉ; nếu ngày cuối cùng "
+        "là ngày nghỉ thì hẹn trả vào ngày làm việc kế tiếp",
+    ("civil_code", "months"):
+        "{n} tháng tính từ ngày kế tiếp ngày tiếp nhận, đến ngày tương ứng của tháng cuối "
+        "cùng; nếu ngày đó là ngày nghỉ thì hẹn trả vào ngày làm việc kế tiếp",
+    ("civil_code", "working_hours"):
+        "{n} giờ làm việc tính từ thời điểm tiếp nhận, chỉ tính giờ hành chính",
+    ("civil_code", "same_day"):
+        "trả kết quả trong ngày tiếp nhận; hồ sơ tiếp nhận sau 15 giờ được trả trong ngày "
+        "làm việc kế tiếp",
+}
+_RULE_V1_SENTENCE = ("hạn đã hẹn theo cách tính trước khi đính chính tháng 11/2026 (hồ sơ nhận "
+                     "ngoài giờ làm việc hoặc ngày nghỉ được tính từ ngày làm việc kế tiếp), "
+                     "được giữ nguyên như đã hẹn")
+
+
+def rule_sentence(rule: str, unit: str, amount: int, version: int) -> str:
+    """How the due time was counted, as a sentence for the citizen, e.g. 'tính từ ngày làm
+    việc kế tiếp ngày tiếp nhận, đủ 07 ngày làm việc …'. Calendar days and months always end at
+    the close of office (`domain.clock.rule_name` names them civil_code); empty for no rule."""
+    if not rule or not unit:
+        return ""
+    if version < 2:
+        return _RULE_V1_SENTENCE
+    if unit != TimeUnit.WORKING_DAYS.value:
+        rule = "civil_code"
+    text = _RULE_SENTENCES.get((rule, unit))
+    return text.format(n=f"{amount:02d}") if text else ""

@@ -28,6 +28,7 @@ from domain import events as ev
 from domain.decide import timeliness_at
 from domain.dossier import Dossier
 from domain.due import overdue_from_day
+from domain.states import DossierState, Timeliness
 from motcua.eventstore.store import Conn
 
 DAY, MONTH, YEAR = 0, 1, 2
@@ -37,7 +38,12 @@ BOTH, UNIT, PROVINCE, PROCEDURE = 0, 1, 2, 3
 ALL = ""
 MEASURES = ("recv_counter", "recv_online", "recv_postal", "res_early", "res_on_time",
             "res_late", "res_overdue", "overdue_delta", "sat_very_satisfied", "sat_satisfied",
-            "sat_not_satisfied", "unhappy")
+            "sat_not_satisfied", "unhappy", "res_closed_on_time", "res_closed_late")
+# The states in which processing ended without a result: refused after acceptance, withdrawn
+# (then stopped), stopped. Report definition 2026-12.1 (motcua.reports.sla): such an end by
+# the due date is "closed_on_time" (Biểu 06 "Đúng hạn", never "Trước hạn"), after it
+# "closed_late" ("Quá hạn"), and both are shown apart as well.
+CLOSED_STATES = frozenset({DossierState.REFUSED, DossierState.WITHDRAWN, DossierState.STOPPED})
 _INDEX = {m: i for i, m in enumerate(MEASURES)}
 
 
@@ -126,8 +132,18 @@ def advance(prev: Fact | None, a: Applied, tz: tzinfo) -> Fact | None:
     # Resolved by this event: judged on the state just before it (closing clears the pause).
     verdict = s.timeliness or timeliness_at(s, s.finished_at)
     return dataclasses.replace(
-        base, resolved_day=office_day(s.finished_at, tz), timeliness=verdict.value,
+        base, resolved_day=office_day(s.finished_at, tz), timeliness=verdict_of(s, verdict),
         overdue_from=overdue_from(a.before, received_day, late_flag, tz))
+
+
+def verdict_of(s: Dossier, verdict: Timeliness) -> str:
+    """The fact's verdict: the domain's early / on time / late for a dossier with a result;
+    for one ended without a result (`CLOSED_STATES`), closed_on_time by its due date (an early
+    refusal is not early service) or closed_late after it (Decision 766 item 2.1 judges such
+    an end by end <= appointment only; report definition 2026-12.1)."""
+    if s.state in CLOSED_STATES:
+        return "closed_late" if verdict is Timeliness.LATE else "closed_on_time"
+    return verdict.value
 
 
 def contributions(f: Fact) -> Iterable[tuple[date, str, int]]:
@@ -237,7 +253,8 @@ def _recount_sql() -> list[str]:
     overdue = ("overdue_from IS NOT NULL AND (resolved_day IS NULL "
                "OR overdue_from < resolved_day)")
     choice = {"recv": ("channel", ("counter", "online", "postal")),
-              "res": ("timeliness", ("early", "on_time", "late")),
+              "res": ("timeliness", ("early", "on_time", "late", "closed_on_time",
+                                      "closed_late")),
               "sat": ("satisfaction", ("very_satisfied", "satisfied", "not_satisfied"))}
     one = {p: {f"{p}_{v}": f"({col} = '{v}')::int" for v in values}
            for p, (col, values) in choice.items()}

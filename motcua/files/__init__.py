@@ -11,3 +11,11 @@
 The bytes never enter the event store: the dossier's stream gets a `FileAttached` event with
 the description and SHA-256 (through the workflow's `attach_file` update).
 """
+
+import warnings
+
+# pyHanko imports cryptography's DSA key type at import time, which cryptography deprecates;
+# we never sign or verify with DSA, and the warning would be the first line a CLI user reads
+# (`motcua catalog import` answers errors in one line). Only this message is silenced.
+warnings.filterwarnings("ignore", message="DSA is deprecated", module="pyhanko")
+

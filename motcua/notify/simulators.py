@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,11 +56,14 @@ class Simulator:
     requests: list[Received] = field(default_factory=list)
     sms: list[dict[str, Any]] = field(default_factory=list)
     zalo: list[dict[str, Any]] = field(default_factory=list)
-    _failures: list[int] = field(default_factory=list)
+    _failures: list[tuple[int, Callable[[dict[str, Any]], bool] | None]] = field(
+        default_factory=list)
 
-    def fail_next(self, n: int, status: int = 503) -> None:
-        """Answer the next `n` requests (any service) with `status`."""
-        self._failures += [status] * n
+    def fail_next(self, n: int, status: int = 503,
+                  when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """Answer the next `n` requests (any service; with `when`, only those whose JSON body
+        it accepts) with `status`."""
+        self._failures += [(status, when)] * n
 
     def accepted(self, path: str) -> list[dict[str, Any]]:
         """The objects of the requests to `path` that were answered with success."""
@@ -76,7 +79,10 @@ class Simulator:
                        body if isinstance(body, dict) else {})
         self.requests.append(got)
         if self._failures:
-            return got, JSONResponse({"message": "maintenance"}, self._failures.pop(0))
+            status, when = self._failures[0]
+            if when is None or when(got.body):
+                self._failures.pop(0)
+                return got, JSONResponse({"message": "maintenance"}, status)
         return got, None
 
     async def portal(self, request: Request) -> Response:

@@ -27,8 +27,10 @@ from motcua.eventstore.store import Conn
 
 GROUPS = ("unit", "procedure")
 # issue 11: item 5.4 over dossiers, with complaints; ".2": online intake (points 7-8); ".3": the
-# text states the verdicts the code already gave (withdrawal judged, legal due time)
-DEFINITION_VERSION = "2026-11.3"
+# text states the verdicts the code already gave (withdrawal judged, legal due time);
+# "2026-12.1" (issue 23 item 10, shared with the internal procedures of that round): an end
+# without a result is never "early", and is counted apart (`resolved_without_result`)
+DEFINITION_VERSION = "2026-12.1"
 DEFINITIONS: list[dict[str, str]] = [
     {"id": "bieu06", "source": "Biểu số 06/VPCP/KSTT, Circular 01/2020/TT-VPCP",
      "text": "Dates compared in the office time zone (`timezone`). Received in the "
@@ -37,9 +39,13 @@ DEFINITIONS: list[dict[str, str]] = [
      "the period, not resolved before it. received_total = online + direct_postal + "
      "carried_over = resolved_total + in_progress_total. Resolved: processing ended in "
      "the period (result ready, or refused, withdrawn, stopped): early if the end date is "
-     "before the due date, on time on it or with no due time, late after it; a withdrawal "
-     "is judged like any other end (Decision 766); a second supplement request during "
-     "processing = late. In "
+     "before the due date, on time on it or with no due time, late after it; a second "
+     "supplement request during processing = late. An end without a result (refused after "
+     "acceptance, withdrawn, stopped) is judged by end <= due date only (Decision 766 item "
+     "2.1 counts it on time then): on time by the due date, never early (an early refusal is "
+     "not early service; provincial Biểu 06 exports count such ends under 'Đúng hạn'), late "
+     "after it; resolved_without_result counts these ends (of resolved_on_time and "
+     "resolved_late). In "
      "progress: received by the period's last day and not resolved by it; overdue when "
      "its due date is on or before that day (for a period not over yet: before the "
      "report date), or a second supplement request made it late by then; else within "
@@ -81,14 +87,14 @@ def definition(tz_name: str) -> dict[str, Any]:
 COUNTS = ("received_online", "received_direct_postal", "received_carried_over",
           "resolved_early", "resolved_on_time", "resolved_late", "in_progress_overdue",
           "rated_very_satisfied", "rated_satisfied", "rated_not_satisfied",
-          "complained_or_not_satisfied")
+          "complained_or_not_satisfied", "closed_on_time", "closed_late")
 COLUMNS = ("unit_code", "procedure_code", "received_total", "received_online",
            "received_direct_postal", "received_carried_over", "resolved_total",
            "resolved_early", "resolved_on_time", "resolved_late", "in_progress_total",
            "in_progress_within_time", "in_progress_overdue", "rated_total",
            "rated_very_satisfied", "rated_satisfied", "rated_not_satisfied",
            "complained_or_not_satisfied", "on_time_rate", "resolved_on_time_rate",
-           "satisfaction_rate", "satisfaction_index")
+           "satisfaction_rate", "satisfaction_index", "resolved_without_result")
 _EPOCH = date(1, 1, 1)
 
 
@@ -113,12 +119,18 @@ class Row:
     rated_satisfied: int = 0
     rated_not_satisfied: int = 0
     complained_or_not_satisfied: int = 0
+    # Ends without a result (refused after acceptance, withdrawn, stopped), by the due date or
+    # after it: shown under on time / late and apart (definition 2026-12.1).
+    closed_on_time: int = 0
+    closed_late: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Every column, in `COLUMNS` order, with the totals and rates (see DEFINITIONS)."""
         received = self.received_online + self.received_direct_postal + self.received_carried_over
-        early_or_on_time = self.resolved_early + self.resolved_on_time
-        resolved = early_or_on_time + self.resolved_late
+        on_time_total = self.resolved_on_time + self.closed_on_time
+        late_total = self.resolved_late + self.closed_late
+        early_or_on_time = self.resolved_early + on_time_total
+        resolved = early_or_on_time + late_total
         in_progress = received - resolved
         within = in_progress - self.in_progress_overdue
         liked = self.rated_very_satisfied + self.rated_satisfied
@@ -132,8 +144,8 @@ class Row:
             "received_total": received, "received_online": self.received_online,
             "received_direct_postal": self.received_direct_postal,
             "received_carried_over": self.received_carried_over, "resolved_total": resolved,
-            "resolved_early": self.resolved_early, "resolved_on_time": self.resolved_on_time,
-            "resolved_late": self.resolved_late, "in_progress_total": in_progress,
+            "resolved_early": self.resolved_early, "resolved_on_time": on_time_total,
+            "resolved_late": late_total, "in_progress_total": in_progress,
             "in_progress_within_time": within, "in_progress_overdue": self.in_progress_overdue,
             "rated_total": rated, "rated_very_satisfied": self.rated_very_satisfied,
             "rated_satisfied": self.rated_satisfied,
@@ -141,7 +153,8 @@ class Row:
             "complained_or_not_satisfied": self.complained_or_not_satisfied,
             "on_time_rate": on_time,
             "resolved_on_time_rate": _ratio(early_or_on_time, resolved),
-            "satisfaction_rate": _ratio(liked, rated), "satisfaction_index": index}
+            "satisfaction_rate": _ratio(liked, rated), "satisfaction_index": index,
+            "resolved_without_result": self.closed_on_time + self.closed_late}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,7 +226,8 @@ _SUMS = {
     "received_online": "sum(c.recv_online) FILTER (WHERE c.bucket >= $4)",
     "received_direct_postal": "sum(c.recv_counter + c.recv_postal) FILTER (WHERE c.bucket >= $4)",
     "received_carried_over": "sum(c.recv_counter + c.recv_online + c.recv_postal - c.res_early "
-                             "- c.res_on_time - c.res_late) FILTER (WHERE c.bucket < $4)",
+                             "- c.res_on_time - c.res_late - c.res_closed_on_time "
+                             "- c.res_closed_late) FILTER (WHERE c.bucket < $4)",
     "resolved_early": "sum(c.res_early) FILTER (WHERE c.bucket >= $4)",
     "resolved_on_time": "sum(c.res_on_time) FILTER (WHERE c.bucket >= $4)",
     "resolved_late": "sum(c.res_late) FILTER (WHERE c.bucket >= $4)",
@@ -225,6 +239,8 @@ _SUMS = {
     "rated_satisfied": "sum(c.sat_satisfied) FILTER (WHERE c.bucket >= $4)",
     "rated_not_satisfied": "sum(c.sat_not_satisfied) FILTER (WHERE c.bucket >= $4)",
     "complained_or_not_satisfied": "sum(c.unhappy) FILTER (WHERE c.bucket >= $4)",
+    "closed_on_time": "sum(c.res_closed_on_time) FILTER (WHERE c.bucket >= $4)",
+    "closed_late": "sum(c.res_closed_late) FILTER (WHERE c.bucket >= $4)",
 }
 assert tuple(_SUMS) == COUNTS == tuple(f.name for f in dataclasses.fields(Row))[2:]
 _SCOPES = {(True, True): BOTH, (True, False): UNIT, (False, False): PROVINCE,

@@ -10,9 +10,10 @@ or counting rule) is reported apart instead of being hidden in the comparison.
 The due time judged is the legal one the deadline activity gives (`domain.deadlines.compute`,
 `legal_due_at`, checked equal by the tests): `domain.clock.due_at` from the receipt under the
 counting rule in force and the procedure's time (its longer maximum once verification was
-recorded; issue 11 point 4), plus the office time of every finished pause (`add_working_time`
-of `working_time_between`). The counting rule is the one in force (`domain.clock.RULE_VERSION`):
-a dossier whose due time was given under rule v1 is recomputed under the rule in force, and
+recorded; issue 11 point 4), plus the office time of every finished pause (`pause_extension`
+of `working_time_between`: whole working days for a day-based period under rule v3). The
+counting rule is the one in force (`domain.clock.RULE_VERSION`): a dossier whose due time was
+given under rule v1 (or v2, for its pauses) is recomputed under the rule in force, and
 where that changes its verdict it is among the recorded verdicts that differ. An extension
 (the written apology with a new appointment, set once) never changes the verdict: a dossier
 past its legal due time stays late (Lai Châu Decision 88/2025/QĐ-UBND, "quá hạn"; issue 11
@@ -50,8 +51,8 @@ from domain.calendar import Calendar, DateOutsideCalendar
 from domain.catalog import Catalog, CountingRule, TimeUnit, check_amount
 from domain.clock import (
     RULE_VERSION,
-    add_working_time,
     due_at,
+    pause_extension,
     receipt_day,
     timeliness,
     working_time_between,
@@ -229,15 +230,17 @@ class Simulator:
             found = self._paused[key] = working_time_between(self.cal, start, end)
         return found
 
-    def _plus_pauses(self, due: datetime, pauses: Iterable[tuple[datetime, datetime]]) -> datetime:
-        for start, end in pauses:
-            due = add_working_time(self.cal, due, self._pause(start, end))
-        return due
+    def _plus_pauses(self, due: datetime, pauses: Iterable[tuple[datetime, datetime]],
+                     unit: TimeUnit) -> datetime:
+        # The rule in force (v3: the pauses' total, in whole working days for a day-based
+        # period; `domain.clock.pause_extension`), as the worker counts new receipts.
+        total = sum((self._pause(start, end) for start, end in pauses), timedelta(0))
+        return pause_extension(self.cal, due, total, unit, RULE_VERSION)
 
     def due(self, d: Inputs, clock: Clock) -> datetime:
         """`d`'s legal due time under `clock`: from the receipt, plus every finished pause."""
         return self._plus_pauses(self.receipt_due(d.received_at, clock, d.received_day),
-                                 d.pauses)
+                                 d.pauses, clock.unit)
 
     def due_day(self, due: datetime) -> tuple[date, int]:
         """The office date of `due` and its working-day ordinal (memoised: dues repeat)."""

@@ -49,7 +49,7 @@ async def test_get_dossier_shows_state_and_timeline(http: httpx.AsyncClient,
     assert body["state"] == "assigned" and body["assignee"] == "officer-7"
     assert body["due_at"] == d["due_at"] and body["sla"]["status"] == "on_track"
     # The counting rule and its texts (issue 11 point 1).
-    assert body["sla"]["rule_name"].endswith("@v2") and "Điều" in body["sla"]["rule_source"]
+    assert body["sla"]["rule_name"].endswith("@v3") and "Điều" in body["sla"]["rule_source"]
     assert [e["event_type"] for e in body["timeline"]][-1] == "OfficerAssigned"
     assert all(e["actor"] and e["at"] for e in body["timeline"])
 
@@ -192,7 +192,7 @@ async def test_public_lookup_leaks_no_personal_data(http: httpx.AsyncClient,
     office = timezone(timedelta(hours=7))  # the received date is the office date
     assert body["received_on"] == str(datetime.fromisoformat(d["received_at"]).astimezone(
         office).date())
-    assert body["rule_name"].endswith("@v2") and body["rule_source"]
+    assert body["rule_name"].endswith("@v3") and body["rule_source"]
     assert "Bình" not in response.text and "0987654321" not in response.text
     assert not {"applicant_name", "assignee", "timeline", "received_at"} & set(body)
     assert (await http.get("/v1/public/dossiers/000.21.39.H39-200101-9999",

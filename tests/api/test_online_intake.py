@@ -72,7 +72,7 @@ async def test_submission_then_intake_supplement_then_acceptance(
     assert (a["state"], a["status_code"]) == ("received", 2)
     assert datetime.fromisoformat(a["counted_from"]) == datetime.fromisoformat(supplied_at)
     assert a["due_at"] is not None and a["sla"]["deadline_version"] == 1
-    assert a["sla"]["rule_name"].startswith("civil_code/working_days@v2")
+    assert a["sla"]["rule_name"].startswith("civil_code/working_days@v3")
     assert [t["event_type"] for t in a["timeline"]][-2:] == ["SubmissionAccepted",
                                                               "DeadlineSet"]
     receipt = await http.get(f"/v1/dossiers/{code}/documents/receipt", headers=bearer(clerk))
@@ -114,7 +114,11 @@ async def test_refusal_at_intake_is_code_3(http: httpx.AsyncClient, dev_token: s
     assert again.status_code == 409
     letter = await http.get(f"/v1/dossiers/{d['code']}/documents/refusal",
                             headers=bearer(dev_token))
-    assert letter.status_code == 409  # the refusal letter is for a refusal after acceptance
+    # Issue 23 item 6: a refusal at intake prints form 03 (refusal to receive), signed by the
+    # receiving clerk; a refusal after acceptance prints the unit's own notice.
+    assert letter.status_code == 200, letter.text
+    assert "Phiếu từ chối tiếp nhận giải quyết hồ sơ" in letter.text
+    assert "Thủ tục không thuộc thẩm quyền" in letter.text
 
 
 async def test_bad_submissions_are_4xx(http: httpx.AsyncClient, make_token: MakeToken) -> None:

@@ -32,7 +32,7 @@ OPS_STRINGS: dict[str, bool] = {
         "status", "due_at", "due_soon_at", "original_due_at", "deadline_version",
         "calendar_version", "catalog_version", "rule", "rule_name", "rule_source",
         "legal_due_at", "appointment_at")},
-    "risk.basis": True,
+    "sla.risk.basis": True,
     "timeline[].event_type": True, "timeline[].at": True, "timeline[].actor": True,
     "timeline[].correlation_id": True,
     **{f"timeline[].data.{t}.{k}": True for t in ("DossierReceived", "DossierSubmitted")

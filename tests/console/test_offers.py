@@ -151,7 +151,7 @@ def engine() -> Engine:
 
 def test_every_http_action_has_a_sample_and_a_label() -> None:
     """The walk below covers every action a person can send."""
-    # attach-file is the scan form's (multipart, motcua/console/files.py), not an action form
+    # attach-file is a multipart upload with its own form (console/files.py, its browser test).
     assert set(SAMPLES) == set(PERMISSIONS) - {"read", "receive", "report", "attach-file"}
     assert set(SAMPLES) <= set(page.ACTION_LABELS)
     assert all(ACTIONS[a].roles for a in SAMPLES)

@@ -89,6 +89,26 @@ async def test_a_leader_runs_the_whatif_of_a_cut_on_the_board(
         assert now.endswith("ngày làm việc") and then.endswith("ngày làm việc")
         assert int(then.split()[0]) < int(now.split()[0])  # 7 → 3 with the shipped catalog
 
+        # Issue 23 item 9: the times under the cut are shown before anything runs, and the
+        # words say the rounding the computation does (new time rounded down: cut >= 30%).
+        preview = await http.get("/bao-cao/gia-dinh", params={**period, "cat": "30",
+                                                               "thutuc": PROCEDURE, "xem": "1"})
+        assert preview.status_code == 200, preview.text[-2000:]
+        assert 'data-testid="preview"' in preview.text
+        assert 'data-testid="whatif"' not in preview.text  # nothing ran yet
+        before, after, actual = (_cell(preview.text, PROCEDURE, k)
+                                 for k in ("time-now", "time-cut", "actual-cut"))
+        amount, cut_amount = int(before.split()[0]), int(after.split()[0])
+        assert cut_amount == max(1, (amount * 7) // 10)  # 7 → 4
+        assert actual == f"−{round((amount - cut_amount) * 100 / amount)}%"
+        assert (amount - cut_amount) / amount >= 0.3 or cut_amount == 1
+        assert "làm tròn <strong>xuống</strong>" in preview.text
+        assert "Mức cắt giảm được làm tròn xuống" not in preview.text
+        ran = await http.get("/bao-cao/gia-dinh", params={**period, "cat": "30",
+                                                          "thutuc": PROCEDURE})
+        assert _cell(ran.text, PROCEDURE, "time-cut") == after
+        assert _cell(ran.text, PROCEDURE, "actual-cut") == actual
+
         # Bad input: the form again, with a Vietnamese error, never a 500.
         for bad, message in (({"tu": "2025-13-45", "den": "2025-01-01", "cat": "10"},
                               "Ngày không hợp lệ"),

@@ -113,5 +113,11 @@ def test_compute_returns_the_legal_due_beside_the_appointment(cal: Calendar) -> 
     plain = compute(cal, catalog, DeadlineRequest(
         procedure_code="1.004837", received_at=RECEIVED, pauses=[before, pause]))
     assert result.legal_due_at == plain.due_at == plain.legal_due_at
-    # only the pause after the apology moves the appointment (by its hour of office time)
-    assert result.due_at == add_working_time(cal, NEW, timedelta(hours=1))
+    # only the pause after the apology may move the appointment: under rule v3 its hour of
+    # office time is less than a working day and moves nothing (issue 23 item 8); under v2 it
+    # moved the appointment by that hour
+    assert result.due_at == NEW
+    v2 = compute(cal, catalog, DeadlineRequest(
+        procedure_code="1.004837", received_at=RECEIVED, pauses=[before, pause],
+        extended_due_at=NEW, extended_at=at(4, 9), rule_version=2))
+    assert v2.due_at == add_working_time(cal, NEW, timedelta(hours=1))

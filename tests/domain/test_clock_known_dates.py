@@ -189,8 +189,8 @@ def test_first_counted_day(cal: Calendar) -> None:
 
 def test_rule_names_and_sources(cal: Calendar) -> None:
     """Every rule names its text; v1 says plainly that it is the superseded rule."""
-    assert rule_name("civil_code", "working_days") == "civil_code/working_days@v2"
-    assert rule_name("same_time_of_day", "calendar_days") == "civil_code/calendar_days@v2"
+    assert rule_name("civil_code", "working_days") == "civil_code/working_days@v3"
+    assert rule_name("same_time_of_day", "calendar_days") == "civil_code/calendar_days@v3"
     assert "Điều 147 khoản 2" in rule_source("civil_code", "working_days")
     assert "297/2025/NĐ-CP Điều 3 khoản 5" in rule_source("civil_code", "working_days")
     assert "Điều 148 khoản 3" in rule_source("civil_code", "months")
@@ -198,7 +198,8 @@ def test_rule_names_and_sources(cal: Calendar) -> None:
     assert "15 giờ" in rule_source("civil_code", "same_day")
     assert "cách hiểu của motcua" in rule_source("same_time_of_day", "working_days")
     assert "v1" in rule_source("civil_code", "working_days", 1)
-    assert RULE_VERSION == 2
+    assert "Điều 147 khoản 2" in rule_source("civil_code", "working_days", 2)
+    assert RULE_VERSION == 3  # v3: pauses in whole working days (issue 23 item 8)
 
 
 @pytest.mark.parametrize(("due", "expected"), [

@@ -14,7 +14,7 @@ from domain import deadlines
 from domain import events as ev
 from domain.calendar import Calendar
 from domain.catalog import Catalog, UnknownProcedure
-from domain.clock import add_working_time, due_at, working_time_between
+from domain.clock import due_at, pause_extension, working_time_between
 from domain.contracts import DeadlineRequest, Pause
 from domain.decide import check_original_receipt, no_more_commands
 from domain.dossier import RATING_WINDOW, Dossier
@@ -58,8 +58,8 @@ def test_compute_adds_pauses_and_after_an_extension_only_the_later_ones(
                                   proc.counting_rule)
     paused = deadlines.compute(cal, catalog, DeadlineRequest(
         procedure_code=PROCEDURE, received_at=T0, pauses=[early]))
-    assert paused.due_at == add_working_time(
-        cal, plain.due_at, working_time_between(cal, early.start, early.end))
+    assert paused.due_at == pause_extension(
+        cal, plain.due_at, working_time_between(cal, early.start, early.end), proc.reduced_unit)
 
     extended_at = T0 + timedelta(days=2)
     appointment = plain.due_at + timedelta(days=7)
@@ -67,8 +67,8 @@ def test_compute_adds_pauses_and_after_an_extension_only_the_later_ones(
     after = deadlines.compute(cal, catalog, DeadlineRequest(
         procedure_code=PROCEDURE, received_at=T0, pauses=[early, late],
         extended_due_at=appointment, extended_at=extended_at))
-    assert after.due_at == add_working_time(
-        cal, appointment, working_time_between(cal, late.start, late.end))
+    assert after.due_at == pause_extension(
+        cal, appointment, working_time_between(cal, late.start, late.end), proc.reduced_unit)
     assert after.due_soon_at < after.due_at
     with pytest.raises(UnknownProcedure):
         deadlines.compute(cal, catalog, DeadlineRequest(procedure_code="nope", received_at=T0))

@@ -16,6 +16,7 @@ from motcua.api import problems
 from motcua.api.auth import Reader
 from motcua.api.resources import PoolDep, ResourcesDep
 from motcua.documents import KINDS, DocumentUnavailable, render
+from motcua.documents.people import people_of
 from motcua.documents.render import Lookup
 from motcua.eventstore.store import read_stream
 from motcua.problems import DOCUMENT_UNAVAILABLE, Problem
@@ -49,7 +50,7 @@ async def get_document(
         printed = Lookup(secret, lookup.lookup_url(code, secret, resources.settings.public_url))
     try:
         html = render(kind.value, events, resources.catalog, resources.calendar.tz,
-                      lookup=printed)
+                      lookup=printed, people=await people_of(pool, events))
     except DocumentUnavailable as err:
         raise Problem(DOCUMENT_UNAVAILABLE, err.reason) from err
     return HTMLResponse(html)

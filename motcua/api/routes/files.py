@@ -97,12 +97,9 @@ def install(app: FastAPI) -> None:
     any, at shutdown."""
     app.state.file_settings = FileSettings()
     from motcua.api.routes import results  # noqa: F401 -- its routes join these routers
-    from motcua.console import files as console_files
 
     app.include_router(router)
     app.include_router(public_router)
-    # Before the console's own routes: `/ho-so/{code}/{action}` would take `/ho-so/{code}/tep`.
-    app.include_router(console_files.router)
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
