@@ -209,6 +209,59 @@ class AttachFile(Command):
     reused_from: str | None = None  # the earlier dossier's code when reused
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TransferDossier(Command):
+    """A leader of the unit holding the dossier hands it over to another unit (liên thông,
+    issue 22 item 3): `unit_code` takes it, with the reason. The service fills the two
+    instants from the office calendar and the forwarding setting (`domain.transfers`):
+    `counted_from`, when the other unit's share starts (now, or the next working morning for
+    a dossier forwarded after the cut-off), and `return_by`, the last moment it may return an
+    unfit dossier (02 working days; Đồng Tháp 138/2025/QĐ-UBND art. 3(4)(a))."""
+
+    unit_code: str
+    reason: str
+    counted_from: datetime | None = None
+    return_by: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReturnTransfer(Command):
+    """The unit a dossier was transferred to returns it as unfit, with the reason (Đồng Tháp
+    138/2025/QĐ-UBND art. 3(4)(a)). `citizen_notice_by` (filled by the service): the one-stop
+    shop tells the citizen within 01 working day."""
+
+    reason: str
+    citizen_notice_by: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RequestPayment(Command):
+    """The tax (or fee) notice is sent: the dossier waits for the citizen's financial
+    obligation (national code 6) and the clock stops (Đồng Tháp 138/2025/QĐ-UBND art. 5(3))."""
+
+    notice: str
+    amount: int | None = None  # VND, when the notice states it
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReceivePayment(Command):
+    """Proof of payment arrived (at the counter, or from the portal integration): the clock
+    resumes and the due time moves by the office time waited."""
+
+    amount: int | None = None  # VND
+    reference: str | None = None  # the receipt or payment document's number
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RecordFee(Command):
+    """The procedure's fee (phí, lệ phí) paid at the counter, in VND, with the receipt's
+    number: shown on the receipt (motcua/documents)."""
+
+    amount: int
+    reference: str | None = None
+
+
 # Internal commands, issued by the workflow itself -------------------------------------------
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -35,6 +35,9 @@ DEADLINE_REASONS: dict[type[ev.Event], str] = {
     ev.SupplementReceived: "supplement_received",
     ev.DeadlineExtended: "extension",
     ev.VerificationRequired: "verification",
+    # The second appointment, counted from proof of payment (Đồng Tháp 138/2025/QĐ-UBND art.
+    # 5(3)): the wait is a pause like a supplement's (`Dossier.pauses`).
+    ev.PaymentReceived: "payment_received",
 }
 CALENDAR_CORRECTION = "calendar_correction"
 

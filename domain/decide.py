@@ -15,9 +15,19 @@ from domain.codes import is_valid_code
 from domain.dossier import Dossier, evolve
 from domain.errors import AlreadyExtended, AlreadyRated, InvalidCommand, InvalidTransition
 from domain.states import DossierState, Timeliness
+from domain.transfers import (
+    check_transferred,
+    decide_receive_payment,
+    decide_record_fee,
+    decide_request_payment,
+    decide_return_transfer,
+    decide_transfer,
+    result_sent_back,
+)
 
 S = DossierState
-_OPEN_BEFORE_RESULT = (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT)
+_OPEN_BEFORE_RESULT = (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT,
+                       S.AWAITING_PAYMENT)
 _BEFORE_ACCEPTANCE = (S.SUBMITTED, S.AWAITING_INTAKE_SUPPLEMENT)
 
 # Which states accept which command. Receipt and online submission are checked apart (they
@@ -29,7 +39,7 @@ ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
     cmd.RequestIntakeSupplement: (S.SUBMITTED,),
     cmd.ProvideIntakeSupplement: (S.AWAITING_INTAKE_SUPPLEMENT,),
     cmd.RefuseAtIntake: _BEFORE_ACCEPTANCE,
-    cmd.AssignOfficer: (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT),
+    cmd.AssignOfficer: _OPEN_BEFORE_RESULT,
     cmd.StartProcessing: (S.ASSIGNED,),
     cmd.RequestSupplement: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
     cmd.ProvideSupplement: (S.AWAITING_SUPPLEMENT,),
@@ -40,8 +50,8 @@ ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
     cmd.StopProcessing: _OPEN_BEFORE_RESULT,
     cmd.ExtendDeadline: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
     cmd.RateService: (S.RETURNED,),
-    cmd.CorrectCalendar: (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT),
-    cmd.SetDeadline: (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.AWAITING_SUPPLEMENT),
+    cmd.CorrectCalendar: _OPEN_BEFORE_RESULT,
+    cmd.SetDeadline: _OPEN_BEFORE_RESULT,
     cmd.RaiseAlert: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
     cmd.RecordNotification: tuple(DossierState),
     # A complaint may come at any time after receipt, also about a finished dossier.
@@ -50,6 +60,15 @@ ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
     # Components at intake and during processing; the result while processing or once ready
     # (`_attach_file` narrows it per purpose).
     cmd.AttachFile: (*_BEFORE_ACCEPTANCE, *_OPEN_BEFORE_RESULT, S.READY),
+    # Transfers between units (issue 22 item 3; domain.transfers): while the dossier is being
+    # handled, before its result; not while it waits on the citizen (our reading).
+    cmd.TransferDossier: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
+    cmd.ReturnTransfer: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
+    # The wait for fees and taxes (issue 22 item 4): the notice while the dossier is handled,
+    # the payment while it waits; a counter fee at any time from receipt to the return.
+    cmd.RequestPayment: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
+    cmd.ReceivePayment: (S.AWAITING_PAYMENT,),
+    cmd.RecordFee: (*_OPEN_BEFORE_RESULT, S.READY),
 }
 
 
@@ -200,8 +219,10 @@ def timeliness_at(s: Dossier, finished_at: datetime) -> Timeliness:
 
 
 def _complete(s: Dossier, c: cmd.CompleteProcessing, now: datetime) -> list[ev.Event]:
+    # A transferred dossier's result goes back to the receiving unit (`result_sent_back`;
+    # nothing for a dossier never transferred, so recorded histories decide as before).
     return [ev.ResultReady(at=now, summary=_text(c.summary, "summary"),
-                           timeliness=timeliness_at(s, now))]
+                           timeliness=timeliness_at(s, now)), *result_sent_back(s, now)]
 
 
 def _return(s: Dossier, c: cmd.ReturnResult, now: datetime) -> list[ev.Event]:
@@ -366,6 +387,7 @@ _ONCE: dict[type[cmd.Command], Callable[[Dossier], None]] = {
     cmd.ExtendDeadline: _not_extended,
     cmd.RateService: _not_rated,
     cmd.RequireVerification: _not_verified,
+    cmd.ReturnTransfer: check_transferred,
 }
 
 _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Event]]] = {
@@ -391,6 +413,11 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Ev
     cmd.RaiseAlert: _raise_alert,
     cmd.RecordNotification: _record_notification,
     cmd.AttachFile: _attach_file,
+    cmd.TransferDossier: decide_transfer,
+    cmd.ReturnTransfer: decide_return_transfer,
+    cmd.RequestPayment: decide_request_payment,
+    cmd.ReceivePayment: decide_receive_payment,
+    cmd.RecordFee: decide_record_fee,
 }
 
 __all__ = ["ALLOWED", "check_allowed", "decide", "timeliness_at"]

@@ -13,6 +13,7 @@ from domain.due import judged_due, status_at
 from domain.envelope import EventEnvelope
 from domain.states import (
     BEFORE_ACCEPTANCE_STATES,
+    PAUSED_STATES,
     SLA_CLOSED_STATES,
     AlertKind,
     Channel,
@@ -98,11 +99,27 @@ class Dossier:
     # Complaints and recommendations recorded about it (Decision 766 item 5.4).
     complaints: int = 0
     outcome_reason: str | None = None
+    # Transfers between units (issue 22 item 3): the unit holding the dossier now ("": the
+    # receiving unit, `unit_code`), the units it came through (the last is where a returned
+    # dossier goes back to), and the last moment the holder may return it as unfit.
+    holding_unit: str = ""
+    transferred_from: tuple[str, ...] = ()
+    transfer_return_by: datetime | None = None
+    transfers: int = 0
+    # The wait for fees and taxes (national code 6) and the fee paid at the counter (VND).
+    payment_requests: int = 0
+    payment_notice: str | None = None
+    fees_paid: int = 0
 
     @property
     def state_name(self) -> str:
         """The state's name, or `none` before receipt (for error details)."""
         return self.state.value if self.state is not None else "none"
+
+    @property
+    def holding_unit_code(self) -> str:
+        """The unit that holds the dossier now: the receiving unit unless it was transferred."""
+        return self.holding_unit or self.unit_code
 
     @property
     def is_open(self) -> bool:
@@ -113,7 +130,7 @@ class Dossier:
     def clock_running(self) -> bool:
         """The deadline clock runs: open, not paused, result not yet ready."""
         return (self.state is not None and self.state not in SLA_CLOSED_STATES
-                and self.state is not DossierState.AWAITING_SUPPLEMENT
+                and self.state not in PAUSED_STATES
                 and self.state not in BEFORE_ACCEPTANCE_STATES)
 
     @property
@@ -282,7 +299,7 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
                 deadline_rule_source=event.rule_source, deadline_unit=event.unit,
                 calendar_version=event.calendar_version, catalog_version=event.catalog_version)
         case ev.OfficerAssigned():
-            keep = s.state in (DossierState.PROCESSING, DossierState.AWAITING_SUPPLEMENT)
+            keep = s.state in (DossierState.PROCESSING, *PAUSED_STATES)
             return dataclasses.replace(
                 s, assignee=event.officer,
                 state=s.state if keep else DossierState.ASSIGNED)
@@ -330,6 +347,9 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
             return _raise_alert(s, event)
         case ev.NotificationSent() | ev.NotificationFailed() | ev.FileAttached():
             return s
+        case ev.DossierTransferred() | ev.TransferReturned() | ev.ResultSentBack() | \
+                ev.PaymentRequested() | ev.PaymentReceived() | ev.FeeRecorded():
+            return evolve_transfer_or_payment(s, event)
     raise ValueError(f"evolve does not know {type(event).__name__}")
 
 
@@ -345,6 +365,40 @@ def folded(stream: Sequence[EventEnvelope]) -> Dossier:
     """The dossier's state from its stored events (a stream as the event store reads it), with
     no Temporal call: what every read of one dossier starts from."""
     return fold([e.event for e in stream])
+
+
+def evolve_transfer_or_payment(s: Dossier, event: ev.Event) -> Dossier:
+    """`evolve` for the transfer and payment events (issue 22 items 3 and 4)."""
+    match event:
+        case ev.DossierTransferred():
+            # The new unit's leader assigns one of its officers: the old assignee is cleared,
+            # the state kept (a dossier in processing stays in processing, national code 4).
+            return dataclasses.replace(
+                s, holding_unit=event.to_unit, assignee=None,
+                transferred_from=(*s.transferred_from, event.from_unit),
+                transfer_return_by=event.return_by, transfers=s.transfers + 1)
+        case ev.TransferReturned():
+            return dataclasses.replace(
+                s, holding_unit=event.to_unit, assignee=None,
+                transferred_from=s.transferred_from[:-1], transfer_return_by=None)
+        case ev.ResultSentBack():
+            return dataclasses.replace(s, holding_unit=event.to_unit, transferred_from=(),
+                                       transfer_return_by=None)
+        case ev.PaymentRequested():
+            return dataclasses.replace(
+                s, state=DossierState.AWAITING_PAYMENT, resume_state=s.state,
+                paused_at=event.at, payment_requests=s.payment_requests + 1,
+                payment_notice=event.notice)
+        case ev.PaymentReceived():
+            # The same pause as a supplement's: its office time is added back to the due time
+            # (domain.deadlines.compute), and the dossier resumes where it was.
+            pause = Pause(start=s.paused_at or event.at, end=event.at)
+            return dataclasses.replace(
+                s, state=s.resume_state or DossierState.RECEIVED, resume_state=None,
+                paused_at=None, pauses=(*s.pauses, pause))
+        case ev.FeeRecorded():
+            return dataclasses.replace(s, fees_paid=s.fees_paid + event.amount)
+    raise ValueError(f"evolve does not know {type(event).__name__}")
 
 
 def _close(s: Dossier, state: DossierState, at: datetime, reason: str) -> Dossier:

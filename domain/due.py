@@ -20,7 +20,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
 
-from domain.states import BEFORE_ACCEPTANCE_STATES, SLA_CLOSED_STATES, DossierState, SlaStatus
+from domain.states import (
+    BEFORE_ACCEPTANCE_STATES,
+    PAUSED_STATES,
+    SLA_CLOSED_STATES,
+    DossierState,
+    SlaStatus,
+)
 
 
 def judged_due(legal_due_at: datetime | None, due_at: datetime | None) -> datetime | None:
@@ -38,7 +44,7 @@ def status_at(state: DossierState | None, judged_due_at: datetime | None,
     """Where a dossier in `state` stands against its due time at `now`."""
     if state is None or state in SLA_CLOSED_STATES:
         return SlaStatus.CLOSED
-    if state is DossierState.AWAITING_SUPPLEMENT:
+    if state in PAUSED_STATES:
         return SlaStatus.PAUSED
     if is_overdue(judged_due_at, now):
         return SlaStatus.OVERDUE
@@ -52,7 +58,7 @@ def next_change(state: DossierState | None, judged_due_at: datetime | None,
     """The next instant after `now` at which `status_at` changes by the clock alone (None:
     only an event can change it). A snapshot of the statuses stays right until then."""
     if state is None or state in SLA_CLOSED_STATES or state in BEFORE_ACCEPTANCE_STATES \
-            or state is DossierState.AWAITING_SUPPLEMENT:
+            or state in PAUSED_STATES:
         return None
     later = [t for t in (due_soon_at, judged_due_at) if t is not None and t > now]
     return min(later, default=None)

@@ -279,6 +279,75 @@ class FileAttached(Event):
     reused_from: str | None = None
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DossierTransferred(Event):
+    """The dossier handed from `from_unit` to `to_unit` (liên thông). The receiving unit keeps
+    seeing it; `to_unit` now holds it and acts on it. `counted_from`: when its share of the
+    time starts; `return_by`: the last moment it may return the dossier as unfit."""
+
+    event_type: ClassVar[str] = "DossierTransferred"
+    from_unit: str
+    to_unit: str
+    reason: str
+    counted_from: datetime
+    return_by: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TransferReturned(Event):
+    """The unit holding a transferred dossier returned it as unfit to the unit that sent it;
+    `in_time`: by its `return_by`. `citizen_notice_by`: the one-stop shop's last moment to
+    tell the citizen (Đồng Tháp 138/2025/QĐ-UBND art. 3(4)(a))."""
+
+    event_type: ClassVar[str] = "TransferReturned"
+    from_unit: str
+    to_unit: str
+    reason: str
+    in_time: bool
+    citizen_notice_by: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ResultSentBack(Event):
+    """The result of a transferred dossier goes back to the unit that received it, which
+    returns it to the citizen (Nghệ An 3783/QĐ-UBND art. 2(2)(d))."""
+
+    event_type: ClassVar[str] = "ResultSentBack"
+    from_unit: str
+    to_unit: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PaymentRequested(Event):
+    """The tax or fee notice was sent: the dossier waits for payment (national code 6), the
+    clock stopped. `at` is the first appointment (Đồng Tháp 138/2025/QĐ-UBND art. 5(3))."""
+
+    event_type: ClassVar[str] = "PaymentRequested"
+    notice: str
+    amount: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PaymentReceived(Event):
+    """Proof of payment arrived: the clock resumes; the second appointment is counted from
+    here (the new `DeadlineSet`, reason `payment_received`)."""
+
+    event_type: ClassVar[str] = "PaymentReceived"
+    amount: int | None = None
+    reference: str | None = None
+    note: str | None = None
+    paused_seconds: int = 0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FeeRecorded(Event):
+    """The procedure's fee paid at the counter (VND), with the receipt's number."""
+
+    event_type: ClassVar[str] = "FeeRecorded"
+    amount: int
+    reference: str | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.event_type: cls
     for cls in (
@@ -288,6 +357,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NotificationSent, NotificationFailed, ComplaintRecorded, VerificationRequired,
         DossierSubmitted, IntakeSupplementRequested, IntakeSupplementReceived,
         SubmissionAccepted, SubmissionRefused, FileAttached,
+        # Transfers between units and the wait for payment (issue 22 items 3 and 4).
+        DossierTransferred, TransferReturned, ResultSentBack, PaymentRequested,
+        PaymentReceived, FeeRecorded,
     )
 }
 

@@ -42,6 +42,13 @@ AFTER_END: frozenset[type[cmd.Command]] = frozenset({cmd.RecordComplaint})
 # assignee is told (the console's banner) and the clock resumes with the supplement.
 COUNTER_STEPS: frozenset[type[cmd.Command]] = frozenset({cmd.ProvideSupplement})
 
+# What the receiving unit's staff may still send while another unit holds the dossier: the
+# one-stop counter's business with the citizen (a withdrawal, a complaint, a payment or a fee
+# paid at its counter). Everything else belongs to the holding unit (OUR READING of the
+# liên thông decisions: the unit holding the dossier answers for it; issue 22 item 3).
+COUNTER_COMMANDS: frozenset[type[cmd.Command]] = frozenset({
+    cmd.WithdrawDossier, cmd.RecordComplaint, cmd.ReceivePayment, cmd.RecordFee})
+
 # The step a dossier usually takes next in each state, offered first.
 USUAL_NEXT: dict[DossierState, type[cmd.Command]] = {
     DossierState.SUBMITTED: cmd.AcceptSubmission,
@@ -50,6 +57,7 @@ USUAL_NEXT: dict[DossierState, type[cmd.Command]] = {
     DossierState.ASSIGNED: cmd.StartProcessing,
     DossierState.PROCESSING: cmd.CompleteProcessing,
     DossierState.AWAITING_SUPPLEMENT: cmd.ProvideSupplement,
+    DossierState.AWAITING_PAYMENT: cmd.ReceivePayment,
     DossierState.READY: cmd.ReturnResult,
     DossierState.RETURNED: cmd.RateService,
 }
@@ -94,6 +102,22 @@ def assignee_refusal(command: type[cmd.Command], assignee: str | None,
     return None
 
 
+def unit_refusal(d: Dossier, command: type[cmd.Command],
+                 actor: Actor) -> DomainError | None:
+    """Refused by unit scope: not found outside the receiving and the holding unit (as if
+    absent); forbidden for the receiving unit's staff while another unit holds the dossier,
+    except the counter's commands (`COUNTER_COMMANDS`)."""
+    unit = actor.unit_code
+    if unit is None or unit == d.holding_unit_code:
+        return None
+    if unit != d.unit_code:
+        return NotVisible("no such dossier")
+    if command in COUNTER_COMMANDS:
+        return None
+    return NotPermitted(f"the dossier is held by unit {d.holding_unit_code}; only its staff "
+                        "may take this step")
+
+
 def refusal(d: Dossier, command: type[cmd.Command], actor: Actor, now: datetime, *,
             senders: Senders, verification_maximum: bool) -> DomainError | None:
     """Why `actor` may not send a command of type `command` to `d` at `now` (the first reason,
@@ -102,8 +126,9 @@ def refusal(d: Dossier, command: type[cmd.Command], actor: Actor, now: datetime,
     refused: DomainError | None = role_refusal(command, actor.roles, senders)
     if refused is not None:
         return refused
-    if actor.unit_code is not None and actor.unit_code != d.unit_code:
-        return NotVisible("no such dossier")
+    refused = unit_refusal(d, command, actor)
+    if refused is not None:
+        return refused
     refused = assignee_refusal(command, d.assignee, actor)
     if refused is not None:
         return refused
@@ -129,5 +154,6 @@ def allowed(d: Dossier, actor: Actor, now: datetime, *, senders: Senders,
     return sorted(out, key=lambda c: c is not first)
 
 
-__all__ = ["AFTER_END", "ASSIGNEE_STEPS", "COUNTER_STEPS", "USUAL_NEXT", "Actor", "Senders",
-           "allowed", "assignee_refusal", "refusal", "role_refusal"]
+__all__ = ["AFTER_END", "ASSIGNEE_STEPS", "COUNTER_COMMANDS", "COUNTER_STEPS", "USUAL_NEXT",
+           "Actor", "Senders", "allowed", "assignee_refusal", "refusal", "role_refusal",
+           "unit_refusal"]

@@ -15,6 +15,9 @@ class DossierState(StrEnum):
     ASSIGNED = "assigned"
     PROCESSING = "processing"
     AWAITING_SUPPLEMENT = "awaiting_supplement"
+    # Waiting for the citizen's financial obligation (tax, fee): the clock stops (national
+    # code 6; Đồng Tháp 138/2025/QĐ-UBND art. 5(3); issue 22 item 4).
+    AWAITING_PAYMENT = "awaiting_payment"
     READY = "ready"
     RETURNED = "returned"
     REFUSED = "refused"
@@ -51,6 +54,7 @@ NATIONAL_STATUS_CODES: dict[DossierState, int] = {
     DossierState.ASSIGNED: 2,
     DossierState.PROCESSING: 4,
     DossierState.AWAITING_SUPPLEMENT: 5,
+    DossierState.AWAITING_PAYMENT: 6,
     DossierState.READY: 9,
     DossierState.RETURNED: 10,
     DossierState.REFUSED: REFUSAL_AFTER_ACCEPTANCE_CODE,
@@ -66,6 +70,8 @@ TERMINAL_STATES = frozenset(
 # Not yet accepted: no receipt, no due time, not counted as received by the reports.
 BEFORE_ACCEPTANCE_STATES = frozenset(
     {DossierState.SUBMITTED, DossierState.AWAITING_INTAKE_SUPPLEMENT})
+# States in which the clock stops for a while (a pause added back to the due time).
+PAUSED_STATES = frozenset({DossierState.AWAITING_SUPPLEMENT, DossierState.AWAITING_PAYMENT})
 # States in which the processing clock has stopped for good (result ready or terminal).
 SLA_CLOSED_STATES = TERMINAL_STATES | {DossierState.READY}
 

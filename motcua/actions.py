@@ -131,6 +131,42 @@ _TABLE = (
            summary="Record a complaint or recommendation", operation_id="recordComplaint",
            description="Clerk or leader. Who, by which channel, what it says, and the outcome "
            "when known; counted by Decision 766 item 5.4."),
+    # Transfers between units (issue 22 item 3; domain.transfers): a leader of the unit holding
+    # the dossier (`domain.permits.unit_refusal` checks the unit).
+    Action(name="transfer", command=cmd.TransferDossier, update=DossierWorkflow.transfer,
+           roles=frozenset({"leader"}), summary="Transfer the dossier to another unit",
+           operation_id="transferDossier",
+           description="Leader of the unit holding the dossier, with the unit and the reason "
+           "(liên thông). Afterwards the new unit's staff see and act on it, the receiving "
+           "unit's staff still see it, and the result comes back to the receiving unit "
+           "(Nghệ An 3783/QĐ-UBND art. 2(2)(d)). The other unit's share starts at once or, "
+           "after 15:00, at the next working morning (setting MOTCUA_TRANSFER_FORWARDING)."),
+    Action(name="return-transfer", command=cmd.ReturnTransfer,
+           update=DossierWorkflow.return_transfer, roles=frozenset({"leader"}),
+           summary="Return a transferred dossier as unfit", operation_id="returnTransfer",
+           description="Leader of the unit holding a transferred dossier, with the reason: "
+           "back to the unit that sent it; within 02 working days, and the one-stop shop "
+           "tells the citizen within 01 working day (Đồng Tháp 138/2025/QĐ-UBND art. "
+           "3(4)(a)); a late return is recorded as such."),
+    # The wait for fees and taxes (issue 22 item 4, national code 6).
+    Action(name="request-payment", command=cmd.RequestPayment,
+           update=DossierWorkflow.request_payment,
+           roles=frozenset({"officer", "clerk", "leader"}),
+           summary="Tax or fee notice sent: wait for payment", operation_id="requestPayment",
+           description="Officer, clerk or leader. The dossier waits for the citizen's "
+           "financial obligation (national code 6) and the clock stops; the first "
+           "appointment is the notice (Đồng Tháp 138/2025/QĐ-UBND art. 5(3))."),
+    Action(name="payment-received", command=cmd.ReceivePayment,
+           update=DossierWorkflow.payment_received, roles=frozenset({"clerk", "leader"}),
+           summary="Proof of payment received", operation_id="receivePayment",
+           description="Clerk at the counter (or the portal integration's clerk token). The "
+           "clock resumes and the due time moves by the office time waited: the second "
+           "appointment, counted from proof of payment."),
+    Action(name="record-fee", command=cmd.RecordFee, update=DossierWorkflow.record_fee,
+           roles=frozenset({"clerk"}), summary="Record the fee paid at the counter",
+           operation_id="recordFee",
+           description="Clerk. The amount in VND and the receipt's number; shown on the "
+           "receipt beside the procedure's fee from the catalog."),
     # Operator only (`motcua calendar correct`): recompute a due time after a calendar fix.
     Action(name="correct-calendar", command=cmd.CorrectCalendar,
            update=DossierWorkflow.correct_calendar),

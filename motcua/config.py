@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     # Hours in a working day: fractions of a day in the catalog ("0,25 ngày làm việc") become
     # hours at it, and a step's whole days count it in office time (docs/legal-rules.md).
     working_day_hours: int = Field(default=8, ge=1, le=24)
+    # When a transferred dossier reaches the other unit (domain.transfers.Forwarding):
+    # `at_once` (Bắc Ninh 1490/QĐ-UBND) or `next_morning`, after 15:00 at the start of the next
+    # working day (Cao Bằng 2028/QĐ-UBND). docs/configuration.md.
+    transfer_forwarding: Literal["at_once", "next_morning"] = "at_once"
     # The console's session cookie is `Secure` (HTTPS only) except on the dev stack, which
     # serves plain http://127.0.0.1 and sets MOTCUA_SECURE_COOKIES=false.
     secure_cookies: bool = True

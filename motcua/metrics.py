@@ -72,7 +72,7 @@ def _listed(values: Iterable[str]) -> str:
 # group changes by the clock alone, when the refresher runs again.
 _STATUS = status_sql("$2")
 OPEN_DOSSIERS_SQL = f"""
-SELECT coalesce(unit_code, '') AS unit,
+SELECT coalesce(holding_unit_code, unit_code, '') AS unit,
        state,
        {_STATUS} AS sla_status,
        count(*) AS n,
@@ -176,7 +176,7 @@ class OpenDossiersCollector(Collector):
         open_family = GaugeMetricFamily(
             "motcua_dossiers_open",
             "Dossiers not yet closed (not returned/refused/withdrawn/stopped), from the read "
-            "model, by unit, lifecycle state and SLA status.",
+            "model, by the unit holding them, lifecycle state and SLA status.",
             labels=["unit", "state", "sla_status"],
         )
         for (unit, state, sla), n in sorted(snap.open.items()):

@@ -352,3 +352,13 @@ def test_withdrawal_goes_through_code_7_to_the_stop_notice(catalog: Catalog) -> 
     assert withdrawn[5] == "Đúng hạn"
     late = received().do(cmd.WithdrawDossier(reason="rút", actor="leader-1"), at(11, 9))
     assert late.state.timeliness is not None and late.state.timeliness.value == "late"
+
+
+def test_receipt_shows_the_fees_paid_at_the_counter(catalog: Catalog) -> None:
+    """A fee recorded at the counter (issue 22 item 4) is printed on the receipt with its
+    receipt number; a dossier without one prints no fee line."""
+    assert "Phí, lệ phí" not in render("receipt", received().stored, catalog)
+    story = received().do(cmd.RecordFee(amount=1_500_000, reference="BL-0042",
+                                        actor="clerk-1"), at(8, 9))
+    html = render("receipt", story.stored, catalog)
+    assert "Phí, lệ phí đã nộp: 1.500.000 đồng (biên lai số BL-0042)" in html

@@ -69,6 +69,16 @@ ONLINE_INTAKE = "online-intake-v1"
 # A new handler only: no recorded path changes, but the marker dates the histories that use
 # it (tests/replay/histories/files.v5.json) and lets an old worker's history be told apart.
 DOSSIER_FILES = "dossier-files-v1"
+# Patch: transfers between units (issue 22 item 3): the `transfer` and `return_transfer`
+# updates, and a transferred dossier's result sent back to the receiving unit with the
+# result ready (domain.transfers). New handlers only, and `complete` decides as before for a
+# dossier never transferred (no recorded history has one); the marker dates the histories
+# that use them (tests/replay/histories/transfer.v5.json).
+UNIT_TRANSFER = "unit-transfer-v1"
+# Patch: the wait for fees and taxes (issue 22 item 4, national code 6): `request_payment`,
+# `payment_received` (a pause like a supplement's) and `record_fee`. New handlers only; the
+# marker dates the histories that use them (tests/replay/histories/payment.v5.json).
+FEE_PAYMENT = "fee-payment-v1"
 # Appends wait for PostgreSQL as long as it takes: an event must never be dropped.
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=10))
@@ -308,7 +318,9 @@ class DossierWorkflow:
         updates: list[SearchAttributeUpdate[Any]] = [
             SA_STATE.value_set(d.state_name),
             SA_SLA.value_set(d.sla_status(workflow.now()).value),
-            SA_UNIT.value_set(d.unit_code),
+            # The unit holding the dossier now (the receiving unit unless transferred: the
+            # same value as before for every dossier recorded before `unit-transfer-v1`).
+            SA_UNIT.value_set(d.holding_unit_code),
             SA_PROCEDURE.value_set(d.procedure_code),
         ]
         if d.due_at is not None:
@@ -383,4 +395,51 @@ class DossierWorkflow:
 
     @attach_file.validator
     def _validate_attach_file(self, command: cmd.AttachFile) -> None:
+        self._validate(command)
+
+    # Transfers between units (patch `unit-transfer-v1`) and the wait for payment (patch
+    # `fee-payment-v1`): the shared body, each behind its marker.
+    @workflow.update
+    async def transfer(self, command: cmd.TransferDossier) -> Acted:
+        workflow.patched(UNIT_TRANSFER)
+        return await self._update(command)
+
+    @transfer.validator
+    def _validate_transfer(self, command: cmd.TransferDossier) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def return_transfer(self, command: cmd.ReturnTransfer) -> Acted:
+        workflow.patched(UNIT_TRANSFER)
+        return await self._update(command)
+
+    @return_transfer.validator
+    def _validate_return_transfer(self, command: cmd.ReturnTransfer) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def request_payment(self, command: cmd.RequestPayment) -> Acted:
+        workflow.patched(FEE_PAYMENT)
+        return await self._update(command)
+
+    @request_payment.validator
+    def _validate_request_payment(self, command: cmd.RequestPayment) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def payment_received(self, command: cmd.ReceivePayment) -> Acted:
+        workflow.patched(FEE_PAYMENT)
+        return await self._update(command)
+
+    @payment_received.validator
+    def _validate_payment_received(self, command: cmd.ReceivePayment) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_fee(self, command: cmd.RecordFee) -> Acted:
+        workflow.patched(FEE_PAYMENT)
+        return await self._update(command)
+
+    @record_fee.validator
+    def _validate_record_fee(self, command: cmd.RecordFee) -> None:
         self._validate(command)

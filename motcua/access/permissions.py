@@ -4,18 +4,28 @@ a leader) may take. Every interface checks through here: the API in its `require
 (`motcua.api.auth`), the services before they act (`motcua.services.dossiers`), and the
 console before it offers or sends a command.
 
-Unit scope: a principal bound to a unit sees only that unit's dossiers. A read or an action on
-another unit's dossier is **not found** (404), exactly as for a dossier that does not exist, so
-no one can probe which codes exist elsewhere. Asking explicitly for another unit (receiving
-into it, or listing it) is **forbidden** (403): no dossier's existence is revealed.
+Unit scope: a principal bound to a unit sees the dossiers that unit received and those it
+holds now (transferred to it: issue 22 item 3); it acts on those it holds, and on those it
+received only through the counter's commands while another unit holds them
+(`domain.permits.unit_refusal`). The units come from the dossier's events
+(`motcua.eventstore.store.dossier_units`), never from its code: a transferred dossier keeps its
+code. A read or an action on a dossier outside the scope is **not found** (404), exactly as for
+a dossier that does not exist, so no one can probe which codes exist elsewhere. Asking
+explicitly for another unit (receiving into it, or listing it) is **forbidden** (403): no
+dossier's existence is revealed.
 """
 
 from __future__ import annotations
 
+import asyncpg
+
 from domain import permits
 from domain.codes import CODE_PATTERN
+from domain.dossier import Dossier
+from domain.errors import NotVisible
 from motcua.access.tokens import Principal, Role
 from motcua.actions import ACTIONS, HTTP_ACTIONS
+from motcua.eventstore.store import dossier_units
 from motcua.problems import FORBIDDEN, NOT_FOUND, Problem
 
 CLERK, OFFICER, LEADER, OPS = Role.CLERK, Role.OFFICER, Role.LEADER, Role.OPS
@@ -33,28 +43,57 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 
-def unit_of(code: str) -> str:
-    """The issuing unit named in a dossier code; 404 for anything not shaped like a code."""
-    match = CODE_PATTERN.match(code)
-    if match is None:
+def check_code(code: str) -> str:
+    """`code` when it is shaped like a dossier code; 404 for anything else (no lookup)."""
+    if CODE_PATTERN.match(code) is None:
         raise Problem(NOT_FOUND, "no such dossier")
-    return match["unit"]
+    return code
 
 
-def authorise(principal: Principal, permission: str, code: str | None = None) -> None:
-    """403 unless one of `principal`'s roles grants `permission`; then, for a dossier `code`,
-    404 (as if absent) unless it may see the code's unit."""
+def authorise(principal: Principal, permission: str) -> None:
+    """403 unless one of `principal`'s roles grants `permission`."""
     allowed = PERMISSIONS[permission]
     if not principal.roles & allowed:
         roles = ", ".join(sorted(r.value for r in allowed))
         raise Problem(FORBIDDEN, f"{permission} needs one of the roles: {roles}")
-    if code is not None:
-        check_visible(principal, unit_of(code))
 
 
-def check_visible(principal: Principal, unit_code: str) -> None:
-    """404 (as if absent) when `principal` may not see dossiers of `unit_code`."""
-    if not principal.sees(unit_code):
+async def authorise_dossier(pool: asyncpg.Pool, principal: Principal, permission: str,
+                            code: str) -> None:
+    """`authorise`, then the unit scope on dossier `code`: 404 (as if absent) unless
+    `principal` sees it (its receiving or its holding unit); for an action, 403 when it sees
+    the dossier but another unit holds it (`domain.permits.unit_refusal`). A principal of no
+    unit (every unit) needs no lookup."""
+    authorise(principal, permission)
+    match = CODE_PATTERN.match(code)
+    if match is None:
+        raise Problem(NOT_FOUND, "no such dossier")
+    if principal.unit_code is None:
+        return
+    # A code with no events (no such dossier, or not yet stored): the unit that allocates
+    # codes with its prefix, so the request goes on as before and the engine answers 404; a
+    # stored dossier's units always come from its events.
+    units = await dossier_units(pool, code) or (match["unit"], match["unit"])
+    action = ACTIONS.get(permission)
+    held = Dossier(unit_code=units[0], holding_unit=units[1])
+    if action is None:  # a read
+        check_visible(principal, held)
+        return
+    refused = permits.unit_refusal(held, action.command, principal)
+    if isinstance(refused, NotVisible):
+        raise Problem(NOT_FOUND, "no such dossier")
+    if refused is not None:
+        raise Problem(FORBIDDEN, f"{permission}: {refused.message}")
+
+
+def sees(principal: Principal, d: Dossier) -> bool:
+    """Whether `principal` may read `d`: its receiving unit or the unit holding it now."""
+    return principal.sees(d.unit_code) or principal.sees(d.holding_unit_code)
+
+
+def check_visible(principal: Principal, d: Dossier) -> None:
+    """404 (as if absent) when `principal` may not see dossier `d` (`sees`)."""
+    if not sees(principal, d):
         raise Problem(NOT_FOUND, "no such dossier")
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from motcua.access.permissions import PERMISSIONS, authorise
+from motcua.access.permissions import PERMISSIONS, authorise, authorise_dossier
 from motcua.access.tokens import AUTHENTICATED, Principal, authenticate
 from motcua.api.resources import PoolDep
 from motcua.problems import UNAUTHORIZED, Problem
@@ -44,15 +44,19 @@ async def current_principal(
 
 def require(permission: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency giving the caller if one of its roles grants `permission` (else 403) and,
-    on a `/dossiers/{code}` path, if it may see the code's unit (else 404). It runs before the
+    on a `/dossiers/{code}` path, if the dossier is in its unit scope (else 404; 403 for an
+    action on a dossier another unit holds: `permissions.authorise_dossier`). It runs before the
     body is validated, so a refusal never depends on what was sent."""
     if permission not in PERMISSIONS:  # a typo fails at import, not on a request
         raise KeyError(permission)
 
-    async def check(request: Request,
+    async def check(request: Request, pool: PoolDep,
                     principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         code = request.path_params.get("code")
-        authorise(principal, permission, code if isinstance(code, str) else None)
+        if isinstance(code, str):  # the units from the dossier's events, not from its code
+            await authorise_dossier(pool, principal, permission, code)
+        else:
+            authorise(principal, permission)
         return principal
 
     return check

@@ -106,11 +106,11 @@ def _dossier(answer: Answer, action: str | None = None) -> dict[str, Any]:
     return answer.body
 
 
-def authorise_user(current: Session, permission: str, code: str | None = None) -> None:
-    """The services' checks for `permission` (`motcua.access.permissions`): a role that
-    grants it, and the code's unit in the user's scope (ActionFailed 403 / 404)."""
+def authorise_user(current: Session, permission: str) -> None:
+    """The services' role check for `permission` (`motcua.access.permissions`; ActionFailed
+    403); the unit scope on a dossier is the service's (`dossiers.act`), from its events."""
     try:
-        authorise(current.user.principal, permission, code)
+        authorise(current.user.principal, permission)
     except Problem as problem:
         if problem.kind is FORBIDDEN:
             raise ActionFailed(_PROBLEM_TEXT["forbidden"], status=403) from None
@@ -123,7 +123,7 @@ async def act(request: Request, current: Session, action_name: str, code: str,
     action = ACTIONS.get(action_name)
     if action is None or not action.roles:
         raise ActionFailed("Không có thao tác này.", status=404)
-    authorise_user(current, action.name, code)
+    authorise_user(current, action.name)
     try:
         body = body_for(action.command).model_validate(fields)
     except ValidationError as err:

@@ -112,8 +112,10 @@ async def board(request: Request, current: Staff,
     # Overdue and due soon from the due instants and the clock (`domain.due`), at one instant.
     status = status_sql("$3")
     base = (f"SELECT code, state, status_code, {status} AS sla_status, unit_code, "
-            "procedure_code, channel, assignee, received_at, due_at FROM dossiers "
-            "WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR unit_code = $2) ")
+            "holding_unit_code, procedure_code, channel, assignee, received_at, due_at "
+            "FROM dossiers "
+            "WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR unit_code = $2 "
+            "OR holding_unit_code = $2) ")
     overdue = await pool.fetch(
         base + f"AND {status} = 'overdue' ORDER BY judged_due_at, code LIMIT 50", OPEN, unit,
         at)
@@ -124,7 +126,8 @@ async def board(request: Request, current: Staff,
         "SELECT assignee, count(*) AS open, "
         f"count(*) FILTER (WHERE {status} = 'overdue') AS overdue, "
         f"count(*) FILTER (WHERE {status} = 'due_soon') AS due_soon FROM dossiers "
-        "WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR unit_code = $2) "
+        "WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR unit_code = $2 "
+        "OR holding_unit_code = $2) "
         "GROUP BY assignee ORDER BY count(*) DESC, assignee NULLS FIRST", OPEN, unit, at)
     shown = await names(request)
     units = sorted(resources(request).catalog.units.values(), key=lambda u: u.code)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from domain.states import DossierState, Satisfaction
-from motcua.access.permissions import PERMISSIONS, unit_of
+from motcua.access.permissions import PERMISSIONS
 from motcua.access.users import Session
 from motcua.console import acting, lookup
 from motcua.console.acting import ActionFailed
@@ -28,6 +28,7 @@ from motcua.console.web import (
     time_left,
 )
 from motcua.documents.narration import SATISFACTION_LABELS
+from motcua.eventstore.store import dossier_units
 from motcua.services.views import PublicDossierView
 
 router = APIRouter(include_in_schema=False)
@@ -94,8 +95,10 @@ async def kiosk(request: Request, ma: Annotated[str, Query(max_length=64)] = "",
     code = ma.strip()
     seen = await lookup.for_kiosk(request, code) if code else None
     found, rated = seen if seen is not None else (None, False)
-    if found is not None and not current.user.principal.sees(unit_of(found.code)):
-        found = None
+    if found is not None:  # the receiving or the holding unit's kiosk, from the events
+        units = await dossier_units(resources(request).db(), found.code)
+        if units is None or not any(current.user.principal.sees(u) for u in units):
+            found = None
     error = ""
     if code and found is None:
         error = "Không tìm thấy hồ sơ."

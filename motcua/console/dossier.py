@@ -20,7 +20,7 @@ from domain.dossier import Dossier, folded
 from domain.envelope import EventEnvelope
 from domain.states import DossierState
 from motcua.access import privacy
-from motcua.access.permissions import unit_of
+from motcua.access.permissions import check_code, sees
 from motcua.access.tokens import Role
 from motcua.access.users import Session, list_users
 from motcua.actions import BY_COMMAND, SENDERS
@@ -74,6 +74,9 @@ ACTION_LABELS = {
     "accept": "Tiếp nhận hồ sơ trực tuyến", "refuse-intake": "Từ chối tiếp nhận",
     "request-intake-supplement": "Yêu cầu bổ sung trước khi tiếp nhận",
     "intake-supplement": "Đã nhận bổ sung (trước khi tiếp nhận)",
+    "transfer": "Chuyển liên thông", "return-transfer": "Trả lại hồ sơ liên thông",
+    "request-payment": "Chờ thực hiện nghĩa vụ tài chính",
+    "payment-received": "Đã nhận chứng từ nộp tiền", "record-fee": "Thu phí, lệ phí",
 }
 # Actions that cannot be undone: asked to confirm, with the reason, before they are sent, and
 # offered apart from the others behind a disclosure (issue 23 item 2).
@@ -88,15 +91,15 @@ _REASONS = REASON_LABELS
 
 
 async def dossier_events(request: Request, current: Session, code: str) -> list[EventEnvelope]:
-    """The dossier's events; 404 (as if absent) outside the user's unit, like the API."""
+    """The dossier's events; 404 (as if absent) outside the user's scope, like the API: the
+    unit that received it and the unit holding it now, from the events (a transferred dossier
+    keeps its code)."""
     try:
-        unit = unit_of(code)
+        check_code(code)
     except Problem:
         raise ConsoleError(404, "Không tìm thấy hồ sơ.") from None
-    if not current.user.principal.sees(unit):
-        raise ConsoleError(404, "Không tìm thấy hồ sơ.")
     events = await read_stream(resources(request).db(), code)
-    if not events:
+    if not events or not sees(current.user.principal, folded(events)):
         raise ConsoleError(404, "Không tìm thấy hồ sơ.")
     return events
 
@@ -200,7 +203,7 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
     people = await people_of(res.db(), events)
     users = await list_users(res.db())
     officers = [u for u in users
-                if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)]
+                if Role.OFFICER in u.roles and u.unit_code in (d.holding_unit_code, None)]
     shown = {u.username: u.display for u in users}
     contacts = _contacts(events) if private else []
     if contacts:  # the contact details are a read of their own, audited as such
@@ -266,8 +269,20 @@ def _fields(action: str, form: FormData, officers: set[str], tz: tzinfo) -> dict
             return {"summary": text(form, "summary")}
         case "return":
             return {"note": text(form, "note") or None}
-        case "refuse" | "withdraw" | "stop" | "verification" | "refuse-intake":
+        case "refuse" | "withdraw" | "stop" | "verification" | "refuse-intake" | \
+                "return-transfer":
             return {"reason": text(form, "reason")}
+        case "transfer":
+            return {"unit_code": text(form, "unit_code"), "reason": text(form, "reason")}
+        case "request-payment":
+            return {"notice": text(form, "notice"), "amount": text(form, "amount") or None}
+        case "payment-received":
+            return {"amount": text(form, "amount") or None,
+                    "reference": text(form, "reference") or None,
+                    "note": text(form, "note") or None}
+        case "record-fee":
+            return {"amount": text(form, "amount"),
+                    "reference": text(form, "reference") or None}
         case "complaint":
             return {"complainant": text(form, "complainant"), "channel": text(form, "channel"),
                     "text": text(form, "text"), "outcome": text(form, "outcome") or None}
@@ -294,7 +309,7 @@ async def take_action(request: Request, code: str, action: str, current: Staff) 
         if action not in ACTION_LABELS or action == "rate":
             raise ActionFailed("Không có thao tác này.", status=404)
         officers = {u.username for u in await list_users(resources(request).db())
-                    if Role.OFFICER in u.roles and u.unit_code in (d.unit_code, None)}
+                    if Role.OFFICER in u.roles and u.unit_code in (d.holding_unit_code, None)}
         fields = _fields(action, form, officers, resources(request).calendar.tz)
         if action in IRREVERSIBLE and text(form, CONFIRM_FIELD) != "1":
             if not fields.get("reason"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from domain.dossier import folded
-from motcua.access.permissions import unit_of
+from motcua.access.permissions import check_code
 from motcua.console.web import ConsoleError, resources
 from motcua.eventstore.store import read_stream
 from motcua.problems import TOO_MANY_REQUESTS, Problem
@@ -34,7 +34,7 @@ async def for_kiosk(request: Request, code: str) -> tuple[PublicDossierView, boo
     needed, and no personal data shown on a screen the citizen faces), and whether it was
     rated already."""
     try:
-        unit_of(code)
+        check_code(code)
     except Problem:
         return None
     res = resources(request)

@@ -160,7 +160,7 @@ async def changes(request: Request, current: Staff,
     unit = current.user.unit_code
     row = await pool.fetchrow(
         "SELECT count(*) AS n, max(updated_at) AS at FROM dossiers "
-        "WHERE $1::text IS NULL OR unit_code = $1", unit)
+        "WHERE $1::text IS NULL OR unit_code = $1 OR holding_unit_code = $1", unit)
     assert row is not None
     try:
         after = datetime.fromisoformat(since) if since else now() - timedelta(minutes=5)
@@ -175,7 +175,10 @@ async def changes(request: Request, current: Staff,
     alerts = await pool.fetch(
         "SELECT stream, payload->>'kind' AS kind, recorded_at FROM events "
         "WHERE event_type = 'DeadlineAlertRaised' AND recorded_at > $1 "
-        "AND ($2::text IS NULL OR starts_with(stream, $2 || '-')) "
+        # The unit's dossiers by the read model (received or held now), not by the code's
+        # prefix: a transferred dossier keeps its code (issue 22 item 3).
+        "AND ($2::text IS NULL OR stream IN (SELECT code FROM dossiers "
+        "WHERE unit_code = $2 OR holding_unit_code = $2)) "
         "ORDER BY recorded_at DESC LIMIT 10", after, unit)
     # The papers a citizen brought to the counter for a dossier assigned to this user, recorded
     # by someone else (the clerk: issue 23 item 7): the assignee is told, the clock resumed.

@@ -51,6 +51,7 @@ STATE_LABELS: dict[str, str] = {
     DossierState.ASSIGNED: "Đã phân công",
     DossierState.PROCESSING: "Đang xử lý",
     DossierState.AWAITING_SUPPLEMENT: "Chờ bổ sung",
+    DossierState.AWAITING_PAYMENT: "Chờ thực hiện nghĩa vụ tài chính",
     DossierState.READY: "Có kết quả",
     DossierState.RETURNED: "Đã trả kết quả",
     DossierState.REFUSED: "Từ chối",

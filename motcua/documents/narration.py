@@ -36,6 +36,7 @@ REASON_LABELS: dict[str, str] = {
     "receipt": "khi tiếp nhận", "supplement_received": "sau khi nhận bổ sung",
     "extension": "gia hạn", "calendar_correction": "điều chỉnh lịch làm việc",
     "verification": "cần xác minh",
+    "payment_received": "sau khi nhận chứng từ thực hiện nghĩa vụ tài chính",
 }
 
 # Events told by their step, a sentence and the reason given (step, line).
@@ -201,6 +202,52 @@ def describe(event: ev.Event, tz: tzinfo, people: People | None = None) -> Telli
             return Telling(step=f"{how} thành phần hồ sơ",
                            line=f"{how} thành phần hồ sơ ({e.pages} trang)",
                            details=_details(("thành phần", e.name)))
+        case ev.DossierTransferred() | ev.TransferReturned() | ev.ResultSentBack() | \
+                ev.PaymentRequested() | ev.PaymentReceived() | ev.FeeRecorded():
+            return _transfer_or_payment(event, tz)
     # Every stored type has its telling (a test walks `EVENT_TYPES`); an event type added
     # without one shows its name rather than failing the page.
+    return Telling(step=event.event_type, line=event.event_type)
+
+
+def vnd(amount: int) -> str:
+    """An amount in VND as printed: 1.500.000 đồng."""
+    return f"{amount:,}".replace(",", ".") + " đồng"
+
+
+def _transfer_or_payment(event: ev.Event, tz: tzinfo) -> Telling:
+    """Transfers between units and the wait for payment (issue 22 items 3 and 4)."""
+    match event:
+        case ev.DossierTransferred() as e:
+            limit = (f"; trả lại hồ sơ không đủ điều kiện trước {vn_time(e.return_by, tz)}"
+                     if e.return_by is not None else "")
+            later = (f" (tính thời gian từ {vn_time(e.counted_from, tz)})"
+                     if e.counted_from > e.at else "")
+            return Telling(step="Chuyển hồ sơ liên thông",
+                           line=f"Chuyển hồ sơ từ {e.from_unit} đến {e.to_unit}{later}{limit}",
+                           details=_details(("lý do", e.reason)))
+        case ev.TransferReturned() as e:
+            late = "" if e.in_time else " (quá thời hạn 02 ngày làm việc)"
+            notice = (f"; thông báo cho công dân trước {vn_time(e.citizen_notice_by, tz)}"
+                      if e.citizen_notice_by is not None else "")
+            return Telling(step="Trả lại hồ sơ liên thông",
+                           line=f"{e.from_unit} trả lại hồ sơ cho {e.to_unit}{late}{notice}",
+                           details=_details(("lý do", e.reason)))
+        case ev.ResultSentBack() as e:
+            return Telling(step="Chuyển kết quả về nơi tiếp nhận",
+                           line=f"Chuyển kết quả từ {e.from_unit} về {e.to_unit} để trả "
+                           "cho công dân")
+        case ev.PaymentRequested() as e:
+            amount = f" ({vnd(e.amount)})" if e.amount is not None else ""
+            return Telling(step="Chờ thực hiện nghĩa vụ tài chính",
+                           line=f"Đã gửi thông báo nghĩa vụ tài chính{amount}; tạm dừng tính "
+                           "thời gian", details=_details(("thông báo", e.notice)))
+        case ev.PaymentReceived() as e:
+            amount = f" ({vnd(e.amount)})" if e.amount is not None else ""
+            return Telling(step="Nhận chứng từ nghĩa vụ tài chính",
+                           line=f"Đã nhận chứng từ nộp tiền{amount}; tiếp tục tính thời gian",
+                           details=_details(("số chứng từ", e.reference), ("ghi chú", e.note)))
+        case ev.FeeRecorded() as e:
+            return Telling(step="Thu phí, lệ phí", line=f"Đã thu phí, lệ phí {vnd(e.amount)}",
+                           details=_details(("số biên lai", e.reference)))
     return Telling(step=event.event_type, line=event.event_type)

@@ -23,6 +23,7 @@ from domain.codes import register_entry
 from domain.envelope import EventEnvelope
 from motcua.documents.control import rows
 from motcua.documents.history import DocumentUnavailable, History, UnknownDocument, load
+from motcua.documents.narration import vnd
 from motcua.documents.people import People
 from motcua.documents.timefmt import (
     CHANNEL_LABELS,
@@ -74,6 +75,8 @@ def _receipt(kind: str, h: History) -> Context:
             "result_delivery": RESULT_DELIVERY_LABELS.get(h.received.result_delivery,
                                                           h.received.result_delivery),
             "register": register_entry(h.state.code),
+            # Fees paid at the counter (issue 22 item 4), as recorded: amount and receipt no.
+            "fees": [(vnd(f.amount), f.reference or "") for f in h.all(ev.FeeRecorded)],
             # How the appointment was counted, in words, with its texts, so the citizen can
             # check it (the rule's identifier stays in the API: issue 23 item 5).
             "rule_text": rule_sentence(first.rule, first.unit, first.amount,

@@ -37,4 +37,5 @@ def count(applied: Iterable[tuple[ev.Event, Dossier]]) -> None:
             case ev.DeadlineAlertRaised():
                 SLA_ALERTS.labels(kind=event.kind.value).inc()
                 if event.kind is not AlertKind.DUE_SOON:
-                    SLA_BREACHES.labels(unit=dossier.unit_code, kind=event.kind.value).inc()
+                    SLA_BREACHES.labels(unit=dossier.holding_unit_code,
+                                        kind=event.kind.value).inc()

@@ -10,7 +10,13 @@ e.g. `"$2"`), never `now()`: a view states the instant it judged at.
 
 from __future__ import annotations
 
-from domain.states import BEFORE_ACCEPTANCE_STATES, SLA_CLOSED_STATES, DossierState, SlaStatus
+from domain.states import (
+    BEFORE_ACCEPTANCE_STATES,
+    PAUSED_STATES,
+    SLA_CLOSED_STATES,
+    DossierState,
+    SlaStatus,
+)
 
 
 def _quoted(states: frozenset[DossierState]) -> str:
@@ -18,17 +24,17 @@ def _quoted(states: frozenset[DossierState]) -> str:
 
 
 _CLOSED = _quoted(SLA_CLOSED_STATES)
-_PAUSED = f"'{DossierState.AWAITING_SUPPLEMENT.value}'"
+_PAUSED = _quoted(PAUSED_STATES)
 # States whose status the clock alone can change (`domain.due.next_change`).
 _STILL = _quoted(SLA_CLOSED_STATES | BEFORE_ACCEPTANCE_STATES
-                 | {DossierState.AWAITING_SUPPLEMENT})
+                 | PAUSED_STATES)
 
 
 def status_sql(now: str, table: str = "") -> str:
     """`domain.due.status_at` of each row at the instant `now` (an SQL expression)."""
     p = f"{table}." if table else ""
     return (f"(CASE WHEN {p}state IN ({_CLOSED}) THEN '{SlaStatus.CLOSED.value}' "
-            f"WHEN {p}state = {_PAUSED} THEN '{SlaStatus.PAUSED.value}' "
+            f"WHEN {p}state IN ({_PAUSED}) THEN '{SlaStatus.PAUSED.value}' "
             f"WHEN {p}judged_due_at <= {now} THEN '{SlaStatus.OVERDUE.value}' "
             f"WHEN {p}due_soon_at <= {now} THEN '{SlaStatus.DUE_SOON.value}' "
             f"ELSE '{SlaStatus.ON_TRACK.value}' END)")

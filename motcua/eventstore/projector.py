@@ -52,12 +52,13 @@ INSERT INTO dossiers (code, unit_code, procedure_code, state, status_code, sla_s
     assignee, received_at, due_at, due_soon_at, original_due_at, deadline_version,
     calendar_version, catalog_version, apology_sent, overdue_without_apology,
     supplement_requests, paused_seconds, finished_at, closed_at, timeliness, satisfaction,
-    version, updated_at, snapshot, judged_due_at)
+    version, updated_at, snapshot, judged_due_at, holding_unit_code)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
     $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
     $12::timestamptz[], $13::int[], $14::text[], $15::text[], $16::bool[], $17::bool[],
     $18::int[], $19::bigint[], $20::timestamptz[], $21::timestamptz[], $22::text[],
-    $23::text[], $24::int[], $25::timestamptz[], $26::jsonb[], $27::timestamptz[])
+    $23::text[], $24::int[], $25::timestamptz[], $26::jsonb[], $27::timestamptz[],
+    $28::text[])
 ON CONFLICT (code) DO UPDATE SET
     unit_code = excluded.unit_code, procedure_code = excluded.procedure_code,
     state = excluded.state, status_code = excluded.status_code,
@@ -73,7 +74,7 @@ ON CONFLICT (code) DO UPDATE SET
     closed_at = excluded.closed_at, timeliness = excluded.timeliness,
     satisfaction = excluded.satisfaction, version = excluded.version,
     updated_at = excluded.updated_at, snapshot = excluded.snapshot,
-    judged_due_at = excluded.judged_due_at
+    judged_due_at = excluded.judged_due_at, holding_unit_code = excluded.holding_unit_code
 """
 
 
@@ -93,7 +94,8 @@ def _row(d: Dossier, updated_at: datetime) -> tuple[object, ...]:
             d.supplement_requests, paused, d.finished_at, d.closed_at,
             d.timeliness.value if d.timeliness else None,
             d.satisfaction.value if d.satisfaction else None, d.version, updated_at,
-            json.dumps(to_dict(d), ensure_ascii=False), d.judged_due_at)
+            json.dumps(to_dict(d), ensure_ascii=False), d.judged_due_at,
+            d.holding_unit_code)
 
 
 async def project_batch(conn: Conn, limit: int = BATCH, *, count_metrics: bool = True,

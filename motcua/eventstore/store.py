@@ -97,6 +97,30 @@ async def read_stream(conn: asyncpg.Connection | asyncpg.Pool,
     return [envelope(r) for r in rows]
 
 
+# The events that move a dossier to another unit; each names the unit as `to_unit`.
+HOLDER_EVENTS = ("DossierTransferred", "TransferReturned", "ResultSentBack")
+
+
+async def dossier_units(conn: asyncpg.Connection | asyncpg.Pool,
+                        stream: str) -> tuple[str, str] | None:
+    """`(receiving unit, holding unit)` of dossier `stream`, from its events (None: no such
+    dossier): the first event's `unit_code`, and the `to_unit` of the last transfer, return
+    or result sent back (else the receiving unit). Read from the stream, not the read model,
+    so a transfer is in force the moment its event is stored (the projector may lag); two
+    index lookups on `(stream, position)` (docs/decisions.md, "Unit scope").
+
+    The holder's query picks the last of a few rows per stream: a dossier has tens of events."""
+    row = await conn.fetchrow(
+        "SELECT (SELECT payload ->> 'unit_code' FROM events "
+        "        WHERE stream = $1 AND position = 1) AS receiving, "
+        "       (SELECT payload ->> 'to_unit' FROM events "
+        "        WHERE stream = $1 AND event_type = ANY($2::text[]) "
+        "        ORDER BY position DESC LIMIT 1) AS holding", stream, list(HOLDER_EVENTS))
+    if row is None or row["receiving"] is None:
+        return None
+    return row["receiving"], row["holding"] or row["receiving"]
+
+
 async def allocate_code_sequence(conn: Conn | asyncpg.Pool, unit_code: str,
                                  day: date) -> int:
     """The next daily sequence number for `unit_code` on `day` (1, 2, ...), atomically."""

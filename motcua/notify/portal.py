@@ -69,6 +69,8 @@ STATUS_CODES: dict[DossierState, int] = {
     DossierState.PROCESSING: 4,
     DossierState.AWAITING_SUPPLEMENT: 5,
     DossierState.AWAITING_INTAKE_SUPPLEMENT: 5,
+    # Hà Nội 1610/QĐ-TTPVHCC: "tạm dừng chờ thực hiện nghĩa vụ tài chính" (DOMAIN.md 9.2).
+    DossierState.AWAITING_PAYMENT: 6,
     DossierState.WITHDRAWN: 7,
     DossierState.STOPPED: 8,
     DossierState.READY: 9,
@@ -100,6 +102,13 @@ STEPS: dict[type[ev.Event], str] = {
     ev.DossierRefused: "Từ chối giải quyết",
     ev.DossierWithdrawn: "Công dân rút hồ sơ",
     ev.ProcessingStopped: "Dừng giải quyết",
+    # Transfers and the wait for payment (issue 22 items 3-4): the status stays complete and
+    # continuous across units (Nghệ An 3783/QĐ-UBND art. 2(2)(c)).
+    ev.DossierTransferred: "Chuyển hồ sơ liên thông",
+    ev.TransferReturned: "Trả lại hồ sơ liên thông",
+    ev.ResultSentBack: "Chuyển kết quả về nơi tiếp nhận",
+    ev.PaymentRequested: "Tạm dừng chờ thực hiện nghĩa vụ tài chính",
+    ev.PaymentReceived: "Nhận chứng từ thực hiện nghĩa vụ tài chính",
 }
 # What changes the portal's dossier without being a step: a new due time.
 UPSERT_ONLY: frozenset[type[ev.Event]] = frozenset({ev.DeadlineSet})
@@ -225,7 +234,7 @@ def step_body(e: EventEnvelope, before: Dossier, after: Dossier,
     return {
         "MaHoSo": after.code, "NguoiXuLy": e.metadata.get("actor", ""),
         "ChucDanh": e.metadata.get("role", ""),
-        "ThoiDiemXuLy": portal_date(event.at), "PhongBanXuLy": after.unit_code,
+        "ThoiDiemXuLy": portal_date(event.at), "PhongBanXuLy": after.holding_unit_code,
         "NoiDungXuLy": f"{text}: {detail}" if detail else text,
         "TrangThai": status_code(after.state),
         "NgayBatDau": portal_date(before.period_start or event.at)

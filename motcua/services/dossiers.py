@@ -32,6 +32,7 @@ from motcua.access import privacy
 from motcua.access.permissions import (
     ASSIGNEE_STEPS,
     authorise,
+    authorise_dossier,
     check_assignee,
     check_unit_allowed,
     check_visible,
@@ -42,7 +43,7 @@ from motcua.eventstore import outbox
 from motcua.eventstore.store import Conn, read_stream
 from motcua.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem, invalid_input
 from motcua.reports import register
-from motcua.services import after_end, engine, idempotency
+from motcua.services import after_end, engine, idempotency, transfers
 from motcua.services.checks import check_receipt_time
 from motcua.services.idempotency import Answer
 from motcua.services.requests import ActionBody, ReceiveRequest, SubmitOnlineRequest
@@ -176,8 +177,9 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
     update id is derived from the idempotency key, so Temporal itself deduplicates a retried
     update."""
     principal = caller.principal
-    authorise(principal, action.name, code)
+    await authorise_dossier(res.db(), principal, action.name, code)
     body.check(res.calendar)
+    fill = transfers.prepare(res, body)  # a transfer's unit and instants (issue 22 item 3)
     client = res.temporal()
     pool, key = res.db(), caller.idempotency_key
     before: list[EventEnvelope] | None = None
@@ -191,7 +193,7 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
                                    keyring=res.keyring) as attempt:
         if attempt.replay is not None:
             return attempt.replay
-        command = body.command(actor=principal.name, correlation_id=caller.correlation_id)
+        command = fill(body.command(actor=principal.name, correlation_id=caller.correlation_id))
         # The stream so far is read while the update runs (unless read above): the update
         # answers with the events it stored, so the timeline needs no read after it.
         reading = asyncio.ensure_future(
@@ -204,7 +206,7 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
             if not events:
                 raise engine.not_found() from None
             closed = folded(events)
-            check_visible(principal, closed.unit_code)
+            check_visible(principal, closed)
             if action.command not in after_end.AFTER_END:
                 refusal = no_more_commands(closed)  # its workflow has ended
                 raise Problem(INVALID_TRANSITION, refusal.message,
@@ -242,13 +244,13 @@ async def view(res: Resources, principal: Principal, code: str) -> DossierView:
     """One dossier with its timeline, read from the event store (current at once), with the
     notification outcomes and the forecast of finishing late; 404 outside the principal's
     scope, as if absent."""
-    authorise(principal, "read", code)
     pool = res.db()
+    await authorise_dossier(pool, principal, "read", code)
     events = await read_stream(pool, code)
     if not events:
         raise engine.not_found()
     dossier = folded(events)
-    check_visible(principal, dossier.unit_code)
+    check_visible(principal, dossier)
     # Notification outcomes live in the dispatcher's table, not in the stream.
     shown = dossier_view(dossier, events, deliveries=await outbox.deliveries(pool, code))
     risk = forecast.dossier_risk(res.calendar, dossier, datetime.now(UTC))

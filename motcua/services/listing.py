@@ -75,7 +75,9 @@ def _where(filters: Filters, cursor: tuple[datetime | None, str] | None, now: da
     if filters.sla:
         clauses.append(f"{status_sql('$1')} = ANY({arg(filters.sla)}::text[])")
     if filters.unit is not None:
-        clauses.append(f"unit_code = {arg(filters.unit)}")
+        # What the unit received and what it holds now (transferred to it; issue 22 item 3).
+        unit = arg(filters.unit)
+        clauses.append(f"(unit_code = {unit} OR holding_unit_code = {unit})")
     if filters.procedure is not None:
         clauses.append(f"procedure_code = {arg(filters.procedure)}")
     if filters.assignee is not None:
@@ -104,7 +106,7 @@ async def page(pool: asyncpg.Pool, filters: Filters, *, limit: int = DEFAULT_LIM
     args.append(limit + 1)
     rows = await pool.fetch(
         f"SELECT code, state, status_code, {status_sql('$1')} AS sla_status, unit_code, "
-        "procedure_code, channel, "
+        "holding_unit_code, procedure_code, channel, "
         f"assignee, received_at, due_at FROM dossiers{where} "
         f"ORDER BY due_at ASC NULLS LAST, code ASC LIMIT ${len(args)}", *args)
     more = len(rows) > limit

@@ -309,3 +309,58 @@ class RateBody(ActionBody):
     command_type = cmd.RateService
     satisfaction: Satisfaction
     comment: Note | None = None
+
+
+# Transfers between units and the wait for payment (issue 22 items 3 and 4). The instants of
+# a transfer (`counted_from`, `return_by`, `citizen_notice_by`) are not sent by clients: the
+# service fills them from the office calendar and the forwarding setting
+# (`motcua.services.transfers`).
+Amount = int  # VND: whole đồng
+
+
+class TransferBody(ActionBody):
+    """Hand the dossier over to another unit (liên thông), with the reason."""
+
+    model_config = _example(unit_code="000.00.15.H39",
+                            reason="Chuyển Sở Nội vụ thẩm định theo thẩm quyền")
+    command_type = cmd.TransferDossier
+    unit_code: Code = Field(description="The unit that takes the dossier (`GET /v1/units`).")
+    reason: Reason
+
+
+class ReturnTransferBody(ActionBody):
+    """Return a transferred dossier as unfit to the unit that sent it, with the reason."""
+
+    model_config = _example(reason="Hồ sơ thiếu văn bản thẩm định của cấp xã")
+    command_type = cmd.ReturnTransfer
+    reason: Reason
+
+
+class RequestPaymentBody(ActionBody):
+    """The tax or fee notice was sent: the dossier waits for payment (code 6), clock stopped."""
+
+    model_config = _example(notice="Thông báo nộp lệ phí trước bạ số 123/TB-CCT",
+                            amount=1500000)
+    command_type = cmd.RequestPayment
+    notice: Reason
+    amount: Amount | None = Field(default=None, gt=0, le=10**13,
+                                  description="VND, as the notice states it.")
+
+
+class PaymentReceivedBody(ActionBody):
+    """Proof of payment arrived: the clock resumes and the due time moves by the wait."""
+
+    model_config = _example(amount=1500000, reference="BL-0001234", note="Nộp tại quầy")
+    command_type = cmd.ReceivePayment
+    amount: Amount | None = Field(default=None, gt=0, le=10**13, description="VND.")
+    reference: Short | None = Field(default=None, max_length=64)
+    note: Note | None = None
+
+
+class RecordFeeBody(ActionBody):
+    """The procedure's fee paid at the counter (VND), with the receipt's number."""
+
+    model_config = _example(amount=50000, reference="BL-0001235")
+    command_type = cmd.RecordFee
+    amount: Amount = Field(gt=0, le=10**13, description="VND.")
+    reference: Short | None = Field(default=None, max_length=64)

@@ -80,7 +80,11 @@ class DossierView(BaseModel):
     state: DossierState
     status_code: int = Field(description="National portal status code 1-10.", examples=[2])
     procedure_code: str = Field(examples=["1.001193"])
-    unit_code: str = Field(examples=["000.21.39.H39"])
+    unit_code: str = Field(examples=["000.21.39.H39"], description="The unit that received "
+                           "the dossier (a transfer never changes it).")
+    holding_unit_code: str = Field(
+        examples=["000.21.39.H39"], description="The unit that holds the dossier now: the "
+        "receiving unit unless it was transferred (`POST /v1/dossiers/{code}/transfer`).")
     channel: Channel
     applicant_name: str = Field(examples=["Nguyễn Văn An"])
     received_at: datetime | None = Field(description="The receipt (for an online submission: "
@@ -109,6 +113,7 @@ class DossierSummary(BaseModel):
     status_code: int
     sla_status: str = Field(examples=["on_track"])
     unit_code: str
+    holding_unit_code: str = Field(description="The unit holding the dossier now.")
     procedure_code: str
     channel: str
     assignee: str | None
@@ -159,6 +164,9 @@ NEXT_STEP: dict[DossierState, str] = {
     DossierState.PROCESSING: "Hồ sơ đang được xử lý.",
     DossierState.AWAITING_SUPPLEMENT:
         "Vui lòng bổ sung giấy tờ theo yêu cầu của cơ quan giải quyết.",
+    DossierState.AWAITING_PAYMENT:
+        "Vui lòng thực hiện nghĩa vụ tài chính theo thông báo; thời gian chờ không tính vào "
+        "thời hạn giải quyết.",
     DossierState.READY: "Đã có kết quả. Mời ông/bà đến nhận kết quả theo giấy hẹn.",
     DossierState.RETURNED: "Đã trả kết quả. Mời ông/bà đánh giá mức độ hài lòng.",
     DossierState.REFUSED: "Hồ sơ không được giải quyết; xem văn bản trả lời của cơ quan.",
@@ -221,7 +229,8 @@ def dossier_view(d: Dossier, events: list[EventEnvelope],
     now = now or datetime.now(UTC)
     return DossierView(
         code=d.code, state=d.state, status_code=d.state.status_code,
-        procedure_code=d.procedure_code, unit_code=d.unit_code, channel=d.channel,
+        procedure_code=d.procedure_code, unit_code=d.unit_code,
+        holding_unit_code=d.holding_unit_code, channel=d.channel,
         applicant_name=d.applicant_name, received_at=d.received_at, due_at=d.due_at,
         assignee=d.assignee, submitted_at=d.submitted_at, counted_from=d.counted_from,
         sla=SlaView(status=d.sla_status(now), due_at=d.due_at, due_soon_at=d.due_soon_at,
@@ -260,5 +269,7 @@ def summary(row: Any) -> DossierSummary:
     return DossierSummary(
         code=row["code"], state=row["state"], status_code=row["status_code"],
         sla_status=row["sla_status"], unit_code=row["unit_code"],
+        # Lists that do not select it (and rows written without it): the receiving unit.
+        holding_unit_code=row.get("holding_unit_code") or row["unit_code"],
         procedure_code=row["procedure_code"], channel=row["channel"], assignee=row["assignee"],
         received_at=row["received_at"], due_at=row["due_at"])

@@ -48,7 +48,7 @@ MIN_SAMPLE = 20  # samples still open at the dossier's point needed to trust a l
 AT_RISK = 0.8  # "likely late"
 HISTORY_DAYS = 365  # finished dossiers the model learns from
 REFRESH_SECONDS = 300.0
-OPEN_STATES = ("received", "assigned", "processing", "awaiting_supplement")
+OPEN_STATES = ("received", "assigned", "processing", "awaiting_supplement", "awaiting_payment")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

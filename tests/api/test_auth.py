@@ -43,6 +43,12 @@ EXPECTED = {
     # issue 26: files on a dossier: clerks at intake (and the portal integration), the
     # dossier's officer and leaders during processing; never operations
     "attach-file": {"clerk", "officer", "leader"},
+    # issue 22 items 3-4: a leader of the holding unit transfers or returns a transferred
+    # dossier; the notice of a financial obligation by whoever sends it, the payment and the
+    # fee at the counter
+    "transfer": {"leader"}, "return-transfer": {"leader"},
+    "request-payment": {"officer", "clerk", "leader"}, "payment-received": {"clerk", "leader"},
+    "record-fee": {"clerk"},
 }
 PROBE = {"__probe__": True}  # refused by every body schema: reaching validation means allowed
 

@@ -37,6 +37,7 @@ from motcua.problems import Problem
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2025, 7, 7, 9, 0, tzinfo=VN)
 UNIT = "000.21.39.H39"
+OTHER = "000.00.15.H39"  # the unit a dossier is transferred to
 WITH_MAXIMUM, WITHOUT_MAXIMUM = "2.000806", "1.004222"  # Decree 120/2025: 05 days, up to 10
 ASSIGNEE = "can-bo-a"
 
@@ -94,6 +95,18 @@ def _paths(procedure: str) -> dict[str, list[cmd.Command]]:
         "refused": [receive, cmd.RefuseDossier(reason="không thuộc thẩm quyền")],
         "withdrawn": [receive, cmd.WithdrawDossier(reason="rút")],
         "stopped": [*processing, cmd.StopProcessing(reason="dừng")],
+        # Issue 22 items 3-4: held by another unit (processing there), returned from it, the
+        # result come back; waiting for payment.
+        "transferred": [receive, cmd.TransferDossier(unit_code=OTHER, reason="liên thông")],
+        "transferred_processing": [receive, cmd.TransferDossier(unit_code=OTHER, reason="lt"),
+                                   assign, start],
+        "transfer_returned": [receive, cmd.TransferDossier(unit_code=OTHER, reason="lt"),
+                              cmd.ReturnTransfer(reason="không đủ điều kiện")],
+        "transferred_ready": [receive, cmd.TransferDossier(unit_code=OTHER, reason="lt"),
+                              assign, start, cmd.CompleteProcessing(summary="xong")],
+        "awaiting_payment": [*processing, cmd.RequestPayment(notice="Thông báo thuế")],
+        "paid": [*processing, cmd.RequestPayment(notice="Thông báo thuế"),
+                 cmd.ReceivePayment(amount=100000)],
     }
 
 
@@ -118,14 +131,26 @@ SAMPLES: dict[str, Callable[[Dossier], cmd.Command]] = {
     "verification": lambda d: cmd.RequireVerification(reason="xác minh"),
     "complaint": lambda d: cmd.RecordComplaint(complainant="B", channel="counter",
                                                text="chậm"),
+    "transfer": lambda d: cmd.TransferDossier(
+        unit_code=UNIT if d.holding_unit_code != UNIT else OTHER, reason="liên thông"),
+    "return-transfer": lambda d: cmd.ReturnTransfer(reason="không đủ điều kiện"),
+    "request-payment": lambda d: cmd.RequestPayment(notice="Thông báo thuế", amount=100000),
+    "payment-received": lambda d: cmd.ReceivePayment(amount=100000, reference="BL-1"),
+    "record-fee": lambda d: cmd.RecordFee(amount=50000),
 }
+
+# What the receiving unit's staff may still send while another unit holds the dossier.
+COUNTER = {"withdraw", "complaint", "payment-received", "record-fee"}
 
 
 def engine_accepts(engine: Engine, d: Dossier, action: str, who: Principal,
                    now: datetime) -> bool:
     """What the API and the engine answer to `action` sent by `who` at `now`."""
-    if not who.roles & PERMISSIONS[action] or not who.sees(d.unit_code):
-        return False  # 403 / 404 from `require`
+    if not who.roles & PERMISSIONS[action]:
+        return False  # 403 from `require`
+    unit, holder = who.unit_code, d.holding_unit_code
+    if unit is not None and unit != holder and not (unit == d.unit_code and action in COUNTER):
+        return False  # 404 outside both units, 403 to the receiving unit (issue 22 item 3)
     try:
         check_assignee(who, action, d.assignee)
     except Problem:
@@ -174,7 +199,8 @@ def test_the_page_offers_exactly_what_the_engine_accepts(
         if d.state is DossierState.RETURNED and d.closed_at is not None:
             instants.append(d.closed_at + RATING_WINDOW)  # the rating window has passed
         for now, roles, name, unit in itertools.product(
-                instants, ROLE_SETS, [ASSIGNEE, "nguoi-khac"], [UNIT, "000.99.99.X99", None]):
+                instants, ROLE_SETS, [ASSIGNEE, "nguoi-khac"],
+                [UNIT, OTHER, "000.99.99.X99", None]):
             monkeypatch.setattr(page, "now", lambda now=now: now)
             user = User(username=name, full_name="", roles=roles, unit_code=unit)
             offered = page.allowed_actions(Session(user=user, csrf_token="x"), d,

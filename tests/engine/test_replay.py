@@ -33,7 +33,8 @@ HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
 # keep the old ones: running dossiers started on old code must still replay.
 TAG = "v5"  # v1: before the `local-appends-v2` patch; v2: before `apology-legal-due-v1`;
 # v3: before `notify-outbox-v1`; v4: before `online-intake-v1`. `dossier-files-v1` added a
-# handler only (no recorded path changed): files.v5.json was recorded under it.
+# handler only (no recorded path changed): files.v5.json was recorded under it; so did
+# `unit-transfer-v1` and `fee-payment-v1` (transfer.v5.json, payment.v5.json).
 OLD_TAGS = ("v1", "v2")  # recorded before the `extension_alerts` scenario existed
 OLDER_FULL_TAGS = ("v3", "v4")  # recorded before the `online_intake` scenario existed
 
@@ -131,10 +132,48 @@ async def _files(client: Client, skipper: TimeSkipper) -> str:
     return d.code
 
 
+async def _transfer(client: Client, skipper: TimeSkipper) -> str:
+    # Issue 22 item 3 (patch `unit-transfer-v1`): handed to another unit, returned as unfit,
+    # handed over again, processed there, the result sent back with the result ready.
+    d = await dossiers.receive(client, receipt(), task_queue=TASK_QUEUE)
+    other = "000.22.39.H39"
+    for action, command in [
+            ("transfer", cmd.TransferDossier(unit_code=other, reason="liên thông")),
+            ("return-transfer", cmd.ReturnTransfer(reason="thiếu văn bản")),
+            ("transfer", cmd.TransferDossier(unit_code=other, reason="đã bổ sung")),
+            ("assign", cmd.AssignOfficer(officer="o-9")),
+            ("start", cmd.StartProcessing()),
+            ("complete", cmd.CompleteProcessing(summary="xong")),
+            ("return", cmd.ReturnResult()),
+            ("rate", cmd.RateService(satisfaction=Satisfaction.SATISFIED))]:
+        await dossiers.act(client, d.code, action, command)
+    await client.get_workflow_handle(d.code).result()
+    return d.code
+
+
+async def _payment(client: Client, skipper: TimeSkipper) -> str:
+    # Issue 22 item 4 (patch `fee-payment-v1`): a fee at the counter, the wait for a tax
+    # payment (code 6, the clock stopped), the payment with its new due time, then the end.
+    d = await dossiers.receive(client, receipt(), task_queue=TASK_QUEUE)
+    for action, command in [
+            ("record-fee", cmd.RecordFee(amount=50000, reference="BL-1")),
+            ("assign", cmd.AssignOfficer(officer="o-1")),
+            ("start", cmd.StartProcessing()),
+            ("request-payment", cmd.RequestPayment(notice="Thông báo thuế", amount=1500000)),
+            ("payment-received", cmd.ReceivePayment(amount=1500000, reference="CT-1")),
+            ("complete", cmd.CompleteProcessing(summary="xong")),
+            ("return", cmd.ReturnResult()),
+            ("rate", cmd.RateService(satisfaction=Satisfaction.SATISFIED))]:
+        await dossiers.act(client, d.code, action, command)
+    await client.get_workflow_handle(d.code).result()
+    return d.code
+
+
 OLD_SCENARIOS = {"happy_path": _happy, "supplement_extension_refusal": _supplement_and_extension,
                  "alerts_then_withdrawal": _alerts}
 BEFORE_ONLINE_SCENARIOS = {**OLD_SCENARIOS, "extension_alerts": _extension_alerts}
-SCENARIOS = {**BEFORE_ONLINE_SCENARIOS, "online_intake": _online_intake, "files": _files}
+SCENARIOS = {**BEFORE_ONLINE_SCENARIOS, "online_intake": _online_intake, "files": _files,
+             "transfer": _transfer, "payment": _payment}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

@@ -42,7 +42,7 @@ async def get_document(
     events = await read_stream(pool, code)
     if not events:
         raise engine.not_found()
-    check_visible(principal, folded(events).unit_code)
+    check_visible(principal, folded(events))
     await privacy.check_document(pool, principal, code, kind.value)
     printed: Lookup | None = None
     if kind.value == "receipt":  # each print issues the secret it shows (motcua.lookup)

@@ -24,7 +24,7 @@ from domain import commands as cmd
 from domain import events as ev
 from domain.decide import ALLOWED
 from domain.dossier import folded
-from motcua.access.permissions import check_visible, unit_of
+from motcua.access.permissions import authorise_dossier, check_code, check_visible
 from motcua.access.tokens import Principal, Role
 from motcua.api.auth import Reader, require
 from motcua.api.context import correlation_id
@@ -157,7 +157,7 @@ async def _dossier_for_write(pool: asyncpg.Pool, code: str, principal: Principal
     if not events:
         raise engine.not_found()
     dossier = folded(events)
-    check_visible(principal, dossier.unit_code)
+    check_visible(principal, dossier)
     if dossier.state not in ALLOWED[cmd.AttachFile]:
         # Said before the body is read; the workflow (whose run may have ended) would agree.
         raise Problem(INVALID_TRANSITION, f"no files may be added while the dossier is "
@@ -215,7 +215,7 @@ async def reuse_file(code: DossierCode, body: ReuseRequest, request: Request,
     the read of the earlier file is audited; the copy is encrypted anew under this dossier's
     key, so erasing either dossier never breaks the other."""
     await _dossier_for_write(pool, code, principal)
-    check_visible(principal, unit_of(body.from_code))
+    await authorise_dossier(pool, principal, "read", body.from_code)
     upload = Upload(code=code, name=(body.name or "").strip(), kind=body.kind or "",
                     pages=0, actor=principal.name, correlation_id=correlation_id(request))
     try:
@@ -236,7 +236,7 @@ async def list_files(code: DossierCode, principal: Reader, pool: PoolDep) -> lis
     events = await read_stream(pool, code)
     if not events:
         raise engine.not_found()
-    check_visible(principal, folded(events).unit_code)
+    check_visible(principal, folded(events))
     return [FileView.of(e.event) for e in events if isinstance(e.event, ev.FileAttached)]
 
 
@@ -250,7 +250,7 @@ async def get_file(code: DossierCode, file_id: str, principal: Reader,
                    service: FilesDep) -> Response:
     """The file's bytes, decrypted, byte for byte as uploaded (its SHA-256 in `ETag`). 410
     once the dossier was erased."""
-    unit_of(code)
+    check_code(code)
     try:
         found, data = await service.read(code, file_id)
     except (FileError, StoreUnavailable) as err:
