@@ -25,6 +25,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.deadlines import DeadlineActivities
 from activities.notify import NotificationActivities
+from activities.steps import StepActivities
 from activities.store import EventStoreActivities
 from motcua import logs
 from motcua.catalog import store as catalog_store
@@ -56,8 +57,12 @@ async def build_worker(settings: Settings, client: Client, pool: asyncpg.Pool, *
         deadlines = DeadlineActivities(calendar, catalog,
                                        catalogs.current if catalogs else None)
         notify = NotificationActivities(http, settings.webhook_url, secret)
+        step_activities = StepActivities(calendar, catalog,
+                                         catalogs.current if catalogs else None,
+                                         carry_over=settings.steps_carry_over)
         defaults: list[Callable[..., Any]] = [
-            store.append_events, deadlines.compute_deadline, notify.send_notification]
+            store.append_events, deadlines.compute_deadline, notify.send_notification,
+            step_activities.plan_steps, step_activities.step_due]
         activities = {_name(a): a for a in (*defaults, *overrides)}
         worker = Worker(
             client, task_queue=settings.task_queue, workflows=[DossierWorkflow],

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from domain.states import AlertKind, Channel, Satisfaction
 from domain.terms import DeadlineTerms
+from domain.walk import StepPlan
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -210,6 +211,15 @@ class AttachFile(Command):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class HandOverStep(Command):
+    """The actor of the current step (or a leader) completes it and hands the dossier to the
+    next step's actor (issue 22 item 2): `receiver` names the person, when known."""
+
+    receiver: str | None = None
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class TransferDossier(Command):
     """A leader of the unit holding the dossier hands it over to another unit (liên thông,
     issue 22 item 3): `unit_code` takes it, with the reason. The service fills the two
@@ -254,6 +264,14 @@ class ReceivePayment(Command):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class SendBackStep(Command):
+    """A leader sends the dossier back to an earlier step (default: the previous one), with the
+    reason; that step repeats with a fresh allowance."""
+
+    reason: str
+    to_step: int | None = None  # 0-based; None: the step before the current one
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class RecordFee(Command):
     """The procedure's fee (phí, lệ phí) paid at the counter, in VND, with the receipt's
     number: shown on the receipt (motcua/documents)."""
@@ -290,3 +308,26 @@ class RecordNotification(Command):
     delivered: bool
     attempts: int
     error: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BeginSteps(Command):
+    """Start the internal procedure `plan` at the receipt (patch `internal-steps-v1`)."""
+
+    plan: StepPlan
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SetStepDue(Command):
+    """Give the open step the due instant the step activity worked out."""
+
+    step: int
+    due_at: datetime | None
+    due_soon_at: datetime | None = None
+    credit_seconds: int = 0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RaiseStepAlert(Command):
+    kind: AlertKind
+    step: int

@@ -11,9 +11,12 @@ from datetime import datetime
 
 from domain.envelope import EventEnvelope
 from domain.terms import DeadlineTerms
+from domain.walk import StepPlan
 
 APPEND_EVENTS = "append_events"
 COMPUTE_DEADLINE = "compute_deadline"
+PLAN_STEPS = "plan_steps"
+STEP_DUE = "step_due"
 SEND_NOTIFICATION = "send_notification"
 
 TASK_QUEUE = "motcua-dossiers"
@@ -76,3 +79,37 @@ class NotificationRequest:
     due_at: datetime
     raised_at: datetime
     deadline_version: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PlanStepsRequest:
+    """Which internal procedure a dossier just received walks (patch `internal-steps-v1`)."""
+
+    procedure_code: str
+    unit_code: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PlanStepsResult:
+    plan: StepPlan | None = None  # None: the procedure has no internal procedure
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StepDueRequest:
+    """A run's due instant: its allowance from its start (`domain.steps.run_due`), with the
+    previous run's end and due when unused time passes on, and the pauses since it started."""
+
+    started_at: datetime
+    allowance_hours: int | None
+    carry_over: bool = False
+    previous_ended_at: datetime | None = None
+    previous_due_at: datetime | None = None
+    previous_credit_seconds: int = 0
+    pauses: list[Pause] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StepDueResult:
+    due_at: datetime | None
+    due_soon_at: datetime | None
+    credit_seconds: int = 0

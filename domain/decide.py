@@ -11,6 +11,7 @@ from typing import Any
 
 from domain import commands as cmd
 from domain import events as ev
+from domain import walk
 from domain.codes import is_valid_code
 from domain.dossier import Dossier, evolve
 from domain.errors import AlreadyExtended, AlreadyRated, InvalidCommand, InvalidTransition
@@ -60,6 +61,14 @@ ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
     # Components at intake and during processing; the result while processing or once ready
     # (`_attach_file` narrows it per purpose).
     cmd.AttachFile: (*_BEFORE_ACCEPTANCE, *_OPEN_BEFORE_RESULT, S.READY),
+    # Internal procedures (issue 22 item 2): a step hands over while the dossier is open and
+    # not waiting for the citizen, the return step once the result is ready; a send-back
+    # before the result is ready.
+    cmd.HandOverStep: (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.READY),
+    cmd.SendBackStep: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
+    cmd.BeginSteps: (S.RECEIVED,),
+    cmd.SetStepDue: (*_OPEN_BEFORE_RESULT, S.READY),
+    cmd.RaiseStepAlert: (S.RECEIVED, S.ASSIGNED, S.PROCESSING, S.READY),
     # Transfers between units (issue 22 item 3; domain.transfers): while the dossier is being
     # handled, before its result; not while it waits on the citizen (our reading).
     cmd.TransferDossier: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
@@ -97,6 +106,9 @@ def check_allowed(state: Dossier, command: type[cmd.Command]) -> None:
     once = _ONCE.get(command)
     if once is not None:
         once(state)
+    at_step = _STEP_CHECKS.get(command)
+    if at_step is not None:
+        at_step(state)
 
 
 def _not_extended(s: Dossier) -> None:
@@ -182,7 +194,19 @@ def no_more_commands(state: Dossier) -> InvalidTransition:
 
 
 def _assign(s: Dossier, c: cmd.AssignOfficer, now: datetime) -> list[ev.Event]:
-    return [ev.OfficerAssigned(at=now, officer=_text(c.officer, "officer"), note=c.note)]
+    officer = _text(c.officer, "officer")
+    events: list[ev.Event] = [ev.OfficerAssigned(at=now, officer=officer, note=c.note)]
+    # A leader's step "phân công thụ lý" followed by the officer's step: assigning the officer
+    # is the hand-over to them (the one-stop flow of e.g. Cao Bằng 2022/QĐ-UBND 1.004944 steps
+    # 2-3, Nghệ An 3854/QĐ-UBND 2.002755 steps 2-3).
+    run, plan = walk.current(s.step_runs), s.step_plan
+    if (plan is not None and run is not None and run.step + 1 < len(plan.steps)
+            and plan.steps[run.step].role == "leader"
+            and plan.steps[run.step + 1].role == "officer"):
+        events.append(ev.StepHandedOver(at=now, from_step=run.step, to_step=run.step + 1,
+                                        giver=c.actor, receiver=officer,
+                                        unit_code=plan.steps[run.step + 1].unit_code))
+    return events
 
 
 def _start(s: Dossier, c: cmd.StartProcessing, now: datetime) -> list[ev.Event]:
@@ -227,9 +251,95 @@ def _complete(s: Dossier, c: cmd.CompleteProcessing, now: datetime) -> list[ev.E
 
 def _return(s: Dossier, c: cmd.ReturnResult, now: datetime) -> list[ev.Event]:
     start = s.received_at or now
-    return [ev.ResultReturned(at=now, timeliness=s.timeliness or timeliness_at(s, now),
-                              turnaround_seconds=max(int((now - start).total_seconds()), 0),
+    events: list[ev.Event] = [ev.ResultReturned(
+        at=now, timeliness=s.timeliness or timeliness_at(s, now),
+        turnaround_seconds=max(int((now - start).total_seconds()), 0), note=c.note)]
+    # The return at the counter is the internal procedure's last step: it ends the open run
+    # (our reading: the published lists end with "trả kết quả").
+    run = walk.current(s.step_runs)
+    if run is not None:
+        events.insert(0, ev.StepHandedOver(at=now, from_step=run.step, to_step=None,
+                                           giver=c.actor, note=c.note))
+    return events
+
+
+# Internal procedures (issue 22 item 2; `domain.walk`, `domain.steps`) -----------------------
+
+def _open_run(s: Dossier) -> tuple[walk.StepPlan, walk.StepRecord]:
+    run = walk.current(s.step_runs)
+    if s.step_plan is None:
+        raise InvalidTransition("the dossier's procedure has no internal procedure",
+                                state=s.state_name)
+    if run is None:
+        raise InvalidTransition("the dossier is at no step (all steps are done)",
+                                state=s.state_name)
+    return s.step_plan, run
+
+
+def _can_hand_over(s: Dossier) -> None:
+    plan, run = _open_run(s)
+    if run.step + 1 >= len(plan.steps):
+        raise InvalidTransition("the last step ends when the result is handed back (return)",
+                                state=s.state_name)
+
+
+def _can_send_back(s: Dossier) -> None:
+    _, run = _open_run(s)
+    if run.step == 0:
+        raise InvalidTransition("the first step cannot be sent back", state=s.state_name)
+
+
+def _hand_over(s: Dossier, c: cmd.HandOverStep, now: datetime) -> list[ev.Event]:
+    plan, run = _open_run(s)
+    to = run.step + 1
+    receiver = _text(c.receiver, "receiver") if c.receiver is not None else None
+    return [ev.StepHandedOver(at=now, from_step=run.step, to_step=to, giver=c.actor,
+                              receiver=receiver, unit_code=plan.steps[to].unit_code,
                               note=c.note)]
+
+
+def _send_back(s: Dossier, c: cmd.SendBackStep, now: datetime) -> list[ev.Event]:
+    # domain.steps.send_back: to an earlier step only (default the previous one); the step
+    # repeats with a fresh allowance (the workflow asks for its due instant).
+    plan, run = _open_run(s)
+    target = run.step - 1 if c.to_step is None else c.to_step
+    if not 0 <= target < run.step:
+        raise InvalidCommand(f"a dossier at step {run.step + 1} can be sent back to an earlier "
+                             f"step only, not to step {target + 1}", field="to_step")
+    return [ev.StepSentBack(at=now, from_step=run.step, to_step=target, by=c.actor,
+                            reason=_text(c.reason, "reason"),
+                            unit_code=plan.steps[target].unit_code)]
+
+
+def _begin_steps(s: Dossier, c: cmd.BeginSteps, now: datetime) -> list[ev.Event]:
+    if s.step_plan is not None or not c.plan.steps:
+        return []
+    p = c.plan
+    return [ev.StepsBegun(at=now, version=p.version, day_hours=p.day_hours,
+                          carry_over=p.carry_over, steps=p.steps,
+                          started_at=s.received_at or now, giver=c.actor)]
+
+
+def _set_step_due(s: Dossier, c: cmd.SetStepDue, now: datetime) -> list[ev.Event]:
+    run = walk.current(s.step_runs)
+    if run is None or run.step != c.step:
+        return []
+    if run.due_set and (run.due_at, run.due_soon_at) == (c.due_at, c.due_soon_at):
+        return []
+    return [ev.StepDueSet(at=now, step=c.step, due_at=c.due_at, due_soon_at=c.due_soon_at,
+                          credit_seconds=c.credit_seconds)]
+
+
+def _raise_step_alert(s: Dossier, c: cmd.RaiseStepAlert, now: datetime) -> list[ev.Event]:
+    pending = s.pending_step_alert()
+    run = walk.current(s.step_runs)
+    if (pending is None or run is None or s.step_plan is None or pending[0] is not c.kind
+            or run.step != c.step or now < pending[1] or run.due_at is None):
+        return []  # already raised, moved, or the step ended first
+    step = s.step_plan.steps[run.step]
+    return [ev.StepAlertRaised(at=now, kind=c.kind, step=run.step, due_at=pending[1],
+                               unit_code=step.unit_code, role=step.role,
+                               receiver=run.receiver)]
 
 
 def _accept(s: Dossier, c: cmd.AcceptSubmission, now: datetime) -> list[ev.Event]:
@@ -382,6 +492,13 @@ def _attach_file(s: Dossier, c: cmd.AttachFile, now: datetime) -> list[ev.Event]
         uploaded_by=c.actor, purpose=c.purpose, digitised=c.digitised, reused=c.reused,
         from_national_store=c.from_national_store, reused_from=c.reused_from)]
 
+# What a step command needs of the dossier's walk (checked by `check_allowed`, so a screen
+# offers a hand-over or a send-back only where one can be made).
+_STEP_CHECKS: dict[type[cmd.Command], Callable[[Dossier], None]] = {
+    cmd.HandOverStep: _can_hand_over,
+    cmd.SendBackStep: _can_send_back,
+}
+
 # Once-only steps (checked by `check_allowed` before the handler runs).
 _ONCE: dict[type[cmd.Command], Callable[[Dossier], None]] = {
     cmd.ExtendDeadline: _not_extended,
@@ -413,6 +530,11 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Ev
     cmd.RaiseAlert: _raise_alert,
     cmd.RecordNotification: _record_notification,
     cmd.AttachFile: _attach_file,
+    cmd.HandOverStep: _hand_over,
+    cmd.SendBackStep: _send_back,
+    cmd.BeginSteps: _begin_steps,
+    cmd.SetStepDue: _set_step_due,
+    cmd.RaiseStepAlert: _raise_step_alert,
     cmd.TransferDossier: decide_transfer,
     cmd.ReturnTransfer: decide_return_transfer,
     cmd.RequestPayment: decide_request_payment,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from domain import events as ev
+from domain import walk
 from domain.clock import RULE_VERSION, rule_name, rule_source, timeliness
 from domain.contracts import Pause
 from domain.due import judged_due, status_at
@@ -99,6 +100,22 @@ class Dossier:
     # Complaints and recommendations recorded about it (Decision 766 item 5.4).
     complaints: int = 0
     outcome_reason: str | None = None
+    # The internal procedure it walks (issue 22 item 2; `domain.walk`), None for a procedure
+    # without one, and every run of a step so far.
+    step_plan: walk.StepPlan | None = None
+    step_runs: tuple[walk.StepRecord, ...] = ()
+
+    @property
+    def current_step(self) -> int | None:
+        """The 0-based index of the step the dossier is at, or None."""
+        return walk.current_step(self.step_runs)
+
+    def pending_step_alert(self) -> tuple[AlertKind, datetime] | None:
+        """The open step's next alert, while the dossier's clock runs (or its result waits
+        at the counter, where the return step still runs)."""
+        if self.step_plan is None or not (self.clock_running or self.state is DossierState.READY):
+            return None
+        return walk.pending_alert(self.step_runs)
     # Transfers between units (issue 22 item 3): the unit holding the dossier now ("": the
     # receiving unit, `unit_code`), the units it came through (the last is where a returned
     # dossier goes back to), and the last moment the holder may return it as unfit.
@@ -347,6 +364,9 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
             return _raise_alert(s, event)
         case ev.NotificationSent() | ev.NotificationFailed() | ev.FileAttached():
             return s
+        case ev.StepsBegun() | ev.StepHandedOver() | ev.StepSentBack() | ev.StepDueSet() | \
+                ev.StepAlertRaised():
+            return _walk(s, event)
         case ev.DossierTransferred() | ev.TransferReturned() | ev.ResultSentBack() | \
                 ev.PaymentRequested() | ev.PaymentReceived() | ev.FeeRecorded():
             return evolve_transfer_or_payment(s, event)
@@ -416,3 +436,25 @@ def _raise_alert(s: Dossier, event: ev.DeadlineAlertRaised) -> Dossier:
         return dataclasses.replace(s, appointment_overdue_raised_due=event.due_at)
     return dataclasses.replace(s, overdue_without_apology_raised_for=v,
                                overdue_without_apology_raised_due=event.due_at)
+
+
+def _walk(s: Dossier, event: ev.Event) -> Dossier:
+    runs = s.step_runs
+    match event:
+        case ev.StepsBegun():
+            plan = walk.StepPlan(version=event.version, day_hours=event.day_hours,
+                                 carry_over=event.carry_over, steps=event.steps)
+            return dataclasses.replace(s, step_plan=plan, step_runs=walk.start(
+                (), 0, event.started_at, event.giver))
+        case ev.StepHandedOver():
+            runs = walk.end(runs, event.at, event.giver, walk.HANDED_OVER)
+            if event.to_step is not None:
+                runs = walk.start(runs, event.to_step, event.at, event.giver, event.receiver)
+        case ev.StepSentBack():
+            runs = walk.start(walk.end(runs, event.at, event.by, walk.SENT_BACK, event.reason),
+                              event.to_step, event.at, event.by)
+        case ev.StepDueSet():
+            runs = walk.set_due(runs, event.due_at, event.due_soon_at, event.credit_seconds)
+        case ev.StepAlertRaised():
+            runs = walk.raise_alert(runs, event.kind)
+    return dataclasses.replace(s, step_runs=runs)

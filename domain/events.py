@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from domain.codec import from_dict, to_dict
 from domain.states import AlertKind, Channel, Satisfaction, Timeliness
 from domain.terms import DeadlineTerms
+from domain.walk import PlannedStep
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -279,6 +280,74 @@ class FileAttached(Event):
     reused_from: str | None = None
 
 
+# Internal procedures (issue 22 item 2, patch `internal-steps-v1`; `domain.walk`) ------------
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StepsBegun(Event):
+    """The dossier was received under a procedure with an internal procedure: its plan, copied
+    so that a later catalog never changes it, and the first step starting at `started_at`."""
+
+    event_type: ClassVar[str] = "StepsBegun"
+    version: str
+    day_hours: int
+    carry_over: bool
+    steps: tuple[PlannedStep, ...]
+    started_at: datetime
+    giver: str = ""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StepHandedOver(Event):
+    """A hand-over (người giao → người nhận): step `from_step` ended and `to_step` began (None:
+    the last step ended). `unit_code` is the unit answering for `to_step`."""
+
+    event_type: ClassVar[str] = "StepHandedOver"
+    from_step: int
+    to_step: int | None
+    giver: str
+    receiver: str | None = None
+    unit_code: str = ""
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StepSentBack(Event):
+    """A leader sent the dossier back from `from_step` to the earlier `to_step`, which runs
+    again with a fresh allowance."""
+
+    event_type: ClassVar[str] = "StepSentBack"
+    from_step: int
+    to_step: int
+    by: str
+    reason: str
+    unit_code: str = ""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StepDueSet(Event):
+    """The open run of `step` got its due instant from its own allowance (None: untimed), or
+    had it moved by a pause; worked out by the step activity with the office calendar."""
+
+    event_type: ClassVar[str] = "StepDueSet"
+    step: int
+    due_at: datetime | None
+    due_soon_at: datetime | None = None
+    credit_seconds: int = 0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StepAlertRaised(Event):
+    """A step's own alert (due soon, overdue) to its actor: `role` in `unit_code`, or the
+    named `receiver`."""
+
+    event_type: ClassVar[str] = "StepAlertRaised"
+    kind: AlertKind
+    step: int
+    due_at: datetime
+    unit_code: str
+    role: str
+    receiver: str | None = None
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DossierTransferred(Event):
     """The dossier handed from `from_unit` to `to_unit` (liên thông). The receiving unit keeps
@@ -357,6 +426,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NotificationSent, NotificationFailed, ComplaintRecorded, VerificationRequired,
         DossierSubmitted, IntakeSupplementRequested, IntakeSupplementReceived,
         SubmissionAccepted, SubmissionRefused, FileAttached,
+        StepsBegun, StepHandedOver, StepSentBack, StepDueSet, StepAlertRaised,
         # Transfers between units and the wait for payment (issue 22 items 3 and 4).
         DossierTransferred, TransferReturned, ResultSentBack, PaymentRequested,
         PaymentReceived, FeeRecorded,

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from domain import commands as cmd
+from domain import walk
 from domain.decide import check_allowed, no_more_commands
 from domain.dossier import Dossier
 from domain.errors import DomainError, InvalidCommand, NotPermitted, NotVisible
@@ -61,6 +62,8 @@ USUAL_NEXT: dict[DossierState, type[cmd.Command]] = {
     DossierState.READY: cmd.ReturnResult,
     DossierState.RETURNED: cmd.RateService,
 }
+# On a dossier walking steps, the hand-over comes first when the state's usual step is not
+# offered (`allowed`).
 
 Senders = Mapping[type[cmd.Command], frozenset[str]]
 """The roles that may send each command (the action table's); a command absent from it is
@@ -102,6 +105,27 @@ def assignee_refusal(command: type[cmd.Command], assignee: str | None,
     return None
 
 
+# Commands that act on the step the dossier is at (issue 22 item 2): who may send them
+# depends on that step (`step_refusal`).
+STEP_COMMANDS: frozenset[type[cmd.Command]] = frozenset({cmd.HandOverStep})
+
+
+def step_refusal(d: Dossier, command: type[cmd.Command], actor: Actor) -> NotPermitted | None:
+    """Refused when `command` hands on the step the dossier is at and `actor` is neither of
+    that step's role (`domain.walk.may_send`) nor a leader; a step handed to a named person
+    (the assigned officer) is theirs, or a leader's (as `ASSIGNEE_STEPS`)."""
+    run = walk.current(d.step_runs)
+    if command not in STEP_COMMANDS or d.step_plan is None or run is None:
+        return None
+    step = d.step_plan.steps[run.step]
+    if not walk.may_send(d.step_plan, run, actor.roles):
+        return NotPermitted(f"step {run.step + 1} ({step.actor}) is handed on by its "
+                            f"{step.role.replace('_', ' ')} or a leader")
+    if run.receiver is not None and run.receiver != actor.name and LEADER not in actor.roles:
+        return NotPermitted(f"step {run.step + 1} was handed to {run.receiver}; only they or "
+                            "a leader of the unit may hand it on")
+    return None
+
 def unit_refusal(d: Dossier, command: type[cmd.Command],
                  actor: Actor) -> DomainError | None:
     """Refused by unit scope: not found outside the receiving and the holding unit (as if
@@ -138,6 +162,9 @@ def refusal(d: Dossier, command: type[cmd.Command], actor: Actor, now: datetime,
         check_allowed(d, command)
     except DomainError as err:
         return err
+    refused = step_refusal(d, command, actor)
+    if refused is not None:
+        return refused
     if command is cmd.RequireVerification and not verification_maximum:
         return InvalidCommand("the procedure has no longer maximum for verification",
                               field="reason")
@@ -151,9 +178,24 @@ def allowed(d: Dossier, actor: Actor, now: datetime, *, senders: Senders,
     out = [c for c in senders if refusal(d, c, actor, now, senders=senders,
                                          verification_maximum=verification_maximum) is None]
     first = USUAL_NEXT.get(d.state) if d.state is not None else None
+    if first not in out and cmd.HandOverStep in out:
+        first = cmd.HandOverStep
     return sorted(out, key=lambda c: c is not first)
 
 
-__all__ = ["AFTER_END", "ASSIGNEE_STEPS", "COUNTER_COMMANDS", "COUNTER_STEPS", "USUAL_NEXT",
-           "Actor", "Senders", "allowed", "assignee_refusal", "refusal", "role_refusal",
-           "unit_refusal"]
+__all__ = [
+    "AFTER_END",
+    "ASSIGNEE_STEPS",
+    "COUNTER_COMMANDS",
+    "COUNTER_STEPS",
+    "STEP_COMMANDS",
+    "USUAL_NEXT",
+    "Actor",
+    "Senders",
+    "allowed",
+    "assignee_refusal",
+    "refusal",
+    "role_refusal",
+    "step_refusal",
+    "unit_refusal",
+]

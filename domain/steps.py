@@ -29,15 +29,20 @@ Rules (docs/legal-rules.md, "Internal procedures"):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from domain import events as ev
 from domain.calendar import Calendar
 from domain.catalog import Allowance, InternalProcedure
 from domain.clock import ZERO, add_working_time, timeliness, working_time_between
+from domain.contracts import Pause, StepDueRequest, StepDueResult
+from domain.dossier import Dossier
 from domain.errors import InvalidCommand, InvalidTransition
 from domain.states import Timeliness
+from domain.walk import PlannedStep, StepPlan, current
 
 
 class RunOutcome(StrEnum):
@@ -188,3 +193,80 @@ def verdict(cal: Calendar, run: StepRun) -> Timeliness | None:
 def overdue(run: StepRun, now: datetime) -> bool:
     """Whether an open timed run is past its due instant at `now`."""
     return run.is_open and run.due_at is not None and now > run.due_at
+
+
+# -- what the workflow's step activity runs (activities/steps.py) ---------------------------
+
+def plan_for(procedure: InternalProcedure, receiving_unit: str, *,
+             carry_over: bool) -> StepPlan:
+    """The plan a dossier received by `receiving_unit` walks: every step with its unit
+    resolved and its allowance in office hours (`domain.walk.StepPlan`)."""
+    return StepPlan(
+        version=procedure.version, day_hours=procedure.day_hours, carry_over=carry_over,
+        steps=tuple(PlannedStep(
+            name=s.name, role=s.role.value, actor=s.actor,
+            unit_code=step_unit(procedure, i, receiving_unit),
+            allowance_hours=s.allowance.hours(procedure.day_hours) if s.allowance else None,
+            untimed=s.untimed, produces=s.produces)
+            for i, s in enumerate(procedure.steps)))
+
+
+# Due soon once this share of a step's office time has passed: OUR READING (no rule found for
+# steps; the dossier's own due-soon is one working day before, longer than most steps).
+DUE_SOON_SHARE = 0.75
+
+
+def run_due(cal: Calendar, request: StepDueRequest) -> StepDueResult:
+    """A run's due instant and due-soon instant: its own allowance (plus, with carry-over,
+    the office time the previous handed-over run left unused: `hand_over`) counted from its
+    start, then the office time of every pause since it started added back
+    (`shift_current`). An untimed step passes any credit on and has no due instant."""
+    credit = ZERO
+    if request.carry_over and request.previous_ended_at is not None:
+        if request.previous_due_at is None:
+            credit = timedelta(seconds=request.previous_credit_seconds)
+        else:
+            credit = working_time_between(cal, request.previous_ended_at,
+                                          request.previous_due_at)
+    if request.allowance_hours is None:
+        return StepDueResult(due_at=None, due_soon_at=None,
+                             credit_seconds=int(credit.total_seconds()))
+    own = timedelta(hours=request.allowance_hours) + credit
+    due = add_working_time(cal, request.started_at, own)
+    soon = add_working_time(cal, request.started_at, own * DUE_SOON_SHARE)
+    for pause in request.pauses:
+        lost = working_time_between(cal, pause.start, pause.end)
+        due, soon = add_working_time(cal, due, lost), add_working_time(cal, soon, lost)
+    return StepDueResult(due_at=due, due_soon_at=soon, credit_seconds=int(credit.total_seconds()))
+
+
+def pauses_since(pauses: tuple[Pause, ...] | list[Pause], started_at: datetime) -> list[Pause]:
+    """The pauses that began while a run was open (those before it were not its time)."""
+    return [p for p in pauses if p.start >= started_at]
+
+
+# Events after which the open run needs its due instant (again): a run began, or a pause
+# ended (the run's time moves by the office time it lasted).
+_NEW_RUN = (ev.StepsBegun, ev.StepHandedOver, ev.StepSentBack)
+
+
+def due_request(state: Dossier, events: Sequence[ev.Event]) -> StepDueRequest | None:
+    """What the workflow asks the step activity after `events` brought the dossier to
+    `state`, or None when no run needs a due instant."""
+    run = current(state.step_runs)
+    plan = state.step_plan
+    if plan is None or run is None:
+        return None
+    began = any(isinstance(e, _NEW_RUN) for e in events)
+    resumed = any(isinstance(e, ev.SupplementReceived) for e in events) and run.due_at is not None
+    if not (began or resumed):
+        return None
+    previous = state.step_runs[-2] if len(state.step_runs) > 1 else None
+    handed = previous is not None and previous.outcome == "handed_over"
+    return StepDueRequest(
+        started_at=run.started_at, allowance_hours=plan.steps[run.step].allowance_hours,
+        carry_over=plan.carry_over and handed,
+        previous_ended_at=previous.ended_at if previous and handed else None,
+        previous_due_at=previous.due_at if previous and handed else None,
+        previous_credit_seconds=previous.credit_seconds if previous and handed else 0,
+        pauses=pauses_since(state.pauses, run.started_at))

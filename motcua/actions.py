@@ -131,6 +131,20 @@ _TABLE = (
            summary="Record a complaint or recommendation", operation_id="recordComplaint",
            description="Clerk or leader. Who, by which channel, what it says, and the outcome "
            "when known; counted by Decision 766 item 5.4."),
+    # Internal procedures (issue 22 item 2): the step's actor (or a leader) hands over; a
+    # leader sends back. `domain.permits` narrows both to the step the dossier is at.
+    Action(name="hand-over", command=cmd.HandOverStep, update=DossierWorkflow.hand_over,
+           roles=frozenset({"clerk", "officer", "leader"}),
+           summary="Complete my step and hand the dossier on", operation_id="handOverStep",
+           description="The current step's actor in its unit (clerk for the counter and the "
+           "records clerk, officer, leader), or a leader. Only for a procedure with an "
+           "internal procedure; the next step starts with its own allowance. The last step "
+           "ends with `return`."),
+    Action(name="send-back", command=cmd.SendBackStep, update=DossierWorkflow.send_back,
+           roles=frozenset({"leader"}), summary="Send the dossier back a step",
+           operation_id="sendBackStep",
+           description="Leader, with the reason. To an earlier step (default: the previous "
+           "one), which runs again with a fresh allowance; the history keeps both runs."),
     # Transfers between units (issue 22 item 3; domain.transfers): a leader of the unit holding
     # the dossier (`domain.permits.unit_refusal` checks the unit).
     Action(name="transfer", command=cmd.TransferDossier, update=DossierWorkflow.transfer,

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     # Hours in a working day: fractions of a day in the catalog ("0,25 ngày làm việc") become
     # hours at it, and a step's whole days count it in office time (docs/legal-rules.md).
     working_day_hours: int = Field(default=8, ge=1, le=24)
+    # Whether an early step's unused time passes to the later steps of an internal procedure
+    # (no rule found, DOMAIN 9.1; `domain.steps`): off, each step has its own allowance.
+    # Read at receipt: a dossier keeps the rule it was received under.
+    steps_carry_over: bool = False
     # When a transferred dossier reaches the other unit (domain.transfers.Forwarding):
     # `at_once` (Bắc Ninh 1490/QĐ-UBND) or `next_morning`, after 15:00 at the start of the next
     # working day (Cao Bằng 2028/QĐ-UBND). docs/configuration.md.

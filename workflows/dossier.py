@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -25,11 +25,17 @@ with workflow.unsafe.imports_passed_through():
     from domain.contracts import (
         APPEND_EVENTS,
         COMPUTE_DEADLINE,
+        PLAN_STEPS,
         SEND_NOTIFICATION,
+        STEP_DUE,
         AppendRequest,
         AppendResult,
         DeadlineResult,
         NotificationRequest,
+        PlanStepsRequest,
+        PlanStepsResult,
+        StepDueRequest,
+        StepDueResult,
     )
     from domain.deadlines import deadline_reason
     from domain.deadlines import request_for as deadline_request
@@ -37,7 +43,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.dossier import RATING_WINDOW, Dossier, fold
     from domain.envelope import EventEnvelope
     from domain.errors import DomainError
-    from domain.states import DossierState
+    from domain.states import AlertKind, DossierState
+    from domain.steps import due_request as step_due_request
 
 SA_STATE = SearchAttributeKey.for_keyword("MotcuaState")
 SA_SLA = SearchAttributeKey.for_keyword("MotcuaSlaStatus")
@@ -69,6 +76,12 @@ ONLINE_INTAKE = "online-intake-v1"
 # A new handler only: no recorded path changes, but the marker dates the histories that use
 # it (tests/replay/histories/files.v5.json) and lets an old worker's history be told apart.
 DOSSIER_FILES = "dossier-files-v1"
+# Patch: internal procedures (issue 22 item 2): a dossier received under a procedure with an
+# internal procedure copies its plan (`StepsBegun`), each step gets its due instant from the
+# step activity when it starts, and raises its own alerts from durable timers. Dossiers
+# received before it (every history in tests/replay/histories/*.v5.json and older) never ask
+# for a plan, so they keep the single-assignee lifecycle; steps.v6.json was recorded under it.
+INTERNAL_STEPS = "internal-steps-v1"
 # Patch: transfers between units (issue 22 item 3): the `transfer` and `return_transfer`
 # updates, and a transferred dossier's result sent back to the receiving unit with the
 # result ready (domain.transfers). New handlers only, and `complete` decides as before for a
@@ -180,6 +193,12 @@ class DossierWorkflow:
         changed: Callable[[], bool] = lambda: self._revision != seen  # noqa: E731
         legal_due = workflow.patched(APOLOGY_LEGAL_DUE)
         alert = self._dossier.pending_alert(legal_due)
+        # A step's own alert, when it comes first (only dossiers walking steps have one: they
+        # were received under `INTERNAL_STEPS`, so no recorded history takes this branch).
+        step_alert = self._dossier.pending_step_alert()
+        if step_alert is not None and (alert is None or step_alert[1] < alert[1]):
+            await self._step_alert(changed, *step_alert)
+            return
         if alert is None:
             closed = self._dossier.closed_at
             timeout = (closed + RATING_WINDOW - workflow.now()
@@ -200,6 +219,21 @@ class DossierWorkflow:
                                            legal_due=legal_due),
                             causation=f"timer:{kind.value}")
 
+    async def _step_alert(self, changed: Callable[[], bool], kind: AlertKind,
+                          at: datetime) -> None:
+        delay = at - workflow.now()
+        if delay > timedelta(0):
+            try:
+                await workflow.wait_condition(changed, timeout=delay,
+                                              timeout_summary=f"step {kind.value} alert")
+                return
+            except TimeoutError:
+                pass
+        step = self._dossier.current_step
+        if step is not None:
+            await self._execute(cmd.RaiseStepAlert(kind=kind, step=step),
+                                causation=f"timer:step-{kind.value}")
+
     # -- commands -------------------------------------------------------------------------
 
     async def _execute(self, command: cmd.Command, *, causation: str) -> Acted:
@@ -214,6 +248,15 @@ class DossierWorkflow:
                     deadline = await self._compute_deadline(state)
                     more = decide(state, cmd.SetDeadline(
                         reason=reason, actor=command.actor, **deadline.terms()), workflow.now())
+                    events, state = [*events, *more], fold(more, state)
+                if reason == "receipt" and workflow.patched(INTERNAL_STEPS):
+                    plan = await self._plan_steps(state)
+                    if plan.plan is not None:
+                        more = decide(state, cmd.BeginSteps(plan=plan.plan, actor=command.actor),
+                                      workflow.now())
+                        events, state = [*events, *more], fold(more, state)
+                if state.step_plan is not None:
+                    more = await self._step_due(state, events, command)
                     events, state = [*events, *more], fold(more, state)
             except DomainError as err:
                 raise _rejected(err, before) from err
@@ -257,6 +300,32 @@ class DossierWorkflow:
                 type=cause.type if isinstance(cause, ApplicationError) and cause.type
                 else "DeadlineUnavailable", non_retryable=True) from err
         return result
+
+    async def _plan_steps(self, state: Dossier) -> PlanStepsResult:
+        # A local activity, like the deadline: the plan read from the catalog this worker holds
+        # is recorded in the history, so a replay keeps the steps the dossier was received under.
+        result: PlanStepsResult = await workflow.execute_local_activity(
+            PLAN_STEPS, PlanStepsRequest(procedure_code=state.procedure_code,
+                                         unit_code=state.unit_code),
+            result_type=PlanStepsResult, start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=DEADLINE_RETRY)
+        return result
+
+    async def _step_due(self, state: Dossier, events: list[ev.Event],
+                        command: cmd.Command) -> list[ev.Event]:
+        """The `StepDueSet` the open run needs after `events` (none when it needs none): its
+        due instant from the office calendar, by a local activity (recorded, as deadlines)."""
+        request: StepDueRequest | None = step_due_request(state, events)
+        run = state.step_runs[-1] if state.step_runs else None
+        if request is None or run is None:
+            return []
+        due: StepDueResult = await workflow.execute_local_activity(
+            STEP_DUE, request, result_type=StepDueResult,
+            start_to_close_timeout=timedelta(seconds=10), retry_policy=DEADLINE_RETRY)
+        return decide(state, cmd.SetStepDue(step=run.step, due_at=due.due_at,
+                                            due_soon_at=due.due_soon_at,
+                                            credit_seconds=due.credit_seconds,
+                                            actor=command.actor), workflow.now())
 
     async def _append(self, before: Dossier, events: list[ev.Event], command: cmd.Command,
                       causation: str) -> tuple[list[EventEnvelope], list[EventEnvelope]]:
@@ -397,6 +466,9 @@ class DossierWorkflow:
     def _validate_attach_file(self, command: cmd.AttachFile) -> None:
         self._validate(command)
 
+    # Internal procedures (issue 22 item 2; patch `internal-steps-v1`): new updates only.
+    hand_over = _command_update("hand_over", cmd.HandOverStep)
+    send_back = _command_update("send_back", cmd.SendBackStep)
     # Transfers between units (patch `unit-transfer-v1`) and the wait for payment (patch
     # `fee-payment-v1`): the shared body, each behind its marker.
     @workflow.update

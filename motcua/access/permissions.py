@@ -116,3 +116,15 @@ def check_assignee(principal: Principal, action: str, assignee: str | None) -> N
     refused = permits.assignee_refusal(ACTIONS[action].command, assignee, principal)
     if refused is not None:
         raise Problem(FORBIDDEN, f"{action}: {refused.message}")
+
+
+# Actions on the step the dossier is at (`domain.permits.STEP_COMMANDS`), by action name.
+STEP_ACTIONS = frozenset(a.name for a in HTTP_ACTIONS if a.command in permits.STEP_COMMANDS)
+
+
+def check_step(principal: Principal, action: str, dossier: Dossier) -> None:
+    """403 when `action` hands on a step that is not `principal`'s (its role, the person it
+    was handed to, or a leader): `domain.permits.step_refusal`, which the console uses too."""
+    refused = permits.step_refusal(dossier, ACTIONS[action].command, principal)
+    if refused is not None:
+        raise Problem(FORBIDDEN, f"{action}: {refused.message}")

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from domain import commands as cmd
 from domain import permits
+from domain.catalog import Catalog
 from domain.commands import AttachFile
 from domain.decide import ALLOWED
 from domain.dossier import Dossier, folded
@@ -52,6 +53,7 @@ from motcua.documents.render import Lookup
 from motcua.documents.timefmt import rule_sentence, vn_duration
 from motcua.eventstore.store import read_stream
 from motcua.problems import Problem
+from motcua.services.views import step_views
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Session, Depends(staff)]
@@ -74,6 +76,8 @@ ACTION_LABELS = {
     "accept": "Tiếp nhận hồ sơ trực tuyến", "refuse-intake": "Từ chối tiếp nhận",
     "request-intake-supplement": "Yêu cầu bổ sung trước khi tiếp nhận",
     "intake-supplement": "Đã nhận bổ sung (trước khi tiếp nhận)",
+    "hand-over": "Hoàn thành bước, chuyển bước tiếp theo",
+    "send-back": "Trả lại bước trước (lãnh đạo)",
     "transfer": "Chuyển liên thông", "return-transfer": "Trả lại hồ sơ liên thông",
     "request-payment": "Chờ thực hiện nghĩa vụ tài chính",
     "payment-received": "Đã nhận chứng từ nộp tiền", "record-fee": "Thu phí, lệ phí",
@@ -240,7 +244,49 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 # Files (issue 26, motcua/console/files.py): listed from the events.
                 files=[e.event for e in events if e.event_type == "FileAttached"],
                 files_open=d.state in ALLOWED[AttachFile] and d.state is not DossierState.READY
-                and bool(current.user.roles & {Role.CLERK, Role.OFFICER, Role.LEADER}))
+                and bool(current.user.roles & {Role.CLERK, Role.OFFICER, Role.LEADER}),
+                # The internal procedure (issue 22 item 6): its steps with their due times and
+                # verdicts, the runs, and the earlier steps a send-back may go to.
+                **steps_panel(d, res.catalog, tz))
+
+
+VERDICTS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
+
+
+def steps_panel(d: Dossier, catalog: Catalog, tz: tzinfo) -> dict[str, Any]:
+    """What the dossier page shows of the internal procedure (empty without one)."""
+    if d.step_plan is None:
+        return {"steps": [], "step_runs": [], "back_to": []}
+    at = now()
+
+    def unit_name(code: str) -> str:
+        unit = catalog.units.get(code)
+        return unit.name if unit else code
+
+    steps = [{"number": i + 1, "name": s.name, "actor": s.actor,
+              "unit": unit_name(s.unit_code),
+              "allowance": f"{s.allowance_hours} giờ" if s.allowance_hours
+              else (s.untimed or "Không tính thời gian"),
+              "started": vn_time(s_view.started_at, tz) if s_view.started_at else "",
+              "due": vn_time(s_view.due_at, tz) if s_view.due_at else "",
+              "ended": vn_time(s_view.ended_at, tz) if s_view.ended_at else "",
+              "verdict": VERDICTS.get(s_view.timeliness or "", ""),
+              "verdict_class": s_view.timeliness or "", "runs": s_view.runs,
+              "receiver": s_view.receiver or "",
+              "current": i == d.current_step,
+              "overdue": i == d.current_step and s_view.due_at is not None
+              and at > s_view.due_at}
+             for i, (s, s_view) in enumerate(zip(d.step_plan.steps, step_views(d), strict=True))]
+    runs = [{"number": r.step + 1, "started": vn_time(r.started_at, tz),
+             "ended": vn_time(r.ended_at, tz) if r.ended_at else "",
+             "outcome": {"handed_over": "Đã chuyển", "sent_back": "Bị trả lại"}.get(
+                 r.outcome or "", "Đang xử lý"),
+             "reason": r.sent_back_reason, "by": r.ended_by, "giver": r.giver}
+            for r in d.step_runs]
+    current = d.current_step or 0
+    return {"steps": steps, "step_runs": runs,
+            "back_to": [(i, f"Bước {i + 1}: {d.step_plan.steps[i].actor}")
+                        for i in range(current - 1, -1, -1)]}
 
 
 @router.get("/ho-so/{code}", response_class=HTMLResponse)
@@ -286,6 +332,14 @@ def _fields(action: str, form: FormData, officers: set[str], tz: tzinfo) -> dict
         case "complaint":
             return {"complainant": text(form, "complainant"), "channel": text(form, "channel"),
                     "text": text(form, "text"), "outcome": text(form, "outcome") or None}
+        case "hand-over":
+            return {"receiver": text(form, "receiver") or None,
+                    "note": text(form, "note") or None}
+        case "send-back":
+            target = text(form, "to_step")
+            if target and not target.isdigit():
+                raise ActionFailed("Hãy chọn bước trả lại.", ["to_step"])
+            return {"reason": text(form, "reason"), "to_step": int(target) if target else None}
         case "extend":
             day, clock = text(form, "new_date"), text(form, "new_time") or "17:00"
             if not day:

@@ -26,6 +26,14 @@ a step on an earlier Vietnam-time date than the due date is "Trước hạn", on
   the dossier late), and a withdrawal prints the verdict the dossier's state holds (judged like
   any end of processing, Decision 766), so the slip never disagrees with the reports;
 * a step with no due time known prints no verdict.
+
+A dossier walking an internal procedure (issue 22 item 5) also prints a row per hand-over and
+send-back of its steps, judged against that step's OWN allowance by instant (`domain.walk.
+verdict`: a step finished hours late on its due day is "Quá hạn"), as the form's column
+"trước hạn / đúng hạn / quá hạn" per hand-over reads (Circular 03/2025/TT-VPCP, form 06; DOMAIN
+9.1); a late step's row names the person who held it and the unit answering for it
+(`late_steps`), the unit that apologises for its share (Lai Châu 88/2025/QĐ-UBND art. 7(5):
+each agency answers for the time at its own office).
 """
 
 from __future__ import annotations
@@ -35,7 +43,9 @@ from datetime import datetime
 from enum import Enum
 
 from domain import events as ev
+from domain import walk
 from domain.clock import timeliness
+from domain.dossier import Dossier
 from domain.envelope import EventEnvelope
 from domain.states import Timeliness
 from motcua.documents.history import History
@@ -69,6 +79,50 @@ class _Step:
     judged: Timeliness | None = None  # a verdict already recorded on the event
 
 
+@dataclass(frozen=True, kw_only=True)
+class LateStep:
+    """A run of a step that ended after its own due instant: who held it and which unit
+    answers for it."""
+
+    step: int  # 0-based
+    name: str
+    person: str  # the person it was handed to, else who handed it on
+    unit_code: str
+    due_at: datetime
+    ended_at: datetime
+
+
+def late_steps(d: Dossier) -> list[LateStep]:
+    """Every run judged late against its own allowance, in order (`domain.walk.verdict`)."""
+    plan = d.step_plan
+    if plan is None:
+        return []
+    return [LateStep(step=r.step, name=plan.steps[r.step].name,
+                     person=r.receiver or r.ended_by, unit_code=plan.steps[r.step].unit_code,
+                     due_at=r.due_at, ended_at=r.ended_at)
+            for r in d.step_runs
+            if walk.verdict(r) is Timeliness.LATE and r.due_at and r.ended_at]
+
+
+def late_unit_at(d: Dossier, at: datetime) -> str | None:
+    """The unit whose share was late at `at` (the apology's instant): the last step that had
+    ended late by then, or was open past its due instant then; else the unit holding the
+    step open then; None for a dossier without steps (the receiving unit answers)."""
+    plan = d.step_plan
+    if plan is None:
+        return None
+    late, holding = None, None
+    for r in d.step_runs:
+        if r.started_at > at:
+            break
+        open_then = r.ended_at is None or r.ended_at > at
+        if open_then:
+            holding = plan.steps[r.step].unit_code
+        if r.due_at is not None and r.due_at < (at if open_then else r.ended_at or at):
+            late = plan.steps[r.step].unit_code
+    return late or holding
+
+
 def rows(h: History) -> list[Row]:
     """The slip's rows, numbered from 1, with each step's verdict (rule in the module doc)."""
     applicant = f"Ông/Bà {h.received.applicant_name}"
@@ -77,10 +131,17 @@ def rows(h: History) -> list[Row]:
                  if isinstance(rec.event, ev.ResultReturned) and rec.actor), DESK)
     due: datetime | None = None
     out: list[Row] = []
+    ended = 0  # runs of the internal procedure's steps ended so far
     for i, rec in enumerate(h.steps):
         event = rec.event
         if isinstance(event, ev.DeadlineSet):
             due = _legal_due(event, due)
+            continue
+        if isinstance(event, ev.StepHandedOver | ev.StepSentBack):
+            runs = h.state.step_runs
+            if h.state.step_plan is not None and ended < len(runs):
+                out.append(_step_row(h, len(out) + 1, rec, runs[ended]))
+            ended += 1
             continue
         step = _step(rec, applicant, holder, desk, h)
         if step is None:
@@ -183,3 +244,31 @@ def _step(rec: EventEnvelope, applicant: str, holder: str, desk: str,
         else event.at
     judged = event.timeliness if isinstance(event, ev.ResultReady | ev.ResultReturned) else None
     return _Step(told.step, names[parties[0]], names[parties[1]], at, note, judged)
+
+
+def _step_row(h: History, number: int, rec: EventEnvelope, run: walk.StepRecord) -> Row:
+    """The row of a hand-over or send-back of an internal procedure's step, judged against
+    that step's own due instant (module doc); a late one names its person and unit."""
+    event = rec.event
+    plan = h.state.step_plan
+    assert plan is not None and isinstance(event, ev.StepHandedOver | ev.StepSentBack)
+    step = plan.steps[run.step]
+    told = describe(event, h.tz)
+    verdict = walk.verdict(run)
+    if isinstance(event, ev.StepHandedOver):
+        nxt = plan.steps[event.to_step] if event.to_step is not None else None
+        receiver = event.receiver or (nxt.actor if nxt else f"Ông/Bà {h.received.applicant_name}")
+    else:
+        receiver = plan.steps[event.to_step].actor
+    notes = [f"Bước {run.step + 1} ({step.actor}, {h.unit_label(step.unit_code)})"]
+    notes.append(f"hạn bước: {vn_time(run.due_at, h.tz)}" if run.due_at else
+                 f"hạn bước: {step.untimed or 'không tính thời gian'}")
+    if verdict is Timeliness.LATE:
+        notes.append(f"quá hạn do: {run.receiver or run.ended_by} - "
+                     f"{h.unit_label(step.unit_code)}")
+    if told.note():
+        notes.append(told.note())
+    return Row(number=number, step=told.step, giver=run.receiver or rec.actor or DESK,
+               receiver=receiver, at=vn_time(event.at, h.tz),
+               verdict=VERDICT_LABELS[verdict] if verdict else "",
+               verdict_class=verdict.value if verdict else "", note="; ".join(notes))

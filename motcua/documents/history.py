@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TypeVar
 
@@ -53,6 +54,13 @@ class History:
     unit_name: str
     province: str
     tz: tzinfo  # the office time zone the documents print times in (the calendar's)
+    # The names of the units answering for the dossier's steps (issue 22), by code.
+    step_units: Mapping[str, str] = field(default_factory=dict)
+
+    def unit_label(self, code: str) -> str:
+        """A step unit's name, or its code when the catalog no longer lists it."""
+        return self.step_units.get(code) or (self.unit_name if not code else f"Cơ quan mã {code}")
+
     # The users the events name, by login (`people.people_of`); empty: logins are printed.
     people: Mapping[str, Person] = dataclasses.field(default_factory=dict)
 
@@ -112,6 +120,10 @@ def load(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
         unit_name, province = unit.name, unit.province
     except UnknownUnit:
         unit_name, province = f"Cơ quan mã {first.unit_code}", ""
+    step_units: dict[str, str] = {}
+    for planned in state.step_plan.steps if state.step_plan else ():
+        with contextlib.suppress(UnknownUnit):  # printed with its code instead
+            step_units[planned.unit_code] = catalog.unit(planned.unit_code).name
     return History(steps=steps, state=state, received=first, received_by=received_by,
                    procedure_name=procedure_name, unit_name=unit_name, province=province,
-                   tz=tz or office_zone(), people=dict(people or {}))
+                   tz=tz or office_zone(), step_units=step_units, people=dict(people or {}))

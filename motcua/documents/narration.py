@@ -202,6 +202,31 @@ def describe(event: ev.Event, tz: tzinfo, people: People | None = None) -> Telli
             return Telling(step=f"{how} thành phần hồ sơ",
                            line=f"{how} thành phần hồ sơ ({e.pages} trang)",
                            details=_details(("thành phần", e.name)))
+        # Internal procedures (issue 22): the step numbers people read are 1-based.
+        case ev.StepsBegun() as e:
+            return Telling(step="Bắt đầu quy trình nội bộ",
+                           line=f"Áp dụng quy trình nội bộ ({len(e.steps)} bước)",
+                           details=_details(("quy trình", e.version)))
+        case ev.StepHandedOver() as e if e.to_step is None:
+            return Telling(step=f"Hoàn thành bước {e.from_step + 1}",
+                           line=f"Hoàn thành bước {e.from_step + 1}, kết thúc quy trình nội bộ",
+                           details=_details(("ghi chú", e.note)))
+        case ev.StepHandedOver() as e:
+            to = f" cho {e.receiver}" if e.receiver else ""
+            return Telling(step=f"Chuyển bước {e.from_step + 1} → bước {(e.to_step or 0) + 1}",
+                           line=f"Bàn giao từ bước {e.from_step + 1} sang bước "
+                           f"{(e.to_step or 0) + 1}{to}", details=_details(("ghi chú", e.note)))
+        case ev.StepSentBack() as e:
+            return Telling(step=f"Trả lại bước {e.to_step + 1}",
+                           line=f"Lãnh đạo trả lại từ bước {e.from_step + 1} về bước "
+                           f"{e.to_step + 1}", details=_details(("lý do", e.reason)))
+        case ev.StepDueSet() as e:
+            due = vn_time(e.due_at, tz) if e.due_at else "không tính thời gian"
+            return Telling(step=f"Hạn bước {e.step + 1}",
+                           line=f"Hạn xử lý bước {e.step + 1}: {due}")
+        case ev.StepAlertRaised() as e:
+            label = f"{ALERT_LABELS[e.kind]} bước {e.step + 1}"
+            return Telling(step=label, line=f"{label} (hạn {vn_time(e.due_at, tz)})")
         case ev.DossierTransferred() | ev.TransferReturned() | ev.ResultSentBack() | \
                 ev.PaymentRequested() | ev.PaymentReceived() | ev.FeeRecorded():
             return _transfer_or_payment(event, tz)

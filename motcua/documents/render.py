@@ -21,7 +21,7 @@ from domain.catalog import Catalog
 from domain.clock import rule_source
 from domain.codes import register_entry
 from domain.envelope import EventEnvelope
-from motcua.documents.control import rows
+from motcua.documents.control import late_unit_at, rows
 from motcua.documents.history import DocumentUnavailable, History, UnknownDocument, load
 from motcua.documents.narration import vnd
 from motcua.documents.people import People
@@ -129,7 +129,11 @@ def _apology(kind: str, h: History) -> Context:
     extended = h.last(ev.DeadlineExtended)
     if extended is None:
         raise DocumentUnavailable(kind, "the appointment was never extended")
+    # Lai Châu 88/2025/QĐ-UBND art. 7(5): the agency whose share of the time ran late writes
+    # to the citizen; for a dossier walking steps, the unit of the late step (control.py).
+    late_unit = late_unit_at(h.state, extended.at)
     return {**_common(h, extended.at), "reason": extended.reason,
+            "apologising_unit": h.unit_label(late_unit) if late_unit else h.unit_name,
             "previous_due_at": vn_time(extended.previous_due_at, h.tz),
             "new_due_at": vn_time(extended.new_due_at, h.tz), "in_time": extended.in_time,
             **_signers(h, extended)}

@@ -31,9 +31,11 @@ from motcua import lookup
 from motcua.access import privacy
 from motcua.access.permissions import (
     ASSIGNEE_STEPS,
+    STEP_ACTIONS,
     authorise,
     authorise_dossier,
     check_assignee,
+    check_step,
     check_unit_allowed,
     check_visible,
 )
@@ -183,10 +185,11 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
     client = res.temporal()
     pool, key = res.db(), caller.idempotency_key
     before: list[EventEnvelope] | None = None
-    if action.name in ASSIGNEE_STEPS:
+    if action.name in ASSIGNEE_STEPS or action.name in STEP_ACTIONS:
         before = await read_stream(pool, code)
         if before:  # else the engine answers 404
             check_assignee(principal, action.name, folded(before).assignee)
+            check_step(principal, action.name, folded(before))
     async with idempotency.attempt(pool, principal=principal.name, key=key,
                                    operation=action.name, code=code,
                                    body=body.model_dump(mode="json"),

@@ -311,6 +311,25 @@ class RateBody(ActionBody):
     comment: Note | None = None
 
 
+class HandOverBody(ActionBody):
+    """Complete my step of the internal procedure and hand the dossier to the next step's
+    actor (naming the person, when known)."""
+
+    model_config = _example(receiver="officer-7", note="Đã kiểm tra, chuyển thụ lý")
+    command_type = cmd.HandOverStep
+    receiver: Name | None = None
+    note: Note | None = None
+
+
+class SendBackBody(ActionBody):
+    """Send the dossier back to an earlier step (default: the previous one), with the reason;
+    that step runs again with a fresh allowance."""
+
+    model_config = _example(reason="Dự thảo chưa đúng mẫu, đề nghị sửa lại")
+    command_type = cmd.SendBackStep
+    reason: Reason
+    to_step: int | None = Field(default=None, ge=0, le=99,
+                                description="0-based index of the step to send it back to.")
 # Transfers between units and the wait for payment (issue 22 items 3 and 4). The instants of
 # a transfer (`counted_from`, `return_by`, `citizen_notice_by`) are not sent by clients: the
 # service fills them from the office calendar and the forwarding setting

@@ -7,12 +7,14 @@ officer, no reasons (free text may name people), no timeline.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from domain import walk
 from domain.catalog import Catalog
 from domain.dossier import Dossier
 from domain.envelope import EventEnvelope
@@ -73,6 +75,39 @@ class TimelineEntry(BaseModel):
     data: dict[str, Any] = Field(description="The event's payload.")
 
 
+class StepView(BaseModel):
+    """One step of the dossier's internal procedure (issue 22), with its latest run."""
+
+    name: str
+    role: str = Field(description="clerk, officer, leader or records_clerk.")
+    actor: str = Field(description="The actor as the province's decision prints it.")
+    unit_code: str = Field(description="The unit answering for this step.")
+    allowance_hours: int | None = Field(description="Office hours; null: untimed.")
+    started_at: datetime | None = Field(description="Null until the step starts.")
+    due_at: datetime | None = Field(description="Null until the step starts (or untimed).")
+    ended_at: datetime | None
+    timeliness: Timeliness | None = Field(description="Judged by instant against the step's "
+                                          "own due time; null while open or untimed.")
+    receiver: str | None = Field(default=None, description="The person it was handed to.")
+    runs: int = Field(default=0, description="How many times the step ran (a send-back "
+                      "repeats it).")
+
+
+class StepRunView(BaseModel):
+    """One run of one step, in order: the trail the history shows."""
+
+    step: int = Field(description="0-based index into `steps`.")
+    started_at: datetime
+    due_at: datetime | None
+    ended_at: datetime | None
+    outcome: str | None = Field(description="handed_over, sent_back, or null while open.")
+    giver: str
+    receiver: str | None
+    ended_by: str
+    sent_back_reason: str
+    timeliness: Timeliness | None
+
+
 class DossierView(BaseModel):
     """A dossier as staff see it."""
 
@@ -103,6 +138,11 @@ class DossierView(BaseModel):
     outcome_reason: str | None
     version: int = Field(description="Stream position of the last event.")
     timeline: list[TimelineEntry]
+    steps: list[StepView] = Field(default_factory=list, description="The internal "
+                                  "procedure's steps; empty for a procedure without one.")
+    current_step: int | None = Field(default=None, description="0-based index of the step "
+                                     "the dossier is at; null without steps or once done.")
+    step_runs: list[StepRunView] = Field(default_factory=list)
 
 
 class DossierSummary(BaseModel):
@@ -242,7 +282,31 @@ def dossier_view(d: Dossier, events: list[EventEnvelope],
                     legal_due_at=d.judged_due_at, appointment_at=d.appointment_at,
                     apology_in_time=d.apology_in_time),
         timeliness=d.timeliness, satisfaction=d.satisfaction, outcome_reason=d.outcome_reason,
-        version=d.version, timeline=timeline(events, deliveries))
+        version=d.version, timeline=timeline(events, deliveries),
+        steps=step_views(d), current_step=d.current_step,
+        step_runs=[StepRunView(step=r.step, started_at=r.started_at, due_at=r.due_at,
+                               ended_at=r.ended_at, outcome=r.outcome, giver=r.giver,
+                               receiver=r.receiver, ended_by=r.ended_by,
+                               sent_back_reason=r.sent_back_reason,
+                               timeliness=walk.verdict(r)) for r in d.step_runs])
+
+
+def step_views(d: Dossier) -> list[StepView]:
+    """Each step of `d`'s plan with its latest run (none before it starts)."""
+    if d.step_plan is None:
+        return []
+    latest = {r.step: r for r in d.step_runs}
+    counts = Counter(r.step for r in d.step_runs)
+    out = []
+    for i, s in enumerate(d.step_plan.steps):
+        r = latest.get(i)
+        out.append(StepView(
+            name=s.name, role=s.role, actor=s.actor, unit_code=s.unit_code,
+            allowance_hours=s.allowance_hours, started_at=r.started_at if r else None,
+            due_at=r.due_at if r else None, ended_at=r.ended_at if r else None,
+            timeliness=walk.verdict(r) if r else None, receiver=r.receiver if r else None,
+            runs=counts[i]))
+    return out
 
 
 def public_view(d: Dossier, catalog: Catalog, now: datetime | None = None,

@@ -49,6 +49,8 @@ EXPECTED = {
     "transfer": {"leader"}, "return-transfer": {"leader"},
     "request-payment": {"officer", "clerk", "leader"}, "payment-received": {"clerk", "leader"},
     "record-fee": {"clerk"},
+    # issue 22 item 2: the current step's actor (or a leader) hands over; a leader sends back
+    "hand-over": {"clerk", "officer", "leader"}, "send-back": {"leader"},
 }
 PROBE = {"__probe__": True}  # refused by every body schema: reaching validation means allowed
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain import commands as cmd
-from domain import permits
+from domain import permits, steps
 from domain.calendar import Calendar
 from domain.catalog import Catalog, NoVerificationMaximum
 from domain.deadlines import compute, deadline_reason, request_for
@@ -25,7 +25,7 @@ from domain.decide import decide
 from domain.dossier import RATING_WINDOW, Dossier, fold
 from domain.errors import DomainError
 from domain.states import Channel, DossierState, Satisfaction
-from motcua.access.permissions import PERMISSIONS, check_assignee
+from motcua.access.permissions import PERMISSIONS, STEP_ACTIONS, check_assignee, check_step
 from motcua.access.tokens import Principal, Role
 from motcua.access.users import Session, User
 from motcua.actions import ACTIONS, BY_COMMAND
@@ -39,6 +39,7 @@ T0 = datetime(2025, 7, 7, 9, 0, tzinfo=VN)
 UNIT = "000.21.39.H39"
 OTHER = "000.00.15.H39"  # the unit a dossier is transferred to
 WITH_MAXIMUM, WITHOUT_MAXIMUM = "2.000806", "1.004222"  # Decree 120/2025: 05 days, up to 10
+WITH_STEPS = "1.004944"  # Cao Bằng 2022/QĐ-UBND: seven steps (issue 22)
 ASSIGNEE = "can-bo-a"
 
 
@@ -60,6 +61,17 @@ class Engine:
                 amount=r.amount, unit=r.unit, calendar_version=r.calendar_version,
                 catalog_version=r.catalog_version, rule_version=r.rule_version,
                 rule_source=r.rule_source, legal_due_at=r.legal_due_at), at), state)
+        proc = self.catalog.procedure(state.procedure_code)
+        if reason == "receipt" and proc.steps is not None:  # the plan (`plan_steps`)
+            more = decide(state, cmd.BeginSteps(plan=steps.plan_for(
+                proc.steps, state.unit_code, carry_over=False)), at)
+            events, state = [*events, *more], fold(more, state)
+        request = steps.due_request(state, events)
+        if request is not None:  # the step activity (`step_due`)
+            due = steps.run_due(self.cal, request)
+            state = fold(decide(state, cmd.SetStepDue(
+                step=state.step_runs[-1].step, due_at=due.due_at, due_soon_at=due.due_soon_at,
+                credit_seconds=due.credit_seconds), at), state)
         return state
 
 
@@ -95,6 +107,17 @@ def _paths(procedure: str) -> dict[str, list[cmd.Command]]:
         "refused": [receive, cmd.RefuseDossier(reason="không thuộc thẩm quyền")],
         "withdrawn": [receive, cmd.WithdrawDossier(reason="rút")],
         "stopped": [*processing, cmd.StopProcessing(reason="dừng")],
+        # Internal procedures (only a procedure with steps walks them): at the leader's
+        # step, at the officer's (handed to the assignee), at the leader's review, and sent
+        # back from it.
+        **({"at_leader_step": [receive, cmd.HandOverStep()],
+            "at_officer_step": [receive, cmd.HandOverStep(), assign],
+            "at_review_step": [receive, cmd.HandOverStep(), assign, start, cmd.HandOverStep()],
+            "sent_back": [receive, cmd.HandOverStep(), assign, start, cmd.HandOverStep(),
+                          cmd.SendBackStep(reason="sửa lại")],
+            "at_return_step": [receive, cmd.HandOverStep(), assign, start,
+                               *[cmd.HandOverStep()] * 4, cmd.CompleteProcessing(summary="x")]}
+           if procedure == WITH_STEPS else {}),
         # Issue 22 items 3-4: held by another unit (processing there), returned from it, the
         # result come back; waiting for payment.
         "transferred": [receive, cmd.TransferDossier(unit_code=OTHER, reason="liên thông")],
@@ -131,6 +154,8 @@ SAMPLES: dict[str, Callable[[Dossier], cmd.Command]] = {
     "verification": lambda d: cmd.RequireVerification(reason="xác minh"),
     "complaint": lambda d: cmd.RecordComplaint(complainant="B", channel="counter",
                                                text="chậm"),
+    "hand-over": lambda d: cmd.HandOverStep(),
+    "send-back": lambda d: cmd.SendBackStep(reason="sửa lại"),
     "transfer": lambda d: cmd.TransferDossier(
         unit_code=UNIT if d.holding_unit_code != UNIT else OTHER, reason="liên thông"),
     "return-transfer": lambda d: cmd.ReturnTransfer(reason="không đủ điều kiện"),
@@ -153,6 +178,8 @@ def engine_accepts(engine: Engine, d: Dossier, action: str, who: Principal,
         return False  # 404 outside both units, 403 to the receiving unit (issue 22 item 3)
     try:
         check_assignee(who, action, d.assignee)
+        if action in STEP_ACTIONS:
+            check_step(who, action, d)
     except Problem:
         return False
     # The workflow has ended: 409 from the stored events, except a complaint, appended
@@ -182,7 +209,7 @@ def test_every_http_action_has_a_sample_and_a_label() -> None:
     assert all(ACTIONS[a].roles for a in SAMPLES)
 
 
-@pytest.mark.parametrize("procedure", [WITH_MAXIMUM, WITHOUT_MAXIMUM])
+@pytest.mark.parametrize("procedure", [WITH_MAXIMUM, WITHOUT_MAXIMUM, WITH_STEPS])
 def test_the_page_offers_exactly_what_the_engine_accepts(
         engine: Engine, procedure: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every state x actor: offered <=> accepted, for each action; the usual step first."""

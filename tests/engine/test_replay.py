@@ -31,12 +31,14 @@ pytestmark = pytest.mark.engine
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
 # Histories are named <scenario>.<tag>.json; record anew under a new tag after each patch, and
 # keep the old ones: running dossiers started on old code must still replay.
-TAG = "v5"  # v1: before the `local-appends-v2` patch; v2: before `apology-legal-due-v1`;
+TAG = "v6"  # v1: before the `local-appends-v2` patch; v2: before `apology-legal-due-v1`;
 # v3: before `notify-outbox-v1`; v4: before `online-intake-v1`. `dossier-files-v1` added a
 # handler only (no recorded path changed): files.v5.json was recorded under it; so did
-# `unit-transfer-v1` and `fee-payment-v1` (transfer.v5.json, payment.v5.json).
+# `unit-transfer-v1` and `fee-payment-v1` (transfer.v5.json, payment.v5.json). v5: before
+# `internal-steps-v1` (every receipt now asks for the procedure's steps).
 OLD_TAGS = ("v1", "v2")  # recorded before the `extension_alerts` scenario existed
 OLDER_FULL_TAGS = ("v3", "v4")  # recorded before the `online_intake` scenario existed
+BEFORE_STEPS_TAGS = ("v5",)  # recorded before the `steps` scenario existed
 
 
 async def _happy(client: Client, skipper: TimeSkipper) -> str:
@@ -132,6 +134,34 @@ async def _files(client: Client, skipper: TimeSkipper) -> str:
     return d.code
 
 
+async def _steps(client: Client, skipper: TimeSkipper) -> str:
+    # Issue 22 item 2 (patch `internal-steps-v1`): Cao Bằng 2022's 1.004944 walked with its
+    # hand-overs, the first step overrunning (its step alerts fire), the assignment as the
+    # hand-over to the officer, a leader's send-back and the step repeated, then the return.
+    d = await dossiers.receive(skipper.client, receipt(procedure_code="1.004944"),
+                               task_queue=TASK_QUEUE)
+    first = d.step_runs[0]
+    assert first.due_at is not None
+    handle = skipper.client.get_workflow_handle(d.code)
+    await skipper.fast_forward(handle, first.due_at - first.started_at + timedelta(hours=1))
+    for action, command in [
+            ("hand-over", cmd.HandOverStep(actor="clerk-1")),
+            ("assign", cmd.AssignOfficer(officer="o-1", actor="leader-1")),
+            ("start", cmd.StartProcessing(actor="o-1")),
+            ("hand-over", cmd.HandOverStep(actor="o-1")),
+            ("send-back", cmd.SendBackStep(reason="sửa dự thảo", actor="leader-1")),
+            ("hand-over", cmd.HandOverStep(actor="o-1")),
+            ("hand-over", cmd.HandOverStep(actor="leader-1")),
+            ("hand-over", cmd.HandOverStep(actor="leader-2")),
+            ("complete", cmd.CompleteProcessing(summary="xong", actor="o-1")),
+            ("hand-over", cmd.HandOverStep(actor="clerk-2")),
+            ("return", cmd.ReturnResult(actor="clerk-1")),
+            ("rate", cmd.RateService(satisfaction=Satisfaction.SATISFIED))]:
+        await dossiers.act(client, d.code, action, command)
+    await client.get_workflow_handle(d.code).result()
+    return d.code
+
+
 async def _transfer(client: Client, skipper: TimeSkipper) -> str:
     # Issue 22 item 3 (patch `unit-transfer-v1`): handed to another unit, returned as unfit,
     # handed over again, processed there, the result sent back with the result ready.
@@ -172,8 +202,9 @@ async def _payment(client: Client, skipper: TimeSkipper) -> str:
 OLD_SCENARIOS = {"happy_path": _happy, "supplement_extension_refusal": _supplement_and_extension,
                  "alerts_then_withdrawal": _alerts}
 BEFORE_ONLINE_SCENARIOS = {**OLD_SCENARIOS, "extension_alerts": _extension_alerts}
-SCENARIOS = {**BEFORE_ONLINE_SCENARIOS, "online_intake": _online_intake, "files": _files,
-             "transfer": _transfer, "payment": _payment}
+BEFORE_STEPS_SCENARIOS = {**BEFORE_ONLINE_SCENARIOS, "online_intake": _online_intake,
+                          "files": _files, "transfer": _transfer, "payment": _payment}
+SCENARIOS = {**BEFORE_STEPS_SCENARIOS, "steps": _steps}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -201,6 +232,8 @@ def test_histories_are_recorded() -> None:
         assert {f"{name}.{tag}" for name in OLD_SCENARIOS} <= recorded
     for tag in OLDER_FULL_TAGS:
         assert {f"{name}.{tag}" for name in BEFORE_ONLINE_SCENARIOS} <= recorded
+    for tag in BEFORE_STEPS_TAGS:
+        assert {f"{name}.{tag}" for name in BEFORE_STEPS_SCENARIOS} <= recorded
     assert {f"{name}.{TAG}" for name in SCENARIOS} <= recorded
 
 
