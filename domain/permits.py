@@ -23,6 +23,7 @@ from domain.errors import DomainError, InvalidCommand, NotPermitted, NotVisible
 from domain.states import DossierState
 
 LEADER = "leader"
+CLERK = "clerk"
 
 # Processing steps: on a dossier assigned to an officer, only that officer, or a leader of the
 # unit, may take them (OUR READING of the one-stop workflow: the assigned officer handles the
@@ -30,6 +31,17 @@ LEADER = "leader"
 ASSIGNEE_STEPS: frozenset[type[cmd.Command]] = frozenset({
     cmd.StartProcessing, cmd.RequestSupplement, cmd.ProvideSupplement,
     cmd.CompleteProcessing, cmd.RequireVerification})
+
+# Commands still accepted once the dossier's life has ended: a complaint or recommendation
+# (Decision 766 item 5.4 counts them; they come mostly from dossiers that ended badly). The
+# application appends it beside the finished workflow (motcua/services/after_end.py).
+AFTER_END: frozenset[type[cmd.Command]] = frozenset({cmd.RecordComplaint})
+
+# Processing steps the counter's clerk may also record on an assigned dossier: the citizen
+# brings the missing papers to the one-stop counter, where the clerk receives them (Circular
+# 01/2018/TT-VPCP form 02 is handed back there with the papers; issue 23 item 7). The
+# assignee is told (the console's banner) and the clock resumes with the supplement.
+COUNTER_STEPS: frozenset[type[cmd.Command]] = frozenset({cmd.ProvideSupplement})
 
 # What the receiving unit's staff may still send while another unit holds the dossier: the
 # one-stop counter's business with the citizen (a withdrawal, a complaint, a payment or a fee
@@ -86,7 +98,8 @@ def assignee_refusal(command: type[cmd.Command], assignee: str | None,
     """Refused when `command` is a processing step of a dossier assigned to someone else and
     `actor` is not a leader (whose unit scope is checked apart)."""
     if (command in ASSIGNEE_STEPS and assignee is not None and assignee != actor.name
-            and LEADER not in actor.roles):
+            and LEADER not in actor.roles
+            and not (command in COUNTER_STEPS and CLERK in actor.roles)):
         return NotPermitted(f"the dossier is assigned to {assignee}; only the assignee or a "
                             "leader of the unit may take its processing steps")
     return None
@@ -143,7 +156,7 @@ def refusal(d: Dossier, command: type[cmd.Command], actor: Actor, now: datetime,
     refused = assignee_refusal(command, d.assignee, actor)
     if refused is not None:
         return refused
-    if d.ended(now):
+    if d.ended(now) and command not in AFTER_END:
         return no_more_commands(d)
     try:
         check_allowed(d, command)
@@ -170,6 +183,19 @@ def allowed(d: Dossier, actor: Actor, now: datetime, *, senders: Senders,
     return sorted(out, key=lambda c: c is not first)
 
 
-__all__ = ["ASSIGNEE_STEPS", "COUNTER_COMMANDS", "STEP_COMMANDS", "USUAL_NEXT", "Actor",
-           "Senders", "allowed", "assignee_refusal", "refusal", "role_refusal", "step_refusal",
-           "unit_refusal"]
+__all__ = [
+    "AFTER_END",
+    "ASSIGNEE_STEPS",
+    "COUNTER_COMMANDS",
+    "COUNTER_STEPS",
+    "STEP_COMMANDS",
+    "USUAL_NEXT",
+    "Actor",
+    "Senders",
+    "allowed",
+    "assignee_refusal",
+    "refusal",
+    "role_refusal",
+    "step_refusal",
+    "unit_refusal",
+]

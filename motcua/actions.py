@@ -84,10 +84,13 @@ _TABLE = (
            summary="Ask for missing papers", operation_id="requestSupplement",
            description="Officer. The clock pauses; a second request during processing counts "
            "as late."),
+    # The citizen brings the missing papers to the counter: the clerk records it there too
+    # (issue 23 item 7; `domain.permits.COUNTER_STEPS`).
     Action(name="supplement", command=cmd.ProvideSupplement, update=DossierWorkflow.supplement,
-           roles=frozenset({"officer", "leader"}), summary="Missing papers received",
+           roles=frozenset({"officer", "leader", "clerk"}), summary="Missing papers received",
            operation_id="provideSupplement",
-           description="Officer. The clock resumes and the due time moves by the time waited."),
+           description="Officer, or the clerk at the counter. The clock resumes and the due "
+           "time moves by the time waited."),
     Action(name="complete", command=cmd.CompleteProcessing, update=DossierWorkflow.complete,
            roles=frozenset({"officer", "leader"}), summary="Result ready",
            operation_id="completeProcessing",

@@ -26,6 +26,7 @@ from motcua.console.web import (
     ConsoleError,
     now,
     page,
+    parse_day,
     require_role,
     resources,
     staff,
@@ -48,10 +49,12 @@ EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 def _period(tu: str, den: str, tz: tzinfo) -> tuple[date, date]:
     today = datetime.now(tz).date()
     try:
-        start = date.fromisoformat(tu) if tu else today.replace(day=1)
-        end = date.fromisoformat(den) if den else today
+        # dd/mm/yyyy as typed, or ISO from a link (issue 23 item 14)
+        start = parse_day(tu) if tu else today.replace(day=1)
+        end = parse_day(den) if den else today
     except ValueError:
-        raise ConsoleError(422, "Ngày không hợp lệ (định dạng YYYY-MM-DD).") from None
+        raise ConsoleError(422, "Ngày không hợp lệ (định dạng ngày/tháng/năm, "
+                           "ví dụ 05/01/2026).") from None
     if not (EARLIEST <= start <= LATEST and EARLIEST <= end <= LATEST):
         raise ConsoleError(422, f"Kỳ báo cáo phải nằm trong {EARLIEST}–{LATEST}.")
     if end < start:

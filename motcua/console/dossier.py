@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, tzinfo
+from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
+from domain import commands as cmd
 from domain import permits
 from domain.catalog import Catalog
 from domain.commands import AttachFile
@@ -33,12 +35,15 @@ from motcua.console.web import (
     lines,
     now,
     page,
+    parse_clock,
+    parse_day,
     redirect,
     resources,
     sees_personal_data,
     staff,
     text,
     time_left,
+    vn_day,
     vn_time,
 )
 from motcua.documents import KINDS, DocumentUnavailable, render
@@ -78,6 +83,12 @@ ACTION_LABELS = {
     "request-payment": "Chờ thực hiện nghĩa vụ tài chính",
     "payment-received": "Đã nhận chứng từ nộp tiền", "record-fee": "Thu phí, lệ phí",
 }
+# Actions that cannot be undone: asked to confirm, with the reason, before they are sent, and
+# offered apart from the others behind a disclosure (issue 23 item 2).
+IRREVERSIBLE = ("refuse", "withdraw", "stop", "refuse-intake")
+CONFIRM_FIELD = "xac_nhan"
+# Who usually takes each step, for "who acts next" (issue 23 item 7).
+ROLE_NAMES = {"clerk": "Bộ phận một cửa", "officer": "Cán bộ xử lý", "leader": "Lãnh đạo"}
 COMPLAINT_CHANNELS = [("counter", "Tại quầy"), ("hotline", "Đường dây nóng"),
                       ("portal", "Cổng dịch vụ công"), ("letter", "Thư, đơn"),
                       ("email", "Thư điện tử")]
@@ -122,6 +133,37 @@ def allowed_actions(current: Session, d: Dossier, *, verifiable: bool) -> list[s
         d, current.user.principal, now(), senders=SENDERS, verification_maximum=verifiable)]
 
 
+def _contacts(events: list[EventEnvelope]) -> list[tuple[str, str]]:
+    """The applicant's contact details as received (label, value), those given only: the
+    receipt's or the online submission's (issue 23 item 3)."""
+    first = events[0].payload if events else {}
+    fields = (("Điện thoại", "applicant_phone"), ("Số định danh", "applicant_id_number"),
+              ("Thư điện tử", "applicant_email"), ("Địa chỉ", "applicant_address"),
+              ("Người nộp thay", "proxy_name"), ("Điện thoại người nộp thay", "proxy_phone"))
+    return [(label, str(first[key])) for label, key in fields if first.get(key)]
+
+
+def _next_step(d: Dossier, users: list[Any], shown: dict[str, str]) -> str:
+    """Who acts next on `d` and what they do: the state's usual step, by the assignee for a
+    processing step of an assigned dossier, else by the unit's users who may send it."""
+    usual = permits.USUAL_NEXT.get(d.state) if d.state is not None else None
+    if usual is None or d.ended(now()) or usual not in SENDERS:
+        return ""
+    action = BY_COMMAND[usual].name
+    if usual in permits.ASSIGNEE_STEPS and d.assignee:
+        people = [shown.get(d.assignee, d.assignee)]
+        role = "Cán bộ xử lý"
+    else:
+        roles = SENDERS[usual] - {"kiosk"}
+        people = sorted({u.display for u in users if u.roles & roles
+                         and u.unit_code in (d.unit_code, None)})
+        role = ", ".join(ROLE_NAMES.get(r, r) for r in sorted(roles))
+    if d.state is DossierState.AWAITING_SUPPLEMENT:  # the citizen brings the papers
+        role = "Công dân nộp giấy tờ tại quầy (Bộ phận một cửa ghi nhận) hoặc " + role.lower()
+    who = f"{role}: {', '.join(people)}" if people else role
+    return f"{ACTION_LABELS.get(action, action)} — {who}"
+
+
 def _documents(request: Request, events: list[EventEnvelope]) -> list[tuple[str, str]]:
     available = []
     for kind in KINDS:
@@ -164,9 +206,15 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                                    if e.event_type == "DeadlineSet"])), 0),
                               d.counting_rule_version or 0)
     people = await people_of(res.db(), events)
-    officers = [u for u in await list_users(res.db())
+    users = await list_users(res.db())
+    officers = [u for u in users
                 if Role.OFFICER in u.roles and u.unit_code in (d.holding_unit_code, None)]
-    shown = {u.username: u.display for u in await list_users(res.db())}
+    shown = {u.username: u.display for u in users}
+    contacts = _contacts(events) if private else []
+    if contacts:  # the contact details are a read of their own, audited as such
+        await privacy.record_read(res.db(), current.user.principal, code, "console:contacts")
+    actions = [a for a in offered if a != "rate"]
+    leads = current.user.roles & SENDERS.get(cmd.ExtendDeadline, frozenset())
 
     def who(username: str | None) -> str:
         if not username:
@@ -181,14 +229,19 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 sla=d.sla_status(now()), versions=versions, pauses=pauses,
                 pause_note=pause_note,
                 timeline=timeline, documents=_documents(request, events) if private else [],
-                actions=[a for a in offered if a != "rate"], labels=ACTION_LABELS,
+                actions=[a for a in actions if a not in IRREVERSIBLE],
+                irreversible=[a for a in actions if a in IRREVERSIBLE], labels=ACTION_LABELS,
+                contacts=contacts, next_step=_next_step(d, users, shown),
+                # After the one extension the law allows, say so instead of hiding the form.
+                extended_once=bool(leads) and d.extended and not d.ended(now())
+                and d.state in ALLOWED[cmd.ExtendDeadline],
                 officers=officers, complaint_channels=COMPLAINT_CHANNELS,
                 assignee=who(d.assignee) if d.assignee else "—",
                 error=error, error_fields=error_fields or [],
                 form_id=secrets.token_urlsafe(18), done=ACTION_LABELS.get(done, ""),
                 rule=(rule_text, d.counting_rule[1]) if rule_text else None,
                 may_rate="rate" in offered,
-                today=res.calendar.local(now()).date().isoformat(),
+                today=vn_day(res.calendar.local(now()).date()),
                 # Files (issue 26, motcua/console/files.py): listed from the events.
                 files=[e.event for e in events if e.event_type == "FileAttached"],
                 files_open=d.state in ALLOWED[AttachFile] and d.state is not DossierState.READY
@@ -243,7 +296,7 @@ async def dossier_page(request: Request, code: str, current: Staff,
     return await show(request, current, code, done=xong)
 
 
-def _fields(action: str, form: FormData, officers: set[str]) -> dict[str, Any]:
+def _fields(action: str, form: FormData, officers: set[str], tz: tzinfo) -> dict[str, Any]:
     """The API body for `action` from the console's form."""
     match action:
         case "assign":
@@ -291,8 +344,14 @@ def _fields(action: str, form: FormData, officers: set[str]) -> dict[str, Any]:
         case "extend":
             day, clock = text(form, "new_date"), text(form, "new_time") or "17:00"
             if not day:
-                raise ActionFailed("Hãy chọn ngày hẹn mới.", ["new_due_at"])
-            return {"reason": text(form, "reason"), "new_due_at": f"{day}T{clock}:00+07:00"}
+                raise ActionFailed("Hãy nhập ngày hẹn mới.", ["new_due_at"])
+            try:  # dd/mm/yyyy and 24-hour HH:MM, whatever the browser (issue 23 item 14)
+                at = datetime.combine(parse_day(day), parse_clock(clock), tzinfo=tz)
+            except ValueError:
+                raise ActionFailed("Ngày hẹn mới phải có dạng ngày/tháng/năm (dd/mm/yyyy) và "
+                                   "giờ dạng 24 giờ (HH:MM), ví dụ 05/01/2026 16:30.",
+                                   ["new_due_at"]) from None
+            return {"reason": text(form, "reason"), "new_due_at": at.isoformat()}
     raise ActionFailed("Không có thao tác này.", status=404)
 
 
@@ -306,8 +365,17 @@ async def take_action(request: Request, code: str, action: str, current: Staff) 
             raise ActionFailed("Không có thao tác này.", status=404)
         officers = {u.username for u in await list_users(resources(request).db())
                     if Role.OFFICER in u.roles and u.unit_code in (d.holding_unit_code, None)}
-        done = await acting.act(request, current, action, code,
-                                _fields(action, form, officers), form)
+        fields = _fields(action, form, officers, resources(request).calendar.tz)
+        if action in IRREVERSIBLE and text(form, CONFIRM_FIELD) != "1":
+            if not fields.get("reason"):
+                raise ActionFailed("Hãy nhập lý do.", ["reason"])
+            # Nothing is sent yet: the person confirms, the reason before their eyes.
+            return page(request, "confirm.html", code=code, action=action,
+                        label=ACTION_LABELS[action], reason=fields["reason"],
+                        form_id=text(form, "form_id"), confirm_field=CONFIRM_FIELD,
+                        applicant=d.applicant_name if sees_personal_data(current) else "",
+                        state=d.state)
+        done = await acting.act(request, current, action, code, fields, form)
     except ActionFailed as failed:
         return await show(request, current, code, error=failed.message,
                           error_fields=failed.fields, status=failed.status)
@@ -339,7 +407,17 @@ async def printable(request: Request, current: Session, code: str, kind: str,
                       lookup=lookup, people=await people_of(resources(request).db(), events))
     except DocumentUnavailable as err:
         raise ConsoleError(409, f"Hồ sơ chưa có giấy tờ này ({err.reason}).") from err
+    # A Print button on every paper (issue 23 item 15), hidden when printed.
+    html = html.replace("<body>", "<body>" + PRINT_BAR.format(code=escape(code)), 1)
     return HTMLResponse(html, headers=DOCUMENT_HEADERS)
+
+
+PRINT_BAR = """<div class="print-bar" style="font:15px sans-serif;margin:10px auto;
+display:flex;gap:14px;align-items:center" role="toolbar" aria-label="In giấy tờ">
+<style>@media print {{ .print-bar {{ display: none !important }} }}</style>
+<button type="button" data-print data-testid="print" style="font:inherit;padding:6px 14px">
+In giấy tờ này</button> <a href="/ho-so/{code}">Quay lại hồ sơ</a>
+<script src="/static/console/print.js" defer></script></div>"""
 
 
 @router.get("/ho-so/{code}/giay-to/{kind}", response_class=HTMLResponse)

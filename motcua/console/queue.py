@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from domain.clock import add_working_time
 from domain.states import DossierState, SlaStatus
 from motcua.access.tokens import Role
 from motcua.access.users import Session, list_users
@@ -70,6 +71,37 @@ def rows(request: Request, items: list[Any], shown: dict[str, str]) -> list[dict
     return out
 
 
+# Decree 297/2025/NĐ-CP art. 6(4)(a) (docs/legal-sources.md §3): an incomplete online dossier
+# gets the official receipt notice with the request to complete it "no later than 08 working
+# hours" after the portal received it. The console shows each submission awaiting acceptance
+# first, with the time left to that limit (issue 23 item 13); counted from the submission, or
+# from the intake supplement that completed it (a new check of a new arrival: our reading).
+INTAKE_CHECK_LIMIT = timedelta(hours=8)
+
+
+async def awaiting_intake(request: Request, unit: str | None) -> list[dict[str, Any]]:
+    """The unit's online submissions awaiting acceptance, the longest waiting first, each with
+    the time left to check it."""
+    res = resources(request)
+    found = await res.db().fetch(
+        "SELECT d.code, d.procedure_code, max(e.recorded_at) AS arrived FROM dossiers d "
+        "JOIN events e ON e.stream = d.code AND e.event_type IN "
+        "('DossierSubmitted', 'IntakeSupplementReceived') "
+        "WHERE d.state = 'submitted' AND ($1::text IS NULL OR d.unit_code = $1) "
+        "GROUP BY d.code, d.procedure_code ORDER BY arrived LIMIT 100", unit)
+    out = []
+    for row in found:
+        limit = add_working_time(res.calendar, row["arrived"], INTAKE_CHECK_LIMIT)
+        left, css = time_left(res.calendar, limit, now())
+        procedure = res.catalog.procedures.get(row["procedure_code"])
+        out.append({"code": row["code"], "procedure_code": row["procedure_code"],
+                    "procedure": procedure.name if procedure else "",
+                    "arrived": row["arrived"], "limit": limit, "left": left,
+                    "css": "sla-overdue" if css else ("sla-due_soon" if limit - now()
+                                                      < timedelta(hours=2) else "")})
+    return out
+
+
 @router.get("/ho-so", response_class=HTMLResponse)
 async def work_queue(
         request: Request, current: Staff,
@@ -88,7 +120,10 @@ async def work_queue(
     slas = [s for s in sla or [] if s in {v.value for v in SlaStatus}]
     mine = cua_toi == "1"
     assignee = current.user.username if mine else (can_bo or None)
-    filters = listing.Filters(states=chosen, sla=slas, unit=current.user.unit_code,
+    # Submissions awaiting acceptance are listed apart, first (`awaiting_intake`).
+    apart = not mine and "submitted" in chosen
+    listed = [s for s in chosen if s != "submitted"] if apart and len(chosen) > 1 else chosen
+    filters = listing.Filters(states=listed, sla=slas, unit=current.user.unit_code,
                               procedure=thu_tuc or None, assignee=assignee)
     try:
         found = await listing.page(resources(request).db(), filters, limit=PAGE_SIZE,
@@ -103,7 +138,10 @@ async def work_queue(
     params = [("trang_thai", s) for s in states] + [("sla", s) for s in slas]
     params += [(k, v) for k, v in (("thu_tuc", thu_tuc), ("can_bo", can_bo),
                                    ("cua_toi", cua_toi)) if v]
-    return page(request, "queue.html", rows=rows(request, found.items, shown),
+    # Online submissions first (issue 23 item 13), on the first page of the unit's queue.
+    intake = await awaiting_intake(request, current.user.unit_code) \
+        if sau is None and apart else []
+    return page(request, "queue.html", rows=rows(request, found.items, shown), intake=intake,
                 next_cursor=found.next_cursor, params=params, states=states, slas=slas,
                 procedure=thu_tuc or "", assignee=can_bo or "", mine=mine,
                 officers=officers,
@@ -142,9 +180,17 @@ async def changes(request: Request, current: Staff,
         "AND ($2::text IS NULL OR stream IN (SELECT code FROM dossiers "
         "WHERE unit_code = $2 OR holding_unit_code = $2)) "
         "ORDER BY recorded_at DESC LIMIT 10", after, unit)
+    # The papers a citizen brought to the counter for a dossier assigned to this user, recorded
+    # by someone else (the clerk: issue 23 item 7): the assignee is told, the clock resumed.
+    supplied = await pool.fetch(
+        "SELECT e.stream, 'supplement_received' AS kind, e.recorded_at FROM events e "
+        "JOIN dossiers d ON d.code = e.stream "
+        "WHERE e.event_type = 'SupplementReceived' AND e.recorded_at > $1 "
+        "AND d.assignee = $2 AND e.metadata->>'actor' IS DISTINCT FROM $2 "
+        "ORDER BY e.recorded_at DESC LIMIT 10", after, current.user.username)
     stamp = f"{row['n']}:{row['at'].isoformat() if row['at'] else ''}"
     return JSONResponse(
         {"version": stamp, "now": now().isoformat(),
          "alerts": [{"code": a["stream"], "kind": a["kind"],
-                     "at": a["recorded_at"].isoformat()} for a in alerts]},
+                     "at": a["recorded_at"].isoformat()} for a in [*supplied, *alerts]]},
         headers=SECURITY_HEADERS)

@@ -8,7 +8,8 @@ what went wrong (`ConsoleError`), and a missing session is a redirect to `/login
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime, timedelta, tzinfo
+import re
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +30,9 @@ from motcua.services.resources import Resources
 
 COOKIE = "motcua_phien"
 CSRF_FIELD = "csrf_token"
+# What people type as a day and a time (issue 23 item 14; `parse_day`, `parse_clock`).
+DAY_PATTERN = r"\d{1,2}/\d{1,2}/\d{4}"
+CLOCK_PATTERN = r"([01]?\d|2[0-3]):[0-5]\d"
 # Staff pages are private (no caching), never framed, and send no Referer (a lookup URL holds
 # the receipt's secret). Every script and style is served by the package itself.
 SECURITY_HEADERS = {
@@ -121,9 +125,11 @@ def _env() -> jinja2.Environment:
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
         lstrip_blocks=True)
     env.filters["vn_time"] = _vn_time_filter
+    env.filters["vn_day"] = lambda value: vn_day(value)  # defined below
     env.globals.update(STATE_LABELS=STATE_LABELS, SLA_LABELS=SLA_LABELS,
                        ROLE_LABELS=ROLE_LABELS, CHANNEL_LABELS=CHANNEL_LABELS,
-                       SATISFACTION_LABELS=SATISFACTION_LABELS, CSRF_FIELD=CSRF_FIELD)
+                       SATISFACTION_LABELS=SATISFACTION_LABELS, CSRF_FIELD=CSRF_FIELD,
+                       DAY_PATTERN=DAY_PATTERN, CLOCK_PATTERN=CLOCK_PATTERN)
     return env
 
 
@@ -203,6 +209,43 @@ def text(form: FormData, name: str) -> str:
 def lines(form: FormData, name: str) -> list[str]:
     """A textarea's non-empty lines (one paper per line)."""
     return [line.strip() for line in text(form, name).splitlines() if line.strip()]
+
+
+# Dates and times people type (issue 23 item 14): dd/mm/yyyy and 24-hour HH:MM whatever the
+# browser's locale. The console uses text inputs with these patterns instead of the native
+# date and time pickers, which follow the browser's locale (mm/dd/yyyy, "05:00 PM" in an
+# English browser), and parses them here; ISO dates (old links, bookmarks) are still read.
+
+
+def parse_day(value: str) -> date:
+    """A day typed as dd/mm/yyyy (or ISO yyyy-mm-dd); ValueError for anything else."""
+    value = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date.fromisoformat(value)
+    if not re.fullmatch(DAY_PATTERN, value):
+        raise ValueError(f"not dd/mm/yyyy: {value!r}")
+    day, month, year = (int(p) for p in value.split("/"))
+    return date(year, month, day)
+
+
+def parse_clock(value: str) -> time:
+    """A time of day typed as 24-hour HH:MM; ValueError for anything else."""
+    value = value.strip()
+    if not re.fullmatch(CLOCK_PATTERN, value):
+        raise ValueError(f"not HH:MM: {value!r}")
+    hour, minute = (int(p) for p in value.split(":"))
+    return time(hour, minute)
+
+
+def vn_day(day: date | str) -> str:
+    """'05/01/2026', from a date or an ISO date string (what pages hand back as a value);
+    anything else unchanged."""
+    if isinstance(day, str):
+        try:
+            return parse_day(day).strftime("%d/%m/%Y")
+        except ValueError:
+            return day
+    return day.strftime("%d/%m/%Y")
 
 
 def login_url(next_path: str) -> str:

@@ -46,7 +46,7 @@ from motcua.eventstore.store import Conn, read_stream
 from motcua.notify import notices
 from motcua.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem, invalid_input
 from motcua.reports import register
-from motcua.services import engine, holders, idempotency, transfers
+from motcua.services import after_end, engine, holders, idempotency, transfers
 from motcua.services.checks import check_receipt_time
 from motcua.services.idempotency import Answer
 from motcua.services.requests import ActionBody, ReceiveRequest, SubmitOnlineRequest
@@ -250,8 +250,12 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
                 raise engine.not_found() from None
             closed = folded(events)
             check_visible(principal, closed)
-            refusal = no_more_commands(closed)  # its workflow has ended
-            raise Problem(INVALID_TRANSITION, refusal.message, state=closed.state_name) from None
+            if action.command not in after_end.AFTER_END:
+                refusal = no_more_commands(closed)  # its workflow has ended
+                raise Problem(INVALID_TRANSITION, refusal.message,
+                              state=closed.state_name) from None
+            # A complaint after the end (issue 23 item 1): appended beside no workflow.
+            acted = await after_end.record(pool, code, command)
         except BaseException:
             reading.cancel()
             with contextlib.suppress(BaseException):

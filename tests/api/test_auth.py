@@ -30,7 +30,8 @@ EXPECTED = {
     "withdraw": {"clerk", "leader"},
     # issue 14: the assignee or a leader of the unit takes the processing steps
     "start": {"officer", "leader"}, "request-supplement": {"officer", "leader"},
-    "supplement": {"officer", "leader"}, "complete": {"officer", "leader"},
+    "supplement": {"officer", "leader", "clerk"}, "complete": {"officer", "leader"},
+    # issue 23 item 7: the clerk records the papers the citizen brings to the counter
     "assign": {"leader"}, "refuse": {"leader"}, "stop": {"leader"}, "extend": {"leader"},
     "read": {"clerk", "officer", "leader", "ops"}, "report": {"leader", "ops"},
     # issue 11: complaints (Decision 766 item 5.4) and the verification maximum (point 4)

@@ -91,15 +91,23 @@ async def test_a_form_sent_twice_acts_once_and_a_leader_refuses(
         empty = await http.post(f"/ho-so/{dossier.code}/refuse",
                                 data={"csrf_token": token[1], "reason": ""})
         assert empty.status_code == 422 and 'role="alert"' in empty.text
-        refused = await http.post(f"/ho-so/{dossier.code}/refuse", data={
+        # Irreversible: the first post only asks to confirm, with the reason (issue 23 item 2)
+        asked = await http.post(f"/ho-so/{dossier.code}/refuse", data={
             "csrf_token": token[1], "reason": "Không thuộc thẩm quyền giải quyết"})
+        assert asked.status_code == 200 and 'data-testid="confirm"' in asked.text
+        assert "Không thuộc thẩm quyền giải quyết" in asked.text
+        assert await pool.fetchval("SELECT count(*) FROM events WHERE stream = $1 AND "
+                                   "event_type = 'DossierRefused'", dossier.code) == 0
+        refused = await http.post(f"/ho-so/{dossier.code}/refuse", data={
+            "csrf_token": token[1], "reason": "Không thuộc thẩm quyền giải quyết",
+            "xac_nhan": "1"})
         assert refused.status_code == 303
         shown = await http.get(refused.headers["location"])
         assert "Từ chối" in shown.text
         letter = await http.get(f"/ho-so/{dossier.code}/giay-to/refusal")
         assert letter.status_code == 200 and "Không thuộc thẩm quyền" in letter.text
         again = await http.post(f"/ho-so/{dossier.code}/stop", data={
-            "csrf_token": token[1], "reason": "Dừng"})
+            "csrf_token": token[1], "reason": "Dừng", "xac_nhan": "1"})
         assert again.status_code == 409 and "Trạng thái" in again.text
 
 

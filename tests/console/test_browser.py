@@ -90,6 +90,8 @@ async def until_listed(page: Any, url: str, code: str) -> None:
 async def act(page: Any, action: str, **fields: str) -> None:
     """Fill and send the dossier page's form for `action`; wait for its confirmation."""
     form = page.locator(f"form[data-action='{action}']")
+    # Actions after the usual next step sit behind a disclosure (issue 23 item 2): open it.
+    await form.evaluate("f => { const d = f.closest('details'); if (d) d.open = true; }")
     for name, value in fields.items():
         target = form.locator(f"[name='{name}']")
         if await target.evaluate("e => e.tagName") == "SELECT":
@@ -97,6 +99,10 @@ async def act(page: Any, action: str, **fields: str) -> None:
         else:
             await target.fill(value)
     await form.locator("button[type=submit]").click()
+    # An irreversible action asks for confirmation, with the reason, before it is sent.
+    await page.locator("[data-testid=done], [data-testid=confirm]").first.wait_for()
+    if await page.locator("[data-testid=confirm]").count():
+        await page.locator("[data-testid=confirm-yes]").click()
     await page.locator("[data-testid=done]").wait_for()
 
 
@@ -162,8 +168,10 @@ async def test_officer_and_leader_take_it_to_return(
     calendar = calendar_for(Settings())
     later = calendar.nth_working_day_after(calendar.local(datetime.now(UTC)).date(), 12)
     await act(leader, "extend", reason="Cần xác minh thêm với công an xã",
-              new_date=later.isoformat(), new_time="10:00")
+              new_date=later.strftime("%d/%m/%Y"), new_time="10:00")
     assert await leader.locator("form[data-action='extend']").count() == 0  # only once
+    assert "không quá một lần" in await leader.locator(
+        "[data-testid=extended-once]").inner_text()
     apology = await leader.request.get(f"/ho-so/{story.code}/giay-to/apology")
     assert apology.status == 200 and "xác minh thêm" in await apology.text()
 

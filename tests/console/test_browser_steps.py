@@ -48,6 +48,9 @@ async def test_the_leader_sends_a_dossier_back(browser: Any, console_url: str, r
         form = page.locator("form[data-action=send-back]")
         assert await page.locator("form[data-action=hand-over]").count() == 1
         assert await form.locator("select[name=to_step] option").count() == 3
+        # Sending back is grouped with the other actions behind a disclosure (issue 23.2).
+        await form.evaluate("f => { for (let d = f.closest('details'); d; "
+                            "d = d.parentElement.closest('details')) d.open = true; }")
         await form.locator("[name=reason]").fill("Dự thảo chưa đúng mẫu")
         await shot(page, "15-quy-trinh-noi-bo")
         await form.locator("button[type=submit]").click()

@@ -182,8 +182,10 @@ def engine_accepts(engine: Engine, d: Dossier, action: str, who: Principal,
             check_step(who, action, d)
     except Problem:
         return False
-    if d.ended(now):
-        return False  # the workflow has ended: 409 from the stored events
+    # The workflow has ended: 409 from the stored events, except a complaint, appended
+    # beside it (issue 23 item 1, motcua/services/after_end.py, by the same `decide`).
+    if d.ended(now) and type(SAMPLES[action](d)) not in permits.AFTER_END:
+        return False
     try:
         engine.run(d, SAMPLES[action](d), now)
     except (DomainError, NoVerificationMaximum):
@@ -267,3 +269,31 @@ def test_the_old_drift_is_gone(engine: Engine) -> None:
         assert "request-supplement" in page.allowed_actions(leader, state(variant),
                                                             verifiable=False)
     assert page.allowed_actions(leader, state("received"), verifiable=False)[0] == "assign"
+
+
+def test_complaints_after_the_end_and_the_clerk_at_the_counter(engine: Engine) -> None:
+    """Issue 23 items 1 and 7: a complaint is offered on every ended dossier (refused,
+    withdrawn, stopped, rated) to the clerk and the leader, and nothing else is; the clerk
+    records the supplement a citizen brings to the counter, on a dossier assigned to someone
+    else, while another officer still may not."""
+    paths = _paths(WITHOUT_MAXIMUM)
+    clerk = Session(user=User(username="mot-cua", full_name="", unit_code=UNIT,
+                              roles=frozenset({Role.CLERK})), csrf_token="x")
+    officer = Session(user=User(username="nguoi-khac", full_name="", unit_code=UNIT,
+                                roles=frozenset({Role.OFFICER})), csrf_token="x")
+
+    def state(variant: str) -> Dossier:
+        d, at = Dossier(), T0
+        for command in paths[variant]:
+            d = engine.run(d, command, at)
+            at += timedelta(minutes=5)
+        return d
+
+    for variant in ("refused", "withdrawn", "stopped", "returned_rated", "refused_at_intake"):
+        d = state(variant)
+        assert d.ended(T0 + timedelta(days=1))
+        assert page.allowed_actions(clerk, d, verifiable=False) == ["complaint"], variant
+    waiting = state("awaiting_supplement")
+    assert waiting.assignee == ASSIGNEE
+    assert page.allowed_actions(clerk, waiting, verifiable=False)[0] == "supplement"
+    assert "supplement" not in page.allowed_actions(officer, waiting, verifiable=False)

@@ -11,7 +11,8 @@
   var since = new Date().toISOString();
   var seen = {};
   var labels = {due_soon: "sắp đến hạn", overdue: "đã quá hạn",
-                overdue_without_apology: "quá hạn chưa có văn bản xin lỗi"};
+                overdue_without_apology: "quá hạn chưa có văn bản xin lỗi",
+                supplement_received: "công dân đã nộp giấy tờ bổ sung tại quầy; thời hạn tính tiếp"};
 
   function refresh() {
     fetch(window.location.href, {credentials: "same-origin"})
