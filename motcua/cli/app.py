@@ -12,20 +12,7 @@ from typing import Any
 import asyncpg
 
 from motcua import logs
-from motcua.cli import (
-    backup,
-    calendar,
-    catalog,
-    db,
-    deadline,
-    dossier,
-    portal,
-    psql,
-    report,
-    token,
-    user,
-    whatif,
-)
+from motcua.cli import db
 from motcua.config import Settings
 from motcua.health import PortTaken
 
@@ -98,26 +85,89 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     return run_dev(args)
 
 
+# Each subcommand's module is imported when it runs, not before: `motcua catalog import` must
+# not pay for pyHanko, boto3 or the simulators (tests/test_catalog_import_bounds.py measures
+# its memory), and `motcua deadline` answers fast.
+def _backup_main_backup(argv: list[str]) -> int:
+    from motcua.cli import backup
+    return backup.main_backup(argv)
+
+
+def _backup_main_restore(argv: list[str]) -> int:
+    from motcua.cli import backup
+    return backup.main_restore(argv)
+
+
+def _calendar(argv: list[str]) -> int:
+    from motcua.cli import calendar
+    return calendar.main(argv)
+
+
+def _catalog(argv: list[str]) -> int:
+    from motcua.cli import catalog
+    return catalog.main(argv)
+
+
+def _deadline(argv: list[str]) -> int:
+    from motcua.cli import deadline
+    return deadline.main(argv)
+
+
+def _dossier(argv: list[str]) -> int:
+    from motcua.cli import dossier
+    return dossier.main(argv)
+
+
+def _portal(argv: list[str]) -> int:
+    from motcua.cli import portal
+    return portal.main(argv)
+
+
+def _psql(argv: list[str]) -> int:
+    from motcua.cli import psql
+    return psql.main(argv)
+
+
+def _report(argv: list[str]) -> int:
+    from motcua.cli import report
+    return report.main(argv)
+
+
+def _token(argv: list[str]) -> int:
+    from motcua.cli import token
+    return token.main(argv)
+
+
+def _user(argv: list[str]) -> int:
+    from motcua.cli import user
+    return user.main(argv)
+
+
+def _whatif(argv: list[str]) -> int:
+    from motcua.cli import whatif
+    return whatif.main(argv)
+
+
 # Subcommands that parse their own arguments: name -> (help line, the module's `main`). They run
 # before logging is configured: `motcua deadline` prints exactly one line.
 OWN_PARSERS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
-    "deadline": ("compute a due time (see `motcua deadline --help`)", deadline.main),
-    "token": ("create or revoke API tokens (see `motcua token --help`)", token.main),
-    "calendar": ("correct open dossiers after a calendar change", calendar.main),
-    "user": ("console users: create, disable, reset-password (`motcua user --help`)", user.main),
-    "report": ("SLA report: Biểu 06, Decision 766 (`motcua report --help`)", report.main),
-    "psql": ("the embedded psql on DATABASE_URL (default: the dev database)", psql.main),
+    "deadline": ("compute a due time (see `motcua deadline --help`)", _deadline),
+    "token": ("create or revoke API tokens (see `motcua token --help`)", _token),
+    "calendar": ("correct open dossiers after a calendar change", _calendar),
+    "user": ("console users: create, disable, reset-password (`motcua user --help`)", _user),
+    "report": ("SLA report: Biểu 06, Decision 766 (`motcua report --help`)", _report),
+    "psql": ("the embedded psql on DATABASE_URL (default: the dev database)", _psql),
     "portal": ("national portal: reconcile a day, or simulate one (`motcua portal --help`)",
-               portal.main),
+               _portal),
     "catalog": ("import / activate / export the procedure catalog (`motcua catalog --help`)",
-                catalog.main),
+                _catalog),
     "dossier": ("operator commands on one dossier: erase its files (`motcua dossier --help`)",
-                dossier.main),
+                _dossier),
     "whatif": ("replay a period under a proposed catalog; `whatif recommend` "
-               "(`motcua whatif --help`)", whatif.main),
-    "backup": ("dump the whole database, keys apart (`motcua backup --help`)", backup.main_backup),
+               "(`motcua whatif --help`)", _whatif),
+    "backup": ("dump the whole database, keys apart (`motcua backup --help`)", _backup_main_backup),
     "restore": ("restore a backup into an empty database (`motcua restore --help`)",
-                backup.main_restore),
+                _backup_main_restore),
 }
 
 

@@ -25,6 +25,7 @@ MARRIAGE = "1.000894"  # has a verification maximum (Luật Hộ tịch 2014 art
 # Timeline data are listed per event type.
 OPS_STRINGS: dict[str, bool] = {
     "code": True, "state": True, "procedure_code": True, "unit_code": True, "channel": True,
+    "holding_unit_code": True,
     "applicant_name": False, "received_at": True, "due_at": True, "assignee": True,
     "submitted_at": True, "counted_from": True, "timeliness": True, "satisfaction": True,
     "outcome_reason": False,

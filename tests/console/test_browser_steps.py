@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from motcua.access.tokens import create_token
+from motcua.access.users import create_user
 from tests.conftest import Receive, new_code
 from tests.console.conftest import MakeUser, needs_chromium
 from tests.console.test_browser import shot, signed_in
@@ -27,6 +28,9 @@ async def test_the_leader_sends_a_dossier_back(browser: Any, console_url: str, r
     """Send-back from step 4 to step 3 with its reason, through the page's form."""
     d = await receive(code=new_code(UNIT), unit_code=UNIT, procedure_code="1.004944")
     leader = await make_user("leader", unit=UNIT, full_name="Hoàng Văn Minh")
+    # The officer who takes the step is an active user of the unit (issue 24 point 5).
+    await create_user(pool, username="cv-buoc", password="mat-khau-thu-nghiem-1",
+                      roles=["officer"], unit_code=UNIT, replace=True)
     token = await create_token(pool, name=f"all-{uuid.uuid4().hex[:6]}",
                                roles=["clerk", "leader"], unit_code=UNIT)
     async with httpx.AsyncClient(base_url=console_url, timeout=30,

@@ -35,7 +35,9 @@ async def test_create_disable_and_reset(database: str, pool: asyncpg.Pool,
     sessions and refuses logins; reset-password prints a new one and lifts a lockout."""
     assert await run(["create", "--name", "cli-lan", "--role", "clerk,officer",
                       "--unit", UNIT, "--full-name", "Trần Thị Lan"]) == 0
-    password = capsys.readouterr().out.strip()
+    # The password is the last line (log lines may precede it when an earlier test configured
+    # logging to standard output).
+    password = capsys.readouterr().out.strip().splitlines()[-1]
     row = await pool.fetchrow("SELECT password_hash, roles, unit_code FROM console_users "
                               "WHERE username = 'cli-lan'")
     assert row is not None and row["password_hash"].startswith("$argon2id$")
@@ -50,7 +52,7 @@ async def test_create_disable_and_reset(database: str, pool: asyncpg.Pool,
     assert (await users.login(pool, "cli-lan", password))[0] is users.Outcome.DISABLED
 
     assert await run(["reset-password", "--name", "cli-lan"]) == 0
-    fresh = capsys.readouterr().out.strip()
+    fresh = capsys.readouterr().out.strip().splitlines()[-1]
     assert fresh and fresh != password
     assert (await users.login(pool, "cli-lan", fresh))[0] is users.Outcome.DISABLED
     assert (await users.login(pool, "cli-lan", password))[0] is users.Outcome.BAD_PASSWORD
