@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +90,13 @@ async def test_overdue_dossier_fires_its_alerts(prometheus: tuple[str, int], cli
     base, _ = prometheus
     skipper = TimeSkipper(client, config=TimeSkippingConfig(enabled=False))
     unit = "000.26.39.H39"
-    d = await dossiers.receive(skipper.client, receipt(unit_code=unit), task_queue=TASK_QUEUE)
-    assert d.due_at is not None and d.received_at is not None
-    await skipper.fast_forward(skipper.client.get_workflow_handle(d.code),
-                               d.due_at - d.received_at + timedelta(hours=1))
+    # Received (imported) a month ago: its due instant has passed on the wall clock too, which
+    # is what the read model and the gauges judge by (issue 27 item 1); the workflow's timers
+    # fire at once, so the alerts' events are there as well.
+    d = await dossiers.receive(skipper.client, receipt(
+        unit_code=unit, original_received_at=datetime.now(UTC) - timedelta(days=30)),
+        task_queue=TASK_QUEUE)
+    assert d.due_at is not None and d.due_at < datetime.now(UTC)
     async with pool.acquire() as conn:
         await projector.catch_up(conn)
     snapshot = await OPEN_DOSSIERS.refresh(pool)
