@@ -49,14 +49,16 @@ def _import(path: Path, dsn: str) -> tuple[int, str, float, int]:
     address space: (exit code, stderr, seconds the import took, the child's peak RSS in KiB).
     The limit turns the old unbounded read into a quick MemoryError instead of a machine that
     swaps for minutes."""
-    # The import alone is timed, not the interpreter's start (slow on a busy machine).
+    # The import alone is timed, not the interpreter's start (slow on a busy machine). The peak
+    # is the child's own VmHWM: getrusage's ru_maxrss survives exec, so it would report the
+    # (large) pytest process that forked the child.
     probe = ("import resource, sys, time\n"
              "from motcua.cli import main\n"
              "import motcua.cli.catalog, openpyxl\n"
              "started = time.monotonic()\n"
              "code = main(['catalog', 'import', sys.argv[1]])\n"
-             "print(time.monotonic() - started, "
-             "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+             "print(time.monotonic() - started, int(hwm[0].split()[1]))\n"
              "sys.exit(code)\n")
 
     def limit() -> None:
