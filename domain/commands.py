@@ -40,6 +40,13 @@ class ReceiveDossier(Command):
     notify_by: tuple[str, ...] = ()
     proxy_name: str | None = None
     proxy_phone: str | None = None
+    # Form 01's paper table (issue 23 item 15): per entry of `documents`, its form ("original",
+    # "copy", "certified_copy"; "" not stated) and count (0: not stated). Empty: none stated.
+    document_forms: tuple[str, ...] = ()
+    document_counts: tuple[int, ...] = ()
+    # A receipt entered after the fact (after-hours intake entered the next morning): why
+    # `original_received_at` is earlier than the entry. Shown in the history and the register.
+    backdate_reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

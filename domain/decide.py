@@ -144,6 +144,7 @@ def _receive(state: Dossier, c: cmd.ReceiveDossier, now: datetime) -> list[ev.Ev
     if not is_valid_code(c.code):
         raise InvalidCommand(f"not a dossier code: {c.code!r}", field="code")
     check_original_receipt(c.original_received_at, now)
+    _check_papers(c)
     return [ev.DossierReceived(
         at=now, code=c.code, unit_code=c.unit_code, procedure_code=c.procedure_code,
         channel=c.channel, applicant_name=_text(c.applicant_name, "applicant_name"),
@@ -151,7 +152,9 @@ def _receive(state: Dossier, c: cmd.ReceiveDossier, now: datetime) -> list[ev.Ev
         applicant_email=c.applicant_email, applicant_address=c.applicant_address,
         documents=c.documents, original_received_at=c.original_received_at,
         result_delivery=_delivery(c.result_delivery), notify_by=c.notify_by,
-        proxy_name=c.proxy_name, proxy_phone=c.proxy_phone)]
+        proxy_name=c.proxy_name, proxy_phone=c.proxy_phone,
+        document_forms=c.document_forms, document_counts=c.document_counts,
+        backdate_reason=_backdate_reason(c))]
 
 
 def _submit(state: Dossier, c: cmd.SubmitOnline, now: datetime) -> list[ev.Event]:
@@ -169,6 +172,34 @@ def _submit(state: Dossier, c: cmd.SubmitOnline, now: datetime) -> list[ev.Event
 
 
 RESULT_DELIVERY = ("counter", "post")
+# The forms a paper is handed in as (form 01 of Circular 01/2018/TT-VPCP, column "Hình thức":
+# bản chính, bản sao; a certified copy is a copy the clerk need not compare with an original).
+DOCUMENT_FORMS = ("original", "copy", "certified_copy")
+MAX_DOCUMENT_COUNT = 99
+
+
+def _check_papers(c: cmd.ReceiveDossier) -> None:
+    """The paper table lines up with `documents`: one form and one count per paper, or none."""
+    for name, values in (("document_forms", c.document_forms),
+                         ("document_counts", c.document_counts)):
+        if values and len(values) != len(c.documents):
+            raise InvalidCommand(f"{name} must have one entry per document", field=name)
+    if any(f not in ("", *DOCUMENT_FORMS) for f in c.document_forms):
+        raise InvalidCommand(f"a document form must be one of {', '.join(DOCUMENT_FORMS)}",
+                             field="document_forms")
+    if any(not 0 <= n <= MAX_DOCUMENT_COUNT for n in c.document_counts):
+        raise InvalidCommand(f"a document count must be between 1 and {MAX_DOCUMENT_COUNT}",
+                             field="document_counts")
+
+
+def _backdate_reason(c: cmd.ReceiveDossier) -> str | None:
+    """The reason of a backdated receipt; only with `original_received_at`."""
+    if c.backdate_reason is None:
+        return None
+    if c.original_received_at is None:
+        raise InvalidCommand("backdate_reason needs original_received_at",
+                             field="backdate_reason")
+    return _text(c.backdate_reason, "backdate_reason")
 
 
 def _delivery(value: str) -> str:

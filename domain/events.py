@@ -55,6 +55,13 @@ class DossierReceived(Event):
     notify_by: tuple[str, ...] = ()
     proxy_name: str | None = None
     proxy_phone: str | None = None
+    # Form 01's paper table, aligned with `documents` (issue 23 item 15): each paper's form
+    # ("original", "copy", "certified_copy"; "" not stated) and count (0: not stated).
+    document_forms: tuple[str, ...] = ()
+    document_counts: tuple[int, ...] = ()
+    # Why the receipt was entered after `original_received_at` (after-hours intake entered the
+    # next morning); None for a receipt entered as it happened, or an import without a reason.
+    backdate_reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -142,7 +142,7 @@ def test_receipt_shows_code_procedure_and_appointment(catalog: Catalog) -> None:
     assert catalog.procedure(PROCEDURE).name in html
     assert catalog.unit(UNIT).name in html
     assert "Nguyễn Văn An" in html and "0912345678" in html
-    assert "<li>Bản sao CCCD</li>" in html
+    assert "<td>Bản sao CCCD</td>" in html  # form 01's paper table (issue 23 item 15)
     assert "02 ngày làm việc" in html
     assert "Thời gian nhận hồ sơ: 08 giờ 30 phút, ngày 08 tháng 4 năm 2025" in html
     # Form 01: where the result is collected, and the register entry (book = the unit's day).

@@ -9,7 +9,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from motcua.console import board, citizen, dossier, files, intake, login, portal, queue
+from motcua.console import (
+    board,
+    citizen,
+    dossier,
+    files,
+    intake,
+    login,
+    portal,
+    queue,
+    register,
+)
 from motcua.console.web import ConsoleError, NeedLogin, on_console_error, on_need_login
 
 
@@ -18,7 +28,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ConsoleError, on_console_error)
     app.add_exception_handler(NeedLogin, on_need_login)
     # `files` first: `/ho-so/{code}/{action}` (dossier) would otherwise take `/ho-so/{code}/tep`.
-    for module in (files, login, queue, intake, dossier, board, citizen, portal):
+    for module in (files, login, queue, intake, dossier, board, citizen, portal, register):
         app.include_router(module.router)
     app.mount("/static/console", StaticFiles(packages=[("motcua.console", "static")]),
               name="console-static")

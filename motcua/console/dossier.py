@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from domain import commands as cmd
+from domain import events as ev
 from domain import permits
 from domain.catalog import Catalog
 from domain.commands import AttachFile
@@ -229,6 +230,7 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 sla=d.sla_status(now()), versions=versions, pauses=pauses,
                 pause_note=pause_note,
                 timeline=timeline, documents=_documents(request, events) if private else [],
+                backdated=_backdated(events, private),
                 actions=[a for a in actions if a not in IRREVERSIBLE],
                 irreversible=[a for a in actions if a in IRREVERSIBLE], labels=ACTION_LABELS,
                 contacts=contacts, next_step=_next_step(d, users, shown),
@@ -291,6 +293,16 @@ def steps_panel(d: Dossier, catalog: Catalog, tz: tzinfo) -> dict[str, Any]:
 
 
 @router.get("/ho-so/{code}", response_class=HTMLResponse)
+def _backdated(events: list[EventEnvelope], private: bool) -> dict[str, Any] | None:
+    """A receipt entered after the fact (issue 23 item 15): when it was entered and why (the
+    reason is free text by staff: shown to those who see personal data)."""
+    first = events[0].event if events else None
+    if not isinstance(first, ev.DossierReceived) or first.backdate_reason is None:
+        return None
+    return {"entered": events[0].recorded_at,
+            "reason": first.backdate_reason if private else ""}
+
+
 async def dossier_page(request: Request, code: str, current: Staff,
                        xong: str = "") -> HTMLResponse:
     return await show(request, current, code, done=xong)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import secrets
+from datetime import datetime, timedelta, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -28,7 +29,10 @@ from motcua.console.web import (
     ConsoleError,
     checked_form,
     lines,
+    now,
     page,
+    parse_clock,
+    parse_day,
     redirect,
     require_role,
     resources,
@@ -48,6 +52,15 @@ SEARCH_LIMIT = 30
 DELIVERY = [("counter", "Tại bộ phận một cửa"), ("post", "Qua dịch vụ bưu chính công ích")] \
     if "result_delivery" in ReceiveRequest.model_fields else []
 
+
+# Form 01's paper table (issue 23 item 15): rows of name, form and count.
+PAPER_ROWS = 6
+PAPER_FORMS = [("original", "Bản chính"), ("copy", "Bản sao"),
+               ("certified_copy", "Bản sao có chứng thực")]
+# A receipt entered after the fact (after-hours intake entered the next morning) may go back
+# at most this long from the console (our reading: the next working morning, a weekend or a
+# holiday in between); older dossiers are imports, sent through the API by operations.
+BACKDATE_LIMIT = timedelta(days=7)
 
 # The notices the citizen asks for (issue 25; docs/portal-and-notices.md).
 NOTICES = [("sms", "Tin nhắn SMS"), ("zalo", "Zalo"), ("email", "Thư điện tử")]
@@ -75,8 +88,8 @@ def _form(request: Request, current: Session, *, values: dict[str, Any], query: 
                 matches=search(procedures, query) if query else [],
                 procedures=sorted(procedures, key=lambda p: p.code),
                 units=_units(request, current), channels=CHANNELS, delivery=DELIVERY,
-                notices=NOTICES,
-                error=error,
+                notices=NOTICES, paper_forms=PAPER_FORMS,
+                paper_rows=_paper_rows(values), error=error,
                 error_fields=error_fields or [], form_id=secrets.token_urlsafe(18))
 
 
@@ -91,8 +104,50 @@ async def intake_form(request: Request, current: Staff,
 
 def _values(form: FormData) -> dict[str, Any]:
     names = ("procedure_code", "unit_code", "channel", "name", "id_number", "phone", "email",
-             "address", "documents", "result_delivery", "proxy_name", "proxy_phone")
-    return {**{n: text(form, n) for n in names}, "notify_by": _chosen(form)}
+             "address", "documents", "result_delivery", "proxy_name", "proxy_phone",
+             "received_day", "received_clock", "backdate_reason")
+    return {**{n: text(form, n) for n in names}, "notify_by": _chosen(form),
+            "papers": _typed_papers(form)}
+
+
+def _typed_papers(form: FormData) -> list[dict[str, str]]:
+    """The paper rows as typed (name, form, count), empty rows left out."""
+    def column(name: str) -> list[str]:
+        return [v.strip() if isinstance(v, str) else "" for v in form.getlist(name)]
+    rows = zip(column("paper_name"), column("paper_form"), column("paper_count"), strict=False)
+    return [{"name": n, "form": f, "count": c} for n, f, c in rows if n]
+
+
+def _paper_rows(values: dict[str, Any]) -> list[dict[str, str]]:
+    """The rows the form shows: what was typed, then empty rows up to `PAPER_ROWS`."""
+    typed: list[dict[str, str]] = list(values.get("papers", []))
+    blank = {"name": "", "form": "original", "count": "1"}
+    return typed + [blank] * max(PAPER_ROWS - len(typed), 1)
+
+
+def _backdated(form: FormData, tz: tzinfo, now: datetime) -> datetime | None:
+    """When the dossier was really received, for a receipt entered after the fact: the day
+    and time typed (dd/mm/yyyy, HH:MM, office time zone), with a reason; None when neither
+    is typed. ActionFailed for half an entry, a bad date, the future or beyond the limit."""
+    day, clock = text(form, "received_day"), text(form, "received_clock")
+    if not day and not clock:
+        return None
+    try:
+        at = datetime.combine(parse_day(day), parse_clock(clock), tz)
+    except ValueError:
+        raise ActionFailed("Thời điểm nhận hồ sơ thực tế: nhập ngày (ngày/tháng/năm) và giờ "
+                           "(giờ:phút, 24 giờ), ví dụ 05/01/2026 và 16:45.",
+                           ["received_day", "received_clock"]) from None
+    if at > now:
+        raise ActionFailed("Thời điểm nhận hồ sơ thực tế không được ở tương lai.",
+                           ["received_day", "received_clock"])
+    if now - at > BACKDATE_LIMIT:
+        raise ActionFailed(f"Chỉ nhập lùi được trong {BACKDATE_LIMIT.days} ngày; hồ sơ cũ hơn "
+                           "được chuyển từ hệ thống cũ qua bộ phận vận hành.",
+                           ["received_day", "received_clock"])
+    if not text(form, "backdate_reason"):
+        raise ActionFailed("Nhập lùi thời điểm tiếp nhận cần ghi lý do.", ["backdate_reason"])
+    return at
 
 
 def _chosen(form: FormData) -> list[str]:
@@ -113,6 +168,10 @@ def _request(form: FormData, current: Session) -> dict[str, Any]:
     if text(form, "proxy_name") or text(form, "proxy_phone"):
         fields["proxy"] = {"name": text(form, "proxy_name"),
                            "phone": text(form, "proxy_phone") or None}
+    papers = [{"name": p["name"], "form": p["form"] or None, **(
+        {"count": p["count"]} if p["count"] else {})} for p in _typed_papers(form)]
+    if papers:
+        fields["papers"] = papers
     return fields
 
 
@@ -121,7 +180,10 @@ _FIELD_NAMES = {"procedure_code": "thủ tục", "unit_code": "đơn vị", "cha
                 "applicant.email": "thư điện tử", "applicant.id_number": "số định danh",
                 "applicant.address": "địa chỉ", "documents": "giấy tờ",
                 "result_delivery": "nơi nhận kết quả", "notify_by": "nhận thông báo",
-                "proxy.name": "họ tên người nộp thay", "proxy.phone": "điện thoại người nộp thay"}
+                "proxy.name": "họ tên người nộp thay", "proxy.phone": "điện thoại người nộp thay",
+                "papers": "giấy tờ (hình thức, số lượng)",
+                "original_received_at": "thời điểm nhận thực tế",
+                "backdate_reason": "lý do nhập lùi"}
 
 
 @router.post("/tiep-nhan", response_class=HTMLResponse)
@@ -129,9 +191,15 @@ async def intake(request: Request, current: Staff) -> Response:
     require_role(current, Role.CLERK, what="tiếp nhận hồ sơ")
     form = await checked_form(request, current)
     try:
-        dossier = await acting.receive(request, current, _request(form, current), form)
+        fields = _request(form, current)
+        received_at = _backdated(form, resources(request).calendar.tz, now())
+        if received_at is not None:
+            fields |= {"original_received_at": received_at.isoformat(),
+                       "backdate_reason": text(form, "backdate_reason")}
+        dossier = await acting.receive(request, current, fields, form)
     except ActionFailed as failed:
-        named = [_FIELD_NAMES.get(f, f) for f in failed.fields]
+        named = list(dict.fromkeys(_FIELD_NAMES.get(f.split(".")[0] if f.startswith("papers")
+                                                     else f, f) for f in failed.fields))
         message = failed.message if not named else \
             f"Vui lòng kiểm tra: {', '.join(named)}. {failed.message}"
         return _form(request, current, values=_values(form), error=message,

@@ -20,11 +20,12 @@ from starlette.datastructures import FormData
 
 from domain.calendar import Calendar
 from domain.clock import working_time_between
-from domain.states import DossierState, SlaStatus
+from domain.states import SlaStatus
 from motcua.access.privacy import sees_personal_data as principal_sees_personal_data
 from motcua.access.tokens import Role
 from motcua.access.users import Session, session
 from motcua.documents.narration import SATISFACTION_LABELS
+from motcua.documents.state_words import STATE_LABELS
 from motcua.documents.timefmt import in_vietnam
 from motcua.services.resources import Resources
 
@@ -44,21 +45,6 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-STATE_LABELS: dict[str, str] = {
-    DossierState.SUBMITTED: "Chờ tiếp nhận",
-    DossierState.AWAITING_INTAKE_SUPPLEMENT: "Chờ bổ sung trước khi tiếp nhận",
-    DossierState.RECEIVED: "Mới tiếp nhận",
-    DossierState.ASSIGNED: "Đã phân công",
-    DossierState.PROCESSING: "Đang xử lý",
-    DossierState.AWAITING_SUPPLEMENT: "Chờ bổ sung",
-    DossierState.AWAITING_PAYMENT: "Chờ thực hiện nghĩa vụ tài chính",
-    DossierState.READY: "Có kết quả",
-    DossierState.RETURNED: "Đã trả kết quả",
-    DossierState.REFUSED: "Từ chối",
-    DossierState.WITHDRAWN: "Công dân rút",
-    DossierState.STOPPED: "Dừng xử lý",
-    DossierState.REFUSED_AT_INTAKE: "Từ chối tiếp nhận",
-}
 SLA_LABELS: dict[str, str] = {
     SlaStatus.ON_TRACK: "Trong hạn",
     SlaStatus.DUE_SOON: "Sắp đến hạn",

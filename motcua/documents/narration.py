@@ -110,10 +110,16 @@ def describe(event: ev.Event, tz: tzinfo, people: People | None = None) -> Telli
     match event:
         case ev.DossierReceived() as e:
             how = f"Hình thức nộp: {CHANNEL_LABELS[e.channel]}"
-            if e.original_received_at is not None:
+            line = "Tiếp nhận hồ sơ"
+            if e.original_received_at is not None and e.backdate_reason is not None:
+                # Entered after the fact (issue 23 item 15): when it was really received.
+                line += (f" (nhận thực tế lúc {vn_time(e.original_received_at, tz)}, "
+                         "nhập vào hệ thống sau)")
+            elif e.original_received_at is not None:
                 how += " (nhận từ hệ thống cũ)"
-            return Telling(step="Tiếp nhận hồ sơ", line="Tiếp nhận hồ sơ",
-                           details=_details(_applicant(e.applicant_name), _papers(e.documents)),
+            return Telling(step="Tiếp nhận hồ sơ", line=line,
+                           details=_details(_applicant(e.applicant_name), _papers(e.documents),
+                                            ("lý do nhập lùi", e.backdate_reason)),
                            remarks=(how,))
         case ev.DossierSubmitted() as e:
             return Telling(step="Nộp hồ sơ trực tuyến", line="Nộp hồ sơ trực tuyến (chờ tiếp nhận)",

@@ -62,6 +62,24 @@ def _common(h: History, issued_at: datetime) -> Context:
     }
 
 
+PAPER_FORMS = {"original": "Bản chính", "copy": "Bản sao",
+               "certified_copy": "Bản sao có chứng thực"}
+
+
+def papers(received: ev.DossierReceived | ev.DossierSubmitted) -> list[Context]:
+    """Form 01's paper table: each paper's name, form (bản chính, bản sao…) and count as
+    recorded at intake ("" where the clerk stated none: papers from before issue 23 item 15, or
+    entered as plain names)."""
+    forms: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()
+    if isinstance(received, ev.DossierReceived):  # an online submission states none
+        forms, counts = received.document_forms, received.document_counts
+    return [{"name": name,
+             "form": PAPER_FORMS.get(forms[i], "") if i < len(forms) else "",
+             "count": f"{counts[i]:02d}" if i < len(counts) and counts[i] else ""}
+            for i, name in enumerate(received.documents)]
+
+
 def _receipt(kind: str, h: History) -> Context:
     # The appointment printed is the one given at receipt (deadline version 1), so a reprint
     # shows the slip as the citizen got it; later changes have their own documents.
@@ -69,7 +87,7 @@ def _receipt(kind: str, h: History) -> Context:
     if first is None:
         raise DocumentUnavailable(kind, "no deadline was set, so there is no appointment")
     return {**_common(h, h.state.received_at or h.received.at),
-            "documents": list(h.received.documents),
+            "documents": list(h.received.documents), "papers": papers(h.received),
             "duration": vn_duration(first.amount, first.unit),
             "due_at": vn_time(first.due_at, h.tz), "clerk": h.name(h.received_by),
             "result_delivery": RESULT_DELIVERY_LABELS.get(h.received.result_delivery,

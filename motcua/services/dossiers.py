@@ -49,7 +49,12 @@ from motcua.reports import register
 from motcua.services import after_end, engine, holders, idempotency, transfers
 from motcua.services.checks import check_receipt_time
 from motcua.services.idempotency import Answer
-from motcua.services.requests import ActionBody, ReceiveRequest, SubmitOnlineRequest
+from motcua.services.requests import (
+    MAX_DOCUMENTS,
+    ActionBody,
+    ReceiveRequest,
+    SubmitOnlineRequest,
+)
 from motcua.services.resources import Resources
 from motcua.services.views import DossierView, PublicDossierView, RiskView, dossier_view
 from motcua.whatif import forecast
@@ -81,6 +86,10 @@ async def receive(res: Resources, caller: Caller, request: ReceiveRequest) -> An
             raise invalid_input(err.details["field"], "must not be in the future") from None
         check_receipt_time(res.calendar, procedure, request.original_received_at,
                            "original_received_at")
+    elif request.backdate_reason is not None:
+        raise invalid_input("backdate_reason", "only with original_received_at")
+    if len(request.documents) + len(request.papers) > MAX_DOCUMENTS:
+        raise invalid_input("papers", f"at most {MAX_DOCUMENTS} papers in all")
     return await _start_dossier(res, caller, request, today, "receive", engine.receive)
 
 

@@ -50,6 +50,17 @@ class Proxy(Inbound):
     phone: Short | None = Field(default=None, max_length=32, examples=["0987654321"])
 
 
+class Paper(Inbound):
+    """One paper as form 01's table lists it (Circular 01/2018/TT-VPCP, form 01: "Tên loại
+    giấy tờ", "Hình thức", "Số lượng"): its name, the form it was handed in as and how many."""
+
+    name: Document = Field(examples=["Giấy chứng sinh"])
+    form: Literal["original", "copy", "certified_copy"] | None = Field(
+        default=None, description="original (bản chính), copy (bản sao) or certified_copy "
+        "(bản sao có chứng thực); none: not stated.")
+    count: int = Field(default=1, ge=1, le=99, description="How many of this paper.")
+
+
 def _channels(values: Sequence[str]) -> tuple[str, ...]:
     """The chosen channels once each, in the order given."""
     return tuple(dict.fromkeys(values))
@@ -82,19 +93,38 @@ class ReceiveRequest(Inbound):
         "the applicant's e-mail). Empty: no notice.")
     proxy: Proxy | None = Field(default=None, description="The person who filed, if not the "
                                 "applicant.")
+    papers: list[Paper] = Field(
+        default_factory=list, max_length=MAX_DOCUMENTS, description="Papers with their form "
+        "and count, as the receipt (form 01) lists them; appended after `documents` (which "
+        "print without form and count).")
+    backdate_reason: Reason | None = Field(
+        default=None, max_length=500, description="With `original_received_at`: why the "
+        "receipt is entered after the fact (e.g. received after hours, entered the next "
+        "morning). Recorded in the events and shown in the register.")
+
+    def _paper_table(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
+        """`documents` then `papers`: names, forms and counts (empty when no paper has them)."""
+        names = (*self.documents, *(p.name for p in self.papers))
+        if not self.papers:
+            return names, (), ()
+        forms = ("",) * len(self.documents) + tuple(p.form or "" for p in self.papers)
+        counts = (0,) * len(self.documents) + tuple(p.count for p in self.papers)
+        return names, forms, counts
 
     def command(self, *, code: str, actor: str, correlation_id: str) -> cmd.ReceiveDossier:
         """The engine command for this request under the allocated `code`."""
+        names, forms, counts = self._paper_table()
         return cmd.ReceiveDossier(
             code=code, unit_code=self.unit_code, procedure_code=self.procedure_code,
             channel=self.channel, applicant_name=self.applicant.name,
             applicant_id_number=self.applicant.id_number, applicant_phone=self.applicant.phone,
             applicant_email=self.applicant.email, applicant_address=self.applicant.address,
-            documents=tuple(self.documents), original_received_at=self.original_received_at,
+            documents=names, original_received_at=self.original_received_at,
             result_delivery=self.result_delivery, notify_by=_channels(self.notify_by),
             proxy_name=self.proxy.name if self.proxy else None,
             proxy_phone=self.proxy.phone if self.proxy else None,
-            actor=actor, correlation_id=correlation_id)
+            document_forms=forms, document_counts=counts,
+            backdate_reason=self.backdate_reason, actor=actor, correlation_id=correlation_id)
 
 
 class SubmitOnlineRequest(Inbound):

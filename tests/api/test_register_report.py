@@ -3,9 +3,11 @@ page and JSON; names only for roles that see personal data; unit scope; bad date
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
+import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +15,7 @@ import asyncpg
 import httpx
 
 from motcua.reports import register
-from tests.api.conftest import OTHER_UNIT, MakeToken, bearer, receive
+from tests.api.conftest import OTHER_UNIT, MakeToken, bearer, receipt_body, receive
 
 # A unit no other test receives dossiers in, so its register holds only this module's lines.
 REGISTER_UNIT = "000.25.39.H39"
@@ -122,3 +124,59 @@ async def test_register_in_openapi(http: httpx.AsyncClient) -> None:
     assert {"401", "403", "422", "503"} <= set(operation["responses"])
     names = {p["name"] for p in operation["parameters"]}
     assert names == {"unit", "from", "to", "format"}
+
+
+STATE_UNIT = "000.26.39.H39"
+
+
+async def test_register_states_clerk_of_online_dossier_and_backdating(
+        http: httpx.AsyncClient, make_token: MakeToken, pool: asyncpg.Pool) -> None:
+    """Issue 23 item 11: a withdrawn dossier's line is "Công dân rút", not received; an online
+    dossier names the clerk who accepted it, not the integration; a backdated receipt shows
+    its real time and reason; the new fields are in the JSON and the machine CSV."""
+    clerk_name = f"clerk-{uuid.uuid4().hex[:6]}"
+    portal_name = f"portal-integration-{uuid.uuid4().hex[:6]}"
+    clerk = await make_token("clerk", unit=STATE_UNIT, name=clerk_name)
+    portal = await make_token("clerk", unit=STATE_UNIT, name=portal_name)
+    leader = await make_token("leader", unit=STATE_UNIT)
+    withdrawn = (await receive(http, clerk, unit_code=STATE_UNIT))["code"]
+    response = await http.post(f"/v1/dossiers/{withdrawn}/withdraw", headers=bearer(clerk),
+                               json={"reason": "Công dân xin rút"})
+    assert response.status_code == 200, response.text
+    online = await http.post("/v1/dossiers/online", headers=bearer(portal), json={
+        "procedure_code": "1.001193", "unit_code": STATE_UNIT,
+        "applicant": {"name": "Lò Thị Dung"}})
+    assert online.status_code == 201, online.text
+    online_code = online.json()["code"]
+    accepted = await http.post(f"/v1/dossiers/{online_code}/accept", headers=bearer(clerk),
+                               json={})
+    assert accepted.status_code == 200, accepted.text
+    earlier = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(hours=20)
+    backdated = (await receive(http, clerk, unit_code=STATE_UNIT,
+                               original_received_at=earlier.isoformat(),
+                               backdate_reason="Nhận sau giờ làm việc",
+                               papers=[{"name": "Giấy chứng sinh", "form": "original",
+                                        "count": 2}]))["code"]
+    params = {**_period(), "unit": STATE_UNIT}
+    for _ in range(100):  # the read model follows the events
+        found = {line["dossier_code"]: line for line in (await http.get(
+            "/v1/reports/register", params=params, headers=bearer(leader))).json()["lines"]}
+        if found.get(withdrawn, {}).get("state") == "withdrawn" \
+                and found.get(online_code, {}).get("state") == "received":
+            break
+        await asyncio.sleep(0.1)
+    assert found[withdrawn]["state_label"] == "Công dân rút"
+    assert found[withdrawn]["ended_at"] is not None
+    assert found[online_code]["allocated_by"] == portal_name
+    assert found[online_code]["received_by"] == clerk_name
+    assert found[withdrawn]["received_by"] == clerk_name
+    line = found[backdated]
+    assert abs(datetime.fromisoformat(line["received_at"]) - earlier) < timedelta(seconds=1)
+    assert line["backdate_reason"] == "Nhận sau giờ làm việc"
+    assert line["appointment_at"] is not None
+    text = (await http.get("/v1/reports/register", params={**params, "format": "csv"},
+                           headers=bearer(leader))).text
+    assert "state" in text.splitlines()[0].split(",")
+    missing = await http.post("/v1/dossiers", headers=bearer(clerk), json=receipt_body(
+        unit_code=STATE_UNIT, backdate_reason="không có thời điểm"))
+    assert missing.status_code == 422 and missing.json()["field"] == "backdate_reason"

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from motcua import exports
 from motcua.access.permissions import check_unit_allowed
-from motcua.access.privacy import REDACTED, record_read, sees_personal_data
+from motcua.access.privacy import REDACTED, sees_personal_data
 from motcua.access.tokens import Principal
 from motcua.api import problems
 from motcua.api.auth import require
@@ -138,11 +138,12 @@ async def sla_report(
 
 # The register report covers at most this many days (one printed book per day).
 MAX_REGISTER_DAYS = 366
-STATUS_LABELS = {"received": "Đã tiếp nhận", "void": "Hủy số",
-                 "allocated": "Đã cấp số, chưa xác nhận tiếp nhận"}
-REGISTER_COLUMNS = ("day", "seq", "dossier_code", "status", "void_reason", "allocated_by",
-                    "allocated_at")
-PERSONAL_COLUMNS = ("procedure_code", "procedure_name", "applicant_name")
+# The machine-readable CSV's columns (snake_case, for programs; the console's files carry the
+# form's Vietnamese headers: `motcua.reports.register.to_csv`).
+REGISTER_COLUMNS = ("day", "seq", "dossier_code", "status", "state", "void_reason",
+                    "allocated_by", "allocated_at", "received_at", "received_by",
+                    "appointment_at", "due_at", "returned_at", "ended_at", "backdate_reason")
+PERSONAL_COLUMNS = ("procedure_code", "procedure_name", "applicant_name", "applicant_contact")
 
 
 def _check_period(period_from: date, period_to: date, longest: int | None = None) -> None:
@@ -156,27 +157,29 @@ def _check_period(period_from: date, period_to: date, longest: int | None = None
         raise invalid_input("to", f"the period may cover at most {longest} days")
 
 
-def _register_line(row: asyncpg.Record, tz: tzinfo, personal: bool,
-                   resources: ResourcesDep) -> dict[str, Any]:
-    """One register line as plain values; a line still `allocated` whose dossier has events
-    was received (the API lost the engine's answer: `motcua.reports.register`)."""
-    status = "received" if row["status"] == "allocated" and row["has_events"] else row["status"]
-    at: datetime = row["allocated_at"]
-    line: dict[str, Any] = {
-        "day": row["day"].isoformat(), "seq": row["seq"], "dossier_code": row["dossier_code"],
+def _iso(at: datetime | None, tz: tzinfo) -> str | None:
+    return None if at is None else at.astimezone(tz).isoformat()
+
+
+def _register_line(line: register.RegisterLine, tz: tzinfo, personal: bool) -> dict[str, Any]:
+    """One register line as plain values (`motcua.reports.register.lines` built it)."""
+    out: dict[str, Any] = {
+        "day": line.day.isoformat(), "seq": line.seq, "dossier_code": line.dossier_code,
+        "status": line.status, "state": line.state, "state_label": line.state_label,
         # The engine's refusal may quote what was sent (a name): free text, not for ops.
-        "status": status,
-        "void_reason": (row["void_reason"] if personal else REDACTED) if status == "void"
-        else None,
-        "allocated_by": row["allocated_by"], "allocated_at": at.astimezone(tz).isoformat()}
+        "void_reason": (line.void_reason if personal else REDACTED)
+        if line.status == "void" else None,
+        "allocated_by": line.allocated_by, "allocated_at": _iso(line.entered_at, tz),
+        "received_at": _iso(line.received_at, tz), "received_by": line.received_by,
+        "appointment_at": _iso(line.appointment, tz), "due_at": _iso(line.due_at, tz),
+        "returned_at": _iso(line.returned_at, tz), "ended_at": _iso(line.ended_at, tz),
+        "backdate_reason": (line.backdate_reason if personal else REDACTED)
+        if line.backdate_reason is not None else None}
     if personal:
-        code = row["procedure_code"]
-        name = None
-        if code is not None and code in resources.catalog.procedures:
-            name = resources.catalog.procedure(code).name
-        line |= {"procedure_code": code, "procedure_name": name,
-                 "applicant_name": row["applicant_name"]}
-    return line
+        out |= {"procedure_code": line.procedure_code, "procedure_name": line.procedure_name,
+                "applicant_name": line.applicant_name,
+                "applicant_contact": line.applicant_contact}
+    return out
 
 
 def _register_csv(lines: list[dict[str, Any]], personal: bool) -> str:
@@ -187,26 +190,6 @@ def _register_csv(lines: list[dict[str, Any]], personal: bool) -> str:
     for line in lines:
         writer.writerow(["" if line.get(c) is None else line[c] for c in columns])
     return out.getvalue()
-
-
-def _register_html(lines: list[dict[str, Any]], personal: bool, unit: str, first: date,
-                   last: date, tz: tzinfo, resources: ResourcesDep) -> str:
-    days: list[dict[str, Any]] = []
-    for line in lines:
-        if not days or days[-1]["iso"] != line["day"]:
-            day = date.fromisoformat(line["day"])
-            days.append({"iso": line["day"], "date": day.strftime("%d/%m/%Y"),
-                         "book": f"{unit}-{day:%y%m%d}", "lines": []})
-        at = datetime.fromisoformat(line["allocated_at"])
-        days[-1]["lines"].append({
-            **line, "status_label": STATUS_LABELS.get(line["status"], line["status"]),
-            "at": at.strftime("%H:%M %d/%m/%Y"),
-            "procedure": line.get("procedure_name") or line.get("procedure_code") or ""})
-    unit_name = resources.catalog.units[unit].name if unit in resources.catalog.units else unit
-    return render_register({"unit_name": unit_name, "days": days, "personal": personal,
-                            "first": first.strftime("%d/%m/%Y"),
-                            "last": last.strftime("%d/%m/%Y"),
-                            "issued": vn_date(datetime.now(tz))})
 
 
 @router.get("/register", operation_id="registerReport",
@@ -243,25 +226,26 @@ async def register_report(
     personal = sees_personal_data(principal)
     tz = resources.calendar.tz
     try:
-        rows = await register.register_between(pool, unit, period_from, period_to)
-        lines = [_register_line(row, tz, personal, resources) for row in rows]
+        found = await register.book(pool, unit, period_from, period_to,
+                                    catalog=resources.catalog)
         if personal:
-            for line in lines:
-                if line["applicant_name"] is not None:
-                    await record_read(pool, principal, line["dossier_code"],
-                                      "report:register")
+            await register.record_reads(pool, principal, found, "report:register")
     except (OSError, TimeoutError, asyncpg.PostgresConnectionError,
             asyncpg.InterfaceError) as err:
         raise unavailable("postgresql", f"the register could not be read: {type(err).__name__}"
                           ) from err
+    lines = [_register_line(line, tz, personal) for line in found]
     name = f"register-{unit}-{period_from}-{period_to}"
     if format == "csv":
         return Response(_register_csv(lines, personal),
                         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if format == "html":
-        return HTMLResponse(_register_html(lines, personal, unit, period_from, period_to, tz,
-                                           resources), headers=document_headers())
+        unit_name = resources.catalog.units[unit].name if unit in resources.catalog.units \
+            else unit
+        return HTMLResponse(render_register(register.page_context(
+            found, personal=personal, tz=tz, unit_name=unit_name, first=period_from,
+            last=period_to, issued=vn_date(datetime.now(tz)))), headers=document_headers())
     return JSONResponse({"report": "register", "unit_code": unit,
                          "period": {"from": period_from.isoformat(),
                                     "to": period_to.isoformat()},
