@@ -34,6 +34,7 @@ from motcua.console.web import (
 from motcua.eventstore.due import status_sql
 from motcua.reports import bieu06
 from motcua.reports import sla as reports
+from motcua.reports import steps as step_reports
 from motcua.services.checks import unknown_code
 from motcua.services.views import summary
 from motcua.services.whatif import DB_ERRORS, Busy, run_cut
@@ -131,6 +132,22 @@ async def board(request: Request, current: Staff,
         "GROUP BY assignee ORDER BY count(*) DESC, assignee NULLS FIRST", OPEN, unit, at)
     shown = await names(request)
     units = sorted(resources(request).catalog.units.values(), key=lambda u: u.code)
+    # Who made it late (issue 22 item 5): the internal-procedure steps of the period, per
+    # unit and per officer, the same numbers as `GET /v1/reports/steps`.
+    step_args: dict[str, Any] = {"period_start": report.period_start,
+                                 "period_end": report.period_end, "unit": unit, "tz": tz,
+                                 "now": at}
+    by_unit = await step_reports.steps_report(pool, group_by="unit", **step_args)
+    by_officer = await step_reports.steps_report(pool, group_by="officer", **step_args)
+    catalog_units = resources(request).catalog.units
+
+    def step_line(r: step_reports.Row) -> dict[str, Any]:
+        found = catalog_units.get(r.unit_code or "")
+        who = (shown.get(r.officer, r.officer) if r.officer
+               else f"Chưa giao đích danh ({ROLE_NAMES.get(r.role or '', r.role or '')})")
+        return {**r.as_dict(), "unit": found.name if found else (r.unit_code or ""),
+                "who": who, "late_rate": _percent(r.as_dict()["late_rate"])}
+
     return page(request, "board.html", report=report, totals=report.totals.as_dict(),
                 form=bieu06.html_table(report, resources(request).catalog.procedures),
                 unit_name=_unit_name(request, unit), percent=_percent,
@@ -139,8 +156,15 @@ async def board(request: Request, current: Staff,
                 load=[{"who": shown.get(r["assignee"], r["assignee"]) if r["assignee"]
                        else "Chưa phân công", "open": r["open"], "overdue": r["overdue"],
                        "due_soon": r["due_soon"]} for r in load],
+                steps_by_unit=[step_line(r) for r in by_unit.rows],
+                steps_by_officer=[step_line(r) for r in by_officer.rows],
                 tu=report.period_start.isoformat(), den=report.period_end.isoformat(),
                 donvi=unit or "", units=units, fixed_unit=current.user.unit_code)
+
+
+# The catalog's step roles, as the board names a step held by no named person.
+ROLE_NAMES = {"clerk": "công chức một cửa", "officer": "chuyên viên", "leader": "lãnh đạo",
+              "records_clerk": "văn thư"}
 
 
 @router.get("/bao-cao/bieu-06.csv")

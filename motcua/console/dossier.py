@@ -4,6 +4,7 @@ may take now), its action forms, and its printable documents."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from html import escape
 from typing import Annotated, Any
@@ -14,13 +15,13 @@ from starlette.datastructures import FormData
 
 from domain import commands as cmd
 from domain import events as ev
-from domain import permits
+from domain import permits, walk
 from domain.catalog import Catalog
 from domain.commands import AttachFile
 from domain.decide import ALLOWED
 from domain.dossier import Dossier, folded
 from domain.envelope import EventEnvelope
-from domain.states import DossierState
+from domain.states import DossierState, Timeliness
 from motcua.access import privacy
 from motcua.access.permissions import check_code, sees
 from motcua.access.tokens import Role
@@ -48,6 +49,7 @@ from motcua.console.web import (
     vn_time,
 )
 from motcua.documents import KINDS, DocumentUnavailable, render
+from motcua.documents.control import late_steps
 from motcua.documents.narration import REASON_LABELS, describe
 from motcua.documents.pauses import pause_effect, pause_lines
 from motcua.documents.people import people_of
@@ -250,17 +252,29 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 and bool(current.user.roles & {Role.CLERK, Role.OFFICER, Role.LEADER}),
                 # The internal procedure (issue 22 item 6): its steps with their due times and
                 # verdicts, the runs, and the earlier steps a send-back may go to.
-                **steps_panel(d, res.catalog, tz))
+                **steps_panel(d, res.catalog, tz, shown))
 
 
 VERDICTS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
 
 
-def steps_panel(d: Dossier, catalog: Catalog, tz: tzinfo) -> dict[str, Any]:
-    """What the dossier page shows of the internal procedure (empty without one)."""
+def _verdict_label(verdict: Timeliness | None) -> str:
+    return VERDICTS.get(verdict.value, "") if verdict is not None else ""
+
+
+def steps_panel(d: Dossier, catalog: Catalog, tz: tzinfo,
+                shown: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What the dossier page shows of the internal procedure (empty without one): each step
+    with its due time and verdict, each run with its own, and who made it late: the person
+    and unit of every late run (as the control slip names them, `control.late_steps`) and
+    of the open step past its due time."""
     if d.step_plan is None:
-        return {"steps": [], "step_runs": [], "back_to": []}
+        return {"steps": [], "step_runs": [], "back_to": [], "late": []}
     at = now()
+    people = shown or {}
+
+    def person(username: str | None) -> str:
+        return people.get(username, username) if username else ""
 
     def unit_name(code: str) -> str:
         unit = catalog.units.get(code)
@@ -280,14 +294,28 @@ def steps_panel(d: Dossier, catalog: Catalog, tz: tzinfo) -> dict[str, Any]:
               "overdue": i == d.current_step and s_view.due_at is not None
               and at > s_view.due_at}
              for i, (s, s_view) in enumerate(zip(d.step_plan.steps, step_views(d), strict=True))]
+    plan = d.step_plan
+    late = [{"number": x.step + 1, "name": x.name, "person": person(x.person),
+             "unit": unit_name(x.unit_code), "due": vn_time(x.due_at, tz),
+             "ended": vn_time(x.ended_at, tz), "open": False} for x in late_steps(d)]
+    run = walk.current(d.step_runs)
+    if run is not None and run.due_at is not None and at > run.due_at:
+        step = plan.steps[run.step]
+        late.append({"number": run.step + 1, "name": step.name,
+                     "person": person(run.receiver) or step.actor,
+                     "unit": unit_name(step.unit_code), "due": vn_time(run.due_at, tz),
+                     "ended": "", "open": True})
     runs = [{"number": r.step + 1, "started": vn_time(r.started_at, tz),
+             "due": vn_time(r.due_at, tz) if r.due_at else "",
+             "verdict": _verdict_label(walk.verdict(r)),
+             "person": person(r.receiver or r.ended_by),
              "ended": vn_time(r.ended_at, tz) if r.ended_at else "",
              "outcome": {"handed_over": "Đã chuyển", "sent_back": "Bị trả lại"}.get(
                  r.outcome or "", "Đang xử lý"),
              "reason": r.sent_back_reason, "by": r.ended_by, "giver": r.giver}
             for r in d.step_runs]
     current = d.current_step or 0
-    return {"steps": steps, "step_runs": runs,
+    return {"steps": steps, "step_runs": runs, "late": late,
             "back_to": [(i, f"Bước {i + 1}: {d.step_plan.steps[i].actor}")
                         for i in range(current - 1, -1, -1)]}
 

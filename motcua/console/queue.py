@@ -102,6 +102,27 @@ async def awaiting_intake(request: Request, unit: str | None) -> list[dict[str, 
     return out
 
 
+async def waiting_steps(request: Request, current: Session,
+                        shown: dict[str, str]) -> list[dict[str, Any]]:
+    """The steps waiting on the user (`listing.waiting_on`), each with its dossier, the step's
+    name and due time, and the time left to it."""
+    res = resources(request)
+    at = now()
+    out = []
+    for w in await listing.waiting_on(res.db(), current.user.username,
+                                      frozenset(r.value for r in current.user.roles),
+                                      current.user.unit_code):
+        left, late = time_left(res.calendar, w.due_at, at)
+        procedure = res.catalog.procedures.get(w.procedure_code)
+        out.append({"code": w.code, "state": w.state, "step": w.step + 1, "name": w.name,
+                    "unit_code": w.unit_code, "procedure_code": w.procedure_code,
+                    "procedure": procedure.name if procedure else "",
+                    "holder": shown.get(w.holder, w.holder) if w.holder else "",
+                    "started_at": w.started_at, "due_at": w.due_at, "left": left,
+                    "css": "sla-overdue" if late else ""})
+    return out
+
+
 @router.get("/ho-so", response_class=HTMLResponse)
 async def work_queue(
         request: Request, current: Staff,
@@ -132,6 +153,15 @@ async def work_queue(
         raise ConsoleError(422, "Liên kết trang không hợp lệ; hãy mở lại hàng đợi.") from problem
     everyone = await list_users(resources(request).db())
     shown = {u.username: u.display for u in everyone}
+    listed_rows = rows(request, found.items, shown)
+    steps: list[dict[str, Any]] = []
+    if mine:
+        # Issue 22 item 6: "my dossiers" is the steps waiting on me; a dossier walking an
+        # internal procedure shows there (at its current step), not as merely assigned.
+        steps = await waiting_steps(request, current, shown)
+        stepped = await listing.with_steps(resources(request).db(),
+                                           [r["code"] for r in listed_rows])
+        listed_rows = [r for r in listed_rows if r["code"] not in stepped]
     officers = sorted(((u.username, u.display) for u in everyone if Role.OFFICER in u.roles
                        and current.user.unit_code in (None, u.unit_code)),
                       key=lambda kv: kv[1])
@@ -141,7 +171,7 @@ async def work_queue(
     # Online submissions first (issue 23 item 13), on the first page of the unit's queue.
     intake = await awaiting_intake(request, current.user.unit_code) \
         if sau is None and apart else []
-    return page(request, "queue.html", rows=rows(request, found.items, shown), intake=intake,
+    return page(request, "queue.html", rows=listed_rows, intake=intake, steps=steps,
                 next_cursor=found.next_cursor, params=params, states=states, slas=slas,
                 procedure=thu_tuc or "", assignee=can_bo or "", mine=mine,
                 officers=officers,

@@ -1,4 +1,4 @@
-"""The projector: folds new events into the read models (`dossiers`, `work_queue`).
+"""The projector: folds new events into the read models (`dossiers`, `work_queue`, `step_runs`).
 
 It reads events in commit order, `(tx_id, global_position)`, and only from transactions older
 than every transaction still in flight (`pg_snapshot_xmin`). Identity values are handed out at
@@ -19,6 +19,8 @@ from datetime import datetime, tzinfo
 import asyncpg
 import structlog
 
+from domain import events as ev
+from domain import walk
 from domain.codec import from_dict, to_dict
 from domain.dossier import Dossier, evolve
 from motcua.catalog.calendar import office_zone
@@ -78,6 +80,39 @@ ON CONFLICT (code) DO UPDATE SET
 """
 
 
+# The step-verdict read model (migration 0017): one row per run of a step.
+STEP_EVENTS = (ev.StepsBegun, ev.StepHandedOver, ev.StepSentBack, ev.StepDueSet)
+STEP_COLUMNS = ("code", "run", "step", "name", "role", "unit_code", "receiving_unit",
+                "procedure_code", "holder", "giver", "started_at", "due_at", "ended_at",
+                "outcome", "timeliness")
+_UPSERT_STEPS = f"""
+INSERT INTO step_runs ({", ".join(STEP_COLUMNS)})
+SELECT * FROM unnest($1::text[], $2::int4[], $3::int4[], $4::text[], $5::text[], $6::text[],
+    $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[],
+    $13::timestamptz[], $14::text[], $15::text[])
+ON CONFLICT (code, run) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in STEP_COLUMNS[2:])}
+"""
+
+
+def step_rows(d: Dossier) -> list[tuple[object, ...]]:
+    """The `step_runs` rows of `d`: each run with its step, the unit answering for it, the
+    person who held it (the one it was handed to when named, else the one who ended it, as
+    the control slip names a late step's person) and its verdict by instant
+    (`domain.walk.verdict`)."""
+    plan = d.step_plan
+    if plan is None:
+        return []
+    out: list[tuple[object, ...]] = []
+    for i, r in enumerate(d.step_runs):
+        step = plan.steps[r.step]
+        verdict = walk.verdict(r)
+        out.append((d.code, i, r.step, step.name, step.role, step.unit_code, d.unit_code,
+                    d.procedure_code, r.receiver or r.ended_by or None, r.giver, r.started_at,
+                    r.due_at, r.ended_at, r.outcome, verdict.value if verdict else None))
+    return out
+
+
 def _row(d: Dossier, updated_at: datetime) -> tuple[object, ...]:
     # The column `received_at` is the instant the processing time counts from
     # (`Dossier.period_start`): the receipt, or for an online submission the complete
@@ -115,13 +150,19 @@ async def project_batch(conn: Conn, limit: int = BATCH, *, count_metrics: bool =
                 "SELECT code, snapshot FROM dossiers WHERE code = ANY($1) FOR UPDATE", streams)
         }
         applied: list[reporting.Applied] = []
+        stepped: set[str] = set()
         for r in rows:
             event = store.envelope(r).event
             before = snapshots.get(r["stream"], Dossier())
             state = evolve(before, event)
             snapshots[r["stream"]] = state
             applied.append(reporting.Applied(event, before, state))
+            if isinstance(event, STEP_EVENTS):
+                stepped.add(r["stream"])
         await _write(conn, [snapshots[s] for s in streams], rows[-1]["recorded_at"])
+        step_out = [row for s in sorted(stepped) for row in step_rows(snapshots[s])]
+        if step_out:
+            await conn.execute(_UPSERT_STEPS, *zip(*step_out, strict=True))
         await reporting.apply(conn, applied, tz or office_zone())
         await advance(conn, NAME, rows[-1])
     if count_metrics:
@@ -182,7 +223,7 @@ async def rebuild(conn: Conn, *, tz: tzinfo | None = None) -> int:
     those still running), and whatever else has committed by then."""
     async with conn.transaction():
         await conn.execute("LOCK TABLE projection_checkpoints IN EXCLUSIVE MODE")
-        await conn.execute("TRUNCATE dossiers, work_queue")
+        await conn.execute("TRUNCATE dossiers, work_queue, step_runs")
         await reporting.reset(conn)
         await conn.execute("DELETE FROM projection_checkpoints WHERE name = $1", NAME)
         # Transactions that started before this point may still be appending; their events
@@ -265,5 +306,5 @@ async def _either(a: asyncio.Event, b: asyncio.Event) -> None:
             t.cancel()
 
 
-__all__ = ["COMMITTED_AFTER", "advance", "catch_up", "checkpoint", "lag_seconds", "project_batch",
-           "rebuild", "run"]
+__all__ = ["COMMITTED_AFTER", "STEP_COLUMNS", "advance", "catch_up", "checkpoint", "lag_seconds",
+           "project_batch", "rebuild", "run", "step_rows"]

@@ -35,6 +35,9 @@ DAY, MONTH, YEAR = 0, 1, 2
 GRAINS = (DAY, MONTH, YEAR)
 # Keys counted: (unit, procedure), (unit, all), (all, all), (all, procedure); "all" is ''.
 BOTH, UNIT, PROVINCE, PROCEDURE = 0, 1, 2, 3
+# The legs of transferred dossiers (`Leg`), counted only per unit: (unit, procedure) and
+# (unit, all). A report per unit reads BOTH + LEG or UNIT + LEG_UNIT (`motcua.reports.sla`).
+LEG, LEG_UNIT = 4, 5
 ALL = ""
 MEASURES = ("recv_counter", "recv_online", "recv_postal", "res_early", "res_on_time",
             "res_late", "res_overdue", "overdue_delta", "sat_very_satisfied", "sat_satisfied",
@@ -146,6 +149,80 @@ def verdict_of(s: Dossier, verdict: Timeliness) -> str:
     return verdict.value
 
 
+@dataclasses.dataclass(frozen=True)
+class Leg:
+    """One leg of a transferred dossier: a stretch a unit other than the receiving one held it
+    (a row of `report_legs`). Biểu 06 and Decision 766 per unit count it as a dossier that
+    unit handled (docs/legal-rules.md, "Legs of a transferred dossier"; our reading):
+    received on the day its share began (`DossierTransferred.counted_from`), resolved on the
+    day it handed the dossier on (transferred onward, returned as unfit, result sent back) or
+    the dossier's processing ended while it held it; judged against the dossier's legal due
+    time by the same date rule (a unit that hands a dossier on after its due date handed it on
+    late; `domain.decide.timeliness_at`); in progress and overdue like the dossier while held.
+    """
+
+    code: str
+    leg: int  # 1 = the first transfer
+    unit_code: str
+    procedure_code: str
+    channel: str
+    received_day: date
+    resolved_day: date | None = None
+    timeliness: str | None = None
+    overdue_from: date | None = None
+
+    def as_fact(self) -> Fact:
+        """The leg as the counts see a dossier (`contributions`)."""
+        return Fact(code=self.code, unit_code=self.unit_code,
+                    procedure_code=self.procedure_code, channel=self.channel,
+                    received_day=self.received_day, resolved_day=self.resolved_day,
+                    timeliness=self.timeliness, overdue_from=self.overdue_from)
+
+
+LEG_COLUMNS = tuple(f.name for f in dataclasses.fields(Leg))
+
+
+def advance_legs(legs: tuple[Leg, ...], fact: Fact | None, a: Applied,
+                 tz: tzinfo) -> tuple[Leg, ...]:
+    """The dossier's legs after one projected event (pure), given its fact after the event
+    (`advance`); dates are office dates in `tz`."""
+    s, event = a.after, a.event
+    if s.state is None or s.received_at is None:
+        return legs
+    held = legs[-1] if legs and legs[-1].resolved_day is None else None
+    late_flag = fact.late_flag_day if fact is not None else None
+
+    def closed(leg: Leg, at: datetime, verdict: str) -> Leg:
+        # Frozen at its end: overdue from the day the dossier was, judged before the event.
+        return dataclasses.replace(
+            leg, resolved_day=office_day(at, tz), timeliness=verdict,
+            overdue_from=overdue_from(a.before, leg.received_day, late_flag, tz))
+
+    def opened(unit: str, at: datetime) -> Leg:
+        day = max(office_day(at, tz), office_day(s.received_at or at, tz))
+        return Leg(code=s.code, leg=len(legs) + 1, unit_code=unit,
+                   procedure_code=s.procedure_code, channel=s.channel.value,
+                   received_day=day, overdue_from=overdue_from(s, day, late_flag, tz))
+
+    hand_on = isinstance(event, ev.DossierTransferred | ev.TransferReturned | ev.ResultSentBack)
+    if hand_on and held is not None:
+        legs = (*legs[:-1], closed(held, event.at, timeliness_at(a.before, event.at).value))
+        held = None
+    if isinstance(event, ev.DossierTransferred):
+        return (*legs, opened(event.to_unit, event.counted_from))
+    if isinstance(event, ev.TransferReturned) and event.to_unit != s.unit_code:
+        return (*legs, opened(event.to_unit, event.at))  # back to an intermediate unit
+    if held is None or hand_on:
+        return legs
+    if fact is not None and fact.resolved_day is not None and s.finished_at is not None:
+        # Processing ended while this unit held the dossier: the leg ends with it, with the
+        # dossier's own verdict.
+        assert fact.timeliness is not None
+        return (*legs[:-1], closed(held, s.finished_at, fact.timeliness))
+    return (*legs[:-1], dataclasses.replace(
+        held, overdue_from=overdue_from(s, held.received_day, late_flag, tz)))
+
+
 def contributions(f: Fact) -> Iterable[tuple[date, str, int]]:
     """What one dossier adds to the daily counts: (day, measure, +1/-1)."""
     yield f.received_day, f"recv_{f.channel}", 1
@@ -166,9 +243,10 @@ def contributions(f: Fact) -> Iterable[tuple[date, str, int]]:
 Key = tuple[int, int, date, str, str]
 
 
-def _add(deltas: dict[Key, list[int]], f: Fact, sign: int) -> None:
-    scopes = ((BOTH, f.unit_code, f.procedure_code), (UNIT, f.unit_code, ALL),
-              (PROVINCE, ALL, ALL), (PROCEDURE, ALL, f.procedure_code))
+def _add(deltas: dict[Key, list[int]], f: Fact, sign: int, *, leg: bool = False) -> None:
+    scopes = ((LEG, f.unit_code, f.procedure_code), (LEG_UNIT, f.unit_code, ALL)) if leg else (
+        (BOTH, f.unit_code, f.procedure_code), (UNIT, f.unit_code, ALL),
+        (PROVINCE, ALL, ALL), (PROCEDURE, ALL, f.procedure_code))
     for day, measure, n in contributions(f):
         for grain in GRAINS:
             first = bucket(grain, day)
@@ -177,13 +255,19 @@ def _add(deltas: dict[Key, list[int]], f: Fact, sign: int) -> None:
                 deltas.setdefault(key, [0] * len(MEASURES))[_INDEX[measure]] += sign * n
 
 
-def count_deltas(changes: Iterable[tuple[Fact | None, Fact]]) -> dict[Key, list[int]]:
-    """The net change of the counts when each old fact (or none) becomes the new one."""
+def count_deltas(changes: Iterable[tuple[Fact | None, Fact]],
+                 leg_changes: Iterable[tuple[Leg | None, Leg]] = ()) -> dict[Key, list[int]]:
+    """The net change of the counts when each old fact (or none) becomes the new one, and
+    each old leg (or none) the new one."""
     deltas: dict[Key, list[int]] = {}
     for old, new in changes:
         if old is not None:
             _add(deltas, old, -1)
         _add(deltas, new, +1)
+    for old_leg, new_leg in leg_changes:
+        if old_leg is not None:
+            _add(deltas, old_leg.as_fact(), -1, leg=True)
+        _add(deltas, new_leg.as_fact(), +1, leg=True)
     return {k: v for k, v in deltas.items() if any(v)}
 
 
@@ -194,6 +278,13 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[],
                      $12::date[])
 ON CONFLICT (code) DO UPDATE SET
     {", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])}
+"""
+_UPSERT_LEGS = f"""
+INSERT INTO report_legs ({", ".join(LEG_COLUMNS)})
+SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::date[],
+                     $7::date[], $8::text[], $9::date[])
+ON CONFLICT (code, leg) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in LEG_COLUMNS[2:])}
 """
 _KEY = "grain, scope, bucket, unit_code, procedure_code"
 _UPSERT_COUNTS = f"""
@@ -219,15 +310,33 @@ async def apply(conn: Conn, applied: list[Applied], tz: tzinfo) -> None:
         codes)
     old = {r["code"]: _fact(r) for r in rows}
     current: dict[str, Fact | None] = dict(old)
+    # Legs only for dossiers ever transferred: no extra round trip for the others.
+    legged = sorted({a.after.code for a in applied if a.after.transfers > 0})
+    old_legs: dict[tuple[str, int], Leg] = {}
+    if legged:
+        old_legs = {(r["code"], r["leg"]): Leg(**{c: r[c] for c in LEG_COLUMNS})
+                    for r in await conn.fetch(
+                        f"SELECT {', '.join(LEG_COLUMNS)} FROM report_legs "
+                        "WHERE code = ANY($1::text[]) ORDER BY code, leg", legged)}
+    legs: dict[str, tuple[Leg, ...]] = {c: () for c in legged}
+    for leg in old_legs.values():
+        legs[leg.code] = (*legs[leg.code], leg)
     for a in applied:
         current[a.after.code] = advance(current.get(a.after.code), a, tz)
+        if a.after.transfers > 0:
+            legs[a.after.code] = advance_legs(legs[a.after.code], current[a.after.code], a, tz)
     changed = sorted((f for c, f in current.items() if f is not None and f != old.get(c)),
                      key=lambda f: f.code)
-    if not changed:
-        return
-    rows_out = [tuple(getattr(f, c) for c in FACT_COLUMNS) for f in changed]
-    await conn.execute(_UPSERT_FACTS, *zip(*rows_out, strict=True))
-    deltas = count_deltas((old.get(f.code), f) for f in changed)
+    changed_legs = [g for code in legged for g in legs[code]
+                    if g != old_legs.get((g.code, g.leg))]
+    if changed:
+        rows_out = [tuple(getattr(f, c) for c in FACT_COLUMNS) for f in changed]
+        await conn.execute(_UPSERT_FACTS, *zip(*rows_out, strict=True))
+    if changed_legs:
+        legs_out = [tuple(getattr(g, c) for c in LEG_COLUMNS) for g in changed_legs]
+        await conn.execute(_UPSERT_LEGS, *zip(*legs_out, strict=True))
+    deltas = count_deltas(((old.get(f.code), f) for f in changed),
+                          ((old_legs.get((g.code, g.leg)), g) for g in changed_legs))
     if deltas:
         keys = sorted(deltas)
         columns = [list(col) for col in zip(*keys, strict=True)]
@@ -237,19 +346,19 @@ async def apply(conn: Conn, applied: list[Applied], tz: tzinfo) -> None:
 
 async def reset(conn: Conn) -> None:
     """Empty the report aggregates (rebuild from zero)."""
-    await conn.execute("TRUNCATE report_facts, report_counts")
+    await conn.execute("TRUNCATE report_facts, report_counts, report_legs")
 
 
-def _part(day: str, where: str, measures: dict[str, str]) -> str:
+def _part(day: str, where: str, measures: dict[str, str], table: str = "report_facts") -> str:
     cols = ", ".join(f"{measures.get(m, '0')} AS {m}" for m in MEASURES)
     return (f"SELECT unit_code, procedure_code, {day} AS day, {cols} "
-            f"FROM report_facts WHERE {where}")
+            f"FROM {table} WHERE {where}")
 
 
 def _recount_sql() -> list[str]:
     """INSERT .. SELECTs doing what `contributions` and `_add` do, for every fact at once:
     daily (unit, procedure) counts from the facts, then the other scopes and grains from
-    those."""
+    those; the legs (`report_legs`) likewise into their own scopes."""
     overdue = ("overdue_from IS NOT NULL AND (resolved_day IS NULL "
                "OR overdue_from < resolved_day)")
     choice = {"recv": ("channel", ("counter", "online", "postal")),
@@ -258,22 +367,28 @@ def _recount_sql() -> list[str]:
               "sat": ("satisfaction", ("very_satisfied", "satisfied", "not_satisfied"))}
     one = {p: {f"{p}_{v}": f"({col} = '{v}')::int" for v in values}
            for p, (col, values) in choice.items()}
-    parts = [_part("received_day", "true", one["recv"]),
-             _part("resolved_day", "resolved_day IS NOT NULL", one["res"]),
-             _part("overdue_from", overdue, {"overdue_delta": "1"}),
-             _part("resolved_day", f"{overdue} AND resolved_day IS NOT NULL",
-                   {"overdue_delta": "-1", "res_overdue": "1"}),
-             _part("rated_day", "rated_day IS NOT NULL", one["sat"]),
-             _part("unhappy_day", "unhappy_day IS NOT NULL", {"unhappy": "1"})]
+    def parts(table: str) -> list[str]:
+        common = [_part("received_day", "true", one["recv"], table),
+                  _part("resolved_day", "resolved_day IS NOT NULL", one["res"], table),
+                  _part("overdue_from", overdue, {"overdue_delta": "1"}, table),
+                  _part("resolved_day", f"{overdue} AND resolved_day IS NOT NULL",
+                        {"overdue_delta": "-1", "res_overdue": "1"}, table)]
+        if table == "report_legs":  # a leg is neither rated nor complained about
+            return common
+        return [*common, _part("rated_day", "rated_day IS NOT NULL", one["sat"], table),
+                _part("unhappy_day", "unhappy_day IS NOT NULL", {"unhappy": "1"}, table)]
+
     measures = ", ".join(MEASURES)
     sums = ", ".join(f"sum({m})" for m in MEASURES)
     insert = f"INSERT INTO report_counts ({_KEY}, {measures}) "
-    sql = [f"{insert} SELECT 0, 0, day, unit_code, procedure_code, {sums} "
-           f"FROM ({' UNION ALL '.join(parts)}) x GROUP BY 3, 4, 5"]
-    for scope, unit, procedure in ((UNIT, "unit_code", "''"), (PROVINCE, "''", "''"),
-                                   (PROCEDURE, "''", "procedure_code")):
+    sql = [f"{insert} SELECT 0, {scope}, day, unit_code, procedure_code, {sums} "
+           f"FROM ({' UNION ALL '.join(parts(table))}) x GROUP BY 3, 4, 5"
+           for scope, table in ((BOTH, "report_facts"), (LEG, "report_legs"))]
+    for scope, unit, procedure, base in (
+            (UNIT, "unit_code", "''", BOTH), (PROVINCE, "''", "''", BOTH),
+            (PROCEDURE, "''", "procedure_code", BOTH), (LEG_UNIT, "unit_code", "''", LEG)):
         sql.append(f"{insert} SELECT 0, {scope}, bucket, {unit}, {procedure}, {sums} "
-                   "FROM report_counts WHERE grain = 0 AND scope = 0 GROUP BY 3, 4, 5")
+                   f"FROM report_counts WHERE grain = 0 AND scope = {base} GROUP BY 3, 4, 5")
     for grain, unit in ((MONTH, "month"), (YEAR, "year")):
         sql.append(f"{insert} SELECT {grain}, scope, date_trunc('{unit}', bucket)::date, "
                    f"unit_code, procedure_code, {sums} FROM report_counts "

@@ -22,14 +22,26 @@ import asyncpg
 
 from motcua import exports
 from motcua.catalog.calendar import office_zone
-from motcua.eventstore.reporting import BOTH, DAY, MONTH, PROCEDURE, PROVINCE, UNIT, YEAR
+from motcua.eventstore.reporting import (
+    BOTH,
+    DAY,
+    LEG,
+    LEG_UNIT,
+    MONTH,
+    PROCEDURE,
+    PROVINCE,
+    UNIT,
+    YEAR,
+)
 from motcua.eventstore.store import Conn
 
 GROUPS = ("unit", "procedure")
 # issue 11: item 5.4 over dossiers, with complaints; ".2": online intake (points 7-8); ".3": the
 # text states the verdicts the code already gave (withdrawal judged, legal due time);
 # "2026-12.1" (issue 23 item 10, shared with the internal procedures of that round): an end
-# without a result is never "early", and is counted apart (`resolved_without_result`)
+# without a result is never "early", and is counted apart (`resolved_without_result`); the same
+# version, shared with issue 22 item 5: per unit, the legs of transferred dossiers count
+# ("bieu06-legs"), and the steps report ("steps", `motcua.reports.steps`)
 DEFINITION_VERSION = "2026-12.1"
 DEFINITIONS: list[dict[str, str]] = [
     {"id": "bieu06", "source": "Biểu số 06/VPCP/KSTT, Circular 01/2020/TT-VPCP",
@@ -58,6 +70,30 @@ DEFINITIONS: list[dict[str, str]] = [
      "accepted (the receipt; its due time counts from the complete submission); one "
      "awaiting acceptance, refused at intake (code 3) or withdrawn before acceptance is "
      "neither received nor resolved (our reading: Biểu 06 counts received dossiers)."},
+    {"id": "bieu06-legs", "source": "Biểu số 06/VPCP/KSTT, Circular 01/2020/TT-VPCP (title: "
+     "'tại cơ quan, đơn vị trực tiếp giải quyết TTHC'); Lai Châu 88/2025/QĐ-UBND art. 7(5); "
+     "our reading",
+     "text": "Per unit (a unit filter or grouping by unit), a dossier transferred to other units "
+     "(liên thông) counts in the unit that received it as above, and each leg another unit held "
+     "counts in that unit as a dossier it handled: received on the day its share began (the "
+     "transfer's counted_from), by the dossier's channel; resolved on the day it handed the "
+     "dossier on (to another unit, back as unfit, or the result back to the receiving unit) "
+     "or the dossier's processing ended while it held it; judged by the same date rule against "
+     "the dossier's legal due date (an end of processing with the dossier's own verdict); in "
+     "progress and overdue like the dossier while held. A unit holding the dossier again "
+     "after a return holds a new leg. The province and per-procedure totals count each "
+     "dossier once, so the units' figures add up to more than the province's when dossiers "
+     "crossed units. Decision 766 item 2.1's rate per unit is computed over the same counts."},
+    {"id": "steps", "source": "phiếu kiểm soát quá trình (Circular 01/2018/TT-VPCP form 05; "
+     "Circular 03/2025/TT-VPCP form 06); internal procedures of the provinces' decisions",
+     "text": "GET /v1/reports/steps: runs of internal-procedure steps judged by instant against "
+     "their own due instant (late when ended after it, even the same day; early when ended on "
+     "an earlier date; else on time); ended_early/on_time/late: runs ended in the period; "
+     "ended_untimed: runs of steps without an allowance (no verdict); open_overdue: runs open "
+     "at the period's end (or now) past their due instant. A run counts for the unit "
+     "answering for its step and the person who held it (handed to by name, else who ended "
+     "it); a step sent back to runs again and each run counts. late_rate = ended_late / "
+     "(ended_early + ended_on_time + ended_late)."},
     {"id": "qd766-2.1", "source": "Decision 766/QĐ-TTg, index 2.1",
      "text": "on_time_rate = (resolved early or on time + in progress within time) / "
      "(received in the period + carried over); supplement time is excluded because due "
@@ -243,12 +279,14 @@ _SUMS = {
     "closed_late": "sum(c.res_closed_late) FILTER (WHERE c.bucket >= $4)",
 }
 assert tuple(_SUMS) == COUNTS == tuple(f.name for f in dataclasses.fields(Row))[2:]
-_SCOPES = {(True, True): BOTH, (True, False): UNIT, (False, False): PROVINCE,
-           (False, True): PROCEDURE}
+# The scopes a report reads: per unit, the dossiers it received plus the legs it held
+# ("bieu06-legs"); otherwise each dossier once.
+_SCOPES = {(True, True): [BOTH, LEG], (True, False): [UNIT, LEG_UNIT], (False, False): [PROVINCE],
+           (False, True): [PROCEDURE]}
 
 
 def _sql(group_by: Sequence[str], unit: bool, procedure: bool) -> str:
-    """The report query: $1-$3 bucket ranges, $4 first day, $5 day after the cutoff, $6 scope,
+    """The report query: $1-$3 bucket ranges, $4 first day, $5 day after the cutoff, $6 scopes,
     then the unit and procedure filters present."""
     groups = ", ".join(f"c.{g}_code" if g in group_by else "NULL::text"
                        for g in GROUPS)
@@ -258,7 +296,7 @@ def _sql(group_by: Sequence[str], unit: bool, procedure: bool) -> str:
     return (f"SELECT {groups}, {sums} "
             "FROM unnest($1::int2[], $2::date[], $3::date[]) AS r(grain, lo, hi) "
             "CROSS JOIN LATERAL (SELECT * FROM report_counts c WHERE c.grain = r.grain "
-            "AND c.scope = $6 AND c.bucket >= r.lo AND c.bucket < r.hi"
+            "AND c.scope = ANY($6::int2[]) AND c.bucket >= r.lo AND c.bucket < r.hi"
             f"{''.join(f' AND {f}' for f in filters)} OFFSET 0) c GROUP BY 1, 2")
 
 

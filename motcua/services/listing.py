@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from domain.walk import STEP_ROLE_SENDERS
 from motcua.eventstore.due import status_sql
 from motcua.problems import invalid_input
 from motcua.services.text import clean, in_range
@@ -115,3 +116,43 @@ async def page(pool: asyncpg.Pool, filters: Filters, *, limit: int = DEFAULT_LIM
     return DossierPage(
         items=[summary(r) for r in rows],
         next_cursor=encode_cursor(last["due_at"], last["code"]) if more and last else None)
+
+
+@dataclass(frozen=True)
+class WaitingStep:
+    """A step waiting on someone: the dossier, the step's name and its due instant."""
+
+    code: str
+    procedure_code: str
+    state: str
+    step: int  # 0-based
+    name: str
+    unit_code: str
+    holder: str | None  # the person it was handed to, when named
+    started_at: datetime
+    due_at: datetime | None  # None: an untimed step
+
+
+async def waiting_on(pool: asyncpg.Pool, username: str, roles: frozenset[str],
+                     unit: str | None, *, limit: int = 100) -> list[WaitingStep]:
+    """The steps waiting on `username` (issue 22 item 6, "my dossiers"): open dossiers whose
+    current step was handed to them by name, or is a step of one of their `roles` (token
+    roles; a catalog role acts through `domain.walk.STEP_ROLE_SENDERS`) in their `unit` (any
+    unit for a user not limited to one) handed to nobody by name; the soonest due first
+    (untimed steps last). From the `step_runs` read model (migration 0017)."""
+    step_roles = [step for step, sender in STEP_ROLE_SENDERS.items() if sender in roles]
+    rows = await pool.fetch(
+        "SELECT s.code, d.procedure_code, d.state, s.step, s.name, s.unit_code, s.holder, "
+        "s.started_at, s.due_at FROM step_runs s JOIN dossiers d ON d.code = s.code "
+        "WHERE s.ended_at IS NULL AND d.closed_at IS NULL AND (s.holder = $1 OR "
+        "(s.holder IS NULL AND s.role = ANY($2::text[]) "
+        "AND ($3::text IS NULL OR s.unit_code = $3))) "
+        "ORDER BY s.due_at NULLS LAST, s.code LIMIT $4", username, step_roles, unit, limit)
+    return [WaitingStep(**dict(r)) for r in rows]
+
+
+async def with_steps(pool: asyncpg.Pool, codes: list[str]) -> set[str]:
+    """Which of `codes` walk an internal procedure (have step runs)."""
+    rows = await pool.fetch("SELECT DISTINCT code FROM step_runs WHERE code = ANY($1::text[])",
+                            codes)
+    return {r["code"] for r in rows}

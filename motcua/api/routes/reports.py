@@ -1,6 +1,8 @@
 """`GET /v1/reports/sla`: the SLA report (Biểu 06 columns, Decision 766 rates) as JSON or CSV;
+`GET /v1/reports/steps`: internal-procedure steps ended early / on time / late and open overdue,
+per officer or per unit (who made it late, issue 22 item 5);
 `GET /v1/reports/register`: the dossier register (Sổ theo dõi hồ sơ) as a printable page, CSV or
-JSON. Both for the roles `leader` and `ops`; a unit-scoped token sees only its unit."""
+JSON. All for the roles `leader` and `ops`; a unit-scoped token sees only its unit."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from motcua.documents.timefmt import vn_date
 from motcua.problems import invalid_input, unavailable
 from motcua.reports import register
 from motcua.reports import sla as reports
+from motcua.reports import steps as step_reports
 from motcua.services.checks import check_known
 from motcua.services.text import FIRST_DAY, LAST_DAY, Short
 
@@ -132,6 +135,79 @@ async def sla_report(
     if format == "csv":
         name = f"sla-{period_from}-{period_to}.csv"
         return Response(reports.to_csv(report), media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return JSONResponse(report.as_dict())
+
+
+class StepsRow(BaseModel):
+    """The step runs of one officer in one unit, of one unit, or the totals."""
+
+    unit_code: str | None = Field(examples=["000.21.39.H39"],
+                                  description="The unit answering for the steps.")
+    officer: str | None = Field(examples=["officer-1"], description="The person who held the "
+                                "runs (grouped by officer); null: handed to nobody by name.")
+    role: str | None = Field(description="The step's role, for runs held by no named person.")
+    ended_early: int
+    ended_on_time: int
+    ended_late: int
+    ended_untimed: int = Field(description="Runs of steps without an allowance (no verdict).")
+    open_overdue: int = Field(description="Runs open at the period's end (or now) past their "
+                              "own due instant.")
+    ended_total: int
+    late_rate: float | None = Field(description="ended_late / runs ended with a verdict, 0..1.")
+
+
+class StepsReport(BaseModel):
+    """Who made it late: steps judged by instant against their own due instant."""
+
+    report: Literal["steps"]
+    period: Period
+    as_of: datetime = Field(description="The instant open runs are judged at.")
+    filters: dict[str, str | None]
+    group_by: Literal["officer", "unit"]
+    definition: Definition
+    rows: list[StepsRow]
+    totals: StepsRow
+
+
+@router.get("/steps", response_model=StepsReport, operation_id="stepsReport",
+            summary="Steps report: late steps by officer and by unit",
+            responses={200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+                             "description": "The report (JSON, or CSV with `format=csv`)"},
+                       **problems.responses(401, 403, 422, 503)})
+async def steps_report(
+        principal: Annotated[Principal, Depends(require("report"))], pool: PoolDep,
+        resources: ResourcesDep,
+        period_from: Annotated[date, Query(alias="from", description="First day (office date).",
+                                           examples=["2025-01-01"])],
+        period_to: Annotated[date, Query(alias="to", description="Last day, inclusive.",
+                                         examples=["2025-01-31"])],
+        unit: Annotated[Short | None, Query(examples=["000.21.39.H39"])] = None,
+        by: Annotated[Literal["officer", "unit"], Query(
+            description="One row per `officer` (in each unit) or per `unit`.")] = "unit",
+        format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    """Runs of internal-procedure steps ended in the period, early / on time / late by instant
+    against each step's own due instant (the control slip's verdicts), and runs open past
+    their due instant at the period's end (or now), per officer or per unit; a unit-scoped
+    token sees its unit's steps. Definition "steps" of the report definition version."""
+    _check_period(period_from, period_to)
+    if unit is not None:
+        check_unit_allowed(principal, unit, "unit")
+        await check_known(pool, resources.catalog, unit=unit)
+    try:
+        report = await step_reports.steps_report(
+            pool, period_start=period_from, period_end=period_to,
+            unit=unit if unit is not None else principal.unit_code, group_by=by,
+            tz=resources.calendar.tz)
+    except (OSError, TimeoutError, asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError) as err:
+        raise unavailable("postgresql", f"the report could not be read: {type(err).__name__}"
+                          ) from err
+    if format == "csv":
+        name = f"steps-{by}-{period_from}-{period_to}.csv"
+        return Response(step_reports.to_csv(report),
+                        media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return JSONResponse(report.as_dict())
 
