@@ -25,8 +25,12 @@ def test_every_metric_of_the_run_is_in_the_table(latest: dict[str, Any]) -> None
     """One row per metric, with its value as the bench prints it, target and verdict."""
     text = markdown(latest, "bench/results/x.json")
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    failed = [r for r in latest["results"] if r.get("error")]
     metrics = [m for r in latest["results"] for m in r["metrics"]]
-    assert len(rows) == 1 + len(metrics)  # the header, then one per metric
+    # the header, one row per failed benchmark (its error), then one per metric
+    assert len(rows) == 1 + len(failed) + len(metrics)
+    assert sum(" | failed | " in row for row in rows) == len(failed)
+    rows = [row for row in rows if " | failed | " not in row]
     for metric, row in zip(metrics, rows[1:], strict=True):
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[1] == metric["name"]

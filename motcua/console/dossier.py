@@ -320,7 +320,6 @@ def steps_panel(d: Dossier, catalog: Catalog, tz: tzinfo,
                         for i in range(current - 1, -1, -1)]}
 
 
-@router.get("/ho-so/{code}", response_class=HTMLResponse)
 def _backdated(events: list[EventEnvelope], private: bool) -> dict[str, Any] | None:
     """A receipt entered after the fact (issue 23 item 15): when it was entered and why (the
     reason is free text by staff: shown to those who see personal data)."""
@@ -331,6 +330,7 @@ def _backdated(events: list[EventEnvelope], private: bool) -> dict[str, Any] | N
             "reason": first.backdate_reason if private else ""}
 
 
+@router.get("/ho-so/{code}", response_class=HTMLResponse)
 async def dossier_page(request: Request, code: str, current: Staff,
                        xong: str = "") -> HTMLResponse:
     return await show(request, current, code, done=xong)
