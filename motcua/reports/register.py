@@ -208,7 +208,9 @@ SELECT r.day, r.seq, r.dossier_code, r.status, r.void_reason, r.allocated_by, r.
        f.payload->>'applicant_phone' AS applicant_phone,
        f.payload->>'backdate_reason' AS backdate_reason,
        d.state, d.channel, d.received_at, d.original_due_at, d.due_at, d.closed_at,
-       rec.actor AS received_by
+       rec.actor AS received_by,
+       EXISTS (SELECT 1 FROM events w WHERE w.stream = r.dossier_code
+               AND w.event_type = 'DossierWithdrawn') AS withdrawn
 FROM dossier_register r
 LEFT JOIN events f ON f.stream = r.dossier_code AND f.position = 1
 LEFT JOIN dossiers d ON d.code = r.dossier_code
@@ -232,11 +234,16 @@ async def book_rows(pool: asyncpg.Pool | Conn, unit_code: str, first: date,
     return rows
 
 
-def _label(status: str, state: str | None) -> str:
+def _label(status: str, state: str | None, *, withdrawn: bool = False) -> str:
     if status == "void":
         return VOID_LABEL
     if state is None:
         return ALLOCATED_LABEL
+    # A withdrawal is recorded with the stop notice that answers it (domain/decide.py
+    # `_withdraw`, Circular 03/2025/TT-VPCP art. 7: codes 7 then 8), so the read model says
+    # "stopped"; the register says why it stopped: the citizen withdrew (issue 23 item 11).
+    if withdrawn and state in (DossierState.STOPPED, DossierState.WITHDRAWN):
+        return STATE_LABELS[DossierState.WITHDRAWN]
     return STATE_LABELS.get(state, state)
 
 
@@ -259,7 +266,8 @@ def lines(rows: Iterable[Mapping[str, Any] | asyncpg.Record], *, catalog: Catalo
         clerk = row["received_by"]
         out.append(RegisterLine(
             day=row["day"], seq=row["seq"], dossier_code=row["dossier_code"], status=status,
-            state=state, state_label=_label(status, state), procedure_code=code,
+            state=state, state_label=_label(status, state, withdrawn=bool(
+                row.get("withdrawn"))), procedure_code=code,
             procedure_name=catalog.procedures[code].name if code in catalog.procedures
             else None,
             applicant_name=row["applicant_name"], applicant_contact=contact or None,
