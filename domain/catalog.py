@@ -242,6 +242,12 @@ class Procedure:
     # The province's internal procedure, or None: the dossier keeps the single-assignee
     # lifecycle. Its steps add up to the applied time (checked below).
     steps: InternalProcedure | None = None
+    # Digitisation before assignment (issue 26): every paper listed on the dossier must be on
+    # file as a scanned component before a leader assigns it. Decree 118/2025 art. 17(1)(c)
+    # has the counter scan what it receives, per Circular 01/2023/TT-VPCP art. 8; making the
+    # assignment wait for it is a province's choice per procedure (our reading), so it is a
+    # flag, off by default. Checked in `motcua.services.digitisation`.
+    digitise_before_assign: bool = False
 
     def __post_init__(self) -> None:
         if not (NATIONAL_CODE.match(self.code) or PROVINCIAL_CODE.match(self.code)
@@ -281,6 +287,8 @@ class Procedure:
             raise ValueError("due_soon_working_days must be an integer >= 0")
         if not self.source.strip():
             raise ValueError("source must not be empty (write UNVERIFIED if unknown)")
+        if not isinstance(self.digitise_before_assign, bool):
+            raise ValueError("digitise_before_assign must be true or false")
         if self.steps is not None:
             self._check_steps(self.steps)
 

@@ -5,7 +5,8 @@ console as a page in Vietnamese, `motcua.console.acting`).
 
 Clients branch on `type` (a stable URI), never on `title` or `detail`. Extension members:
 `field` (the first offending input), `errors` (every offending input), `state` (the dossier's
-state when a command is refused), `dependency` (what is unreachable), `checks` (readiness).
+state when a command is refused), `dependency` (what is unreachable), `checks` (readiness),
+`missing` (the components not yet scanned, `digitisation-required`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ IDEMPOTENCY_KEY_REUSED = Kind(
     "idempotency-key-reused", "The Idempotency-Key was already used for another request", 422)
 DOCUMENT_UNAVAILABLE = Kind(
     "document-unavailable", "The dossier has no such document (yet)", 409)
+# Issue 26: the procedure requires every paper scanned before assignment; `missing` lists them.
+DIGITISATION_REQUIRED = Kind(
+    "digitisation-required", "Scan every component before the dossier is assigned", 409)
 INTERNAL_ERROR = Kind("internal-error", "Internal error", 500)
 SERVICE_UNAVAILABLE = Kind("service-unavailable", "A backing service is unavailable", 503)
 
@@ -57,7 +61,8 @@ ALL_KINDS = (MALFORMED_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, METHOD_NOT_A
              NOT_ACCEPTABLE, INVALID_TRANSITION, ALREADY_EXTENDED, ALREADY_RATED,
              PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, INVALID_INPUT, TOO_MANY_REQUESTS,
              INVALID_COMMAND, REQUEST_IN_PROGRESS,
-             IDEMPOTENCY_KEY_REUSED, DOCUMENT_UNAVAILABLE, INTERNAL_ERROR, SERVICE_UNAVAILABLE)
+             IDEMPOTENCY_KEY_REUSED, DOCUMENT_UNAVAILABLE, DIGITISATION_REQUIRED, INTERNAL_ERROR,
+             SERVICE_UNAVAILABLE)
 _BY_URI = {k.uri: k for k in ALL_KINDS}
 
 

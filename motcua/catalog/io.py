@@ -28,6 +28,10 @@ File format (the one `motcua catalog export` writes and `import` reads back):
   retired_source         the text that retired it (required with replaced_by)
   verification_amount    the longer maximum "khi cần xác minh" (with verification_unit), applied
   verification_unit      once an officer records that verification is needed
+  digitise_before_assign ``yes`` when every paper listed on a dossier must be scanned before it
+                         is assigned (Decree 118/2025 art. 17(1)(c); Circular 01/2023/TT-VPCP
+                         art. 8); ``no`` or empty otherwise (``có`` / ``không``, ``true`` /
+                         ``false``, ``1`` / ``0`` accepted)
   =====================  =====================================================================
 
   A time cell may also hold the amount and the unit together, as published: ``5 working_days``,
@@ -71,7 +75,7 @@ from motcua.services.text import clean, single_line
 COLUMNS = ("code", "name", "field", "level", "prescribed_amount", "prescribed_unit",
            "reduced_amount", "reduced_unit", "reduced_source", "source", "counting_rule",
            "due_soon_working_days", "replaced_by", "retired_source", "verification_amount",
-           "verification_unit")
+           "verification_unit", "digitise_before_assign")
 REQUIRED = ("code", "name", "field", "level", "prescribed_amount", "source")
 
 # Vietnamese unit names as provincial decisions print them (longest first when matching).
@@ -326,7 +330,22 @@ def procedure_from_row(row: Mapping[str, str], day_hours: int = DEFAULT_DAY_HOUR
                                    "due_soon_working_days", default_soon),
         replaced_by=row.get("replaced_by", "").strip() or None,
         retired_source=row.get("retired_source", "").strip(),
+        digitise_before_assign=_yes_no(row.get("digitise_before_assign", ""),
+                                       "digitise_before_assign"),
         **_verification(row, day_hours))
+
+
+_YES = frozenset({"yes", "y", "true", "1", "có", "x"})
+_NO = frozenset({"", "no", "n", "false", "0", "không"})
+
+
+def _yes_no(text: str, what: str) -> bool:
+    value = unicodedata.normalize("NFC", text).strip().lower()
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    raise ValueError(f"{what} must be yes or no (có / không), got {text!r}")
 
 
 def _verification(row: Mapping[str, str], day_hours: int) -> dict[str, Any]:
@@ -402,6 +421,7 @@ def row_of(proc: Procedure) -> dict[str, str]:
         "verification_amount": "" if proc.verification_amount is None
         else str(proc.verification_amount),
         "verification_unit": proc.verification_unit.value if proc.verification_unit else "",
+        "digitise_before_assign": "yes" if proc.digitise_before_assign else "",
     }
 
 

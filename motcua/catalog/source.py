@@ -47,7 +47,8 @@ from motcua.catalog.steps_io import group_steps
 PROCEDURE_REQUIRED = ("code", "name", "level", "prescribed_amount", "prescribed_unit", "source")
 PROCEDURE_OPTIONAL = ("field", "reduced_amount", "reduced_unit", "reduced_source",
                       "due_soon_working_days", "counting_rule", "replaced_by", "retired_source",
-                      "verification_amount", "verification_unit", "steps_version", "steps")
+                      "verification_amount", "verification_unit", "steps_version", "steps",
+                      "digitise_before_assign")
 # A step's keys in YAML; `allowance` is the file format's allowance_amount (as published).
 STEP_KEYS = ("name", "role", "actor", "unit_code", "allowance", "untimed", "produces", "source")
 UNIT_REQUIRED = ("code", "name", "level", "province")
@@ -170,8 +171,16 @@ def _procedure(row: dict[str, Any], day_hours: int = DEFAULT_DAY_HOURS) -> Proce
                              if row.get("verification_amount") is not None else None),
         verification_unit=(_enum(TimeUnit, row, "verification_unit")
                            if row.get("verification_unit") is not None else None),
+        digitise_before_assign=_flag(row, "digitise_before_assign"),
         **_steps(row, day_hours),
     )
+
+
+def _flag(row: dict[str, Any], key: str) -> bool:
+    value = row.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false, got {value!r}")
+    return value
 
 
 def _opt_text(row: dict[str, Any], key: str) -> str:
@@ -226,6 +235,9 @@ def _hashed(proc: Procedure) -> dict[str, Any]:
     # The steps count in the version (a new list is a new catalog version); a procedure
     # without steps hashes as before they existed, so catalogs without any keep their version.
     row = {k: v for k, v in vars(proc).items() if k != "steps"}
+    # Likewise the digitisation flag (issue 26) counts only where it is set.
+    if not proc.digitise_before_assign:
+        row.pop("digitise_before_assign")
     if proc.steps is not None:
         row["steps"] = dataclasses.asdict(proc.steps)
     return row

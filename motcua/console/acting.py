@@ -40,6 +40,8 @@ _PROBLEM_TEXT = {
     "idempotency-key-reused": "Biểu mẫu này đã được gửi với nội dung khác; hãy tải lại trang.",
     "forbidden": "Bạn không có quyền thực hiện thao tác này.",
     "not-found": "Không tìm thấy hồ sơ.",
+    "digitisation-required": "Thủ tục này yêu cầu số hóa đủ thành phần hồ sơ trước khi phân "
+                             "công (Nghị định 118/2025/NĐ-CP điều 17 khoản 1 điểm c).",
     "service-unavailable": "Hệ thống xử lý tạm thời không phản hồi; vui lòng thử lại sau ít "
                            "giây.",
 }
@@ -66,6 +68,9 @@ def explain(problem: Problem, action: str | None = None) -> ActionFailed:
     # The API's detail is English and names identifiers: the console says it in Vietnamese
     # (issue 23 item 5; `problem_words`).
     said = detail_sentence(problem.detail, field if isinstance(field, str) else None)
+    missing = problem.extensions.get("missing")
+    if isinstance(missing, list) and missing:  # digitisation-required: name the papers
+        said = "Còn thiếu bản quét: " + "; ".join(str(m) for m in missing) + "."
     return ActionFailed(f"{head} {said}".strip(),
                         [field] if isinstance(field, str) else [], status=problem.kind.status)
 

@@ -57,6 +57,7 @@ from motcua.documents.render import Lookup
 from motcua.documents.timefmt import rule_sentence, vn_duration
 from motcua.eventstore.store import read_stream
 from motcua.problems import Problem
+from motcua.services import digitisation
 from motcua.services.views import step_views
 
 router = APIRouter(include_in_schema=False)
@@ -217,6 +218,12 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
     if contacts:  # the contact details are a read of their own, audited as such
         await privacy.record_read(res.db(), current.user.principal, code, "console:contacts")
     actions = [a for a in offered if a != "rate"]
+    # Issue 26: a procedure that requires its papers scanned before assignment keeps assign
+    # off the page until they are, and says which are missing (the service refuses the same).
+    unscanned = (digitisation.missing(events) if "assign" in actions
+                 and digitisation.required(res.catalog, d.procedure_code) else [])
+    if unscanned:
+        actions.remove("assign")
     leads = current.user.roles & SENDERS.get(cmd.ExtendDeadline, frozenset())
 
     def who(username: str | None) -> str:
@@ -240,6 +247,7 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 extended_once=bool(leads) and d.extended and not d.ended(now())
                 and d.state in ALLOWED[cmd.ExtendDeadline],
                 officers=officers, complaint_channels=COMPLAINT_CHANNELS,
+                unscanned=unscanned, unscanned_source=digitisation.SOURCE_VI,
                 assignee=who(d.assignee) if d.assignee else "—",
                 error=error, error_fields=error_fields or [],
                 form_id=secrets.token_urlsafe(18), done=ACTION_LABELS.get(done, ""),

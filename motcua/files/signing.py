@@ -11,10 +11,15 @@ validate, or are unmaintained.
 start: `motcua.files.devkeys`); `RemoteSigner` sends the digest to the provincial CA's remote
 signing service and keeps only the certificate chain here (deploy/FILES.md, "Signed results").
 
-PDF/A: not claimed. The rendered result uses the standard Helvetica font, not embedded, and has
-no output intent, so it is plain PDF 1.7; PDF/A-2b would need an embedded font with Vietnamese
-glyphs, an sRGB output intent and XMP metadata (a next step). The text is folded to ASCII
-for the same reason (Helvetica's WinAnsi encoding has no Vietnamese letters).
+PDF/A (`render`): the rendered result is PDF/A-2u (ISO 19005-2, level U: every glyph maps to
+Unicode, so its text can be searched and copied), written by fpdf2 (a maintained pure-Python
+PDF writer with PDF/A output: XMP identification, an sRGB output intent, embedded TrueType
+subsets with ToUnicode maps). The font is DejaVu Sans (Debian `fonts-dejavu-core`; free
+licence, covers Vietnamese), embedded, so accents survive in every reader. Signing is an
+incremental update, which PDF/A-2 allows, so the signed file keeps the identification. How it
+is checked: `tests/files/test_result_pdfa.py` reads back the XMP identification, the output
+intent, the embedded font files and the text, accents intact, with pypdf, before and after
+signing; no full PDF/A validator (veraPDF is Java) runs here.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +34,7 @@ from typing import Protocol
 
 import httpx
 from asn1crypto import x509
+from fpdf import FPDF
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -122,51 +127,42 @@ class ResultText:
     signed_by: str
 
 
-def _ascii(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text.replace("Đ", "D").replace("đ", "d"))
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
-    plain = plain.encode("ascii", "replace").decode("ascii")
-    return plain.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+# Debian's fonts-dejavu-core (CI: .ci/apt-packages; the image: deploy/Dockerfile).
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT, FONT_BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
+PDFA = "PDFA_2U"  # fpdf2's name for PDF/A-2u (ISO 19005-2, level U)
 
 
-def render(result: ResultText) -> bytes:
-    """A one-page A4 PDF stating the result (see the module docstring for its limits)."""
-    lines = [
-        ("F2", 15, "KET QUA GIAI QUYET THU TUC HANH CHINH"),
-        ("F1", 11, f"Ma ho so: {result.code}"),
-        ("F1", 11, f"Thu tuc: {result.procedure}"),
-        ("F1", 11, f"Co quan: {result.unit}"),
-        ("F1", 11, f"Nguoi nop: {result.applicant}"),
-        ("F1", 11, f"Ket qua: {result.summary}"),
-        ("F1", 11, f"Ngay ban hanh: {result.issued_at.strftime('%d/%m/%Y %H:%M')}"),
-        ("F1", 11, f"Nguoi ky: {result.signed_by}"),
-    ]
-    body = ["BT", "1 0 0 1 60 770 Tm"]
-    for font, size, text in lines:
-        body += [f"/{font} {size} Tf", f"({_ascii(text)[:110]}) Tj", f"0 -{size * 2} Td"]
-    body.append("ET")
-    stream = "\n".join(body).encode("ascii")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 6 0 R "
-        b"/Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold "
-        b"/Encoding /WinAnsiEncoding >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Producer (motcua) /Title (" + _ascii(f"Ket qua {result.code}").encode() + b") >>",
-    ]
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    file_id = hashlib.sha256(stream).hexdigest()[:32].encode()
-    out += (b"trailer\n<< /Size %d /Root 1 0 R /Info 7 0 R /ID [<%s> <%s>] >>\n"
-            % (len(objects) + 1, file_id, file_id))
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
+class FontMissing(RuntimeError):
+    """The font the result is rendered with is not installed."""
+
+
+def render(result: ResultText, font_dir: Path = FONT_DIR) -> bytes:
+    """A one-page A4 PDF/A-2u stating the result, in Vietnamese, with DejaVu Sans embedded
+    (see the module docstring)."""
+    regular, bold = font_dir / FONT, font_dir / FONT_BOLD
+    for path in (regular, bold):
+        if not path.is_file():
+            raise FontMissing(f"{path} is missing: install fonts-dejavu-core or set "
+                              "MOTCUA_RESULT_FONT_DIR")
+    pdf = FPDF(format="A4", enforce_compliance=PDFA)
+    pdf.set_lang("vi")
+    pdf.set_title(f"Kết quả giải quyết hồ sơ {result.code}")
+    pdf.set_author(result.unit)
+    pdf.set_creator("motcua")
+    pdf.set_creation_date(result.issued_at)
+    pdf.add_font("DejaVu", "", str(regular))
+    pdf.add_font("DejaVu", "B", str(bold))
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 15)
+    pdf.multi_cell(0, 10, "KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH", align="C",
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("DejaVu", "", 11)
+    for label, value in (
+            ("Mã hồ sơ", result.code), ("Thủ tục", result.procedure), ("Cơ quan", result.unit),
+            ("Người nộp", result.applicant), ("Kết quả", result.summary),
+            ("Ngày ban hành", result.issued_at.strftime("%d/%m/%Y %H:%M")),
+            ("Người ký", result.signed_by)):
+        pdf.multi_cell(0, 7, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

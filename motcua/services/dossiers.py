@@ -46,7 +46,7 @@ from motcua.eventstore.store import Conn, read_stream
 from motcua.notify import notices
 from motcua.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem, invalid_input
 from motcua.reports import register
-from motcua.services import after_end, engine, holders, idempotency, transfers
+from motcua.services import after_end, digitisation, engine, holders, idempotency, transfers
 from motcua.services.checks import check_receipt_time
 from motcua.services.idempotency import Answer
 from motcua.services.requests import (
@@ -235,6 +235,10 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
                 check_assignee(principal, action.name, current.assignee)
             check_step(principal, action.name, current)
             await holders.check_holder_change(pool, principal, action.name, current, body)
+            if action.name == "assign" and holders.accepts(current, cmd.AssignOfficer):
+                # Issue 26: a procedure may require every paper scanned first (409 naming
+                # the missing ones); the state's own refusal comes first.
+                digitisation.check_assign(res.catalog, current.procedure_code, before)
     async with idempotency.attempt(pool, principal=principal.name, key=key,
                                    operation=action.name, code=code,
                                    body=body.model_dump(mode="json"),

@@ -42,7 +42,14 @@ from motcua.eventstore.store import read_stream
 from motcua.files import content
 from motcua.files.service import FileError
 from motcua.files.settings import FileSettings
-from motcua.files.signing import LocalSigner, RemoteSigner, ResultText, Signer, render
+from motcua.files.signing import (
+    FontMissing,
+    LocalSigner,
+    RemoteSigner,
+    ResultText,
+    Signer,
+    render,
+)
 from motcua.files.store import StoreUnavailable
 from motcua.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem
 from motcua.problems import unavailable as unavailable_problem
@@ -131,10 +138,15 @@ async def issue_result(
     if file is not None:
         pdf = await file.read(service.max_bytes + 1)
     else:
-        pdf = render(ResultText(code=code, procedure=procedure, unit=unit,
-                                applicant=dossier.applicant_name, summary=summary,
-                                issued_at=resources.calendar.local(datetime.now(UTC)),
-                                signed_by=principal.name))
+        try:
+            pdf = render(ResultText(code=code, procedure=procedure, unit=unit,
+                                    applicant=dossier.applicant_name, summary=summary,
+                                    issued_at=resources.calendar.local(datetime.now(UTC)),
+                                    signed_by=principal.name),
+                         request.app.state.file_settings.result_font_dir)
+        except FontMissing as err:
+            log.error("result.font_missing", error=str(err))
+            raise unavailable_problem("result-font", str(err)) from err
     completion = cmd.CompleteProcessing(summary=summary.strip(), actor=principal.name,
                                         correlation_id=correlation_id(request))
 
