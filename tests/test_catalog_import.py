@@ -154,3 +154,38 @@ def test_import_diff_activate_export(db: str, tmp_path: Path,
     assert main(["activate", "nope"]) == 2
     # Leave the session's database as it was for the tests that follow.
     assert main(["activate", original[0], "--by", "tester"]) == 0
+
+
+def test_digitisation_flag_travels_through_import_export_and_store(tmp_path: Path) -> None:
+    """`digitise_before_assign` (issue 26): read from yes/no/có/không, written back as
+    `yes`, kept by a CSV and an XLSX round trip and by the stored form (`row_of`), refused
+    when it is neither; a catalog without the flag keeps its version."""
+    import dataclasses
+
+    from motcua.catalog.io import row_of
+    from motcua.catalog.source import catalog_of
+
+    base = {"code": "1.004222", "name": "Đăng ký thường trú", "field": "Cư trú",
+            "level": "xã", "prescribed_amount": "07 ngày làm việc", "source": "Luật Cư trú"}
+    assert procedure_from_row({**base, "digitise_before_assign": "Có"}).digitise_before_assign
+    assert not procedure_from_row({**base, "digitise_before_assign": "không"}
+                                  ).digitise_before_assign
+    assert not procedure_from_row(base).digitise_before_assign
+    with pytest.raises(ValueError, match="digitise_before_assign must be yes or no"):
+        procedure_from_row({**base, "digitise_before_assign": "maybe"})
+    shipped = load_catalog()
+    flagged = dataclasses.replace(shipped.procedure("1.004222"), digitise_before_assign=True)
+    procedures = {**shipped.procedures, "1.004222": flagged}
+    assert row_of(flagged)["digitise_before_assign"] == "yes"
+    assert procedure_from_row(row_of(flagged)).digitise_before_assign
+    for name in ("flag.csv", "flag.xlsx"):
+        path = tmp_path / name
+        write_procedures(path, procedures.values())
+        back = read_procedures(path)
+        assert back["1.004222"].digitise_before_assign
+        assert not back["1.001193"].digitise_before_assign
+        assert diff(procedures, back).empty
+    changed = diff(shipped.procedures, procedures).changed["1.004222"]
+    assert changed == ["digitise_before_assign: False -> True"]
+    assert catalog_of(dict(shipped.procedures), dict(shipped.units)).version == shipped.version
+    assert catalog_of(procedures, dict(shipped.units)).version != shipped.version

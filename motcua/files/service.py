@@ -111,15 +111,17 @@ class Files:
     async def add(self, client: Client, upload: Upload, data: bytes, *,
                   reused_from: str | None = None,
                   rpc_timeout: timedelta | None = None,
-                  bound: Bound = _as_is) -> ev.FileAttached:
+                  bound: Bound = _as_is, file_id: str | None = None) -> ev.FileAttached:
         """Check, encrypt, store and record one file; the recorded event. `bound` wraps the
         call to the engine alone (the API's time limit and error mapping), so a large PDF's
-        parsing is not counted against it."""
+        parsing is not counted against it. `file_id`, when given (derived from an
+        Idempotency-Key), makes a retry store the same blob and run the same update, which
+        Temporal records once."""
         if len(data) > self.max_bytes:
             raise TooLarge(f"the file has {len(data)} bytes; the limit is {self.max_bytes}")
         # pypdf parses in pure Python: off the event loop.
         media_type, pages = await asyncio.to_thread(content.check, data, upload.pages)
-        file_id = str(uuid.uuid4())
+        file_id = file_id or str(uuid.uuid4())
         key = await self._key(upload.code, create=True)
         if key is None:  # never: a key is made when missing
             raise Erased("no key could be made for this dossier")

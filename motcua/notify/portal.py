@@ -37,6 +37,27 @@ Our readings (no source says otherwise; a province may change them here):
 - DanhSachLePhi stays empty: motcua records no fees yet.
 - Only the applicant's name (ChuHoSo) is sent of the applicant's data: the portal knows the
   citizen from their own account; the id number, phone, e-mail and address stay here.
+
+Files (issue 26). The newer client's `TaiLieuNop` entries are files, with TepDinhKemId,
+TenTepDinhKem, DuongDanTaiTepTin, DuocSoHoa, DuocTaiSuDung, DuocLayTuKhoDMQG and MaKetQuaThayThe
+(flags "1"/"0"), and its `GiayToKetQua` entries carry TenGiayTo, GiayToId and
+DuongDanTepTinKetQua. A public description of the Decision 766 formulas counts digitised
+dossiers (indicator 4.2) by a file in the components and in the result, reuse (4.3) by a
+component flagged reused or the dossier's HoSoCoThanhPhanSoHoa = 1, and 4.4 by
+DuocLayTuKhoDMQG = 1 (DOMAIN.md 9.3; read, not verified against the portal). What we send:
+- one TaiLieuNop entry per component file (its id, name, and the three flags from the
+  `FileAttached` event); a paper listed on the dossier with no file yet keeps its name-only
+  entry with the three flags "0" (our reading: received on paper, not digitised);
+- HoSoCoThanhPhanSoHoa "1" once any component is on file (scanned, reused or taken from the
+  national store; our reading of the name, "the dossier has digitised components");
+- the latest result file on the last GiayToKetQua entry: GiayToId, and `TepKetQuaSHA256`, its
+  SHA-256 (our field: no public client has a hash; the signed PDF's hash is what the events
+  hold). DuongDanTaiTepTin and DuongDanTepTinKetQua stay empty: the files are encrypted here and
+  handed out only to staff and, the result, to the citizen with the lookup secret; a link the
+  portal could follow needs an integration credential the portal's API would define (not
+  built; until then the portal's 4.1 count may not see our results);
+- MaThanhPhanHoSo (the national component code) stays empty: the catalog has no component
+  codes.
 """
 
 from __future__ import annotations
@@ -110,8 +131,8 @@ STEPS: dict[type[ev.Event], str] = {
     ev.PaymentRequested: "Tạm dừng chờ thực hiện nghĩa vụ tài chính",
     ev.PaymentReceived: "Nhận chứng từ thực hiện nghĩa vụ tài chính",
 }
-# What changes the portal's dossier without being a step: a new due time.
-UPSERT_ONLY: frozenset[type[ev.Event]] = frozenset({ev.DeadlineSet})
+# What changes the portal's dossier without being a step: a new due time, a file (issue 26).
+UPSERT_ONLY: frozenset[type[ev.Event]] = frozenset({ev.DeadlineSet, ev.FileAttached})
 FIRST: frozenset[type[ev.Event]] = frozenset({ev.DossierReceived, ev.DossierSubmitted})
 
 
@@ -142,6 +163,8 @@ class _History:
     returned_at: datetime | None = None
     refused_at: datetime | None = None
     portal_code: str | None = None
+    components: list[ev.FileAttached] = field(default_factory=list)
+    result_file: ev.FileAttached | None = None
 
 
 def _history(events: Sequence[EventEnvelope], states: Sequence[Dossier]) -> _History:
@@ -179,7 +202,42 @@ def _history(events: Sequence[EventEnvelope], states: Sequence[Dossier]) -> _His
             h.returned_at = event.at
         elif isinstance(event, ev.DossierRefused | ev.SubmissionRefused):
             h.refused_at = event.at
+        elif isinstance(event, ev.FileAttached):
+            if event.purpose == "result":
+                h.result_file = event
+            else:
+                h.components.append(event)
     return h
+
+
+def _flag(on: bool) -> str:
+    return "1" if on else "0"
+
+
+def submitted_files(h: _History) -> list[dict[str, Any]]:
+    """TaiLieuNop: each component file with its flags, then each listed paper that has no
+    file yet, by name only, its flags "0" (module docstring, "Files")."""
+    named = {" ".join(f.name.casefold().split()) for f in h.components}
+    files = [{"TepDinhKemId": f.file_id, "TenTepDinhKem": f.name, "DuongDanTaiTepTin": "",
+              "DuocSoHoa": _flag(f.digitised), "DuocTaiSuDung": _flag(f.reused),
+              "DuocLayTuKhoDMQG": _flag(f.from_national_store), "MaThanhPhanHoSo": ""}
+             for f in h.components]
+    paper = [{"TenTepDinhKem": p, "DuocSoHoa": "0", "DuocTaiSuDung": "0",
+              "DuocLayTuKhoDMQG": "0"}
+             for p in h.papers if " ".join(p.casefold().split()) not in named]
+    return files + paper
+
+
+def result_papers(h: _History) -> list[dict[str, Any]]:
+    """DanhSachGiayToKetQua: each result made ready, the last with its signed file."""
+    results = [dict(r) for r in h.results]
+    f = h.result_file
+    if f is not None:
+        if not results:  # never: a result file follows ResultReady; kept whole regardless
+            results.append({"TenGiayTo": f.name, "NgayCoKetQua": portal_date(f.at)})
+        results[-1].update(GiayToId=f.file_id, DuongDanTepTinKetQua="",
+                           TepKetQuaSHA256=f.sha256)
+    return results
 
 
 def dossier_body(d: Dossier, h: _History, *, field_name: str = "") -> dict[str, Any]:
@@ -197,11 +255,12 @@ def dossier_body(d: Dossier, h: _History, *, field_name: str = "") -> dict[str, 
         "NgayTra": portal_date(h.returned_at),
         "NgayTuChoi": portal_date(h.refused_at),
         "DonViXuLy": d.unit_code,
-        "TaiLieuNop": [{"TenTepDinhKem": p} for p in h.papers],
+        "TaiLieuNop": submitted_files(h),
+        "HoSoCoThanhPhanSoHoa": _flag(bool(h.components)),
         "DanhSachLePhi": [],
         "DanhSachHoSoBoSung": h.supplements,
         "DanhSachGiaHan": h.extensions,
-        "DanhSachGiayToKetQua": h.results,
+        "DanhSachGiayToKetQua": result_papers(h),
     }
 
 

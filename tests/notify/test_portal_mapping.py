@@ -11,7 +11,14 @@ import pytest
 from domain import events as ev
 from domain.envelope import EventEnvelope
 from domain.states import Channel, DossierState, Timeliness
-from motcua.notify.portal import STATUS_CODES, UPSERT, portal_date, status_code, upsert
+from motcua.notify.portal import (
+    STATUS_CODES,
+    UPSERT,
+    changes_portal,
+    portal_date,
+    status_code,
+    upsert,
+)
 
 CODE = "000.21.39.H39-261207-0001"
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
@@ -96,3 +103,50 @@ def test_after_an_apology_ngayhentra_keeps_the_legal_due_time() -> None:
                                    "NgayHenTraMoi": portal_date(new)}]
     assert d["TrangThaiHoSo"] == "9" and d["NgayKetThucXuLy"] == portal_date(new)
     assert d["NgayKetThucXuLy"] > d["NgayHenTra"]  # counted late by indicator 2.1
+
+
+def _file(name: str, *, purpose: str = "component", reused: bool = False,
+          national: bool = False, at: datetime = T0) -> ev.FileAttached:
+    return ev.FileAttached(at=at, file_id=str(uuid.uuid4()), name=name, kind="copy", pages=1,
+                           sha256="ab" * 32, size=100, media_type="application/pdf",
+                           uploaded_by="clerk-1", purpose=purpose,
+                           digitised=not reused, reused=reused,
+                           reused_from="000.21.39.H39-261201-0001" if reused else None,
+                           from_national_store=national)
+
+
+def test_files_and_the_result_reach_the_portal_with_their_flags() -> None:
+    """Issue 26: each component file is a TaiLieuNop entry with DuocSoHoa, DuocTaiSuDung and
+    DuocLayTuKhoDMQG; a listed paper not yet scanned stays by name with its flags 0;
+    HoSoCoThanhPhanSoHoa says a component is on file; the signed result's id and SHA-256 go
+    on the result entry; a file alone triggers an upsert."""
+    events = _received()
+    before = upsert(_wrap(events), updating=False)
+    assert before is not None
+    [d0] = before["data"]
+    assert d0["HoSoCoThanhPhanSoHoa"] == "0"
+    assert d0["TaiLieuNop"] == [{"TenTepDinhKem": "Tờ khai", "DuocSoHoa": "0",
+                                 "DuocTaiSuDung": "0", "DuocLayTuKhoDMQG": "0"}]
+    scanned = _file("Tờ khai")
+    reused = _file("Giấy khai sinh", reused=True, national=True)
+    signed = _file("Kết quả giải quyết", purpose="result", at=T0 + timedelta(days=2))
+    signed = ev.FileAttached(**{**vars(signed), "sha256": "cd" * 32})
+    events += [scanned, reused, ev.OfficerAssigned(at=T0, officer="o"),
+               ev.ProcessingStarted(at=T0, officer="o"),
+               ev.ResultReady(at=T0 + timedelta(days=2), summary="Giấy xác nhận",
+                              timeliness=Timeliness.EARLY), signed]
+    assert changes_portal(scanned) and changes_portal(signed)
+    body = upsert(_wrap(events), updating=True)
+    assert body is not None
+    [d] = body["data"]
+    assert d["HoSoCoThanhPhanSoHoa"] == "1"
+    by_name = {f["TenTepDinhKem"]: f for f in d["TaiLieuNop"]}
+    assert set(by_name) == {"Tờ khai", "Giấy khai sinh"}  # the paper is now its file
+    assert by_name["Tờ khai"]["TepDinhKemId"] == scanned.file_id
+    assert (by_name["Tờ khai"]["DuocSoHoa"], by_name["Tờ khai"]["DuocTaiSuDung"],
+            by_name["Tờ khai"]["DuocLayTuKhoDMQG"]) == ("1", "0", "0")
+    assert (by_name["Giấy khai sinh"]["DuocSoHoa"], by_name["Giấy khai sinh"]["DuocTaiSuDung"],
+            by_name["Giấy khai sinh"]["DuocLayTuKhoDMQG"]) == ("0", "1", "1")
+    [result] = d["DanhSachGiayToKetQua"]
+    assert result["TenGiayTo"] == "Giấy xác nhận"
+    assert result["GiayToId"] == signed.file_id and result["TepKetQuaSHA256"] == "cd" * 32

@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from domain import commands as cmd
@@ -27,7 +27,7 @@ from domain.dossier import folded
 from motcua.access.permissions import authorise_dossier, check_code, check_visible
 from motcua.access.tokens import Principal, Role
 from motcua.api.auth import Reader, require
-from motcua.api.context import correlation_id
+from motcua.api.context import PostCtx, correlation_id, respond
 from motcua.api.problems import responses
 from motcua.api.resources import ClientDep, PoolDep
 from motcua.api.routes.dossiers import DossierCode
@@ -39,7 +39,7 @@ from motcua.files.settings import FileSettings
 from motcua.files.store import StoreUnavailable
 from motcua.problems import FORBIDDEN, INVALID_TRANSITION, NOT_FOUND, Kind, Problem, unavailable
 from motcua.services import engine
-from motcua.services.files import file_response, files_for
+from motcua.services.files import file_response, files_for, upload_once
 from motcua.services.resources import RPC_TIMEOUT
 
 log = structlog.get_logger(__name__)
@@ -175,7 +175,7 @@ async def _dossier_for_write(pool: asyncpg.Pool, code: str, principal: Principal
              responses=responses(400, 401, 403, 404, 409, 410, 413, 415, 422, 503))
 async def upload_file(
         code: DossierCode, request: Request, principal: Attacher, pool: PoolDep,
-        client: ClientDep, service: FilesDep,
+        client: ClientDep, service: FilesDep, ctx: PostCtx,
         file: Annotated[UploadFile, File(description="The scan: PDF, JPEG or PNG.")],
         name: Annotated[str, Form(min_length=1, max_length=300,
                                   description="The component's name (checklist).")],
@@ -184,24 +184,36 @@ async def upload_file(
         from_national_store: Annotated[bool, Form(
             description="Taken from the national data store (portal flag DuocLayTuKhoDMQG).",
         )] = False,
-) -> FileView:
+) -> JSONResponse:
     """Scan or upload one component. The type is judged by content (PDF, JPEG, PNG; 415
     otherwise), the size against MOTCUA_FILE_MAX_BYTES (413), the declared page count against
     the file's (422, with both numbers). Stored encrypted under the dossier's key; the dossier's
-    stream records a `FileAttached` event with the SHA-256."""
+    stream records a `FileAttached` event with the SHA-256.
+
+    `Idempotency-Key` as on every POST: a retry with the same key, the same form fields and
+    the same bytes answers the first 201 again (`Idempotent-Replayed: true`) and stores
+    nothing; the same key with other bytes or fields is 422 `idempotency-key-reused`."""
     await _dossier_for_write(pool, code, principal)
     data = await file.read(service.max_bytes + 1)
     upload = Upload(code=code, name=name.strip(), kind=kind, pages=pages, actor=principal.name,
                     from_national_store=from_national_store,
                     correlation_id=correlation_id(request))
-    try:
-        recorded = await service.add(client, upload, data, rpc_timeout=RPC_TIMEOUT,
-                                     bound=engine.bounded)
-    except engine.WorkflowNotFound as err:
-        raise engine.not_found() from err
-    except (FileError, content.ContentRefused, CommandRejected, StoreUnavailable) as err:
-        raise problem_for(err) from err
-    return FileView.of(recorded)
+
+    async def store(file_id: str | None) -> dict[str, Any]:
+        try:
+            recorded = await service.add(client, upload, data, rpc_timeout=RPC_TIMEOUT,
+                                         bound=engine.bounded, file_id=file_id)
+        except engine.WorkflowNotFound as err:
+            raise engine.not_found() from err
+        except (FileError, content.ContentRefused, CommandRejected, StoreUnavailable) as err:
+            raise problem_for(err) from err
+        return FileView.of(recorded).model_dump(mode="json")
+
+    return respond(await upload_once(
+        pool, ctx.resources.keyring, principal=principal.name, key=ctx.idempotency_key,
+        code=code, fields={"name": upload.name, "kind": kind, "pages": pages,
+                           "from_national_store": from_national_store},
+        data=data, store=store))
 
 
 @router.post("/{code}/files/reuse", status_code=201, response_model=FileView,

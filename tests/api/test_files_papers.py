@@ -1,0 +1,117 @@
+"""Issue 26, the rest: digitisation required before assignment (a catalog flag), and
+`Idempotency-Key` on uploads; on the real stack with PDFs made in the test."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from motcua.eventstore.store import read_stream
+from tests.api.conftest import act, bearer, make_officer, receipt_body
+from tests.api.test_files import upload
+from tests.files.catalogs import digitise_first
+from tests.files.conftest import files_configured
+from tests.files.pdfs import pdf
+
+
+@pytest.fixture
+def files_app(api: FastAPI) -> Iterator[FastAPI]:
+    with files_configured(api) as app:
+        yield app
+
+
+async def _receive_when_known(http: httpx.AsyncClient, token: str, procedure: str,
+                              documents: list[str], within: float = 30.0) -> dict[str, Any]:
+    """Receive under `procedure` once the API and the worker follow the catalog naming it."""
+    deadline = time.monotonic() + within
+    while True:
+        response = await http.post("/v1/dossiers", json=receipt_body(
+            procedure_code=procedure, documents=documents), headers=bearer(token))
+        if response.status_code == 201:
+            body: dict[str, Any] = response.json()
+            return body
+        assert response.status_code == 422 and time.monotonic() < deadline, response.text
+        await asyncio.sleep(0.1)
+
+
+async def test_assign_waits_for_every_paper_scanned(
+        files_app: FastAPI, http: httpx.AsyncClient, dev_token: str,
+        pool: asyncpg.Pool) -> None:
+    """Under a procedure with `digitise_before_assign`, assign is 409 `digitisation-required`
+    naming the papers not yet scanned (Decree 118/2025 art. 17(1)(c)), nothing recorded; a
+    file per paper (matched by name, case aside) lets it through. A procedure without the
+    flag assigns at once."""
+    officer = await make_officer(pool, "officer-digitise-1")
+    plain = (await http.post("/v1/dossiers", json=receipt_body(
+        documents=["Tờ khai", "Giấy khai sinh"]), headers=bearer(dev_token))).json()
+    assert (await act(http, dev_token, plain["code"], "assign", {"officer": officer})
+            ).status_code == 200
+    async with digitise_first(pool) as procedure:
+        code = (await _receive_when_known(http, dev_token, procedure,
+                                          ["Tờ khai", "Giấy khai sinh"]))["code"]
+        refused = await act(http, dev_token, code, "assign", {"officer": officer})
+        assert refused.status_code == 409, refused.text
+        problem = refused.json()
+        assert problem["type"].endswith("/digitisation-required")
+        assert problem["missing"] == ["Tờ khai", "Giấy khai sinh"]
+        assert "17(1)(c)" in problem["detail"] and "Giấy khai sinh" in problem["detail"]
+        assert (await upload(http, dev_token, code, pdf(1), name="Tờ khai")).status_code == 201
+        again = await act(http, dev_token, code, "assign", {"officer": officer})
+        assert again.status_code == 409 and again.json()["missing"] == ["Giấy khai sinh"]
+        events = [e.event_type for e in await read_stream(pool, code)]
+        assert "OfficerAssigned" not in events
+        scanned = await upload(http, dev_token, code, pdf(2), name="  giấy KHAI sinh ", pages=2)
+        assert scanned.status_code == 201, scanned.text
+        assigned = await act(http, dev_token, code, "assign", {"officer": officer})
+        assert assigned.status_code == 200, assigned.text
+        assert assigned.json()["assignee"] == officer
+
+
+async def test_an_upload_retried_with_its_key_is_stored_once(
+        files_app: FastAPI, http: httpx.AsyncClient, dev_token: str,
+        pool: asyncpg.Pool) -> None:
+    """Same key and same bytes: the first 201 again, marked replayed, one file and one event;
+    same key with other bytes (or another page count): 422 `idempotency-key-reused`; a
+    refusal that changed nothing (415) frees the key for a corrected file."""
+    code = (await http.post("/v1/dossiers", json=receipt_body(),
+                            headers=bearer(dev_token))).json()["code"]
+    data = pdf(2, text="Sổ hộ khẩu")
+    key = {"Idempotency-Key": f"scan-{code}-1"}
+
+    async def send(body: bytes, pages: int = 2, **headers: str) -> httpx.Response:
+        return await http.post(
+            f"/v1/dossiers/{code}/files",
+            data={"name": "Sổ hộ khẩu", "kind": "copy", "pages": str(pages)},
+            files={"file": ("scan.pdf", body, "application/pdf")},
+            headers=bearer(dev_token, **headers))
+
+    first = await send(data, **key)
+    assert first.status_code == 201, first.text
+    again = await send(data, **key)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers.get("idempotent-replayed") == "true"
+    other = await send(pdf(2, text="Một bản khác"), **key)
+    assert other.status_code == 422
+    assert other.json()["type"].endswith("/idempotency-key-reused")
+    assert (await send(data, pages=3, **key)).status_code == 422
+    files = (await http.get(f"/v1/dossiers/{code}/files", headers=bearer(dev_token))).json()
+    assert [f["id"] for f in files] == [first.json()["id"]]
+    attached = [e for e in await read_stream(pool, code) if e.event_type == "FileAttached"]
+    assert len(attached) == 1
+    fresh = {"Idempotency-Key": f"scan-{code}-2"}
+    wrong = await send(b"not a scan at all", **fresh)
+    assert wrong.status_code == 415
+    fixed = await send(data, **fresh)
+    assert fixed.status_code == 201 and fixed.json()["id"] != first.json()["id"]
+    assert "idempotent-replayed" not in fixed.headers
+    # Without a key every upload is its own.
+    plain = [await send(data) for _ in range(2)]
+    assert [r.status_code for r in plain] == [201, 201]
+    assert plain[0].json()["id"] != plain[1].json()["id"]
