@@ -41,7 +41,12 @@ LEG, LEG_UNIT = 4, 5
 ALL = ""
 MEASURES = ("recv_counter", "recv_online", "recv_postal", "res_early", "res_on_time",
             "res_late", "res_overdue", "overdue_delta", "sat_very_satisfied", "sat_satisfied",
-            "sat_not_satisfied", "unhappy", "res_closed_on_time", "res_closed_late")
+            "sat_not_satisfied", "unhappy", "res_closed_on_time", "res_closed_late",
+            "dig_components", "dig_reused", "dig_national", "dig_result")
+# Decision 766 group 4 (issue 26): the file flags of a fact and the measure each counts, on the
+# receipt date (`motcua.reports.sla`, definition "qd766-4").
+FILE_FLAGS = {"has_component_file": "dig_components", "has_reused_file": "dig_reused",
+              "has_national_store_file": "dig_national", "has_result_file": "dig_result"}
 # The states in which processing ended without a result: refused after acceptance, withdrawn
 # (then stopped), stopped. Report definition 2026-12.1 (motcua.reports.sla): such an end by
 # the due date is "closed_on_time" (Biểu 06 "Đúng hạn", never "Trước hạn"), after it
@@ -75,6 +80,12 @@ class Fact:
     satisfaction: str | None = None
     # First complaint or "not satisfied" rating (Decision 766 item 5.4 counts such dossiers).
     unhappy_day: date | None = None
+    # Files on the dossier (issue 26; Decision 766 group 4): a component scanned, reused or
+    # taken from the national data store, and a signed result.
+    has_component_file: bool = False
+    has_reused_file: bool = False
+    has_national_store_file: bool = False
+    has_result_file: bool = False
 
 
 FACT_COLUMNS = tuple(f.name for f in dataclasses.fields(Fact))
@@ -123,12 +134,13 @@ def advance(prev: Fact | None, a: Applied, tz: tzinfo) -> Fact | None:
     if unhappy is None and (isinstance(event, ev.ComplaintRecorded) or (
             isinstance(event, ev.ServiceRated) and event.satisfaction.value == "not_satisfied")):
         unhappy = office_day(event.at, tz)
+    files = _file_flags(prev, event)
     if prev is not None and prev.resolved_day is not None:  # the verdict is final
         return dataclasses.replace(prev, rated_day=rated, satisfaction=satisfaction,
-                                   unhappy_day=unhappy)
+                                   unhappy_day=unhappy, **files)
     base = Fact(code=s.code, unit_code=s.unit_code, procedure_code=s.procedure_code,
                 channel=s.channel.value, received_day=received_day, late_flag_day=late_flag,
-                rated_day=rated, satisfaction=satisfaction, unhappy_day=unhappy)
+                rated_day=rated, satisfaction=satisfaction, unhappy_day=unhappy, **files)
     if s.finished_at is None:
         return dataclasses.replace(base,
                                    overdue_from=overdue_from(s, received_day, late_flag, tz))
@@ -137,6 +149,19 @@ def advance(prev: Fact | None, a: Applied, tz: tzinfo) -> Fact | None:
     return dataclasses.replace(
         base, resolved_day=office_day(s.finished_at, tz), timeliness=verdict_of(s, verdict),
         overdue_from=overdue_from(a.before, received_day, late_flag, tz))
+
+
+def _file_flags(prev: Fact | None, event: ev.Event) -> dict[str, bool]:
+    """The fact's file flags after `event` (once set, kept)."""
+    flags = {f: bool(getattr(prev, f, False)) for f in FILE_FLAGS}
+    if isinstance(event, ev.FileAttached):
+        if event.purpose == "result":
+            flags["has_result_file"] = True
+        else:
+            flags["has_component_file"] = True
+            flags["has_reused_file"] |= event.reused
+            flags["has_national_store_file"] |= event.from_national_store
+    return flags
 
 
 def verdict_of(s: Dossier, verdict: Timeliness) -> str:
@@ -238,6 +263,9 @@ def contributions(f: Fact) -> Iterable[tuple[date, str, int]]:
         yield f.rated_day, f"sat_{f.satisfaction}", 1
     if f.unhappy_day is not None:
         yield f.unhappy_day, "unhappy", 1
+    for flag, measure in FILE_FLAGS.items():
+        if getattr(f, flag):
+            yield f.received_day, measure, 1
 
 
 Key = tuple[int, int, date, str, str]
@@ -275,7 +303,7 @@ _UPSERT_FACTS = f"""
 INSERT INTO report_facts ({", ".join(FACT_COLUMNS)})
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::date[],
                      $7::text[], $8::date[], $9::date[], $10::date[], $11::text[],
-                     $12::date[])
+                     $12::date[], $13::bool[], $14::bool[], $15::bool[], $16::bool[])
 ON CONFLICT (code) DO UPDATE SET
     {", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])}
 """
@@ -376,7 +404,9 @@ def _recount_sql() -> list[str]:
         if table == "report_legs":  # a leg is neither rated nor complained about
             return common
         return [*common, _part("rated_day", "rated_day IS NOT NULL", one["sat"], table),
-                _part("unhappy_day", "unhappy_day IS NOT NULL", {"unhappy": "1"}, table)]
+                _part("unhappy_day", "unhappy_day IS NOT NULL", {"unhappy": "1"}, table),
+                _part("received_day", "true", {m: f"{flag}::int" for flag, m
+                                               in FILE_FLAGS.items()}, table)]
 
     measures = ", ".join(MEASURES)
     sums = ", ".join(f"sum({m})" for m in MEASURES)

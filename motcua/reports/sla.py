@@ -41,7 +41,8 @@ GROUPS = ("unit", "procedure")
 # "2026-12.1" (issue 23 item 10, shared with the internal procedures of that round): an end
 # without a result is never "early", and is counted apart (`resolved_without_result`); the same
 # version, shared with issue 22 item 5: per unit, the legs of transferred dossiers count
-# ("bieu06-legs"), and the steps report ("steps", `motcua.reports.steps`)
+# ("bieu06-legs"), and the steps report ("steps", `motcua.reports.steps`), and issue 26's
+# Decision 766 group 4, digitisation ("qd766-4"): the one bump of the December round
 DEFINITION_VERSION = "2026-12.1"
 DEFINITIONS: list[dict[str, str]] = [
     {"id": "bieu06", "source": "Biểu số 06/VPCP/KSTT, Circular 01/2020/TT-VPCP",
@@ -109,6 +110,25 @@ DEFINITIONS: list[dict[str, str]] = [
      "complaint (phản ánh, kiến nghị, recorded as ComplaintRecorded) or not-satisfied "
      "rating; dividing by item 2.1's denominator (received in the period + carried over) "
      "is our reading."},
+    {"id": "qd766-4", "source": "Decision 766/QĐ-TTg, group 4 (digitisation), indicators "
+     "4.1-4.4, as a public description of the national portal's formulas states them "
+     "(DOMAIN.md 9.3: read in a public repository, not in the Decision's own annex); our "
+     "reading where said",
+     "text": "Over the dossiers received in the period (received_online + "
+     "received_direct_postal; carried-over dossiers are not in the indicators' denominator), "
+     "counted on their receipt date, whenever the file was added: electronic_results = "
+     "dossiers with a signed electronic result (a result file, motcua/files; 4.1); "
+     "digitised_components = dossiers with at least one component on file, scanned, reused or "
+     "taken from the national data store (4.2 part (1), 'có file đính kèm trong thành phần hồ "
+     "sơ'; part (2), the electronic result, is electronic_results and is not folded in: our "
+     "reading); digitised_reused = at least one component reused from an earlier dossier "
+     "(4.3); digitised_national_store = at least one component taken from the national data "
+     "store (4.4, 'DuocLayTuKhoDMQG = 1'). Rates = count / received in the period, null when "
+     "0. Indicators 4.1 and 4.2 (2) count only procedures whose result is a paper document; "
+     "the catalog does not say which, so every procedure counts (our reading). Per unit, the "
+     "files count in the unit that received the dossier; legs of transferred dossiers add to "
+     "that unit's received count as in bieu06-legs but carry no files (our reading). Indicator "
+     "4.5 (population data, VNeID) is not computed: motcua records neither."},
     {"id": "motcua-satisfaction-rate", "source": "motcua (ours, not a Decision 766 item)",
      "text": "Ratings by rating date. satisfaction_rate = (very satisfied + satisfied) / "
      "rated_total."},
@@ -123,14 +143,19 @@ def definition(tz_name: str) -> dict[str, Any]:
 COUNTS = ("received_online", "received_direct_postal", "received_carried_over",
           "resolved_early", "resolved_on_time", "resolved_late", "in_progress_overdue",
           "rated_very_satisfied", "rated_satisfied", "rated_not_satisfied",
-          "complained_or_not_satisfied", "closed_on_time", "closed_late")
+          "complained_or_not_satisfied", "closed_on_time", "closed_late",
+          "digitised_components", "digitised_reused", "digitised_national_store",
+          "electronic_results")
 COLUMNS = ("unit_code", "procedure_code", "received_total", "received_online",
            "received_direct_postal", "received_carried_over", "resolved_total",
            "resolved_early", "resolved_on_time", "resolved_late", "in_progress_total",
            "in_progress_within_time", "in_progress_overdue", "rated_total",
            "rated_very_satisfied", "rated_satisfied", "rated_not_satisfied",
            "complained_or_not_satisfied", "on_time_rate", "resolved_on_time_rate",
-           "satisfaction_rate", "satisfaction_index", "resolved_without_result")
+           "satisfaction_rate", "satisfaction_index", "resolved_without_result",
+           "electronic_results", "digitised_components", "digitised_reused",
+           "digitised_national_store", "electronic_result_rate", "digitised_rate",
+           "reuse_rate", "national_store_rate")
 _EPOCH = date(1, 1, 1)
 
 
@@ -159,6 +184,11 @@ class Row:
     # after it: shown under on time / late and apart (definition 2026-12.1).
     closed_on_time: int = 0
     closed_late: int = 0
+    # Decision 766 group 4 (definition "qd766-4"): dossiers received in the period with files.
+    digitised_components: int = 0
+    digitised_reused: int = 0
+    digitised_national_store: int = 0
+    electronic_results: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Every column, in `COLUMNS` order, with the totals and rates (see DEFINITIONS)."""
@@ -190,7 +220,21 @@ class Row:
             "on_time_rate": on_time,
             "resolved_on_time_rate": _ratio(early_or_on_time, resolved),
             "satisfaction_rate": _ratio(liked, rated), "satisfaction_index": index,
-            "resolved_without_result": self.closed_on_time + self.closed_late}
+            "resolved_without_result": self.closed_on_time + self.closed_late,
+            **self._group_4()}
+
+    def _group_4(self) -> dict[str, Any]:
+        """Decision 766 group 4 counts and rates (DEFINITIONS "qd766-4")."""
+        in_period = self.received_online + self.received_direct_postal
+        return {
+            "electronic_results": self.electronic_results,
+            "digitised_components": self.digitised_components,
+            "digitised_reused": self.digitised_reused,
+            "digitised_national_store": self.digitised_national_store,
+            "electronic_result_rate": _ratio(self.electronic_results, in_period),
+            "digitised_rate": _ratio(self.digitised_components, in_period),
+            "reuse_rate": _ratio(self.digitised_reused, in_period),
+            "national_store_rate": _ratio(self.digitised_national_store, in_period)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -277,6 +321,11 @@ _SUMS = {
     "complained_or_not_satisfied": "sum(c.unhappy) FILTER (WHERE c.bucket >= $4)",
     "closed_on_time": "sum(c.res_closed_on_time) FILTER (WHERE c.bucket >= $4)",
     "closed_late": "sum(c.res_closed_late) FILTER (WHERE c.bucket >= $4)",
+    # On the receipt date (reporting.FILE_FLAGS): received in the period.
+    "digitised_components": "sum(c.dig_components) FILTER (WHERE c.bucket >= $4)",
+    "digitised_reused": "sum(c.dig_reused) FILTER (WHERE c.bucket >= $4)",
+    "digitised_national_store": "sum(c.dig_national) FILTER (WHERE c.bucket >= $4)",
+    "electronic_results": "sum(c.dig_result) FILTER (WHERE c.bucket >= $4)",
 }
 assert tuple(_SUMS) == COUNTS == tuple(f.name for f in dataclasses.fields(Row))[2:]
 # The scopes a report reads: per unit, the dossiers it received plus the legs it held

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -14,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from motcua.eventstore.store import read_stream
-from tests.api.conftest import act, bearer, make_officer, receipt_body
+from tests.api.conftest import OTHER_UNIT, act, bearer, make_officer, project, receipt_body
 from tests.api.test_files import upload
 from tests.files.catalogs import digitise_first
 from tests.files.conftest import files_configured
@@ -115,3 +116,40 @@ async def test_an_upload_retried_with_its_key_is_stored_once(
     plain = [await send(data) for _ in range(2)]
     assert [r.status_code for r in plain] == [201, 201]
     assert plain[0].json()["id"] != plain[1].json()["id"]
+
+
+async def test_files_reach_the_decision_766_group_4_figures(
+        files_app: FastAPI, http: httpx.AsyncClient, dev_token: str,
+        pool: asyncpg.Pool) -> None:
+    """A dossier received today with a scanned component, a component from the national data
+    store and a reused one adds 1 to each of its unit's group 4 counts (definition qd766-4),
+    once per dossier however many files it has."""
+    async def figures() -> dict[str, Any]:
+        await project(pool)
+        day = files_app.state.resources.calendar.local(datetime.now(UTC)).date().isoformat()
+        report = await http.get("/v1/reports/sla", params={
+            "from": day, "to": day, "unit": OTHER_UNIT}, headers=bearer(dev_token))
+        assert report.status_code == 200, report.text
+        totals: dict[str, Any] = report.json()["totals"]
+        return totals
+
+    earlier = (await http.post("/v1/dossiers", json=receipt_body(unit_code=OTHER_UNIT),
+                               headers=bearer(dev_token))).json()["code"]
+    source = (await upload(http, dev_token, earlier, pdf(1), name="Căn cước")).json()
+    before = await figures()
+    code = (await http.post("/v1/dossiers", json=receipt_body(unit_code=OTHER_UNIT),
+                            headers=bearer(dev_token))).json()["code"]
+    for fields in ({"name": "Tờ khai"}, {"name": "Tờ khai bản 2"},
+                   {"name": "Giấy khai sinh", "from_national_store": "true"}):
+        assert (await upload(http, dev_token, code, pdf(1), **fields)).status_code == 201
+    reused = await http.post(f"/v1/dossiers/{code}/files/reuse", headers=bearer(dev_token),
+                             json={"from_code": earlier, "file_id": source["id"]})
+    assert reused.status_code == 201, reused.text
+    after = await figures()
+    assert after["received_direct_postal"] == before["received_direct_postal"] + 1
+    for count in ("digitised_components", "digitised_national_store", "digitised_reused"):
+        assert after[count] == before[count] + 1, count
+    assert after["electronic_results"] == before["electronic_results"]
+    assert after["digitised_rate"] == round(
+        after["digitised_components"] / (after["received_online"]
+                                         + after["received_direct_postal"]), 6)

@@ -61,6 +61,16 @@ class SlaRow(BaseModel):
     resolved_on_time_rate: float | None
     satisfaction_rate: float | None
     satisfaction_index: float | None
+    # Decision 766 group 4 (issue 26; definition "qd766-4"): dossiers received in the period.
+    electronic_results: int = Field(description="With a signed electronic result (4.1)")
+    digitised_components: int = Field(description="With a component on file (4.2)")
+    digitised_reused: int = Field(description="With a component reused (4.3)")
+    digitised_national_store: int = Field(
+        description="With a component from the national data store (4.4)")
+    electronic_result_rate: float | None = Field(description="Decision 766 index 4.1, 0..1")
+    digitised_rate: float | None = Field(description="Decision 766 index 4.2 part (1), 0..1")
+    reuse_rate: float | None = Field(description="Decision 766 index 4.3, 0..1")
+    national_store_rate: float | None = Field(description="Decision 766 index 4.4, 0..1")
 
 
 class Period(BaseModel):
