@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import date, datetime, tzinfo
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 import asyncpg
 
@@ -151,9 +151,22 @@ def advance(prev: Fact | None, a: Applied, tz: tzinfo) -> Fact | None:
         overdue_from=overdue_from(a.before, received_day, late_flag, tz))
 
 
-def _file_flags(prev: Fact | None, event: ev.Event) -> dict[str, bool]:
+class FileFlags(TypedDict):
+    """The file flags of a `Fact` (`FILE_FLAGS`), as keyword arguments."""
+
+    has_component_file: bool
+    has_reused_file: bool
+    has_national_store_file: bool
+    has_result_file: bool
+
+
+def _file_flags(prev: Fact | None, event: ev.Event) -> FileFlags:
     """The fact's file flags after `event` (once set, kept)."""
-    flags = {f: bool(getattr(prev, f, False)) for f in FILE_FLAGS}
+    flags = FileFlags(
+        has_component_file=prev is not None and prev.has_component_file,
+        has_reused_file=prev is not None and prev.has_reused_file,
+        has_national_store_file=prev is not None and prev.has_national_store_file,
+        has_result_file=prev is not None and prev.has_result_file)
     if isinstance(event, ev.FileAttached):
         if event.purpose == "result":
             flags["has_result_file"] = True
