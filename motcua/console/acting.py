@@ -95,12 +95,17 @@ def _invalid(err: ValidationError) -> ActionFailed:
     return ActionFailed("Thông tin nhập chưa hợp lệ: " + "; ".join(parts), fields)
 
 
+def form_key(form: FormData) -> str | None:
+    """The form's one-time id as the Idempotency-Key (a double click acts once), or None."""
+    key = text(form, FORM_ID)
+    return f"console:{key}" if _FORM_ID.match(key) else None
+
+
 def _caller(current: Session, form: FormData) -> dossiers.Caller:
     """The service's caller: the user, the request's correlation id, and the form id as the
     idempotency key."""
-    key = text(form, FORM_ID)
     return dossiers.Caller(current.user.principal, correlation.current() or "none",
-                           f"console:{key}" if _FORM_ID.match(key) else None)
+                           form_key(form))
 
 
 def _dossier(answer: Answer, action: str | None = None) -> dict[str, Any]:

@@ -4,7 +4,7 @@ page (the code and secret posted, never in a URL). The work is `motcua.files.ser
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -14,13 +14,15 @@ from starlette.datastructures import UploadFile
 from motcua.access.tokens import Role
 from motcua.access.users import Session
 from motcua.console import lookup
+from motcua.console.acting import form_key
 from motcua.console.dossier import dossier_events
 from motcua.console.web import ConsoleError, checked_form, resources, staff, text
 from motcua.dossiers import CommandRejected
 from motcua.files import content
 from motcua.files.service import Erased, FileError, Files, Upload
 from motcua.problems import Problem
-from motcua.services.files import file_response, files_for
+from motcua.services import idempotency
+from motcua.services.files import file_response, files_for, upload_once
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Session, Depends(staff)]
@@ -54,15 +56,34 @@ async def scan(request: Request, code: str, current: Staff) -> Response:
     name = text(form, "name")
     if not name or pages < 1:
         raise ConsoleError(422, "Vui lòng nhập tên giấy tờ và số trang.")
+    res = resources(request)
+    client = res.temporal()
+
+    async def store(file_id: str | None) -> dict[str, Any]:
+        recorded = await service.add(client, Upload(
+            code=code, name=name, kind=kind, pages=pages, actor=current.user.username), data,
+            file_id=file_id)
+        return {"id": recorded.file_id}
+
+    # The form's one-time id is the Idempotency-Key, as for the console's actions: a double
+    # click stores the scan once (`motcua.services.files.upload_once`).
+    key, pool = form_key(form), res.db()
     try:
-        await service.add(resources(request).temporal(), Upload(
-            code=code, name=name, kind=kind, pages=pages, actor=current.user.username), data)
-    except content.ContentRefused as err:
-        raise ConsoleError(415 if err.unsupported else 422,
-                           f"Tệp không được nhận: {err.reason}") from err
-    except (FileError, CommandRejected) as err:
+        await upload_once(pool, res.keyring, principal=current.user.username, key=key,
+                          code=code, fields={"name": name, "kind": kind, "pages": pages,
+                                             "from_national_store": False},
+                          data=data, store=store)
+    except (content.ContentRefused, FileError, CommandRejected) as err:
+        if key is not None:  # refused: nothing stored, the form may be sent again corrected
+            await idempotency.release(pool, principal=current.user.username, key=key)
+        if isinstance(err, content.ContentRefused):
+            raise ConsoleError(415 if err.unsupported else 422,
+                               f"Tệp không được nhận: {err.reason}") from err
         raise ConsoleError(410 if isinstance(err, Erased) else 409,
                            f"Tệp không được nhận: {err}") from err
+    except Problem as problem:  # the same form sent with another file, or still running
+        raise ConsoleError(problem.kind.status, "Biểu mẫu này đã được gửi với tệp khác; hãy "
+                           "tải lại trang và quét lại.") from problem
     return RedirectResponse(f"/ho-so/{quote(code)}?xong=tep", status_code=303)
 
 
