@@ -222,8 +222,11 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
     # off the page until they are, and says which are missing (the service refuses the same).
     unscanned = (digitisation.missing(events) if "assign" in actions
                  and digitisation.required(res.catalog, d.procedure_code) else [])
+    next_step = _next_step(d, users, shown)
     if unscanned:
         actions.remove("assign")
+        next_step = "Số hóa giấy tờ còn thiếu — Bộ phận một cửa" + (
+            f"; sau đó {next_step}" if next_step else "")
     leads = current.user.roles & SENDERS.get(cmd.ExtendDeadline, frozenset())
 
     def who(username: str | None) -> str:
@@ -242,7 +245,7 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
                 backdated=_backdated(events, private),
                 actions=[a for a in actions if a not in IRREVERSIBLE],
                 irreversible=[a for a in actions if a in IRREVERSIBLE], labels=ACTION_LABELS,
-                contacts=contacts, next_step=_next_step(d, users, shown),
+                contacts=contacts, next_step=next_step,
                 # After the one extension the law allows, say so instead of hiding the form.
                 extended_once=bool(leads) and d.extended and not d.ended(now())
                 and d.state in ALLOWED[cmd.ExtendDeadline],

@@ -57,6 +57,8 @@ async def test_assign_waits_for_every_paper_scanned(
     async with digitise_first(pool) as procedure:
         code = (await _receive_when_known(http, dev_token, procedure,
                                           ["Tờ khai", "Giấy khai sinh"]))["code"]
+        shown = await http.get(f"/v1/procedures/{procedure}", headers=bearer(dev_token))
+        assert shown.status_code == 200 and shown.json()["digitise_before_assign"] is True
         refused = await act(http, dev_token, code, "assign", {"officer": officer})
         assert refused.status_code == 409, refused.text
         problem = refused.json()

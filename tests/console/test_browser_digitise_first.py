@@ -58,6 +58,8 @@ async def test_assign_is_held_until_the_papers_are_scanned(
             assert PAPERS[1] in said and PAPERS[0] not in said
             assert "Nghị định 118/2025/NĐ-CP" in said
             assert await page.locator(f"form[action='/ho-so/{code}/assign']").count() == 0
+            assert "Số hóa giấy tờ còn thiếu" in await page.locator(
+                "[data-testid=next-step]").inner_text()
             await note.scroll_into_view_if_needed()
             await shot(page, "26-so-hoa-truoc-phan-cong", full_page=False)
 

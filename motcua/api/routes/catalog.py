@@ -63,6 +63,10 @@ class ProcedureView(BaseModel):
                                          "none published (one assignee, one due time).")
     steps_version: str | None = Field(default=None, description="The text that approved the "
                                       "steps.")
+    digitise_before_assign: bool = Field(
+        default=False, description="Every paper listed on a dossier must be scanned before it "
+        "is assigned (issue 26; Decree 118/2025 art. 17(1)(c)); assign answers 409 "
+        "`digitisation-required` naming the missing ones.")
 
 
 class UnitView(BaseModel):
@@ -106,7 +110,8 @@ def _procedure(p: Procedure) -> ProcedureView:
         source=p.source, field=p.field, reduced_source=p.reduced_source,
         replaced_by=p.replaced_by,
         steps=None if p.steps is None else [_step(s) for s in p.steps.steps],
-        steps_version=None if p.steps is None else p.steps.version)
+        steps_version=None if p.steps is None else p.steps.version,
+        digitise_before_assign=p.digitise_before_assign)
 
 
 def _unit(u: Unit) -> UnitView:
