@@ -113,7 +113,7 @@ def test_decompose_covers_each_day_once() -> None:
 
 
 Fact = tuple[str, str, str, str, date, date | None, str | None, date, None, date | None,
-             str | None]
+             str | None, None, bool, bool, bool, bool]
 END_2019 = date(2019, 12, 31)
 
 
@@ -131,7 +131,9 @@ def synthetic(n: int) -> list[Fact]:
         rated = resolved + timedelta(days=1) if resolved and i % 3 == 0 else None
         out.append((f"{unit}-{received:%y%m%d}-{i:06d}", unit, proc, list(Channel)[i % 3].value,
                     received, resolved, verdict, due, None, rated, "satisfied" if rated else None,
-                    None))  # unhappy_day (Decision 766 item 5.4)
+                    None,  # unhappy_day (Decision 766 item 5.4)
+                    # Files (Decision 766 group 4): component, reused, national store, result
+                    i % 2 == 0, i % 10 == 0, False, resolved is not None and i % 4 == 0))
     return out
 
 
@@ -170,3 +172,7 @@ async def test_province_year_is_fast_over_100k_bulk_loaded_dossiers(pool: asyncp
             1 for f in mine if f[6] == "late" and f[5] is not None and f[5] <= END_2019)
         assert rows[unit]["in_progress_overdue"] == sum(
             1 for f in mine if f[7] <= END_2019 and (f[5] is None or f[5] > END_2019))
+        # Group 4 on the receipt date, through `recount` (every fact received in 2019).
+        assert rows[unit]["digitised_components"] == sum(1 for f in mine if f[12])
+        assert rows[unit]["digitised_reused"] == sum(1 for f in mine if f[13])
+        assert rows[unit]["electronic_results"] == sum(1 for f in mine if f[15])
