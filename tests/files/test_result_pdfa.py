@@ -51,7 +51,10 @@ def fonts(data: bytes) -> list[DictionaryObject]:
 
 def check_pdfa(data: bytes) -> None:
     assert pdfa_identification(data) == ("2", "U")
-    root = PdfReader(io.BytesIO(data)).trailer["/Root"]
+    assert data.startswith(b"%PDF-1.7")  # PDF/A-2 is based on PDF 1.7
+    trailer = PdfReader(io.BytesIO(data)).trailer
+    assert len(trailer["/ID"]) == 2  # PDF/A asks for the file identifier in the trailer
+    root = trailer["/Root"]
     (intent,) = [i.get_object() for i in root["/OutputIntents"]]
     assert intent["/S"] == "/GTS_PDFA1" and "/DestOutputProfile" in intent
     assert "sRGB" in str(intent["/OutputConditionIdentifier"])
