@@ -125,6 +125,7 @@ def test_unknown_codes_raise_clear_key_errors() -> None:
     (_row(reduced_is_estimate="true"), "estimates are no longer accepted"),
     (_row(replaced_by='"1.001193"'), "needs retired_source"),
     (_row(code='"1.001193"'), "row 2 (code 1.001193): duplicate code"),
+    (_row(digitise_before_assign='"yes"'), "digitise_before_assign must be true or false"),
 ])
 def test_bad_rows_are_named(tmp_path: Path, row: str, message: str) -> None:
     """A bad procedure row stops the load with an error naming file, row and code."""
@@ -176,3 +177,11 @@ def test_catalog_types_check_their_invariants() -> None:
     with pytest.raises(ValueError, match="keyed"):
         Catalog(version="v", procedures={"1.000001": load_catalog().procedure("1.001193")},
                 units={})
+
+
+def test_digitisation_flag_in_the_yaml_catalog(tmp_path: Path) -> None:
+    """`digitise_before_assign: true` (issue 26) loads; absent is false."""
+    path = _procedures(tmp_path, GOOD_ROW, _row(digitise_before_assign="true"))
+    catalog = load_catalog(procedures_path=path)
+    assert catalog.procedure("1.004837").digitise_before_assign
+    assert not catalog.procedure("1.001193").digitise_before_assign
