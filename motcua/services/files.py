@@ -25,9 +25,9 @@ UPLOAD = "upload-file"
 # File ids derived from an Idempotency-Key (uuid5 in a namespace of our own).
 _FILE_IDS = uuid.UUID("5b0d6f2e-26a1-4c1e-9b7e-6d6f74637561")
 # Refusals of an upload that changed nothing besides those `idempotency` already releases
-# (404, 409, 422): erased dossier, too large, not a PDF/JPEG/PNG. The key is released so the
-# client may send a corrected file under it.
-_RELEASED = frozenset({410, 413, 415})
+# (404, 409, 422): not the assignee, erased dossier, too large, not a PDF/JPEG/PNG. The key is
+# released so the client may send a corrected file under it.
+_RELEASED = frozenset({403, 410, 413, 415})
 
 
 async def files_for(state: Any, pool: asyncpg.Pool) -> Files:

@@ -118,6 +118,12 @@ async def test_an_upload_retried_with_its_key_is_stored_once(
     plain = [await send(data) for _ in range(2)]
     assert [r.status_code for r in plain] == [201, 201]
     assert plain[0].json()["id"] != plain[1].json()["id"]
+    # A retry after the dossier moved on still gets its first answer; a new upload does not.
+    assert (await act(http, dev_token, code, "refuse", {"reason": "Sai thẩm quyền"})
+            ).status_code == 200
+    late = await send(data, **key)
+    assert late.status_code == 201 and late.json() == first.json()
+    assert (await send(data, **{"Idempotency-Key": f"scan-{code}-3"})).status_code == 409
 
 
 async def test_files_reach_the_decision_766_group_4_figures(

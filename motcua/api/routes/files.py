@@ -192,14 +192,16 @@ async def upload_file(
 
     `Idempotency-Key` as on every POST: a retry with the same key, the same form fields and
     the same bytes answers the first 201 again (`Idempotent-Replayed: true`) and stores
-    nothing; the same key with other bytes or fields is 422 `idempotency-key-reused`."""
-    await _dossier_for_write(pool, code, principal)
+    nothing, even if the dossier has moved on since; the same key with other bytes or fields
+    is 422 `idempotency-key-reused`."""
     data = await file.read(service.max_bytes + 1)
     upload = Upload(code=code, name=name.strip(), kind=kind, pages=pages, actor=principal.name,
                     from_national_store=from_national_store,
                     correlation_id=correlation_id(request))
 
     async def store(file_id: str | None) -> dict[str, Any]:
+        # Checked here, not before the key: a replay answers as the first request did.
+        await _dossier_for_write(pool, code, principal)
         try:
             recorded = await service.add(client, upload, data, rpc_timeout=RPC_TIMEOUT,
                                          bound=engine.bounded, file_id=file_id)
