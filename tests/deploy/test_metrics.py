@@ -266,7 +266,10 @@ async def test_refresh_sql_runs_against_the_real_read_model(pool: Any) -> None:
     SLA status comes from the due instants and the refresh's instant, not from the stored
     `sla_status` (issue 27 item 1), and the snapshot knows when it next changes."""
     _, mx = m.fresh_registry()
-    at = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    # Far past every other test's dossiers (the database is shared): their due instants are
+    # all behind `at`, so the next change is this test's own (a 2026 instant met other tests'
+    # due-soon instants on the day it was run).
+    at = datetime(2090, 12, 7, 10, 0, tzinfo=UTC)
     insert = """
         INSERT INTO dossiers (code, unit_code, procedure_code, state, status_code, sla_status,
                               channel, received_at, due_at, due_soon_at, judged_due_at,
