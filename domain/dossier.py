@@ -129,7 +129,7 @@ class Dossier:
     fees_paid: int = 0
     # Citizens' notices (issue 25): the channels chosen at intake (none: the citizen declined),
     # the deliveries recorded (`NoticeDelivered.delivery_id`, so each is recorded once) and
-    # when the apology's notice (kind `extension`) first reached a channel.
+    # when the apology's notice (kind `extension`) first reached a channel (earliest).
     notify_by: tuple[str, ...] = ()
     notices_delivered: tuple[str, ...] = ()
     apology_delivered_at: datetime | None = None
@@ -381,10 +381,13 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
         case ev.NotificationSent() | ev.NotificationFailed() | ev.FileAttached():
             return s
         case ev.NoticeDelivered():
-            apology = event.kind == "extension" and s.apology_delivered_at is None
+            # The apology reached the citizen at its earliest delivery on any channel.
+            first = s.apology_delivered_at
+            if event.kind == "extension" and (first is None or event.delivered_at < first):
+                first = event.delivered_at
             return dataclasses.replace(
                 s, notices_delivered=(*s.notices_delivered, event.delivery_id),
-                apology_delivered_at=event.delivered_at if apology else s.apology_delivered_at)
+                apology_delivered_at=first)
         case ev.StepsBegun() | ev.StepHandedOver() | ev.StepSentBack() | ev.StepDueSet() | \
                 ev.StepAlertRaised():
             return _walk(s, event)

@@ -32,6 +32,7 @@ from motcua.metrics import (
     DELIVERIES_FAILED,
     DELIVERY_BACKLOG,
     DELIVERY_OLDEST_PENDING,
+    NOTICE_EVENTS_OWED,
     NOTIFICATIONS,
     NOTIFICATIONS_UNDELIVERED,
 )
@@ -208,6 +209,8 @@ class Dispatcher:
             DELIVERIES_FAILED.labels(b.destination).set(b.failed)
             if b.destination == outbox.WEBHOOK:
                 NOTIFICATIONS_UNDELIVERED.set(b.oldest_pending_seconds)
+        _owed, oldest = await outbox.events_owed(conn)
+        NOTICE_EVENTS_OWED.set(oldest)
 
     def _swept(self, task: asyncio.Task[int]) -> None:
         if task.cancelled():
