@@ -25,7 +25,9 @@ from domain.envelope import EventEnvelope
 from motcua import dossiers
 from motcua.devstack.procs import free_port
 from motcua.eventstore import outbox
+from motcua.eventstore.projector import catch_up
 from motcua.eventstore.store import read_stream
+from motcua.metrics import OpenDossiersCollector
 from motcua.notify.channels import EmailAdapter, SmsAdapter
 from motcua.notify.dispatcher import Dispatcher, Policy
 from motcua.notify.notices import NoticeRouter
@@ -221,3 +223,45 @@ async def test_a_dispatcher_that_dies_before_the_event_loses_nothing_and_repeats
         assert time.monotonic() < deadline
     again = await read_stream(pool, d.code)
     assert [e.event_id for e in again] == [e.event_id for e in first]
+
+
+async def test_an_overdue_dossier_counts_without_apology_until_the_apology_reached_the_citizen(
+        client: Client, pool: asyncpg.Pool, receive: Receive, http: httpx.AsyncClient,
+        gateway: Served, smtp: tuple[Inbox, int]) -> None:
+    """The apology recorded in time but its notice not yet recorded delivered: the read model
+    says no apology and the overdue-without-apology gauge counts the dossier once overdue;
+    from the `NoticeDelivered` event on, it does not."""
+    d = await receive(**CHOSEN)
+    assert d.due_at is not None
+    await dossiers.act(client, d.code, "extend", cmd.ExtendDeadline(
+        reason="Cần xác minh thêm", new_due_at=d.due_at + timedelta(days=10)))
+    blind = _dispatcher(pool, http, gateway, smtp[1], recorder=None)
+    deadline = time.monotonic() + 60
+    while not await pool.fetchval(
+            "SELECT count(*) FROM deliveries WHERE stream = $1 AND kind = 'extension' AND "
+            "event_pending", d.code):
+        await blind.step()
+        await blind.drain()
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    overdue = d.due_at + timedelta(days=1)  # past the legal due time (an apology keeps it)
+    gauge = OpenDossiersCollector()
+
+    async def counted() -> tuple[bool, int]:
+        async with pool.acquire() as conn:
+            await catch_up(conn, count_metrics=False)
+        sent = await pool.fetchval("SELECT apology_sent FROM dossiers WHERE code = $1", d.code)
+        snap = await gauge.refresh(pool, now=overdue)
+        return bool(sent), snap.overdue_without_apology.get(d.unit_code, 0)
+
+    state = folded(await read_stream(pool, d.code))
+    assert state.extended and state.apology_in_time and not state.apology_reached_citizen
+    sent, before = await counted()
+    assert not sent and before >= 1
+    recorder = NoticeRecorder(pool, client)
+    while await pool.fetchval("SELECT count(*) FROM deliveries WHERE stream = $1 AND "
+                              "event_pending", d.code):
+        await recorder.sweep()
+        assert time.monotonic() < deadline
+    sent, after = await counted()
+    assert sent and after == before - 1
