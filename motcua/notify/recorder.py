@@ -23,6 +23,7 @@ kept coming back) is retried with capped backoff, the error kept on the row.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -73,6 +74,7 @@ class NoticeRecorder:
         # and delivers, while Temporal is still unreachable).
         self._client: Client | None = client if isinstance(client, Client) else None
         self._connect = None if isinstance(client, Client) else client
+        self._connect_after = 0.0  # monotonic time before which no new connection is tried
         self._batch = batch
         self._lease = lease_seconds
         self._initial = initial_backoff
@@ -94,10 +96,12 @@ class NoticeRecorder:
         return len(owed)
 
     async def _ready(self) -> Client | None:
-        if self._client is None and self._connect is not None:
+        if self._client is None and self._connect is not None \
+                and time.monotonic() >= self._connect_after:
             try:
                 self._client = await self._connect()
             except Exception as err:
+                self._connect_after = time.monotonic() + 5.0  # not on every poll
                 log.warning("notice.temporal_unavailable", error=str(err))
         return self._client
 

@@ -207,7 +207,19 @@ async def test_a_dispatcher_that_dies_before_the_event_loses_nothing_and_repeats
         assert time.monotonic() < deadline
         await asyncio.sleep(0.1)
     assert not _notices(await read_stream(pool, d.code))
-    recorder = NoticeRecorder(pool, client)
+
+    async def unreachable() -> Client:
+        raise ConnectionRefusedError("temporal down")
+
+    # Temporal unreachable (as `motcua dispatcher` starts before it): nothing taken, still owed.
+    assert await NoticeRecorder(pool, unreachable).sweep() == 0
+    assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE stream = $1 AND "
+                               "event_pending AND event_attempts = 0", d.code) == 2
+
+    async def reachable() -> Client:
+        return client
+
+    recorder = NoticeRecorder(pool, reachable)  # connected when first needed, as in process
     while await pool.fetchval("SELECT count(*) FROM deliveries WHERE stream = $1 AND "
                               "event_pending", d.code):
         await recorder.sweep()
