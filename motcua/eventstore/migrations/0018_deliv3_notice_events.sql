@@ -3,7 +3,6 @@
 -- outcome, in the same UPDATE (`outbox.record`), so a dispatcher that dies between the
 -- gateway's answer and the event leaves the row `event_pending` and the next sweep records
 -- it; the event is idempotent on the delivery's key, so a repeat stores nothing.
--- Rows delivered before this migration are not recorded retroactively (event_pending false).
 ALTER TABLE deliveries
     ADD COLUMN event_pending     boolean     NOT NULL DEFAULT false,
     ADD COLUMN event_next_at     timestamptz,
@@ -12,3 +11,11 @@ ALTER TABLE deliveries
     ADD COLUMN event_recorded_at timestamptz;
 
 CREATE INDEX deliveries_event_due ON deliveries (event_next_at) WHERE event_pending;
+
+-- Notices delivered before this migration, for dossiers still open: owed now, so that an
+-- apology delivered before the upgrade still counts for the overdue-without-apology alert
+-- (`Dossier.apology_reached_citizen`). Those of closed dossiers stay rows only (their record
+-- is settled and the backfill would be one Temporal call each for nothing).
+UPDATE deliveries SET event_pending = true, event_next_at = now()
+WHERE status = 'delivered' AND destination IN ('sms', 'zalo', 'email')
+  AND stream IN (SELECT code FROM dossiers WHERE closed_at IS NULL);
