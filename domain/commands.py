@@ -187,6 +187,19 @@ class RecordComplaint(Command):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class RecordNoticeDelivery(Command):
+    """The dispatcher reports a citizen's notice delivered (issue 25): recorded once per
+    `delivery_id`, in any state, also after the dossier's life has ended (its refusal or stop
+    notice is often delivered after its workflow has finished)."""
+
+    delivery_id: str
+    source_event_id: str
+    kind: str
+    channel: str  # sms, zalo, email
+    delivered_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class CorrectCalendar(Command):
     """Operator command: recompute the due time under the calendar the worker now holds."""
 

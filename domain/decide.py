@@ -55,6 +55,8 @@ ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
     cmd.SetDeadline: _OPEN_BEFORE_RESULT,
     cmd.RaiseAlert: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
     cmd.RecordNotification: tuple(DossierState),
+    # A notice delivered (issue 25): whenever it arrives, also once the dossier has ended.
+    cmd.RecordNoticeDelivery: tuple(DossierState),
     # A complaint may come at any time after receipt, also about a finished dossier.
     cmd.RecordComplaint: tuple(DossierState),
     cmd.RequireVerification: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
@@ -490,6 +492,24 @@ def _record_notification(s: Dossier, c: cmd.RecordNotification,
                                   attempts=c.attempts, error=c.error or "unknown")]
 
 
+# The channels a citizen may choose at intake (`notify_by`; motcua/notify/notices.py).
+NOTICE_CHANNELS = ("sms", "zalo", "email")
+
+
+def _record_notice(s: Dossier, c: cmd.RecordNoticeDelivery, now: datetime) -> list[ev.Event]:
+    """Exactly once per delivery: a delivery already recorded (the dispatcher retried after
+    a crash, or two dispatchers raced) stores nothing."""
+    if c.channel not in NOTICE_CHANNELS:
+        raise InvalidCommand(f"channel must be one of {', '.join(NOTICE_CHANNELS)}",
+                             field="channel")
+    if c.delivery_id in s.notices_delivered:
+        return []
+    return [ev.NoticeDelivered(
+        at=now, delivery_id=_text(c.delivery_id, "delivery_id"),
+        source_event_id=_text(c.source_event_id, "source_event_id"),
+        kind=_text(c.kind, "kind"), channel=c.channel, delivered_at=c.delivered_at)]
+
+
 _FILE_KINDS = ("original", "copy")
 _SHA256 = frozenset("0123456789abcdef")
 
@@ -560,6 +580,7 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Ev
     cmd.SetDeadline: _set_deadline,
     cmd.RaiseAlert: _raise_alert,
     cmd.RecordNotification: _record_notification,
+    cmd.RecordNoticeDelivery: _record_notice,
     cmd.AttachFile: _attach_file,
     cmd.HandOverStep: _hand_over,
     cmd.SendBackStep: _send_back,

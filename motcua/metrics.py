@@ -183,7 +183,8 @@ class OpenDossiersCollector(Collector):
             open_family.add_metric([unit, state, sla], n)
         overdue = GaugeMetricFamily(
             "motcua_dossiers_overdue_without_apology",
-            "Open dossiers past their due time for which no apology letter was sent, by unit.",
+            "Open dossiers past their due time whose citizen has no apology: none recorded, or "
+            "recorded but not yet delivered on a channel the citizen chose, by unit.",
             labels=["unit"],
         )
         for unit, n in sorted(snap.overdue_without_apology.items()):
@@ -209,6 +210,7 @@ class Metrics:
     delivery_backlog: Gauge
     delivery_oldest_pending: Gauge
     deliveries_failed: Gauge
+    notice_events_owed: Gauge
     dossier_turnaround: Histogram
     event_store_append: Histogram
     projection_lag: Gauge
@@ -316,6 +318,13 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
             ["destination"],
             registry=registry,
         ),
+        notice_events_owed=Gauge(
+            "motcua_notice_events_oldest_owed_seconds",
+            "Age of the oldest citizen's notice delivered whose NoticeDelivered event is not "
+            "yet on its dossier, in seconds (0 when none); set by the dispatcher. While owed, "
+            "an apology delivered does not yet count for overdue without apology.",
+            registry=registry,
+        ),
         dossier_turnaround=Histogram(
             "motcua_dossier_turnaround_seconds",
             "Time from receipt to result returned, in seconds (wall clock, pauses included).",
@@ -370,6 +379,7 @@ DELIVERIES = METRICS.deliveries
 DELIVERY_BACKLOG = METRICS.delivery_backlog
 DELIVERY_OLDEST_PENDING = METRICS.delivery_oldest_pending
 DELIVERIES_FAILED = METRICS.deliveries_failed
+NOTICE_EVENTS_OWED = METRICS.notice_events_owed
 DOSSIER_TURNAROUND = METRICS.dossier_turnaround
 EVENT_STORE_APPEND = METRICS.event_store_append
 PROJECTION_LAG = METRICS.projection_lag

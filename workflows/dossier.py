@@ -100,6 +100,12 @@ FEE_PAYMENT = "fee-payment-v1"
 # memoised for the run, so the alert reads it without a marker. Histories from before it ask at
 # the first alert (tests/replay/histories/*.v6.json and older).
 OUTBOX_AT_START = "outbox-at-start-v1"
+# Patch: citizens' notices delivered become events of the dossier (issue 25 item 2): the
+# dispatcher's `record_notice` update, after the gateway accepted a notice, appends
+# `NoticeDelivered` through the same local-activity append as every other event, so the
+# workflow keeps choosing every position of its stream. A new handler only (no recorded path
+# changes); the marker dates the histories that use it (tests/replay/histories/notices.v7.json).
+NOTICE_EVENTS = "notice-delivered-v1"
 # Appends wait for PostgreSQL as long as it takes: an event must never be dropped.
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=10))
@@ -524,4 +530,15 @@ class DossierWorkflow:
 
     @record_fee.validator
     def _validate_record_fee(self, command: cmd.RecordFee) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_notice(self, command: cmd.RecordNoticeDelivery) -> Acted:
+        """A citizen's notice was delivered (sent by the dispatcher, never over HTTP): one
+        `NoticeDelivered`, or nothing when this delivery is already recorded."""
+        workflow.patched(NOTICE_EVENTS)
+        return await self._update(command)
+
+    @record_notice.validator
+    def _validate_record_notice(self, command: cmd.RecordNoticeDelivery) -> None:
         self._validate(command)

@@ -196,13 +196,17 @@ async def record(pool: asyncpg.Pool, claimed: Claimed, outcome: str, *,
     status = {"delivered": "delivered", "disabled": "disabled", "failed": "failed",
               "retried": "pending"}[outcome]
     async with pool.acquire() as conn, conn.transaction():
+        # A notice delivered owes its `NoticeDelivered` event (motcua/notify/recorder.py):
+        # the obligation is set in this same UPDATE, so no crash can separate the two.
         await conn.execute(
             "UPDATE deliveries SET status = $3, last_status = $4, last_error = $5, "
             "next_attempt_at = CASE WHEN $3 = 'pending' "
             "    THEN now() + make_interval(secs => $6) ELSE next_attempt_at END, "
-            "finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END "
+            "finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END, "
+            "event_pending = ($3 = 'delivered' AND destination = ANY($7)), "
+            "event_next_at = CASE WHEN $3 = 'delivered' THEN now() END "
             "WHERE id = $1 AND attempts = $2 AND status = 'pending'",
-            claimed.id, claimed.attempt, status, status_code, error, retry_in)
+            claimed.id, claimed.attempt, status, status_code, error, retry_in, list(NOTICES))
         await conn.execute(
             "INSERT INTO delivery_attempts (delivery_id, attempt, outcome, status_code, "
             "error, started_at) VALUES ($1, $2, $3, $4, $5, $6) "
@@ -265,6 +269,17 @@ class Delivery:
     last_error: str | None
     finished_at: datetime | None
     destination: str = WEBHOOK
+    part: str = ""
+
+    @property
+    def key(self) -> str:
+        """The delivery's key, `NoticeDelivered.delivery_id` of its event."""
+        return delivery_key(self.alert_event_id, self.destination, self.part)
+
+
+def delivery_key(event_id: str, destination: str, part: str) -> str:
+    """One delivery's stable key: its row's natural key `(event_id, destination, part)`."""
+    return f"{event_id}:{destination}:{part}"
 
 
 async def deliveries(conn: Conn | asyncpg.Pool, stream: str,
@@ -273,7 +288,68 @@ async def deliveries(conn: Conn | asyncpg.Pool, stream: str,
     notices by default), in the order of the events they come from."""
     rows = await conn.fetch(
         "SELECT event_id::text AS id, position, kind, status, attempts, last_error, "
-        "finished_at, destination FROM deliveries WHERE stream = $1 "
+        "finished_at, destination, part FROM deliveries WHERE stream = $1 "
         "AND destination = ANY($2) ORDER BY position, id", stream, list(destinations))
     return [Delivery(r["id"], r["position"], r["kind"], r["status"], r["attempts"],
-                     r["last_error"], r["finished_at"], r["destination"]) for r in rows]
+                     r["last_error"], r["finished_at"], r["destination"], r["part"])
+            for r in rows]
+
+
+# -- The events of delivered notices (issue 25; motcua/notify/recorder.py) ------------------
+
+@dataclass(frozen=True)
+class OwedEvent:
+    """A delivered notice whose `NoticeDelivered` is not yet recorded, taken for one try."""
+
+    id: int
+    event_id: str
+    destination: str
+    part: str
+    stream: str
+    kind: str
+    delivered_at: datetime
+    attempt: int
+
+    @property
+    def key(self) -> str:
+        return delivery_key(self.event_id, self.destination, self.part)
+
+
+async def claim_events(conn: Conn | asyncpg.Pool, limit: int,
+                       lease_seconds: float) -> list[OwedEvent]:
+    """Take up to `limit` delivered notices whose event is owed and due, pushing each one
+    lease ahead (a recorder that dies mid-way leaves it due again then), oldest first."""
+    rows = await conn.fetch(
+        "UPDATE deliveries d SET event_attempts = d.event_attempts + 1, "
+        "event_next_at = now() + make_interval(secs => $2) "
+        "FROM (SELECT id FROM deliveries WHERE event_pending AND event_next_at <= now() "
+        "      ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) due "
+        "WHERE d.id = due.id "
+        "RETURNING d.id, d.event_id::text AS event_id, d.destination, d.part, d.stream, "
+        "d.kind, d.finished_at, d.event_attempts", limit, lease_seconds)
+    return sorted((OwedEvent(r["id"], r["event_id"], r["destination"], r["part"], r["stream"],
+                             r["kind"], r["finished_at"], r["event_attempts"]) for r in rows),
+                  key=lambda o: o.id)
+
+
+async def event_recorded(conn: Conn | asyncpg.Pool, owed: OwedEvent) -> None:
+    """The notice's event is stored (or was already): nothing more is owed."""
+    await conn.execute("UPDATE deliveries SET event_pending = false, event_error = NULL, "
+                       "event_recorded_at = now() WHERE id = $1", owed.id)
+
+
+async def event_failed(conn: Conn | asyncpg.Pool, owed: OwedEvent, error: str,
+                       retry_in: float) -> None:
+    """The event could not be recorded now: due again in `retry_in` seconds."""
+    await conn.execute("UPDATE deliveries SET event_error = $2, "
+                       "event_next_at = now() + make_interval(secs => $3) "
+                       "WHERE id = $1 AND event_pending", owed.id, error[:1000], retry_in)
+
+
+async def events_owed(conn: Conn | asyncpg.Pool) -> tuple[int, float]:
+    """How many delivered notices still owe their event, and the oldest one's age (s)."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(finished_at)), 0) "
+        "AS oldest FROM deliveries WHERE event_pending")
+    assert row is not None
+    return int(row["n"]), max(0.0, float(row["oldest"]))

@@ -56,6 +56,9 @@ class SlaView(BaseModel):
     apology_in_time: bool | None = Field(
         default=None, description="Whether the apology was sent by one working day before the "
         "due time; false: accepted, flagged late; null without one.")
+    apology_delivered_at: datetime | None = Field(
+        default=None, description="When the apology's notice first reached a channel the "
+        "citizen chose (its NoticeDelivered event); null before, or without a channel.")
     rule_name: str = Field(default="", description="The counting rule with its unit and "
                            "version, e.g. civil_code/working_days@v2.")
     rule_source: str = Field(default="", description="The legal texts the counting rule "
@@ -248,7 +251,12 @@ def timeline(events: list[EventEnvelope],
                              actor=e.metadata.get("actor"),
                              correlation_id=e.metadata.get("correlation_id"), data=e.payload)
                for e in events]
-    finished = [d for d in deliveries if d.finished_at is not None]
+    # A notice whose delivery is recorded as a `NoticeDelivered` event (issue 25) shows as
+    # that event, not twice; failed, skipped and not yet recorded ones show from the table.
+    recorded = {e.payload.get("delivery_id") for e in events
+                if e.event_type == "NoticeDelivered"}
+    finished = [d for d in deliveries if d.finished_at is not None and (
+        d.destination == "webhook" or d.key not in recorded)]
     if not finished:
         return entries
     entries += [_delivery_entry(d) for d in finished]
@@ -304,7 +312,8 @@ def dossier_view(d: Dossier, events: list[EventEnvelope],
                     catalog_version=d.catalog_version, rule=d.deadline_rule,
                     rule_name=d.counting_rule[0], rule_source=d.counting_rule[1],
                     legal_due_at=d.judged_due_at, appointment_at=d.appointment_at,
-                    apology_in_time=d.apology_in_time),
+                    apology_in_time=d.apology_in_time,
+                    apology_delivered_at=d.apology_delivered_at),
         timeliness=d.timeliness, satisfaction=d.satisfaction, outcome_reason=d.outcome_reason,
         version=d.version, timeline=timeline(events, deliveries),
         steps=step_views(d), current_step=d.current_step,

@@ -36,6 +36,9 @@ TAG = "v6"  # v1: before the `local-appends-v2` patch; v2: before `apology-legal
 # handler only (no recorded path changed): files.v5.json was recorded under it; so did
 # `unit-transfer-v1` and `fee-payment-v1` (transfer.v5.json, payment.v5.json). v5: before
 # `internal-steps-v1` (every receipt now asks for the procedure's steps).
+# v7: recorded under `outbox-at-start-v1` and `notice-delivered-v1` (only the scenario that
+# uses the latter so far; the others keep their v6 files).
+NOTICES_TAG = "v7"
 OLD_TAGS = ("v1", "v2")  # recorded before the `extension_alerts` scenario existed
 OLDER_FULL_TAGS = ("v3", "v4")  # recorded before the `online_intake` scenario existed
 BEFORE_STEPS_TAGS = ("v5",)  # recorded before the `steps` scenario existed
@@ -199,12 +202,42 @@ async def _payment(client: Client, skipper: TimeSkipper) -> str:
     return d.code
 
 
+async def _notices(client: Client, skipper: TimeSkipper) -> str:
+    # Issue 25 item 2 (patch `notice-delivered-v1`): the dispatcher reports the receipt's and
+    # the apology's notices delivered (one reported twice: recorded once), then the end.
+    d = await dossiers.receive(client, receipt(notify_by=("sms",), applicant_phone="0912345678"),
+                               task_queue=TASK_QUEUE)
+    assert d.due_at is not None and d.received_at is not None
+
+    def delivered(kind: str) -> cmd.RecordNoticeDelivery:
+        source = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{d.code}/{kind}"))
+        return cmd.RecordNoticeDelivery(delivery_id=f"{source}:sms:{kind}",
+                                        source_event_id=source, kind=kind, channel="sms",
+                                        delivered_at=d.received_at, actor="dispatcher")
+
+    for action, command in [
+            ("record-notice", delivered("receipt")),
+            ("assign", cmd.AssignOfficer(officer="o-1")),
+            ("start", cmd.StartProcessing()),
+            ("extend", cmd.ExtendDeadline(reason="xác minh",
+                                          new_due_at=d.due_at + timedelta(days=5))),
+            ("record-notice", delivered("extension")),
+            ("record-notice", delivered("extension")),
+            ("complete", cmd.CompleteProcessing(summary="xong")),
+            ("return", cmd.ReturnResult()),
+            ("rate", cmd.RateService(satisfaction=Satisfaction.SATISFIED))]:
+        await dossiers.act(client, d.code, action, command)
+    await client.get_workflow_handle(d.code).result()
+    return d.code
+
+
 OLD_SCENARIOS = {"happy_path": _happy, "supplement_extension_refusal": _supplement_and_extension,
                  "alerts_then_withdrawal": _alerts}
 BEFORE_ONLINE_SCENARIOS = {**OLD_SCENARIOS, "extension_alerts": _extension_alerts}
 BEFORE_STEPS_SCENARIOS = {**BEFORE_ONLINE_SCENARIOS, "online_intake": _online_intake,
                           "files": _files, "transfer": _transfer, "payment": _payment}
-SCENARIOS = {**BEFORE_STEPS_SCENARIOS, "steps": _steps}
+BEFORE_NOTICES_SCENARIOS = {**BEFORE_STEPS_SCENARIOS, "steps": _steps}
+SCENARIOS = {**BEFORE_NOTICES_SCENARIOS, "notices": _notices}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -216,7 +249,8 @@ async def test_current_code_replays_a_fresh_history(client: Client, worker: None
     history = await client.get_workflow_handle(code).fetch_history()
     await Replayer(workflows=[DossierWorkflow]).replay_workflow(history)
     if os.environ.get("MOTCUA_RECORD_HISTORIES"):
-        await asyncio.to_thread((HISTORIES / f"{name}.{TAG}.json").write_text,
+        tag = NOTICES_TAG if name == "notices" else TAG
+        await asyncio.to_thread((HISTORIES / f"{name}.{tag}.json").write_text,
                                 history.to_json(), encoding="utf-8")
 
 
@@ -234,7 +268,10 @@ def test_histories_are_recorded() -> None:
         assert {f"{name}.{tag}" for name in BEFORE_ONLINE_SCENARIOS} <= recorded
     for tag in BEFORE_STEPS_TAGS:
         assert {f"{name}.{tag}" for name in BEFORE_STEPS_SCENARIOS} <= recorded
-    assert {f"{name}.{TAG}" for name in SCENARIOS} <= recorded
+    assert {f"{name}.{TAG}" for name in BEFORE_NOTICES_SCENARIOS} <= recorded
+    # `notice-delivered-v1` added a handler only (no recorded path changed): notices.v7.json
+    # was recorded under it, beside the v6 histories of the other scenarios.
+    assert "notices.v7" in recorded
 
 
 @pytest.mark.parametrize("sandbox", ["strict", "shared", "off"])
