@@ -35,7 +35,9 @@ TAG = "v6"  # v1: before the `local-appends-v2` patch; v2: before `apology-legal
 # v3: before `notify-outbox-v1`; v4: before `online-intake-v1`. `dossier-files-v1` added a
 # handler only (no recorded path changed): files.v5.json was recorded under it; so did
 # `unit-transfer-v1` and `fee-payment-v1` (transfer.v5.json, payment.v5.json). v5: before
-# `internal-steps-v1` (every receipt now asks for the procedure's steps).
+# `internal-steps-v1` (every receipt now asks for the procedure's steps). `step-transfer-v1`
+# changed the hand-over and the send-back only for steps of another unit, which no earlier
+# history has: steps_transfer.v6.json was recorded under it.
 OLD_TAGS = ("v1", "v2")  # recorded before the `extension_alerts` scenario existed
 OLDER_FULL_TAGS = ("v3", "v4")  # recorded before the `online_intake` scenario existed
 BEFORE_STEPS_TAGS = ("v5",)  # recorded before the `steps` scenario existed
@@ -199,12 +201,32 @@ async def _payment(client: Client, skipper: TimeSkipper) -> str:
     return d.code
 
 
+async def _steps_transfer(client: Client, skipper: TimeSkipper) -> str:
+    # Issue 22 item 3 (patch `step-transfer-v1`): Nghệ An 3854's 2.002755, whose steps 7-15
+    # are the provincial department's: the hand-over into step 7 transfers the dossier, a
+    # send-back into step 6 brings it back, the hand-over again, then the department returns
+    # it as unfit.
+    d = await dossiers.receive(client, receipt(procedure_code="2.002755"),
+                               task_queue=TASK_QUEUE)
+    steps = [("hand-over", cmd.HandOverStep(actor="leader-1"))] * 6
+    for action, command in [
+            *steps,
+            ("hand-over", cmd.HandOverStep(receiver="ld-so", actor="clerk-so")),
+            ("send-back", cmd.SendBackStep(reason="chưa đóng dấu", to_step=5, actor="ld-so")),
+            ("hand-over", cmd.HandOverStep(actor="clerk-1")),
+            ("return-transfer", cmd.ReturnTransfer(reason="thiếu xác nhận")),
+            ("withdraw", cmd.WithdrawDossier(reason="công dân rút"))]:
+        await dossiers.act(client, d.code, action, command)
+    await client.get_workflow_handle(d.code).result()
+    return d.code
+
+
 OLD_SCENARIOS = {"happy_path": _happy, "supplement_extension_refusal": _supplement_and_extension,
                  "alerts_then_withdrawal": _alerts}
 BEFORE_ONLINE_SCENARIOS = {**OLD_SCENARIOS, "extension_alerts": _extension_alerts}
 BEFORE_STEPS_SCENARIOS = {**BEFORE_ONLINE_SCENARIOS, "online_intake": _online_intake,
                           "files": _files, "transfer": _transfer, "payment": _payment}
-SCENARIOS = {**BEFORE_STEPS_SCENARIOS, "steps": _steps}
+SCENARIOS = {**BEFORE_STEPS_SCENARIOS, "steps": _steps, "steps_transfer": _steps_transfer}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
