@@ -71,6 +71,12 @@ async def test_steps_hand_the_dossier_to_the_department_and_back(
     assert (await _get(http, third, code)).status_code == 404
     assert (await act(http, home_leader, code, "hand-over", {})).status_code == 403
     assert (await act(http, third, code, "hand-over", {})).status_code == 404
+    # A transfer by command is a leader's of the holding unit: not its clerk (role), not the
+    # receiving unit's leader (another unit holds it), not a third unit's (404).
+    onward = {"unit_code": THIRD_UNIT, "reason": "liên thông tiếp"}
+    assert (await act(http, dept_clerk, code, "transfer", onward)).status_code == 403
+    assert (await act(http, home_leader, code, "transfer", onward)).status_code == 403
+    assert (await act(http, third, code, "transfer", onward)).status_code == 404
 
     # The receiver of a hand-over: step 8 is the department leader's ("Phân công ...").
     commune_leader = await make_officer(pool, unit=UNIT, roles=("leader",))
