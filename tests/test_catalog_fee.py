@@ -109,3 +109,34 @@ def test_the_intake_picker_labels_the_fee() -> None:
     assert fee_label(FEE) == f"Phí, lệ phí: 50.000 đồng ({FEE.source})"
     assert fee_label(Fee(amount=0, source="art. 11")) == "Phí, lệ phí: miễn (art. 11)"
     assert fee_label(None) == ""
+
+
+
+def test_the_intake_page_shows_the_fee_of_the_procedures_found_and_chosen() -> None:
+    """The clerk's form (`/tiep-nhan`) as rendered: the fee beside each procedure the search
+    finds and under the chosen one; nothing for a procedure without a fee."""
+    from types import SimpleNamespace
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+
+    from motcua.access.tokens import Role
+    from motcua.access.users import Session, User
+    from motcua.catalog.calendar import load_calendar
+    from motcua.console.intake import _form
+
+    app = Starlette()
+    app.state.resources = SimpleNamespace(catalog=_with_fee(FEE, "1.004222"),
+                                          calendar=load_calendar())
+    request = Request({"type": "http", "app": app, "method": "GET", "path": "/tiep-nhan",
+                       "headers": [], "query_string": b""})
+    clerk = Session(user=User(username="clerk-1", full_name="", roles=frozenset({Role.CLERK}),
+                              unit_code="000.21.39.H39"), csrf_token="t")
+    request.state.console_session = clerk
+    found = _form(request, clerk, values={"procedure_code": "1.004222"}, query="1.004222")
+    html = bytes(found.body).decode()
+    label = f"Phí, lệ phí: 50.000 đồng ({FEE.source})"
+    assert f'<span class="fee muted">{label}</span>' in html  # beside the match
+    assert f'<p class="fee" data-testid="fee">{label}</p>' in html  # under the chosen one
+    plain = _form(request, clerk, values={"procedure_code": PROCEDURE}, query=PROCEDURE)
+    assert "Phí, lệ phí:" not in bytes(plain.body).decode()
