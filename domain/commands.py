@@ -237,6 +237,13 @@ class HandOverStep(Command):
 
     receiver: str | None = None
     note: str | None = None
+    # A hand-over into a step of another unit (liên thông) hands the dossier to that unit
+    # (issue 22 item 3): set by the workflow under patch `step-transfer-v1`, never by a client.
+    transfer_by_steps: bool = False
+    # That transfer's instants, as for `TransferDossier`: the service fills them from the
+    # office calendar when the next step belongs to another unit (`domain.transfers`).
+    counted_from: datetime | None = None
+    return_by: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -290,6 +297,9 @@ class SendBackStep(Command):
 
     reason: str
     to_step: int | None = None  # 0-based; None: the step before the current one
+    # Back into a step of another unit: the dossier goes back to that unit (patch
+    # `step-transfer-v1`, set by the workflow, as on `HandOverStep`).
+    transfer_by_steps: bool = False
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RecordFee(Command):

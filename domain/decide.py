@@ -24,6 +24,7 @@ from domain.transfers import (
     decide_return_transfer,
     decide_transfer,
     result_sent_back,
+    transfer,
 )
 
 S = DossierState
@@ -326,9 +327,28 @@ def _hand_over(s: Dossier, c: cmd.HandOverStep, now: datetime) -> list[ev.Event]
     plan, run = _open_run(s)
     to = run.step + 1
     receiver = _text(c.receiver, "receiver") if c.receiver is not None else None
-    return [ev.StepHandedOver(at=now, from_step=run.step, to_step=to, giver=c.actor,
-                              receiver=receiver, unit_code=plan.steps[to].unit_code,
-                              note=c.note)]
+    events: list[ev.Event] = [ev.StepHandedOver(
+        at=now, from_step=run.step, to_step=to, giver=c.actor, receiver=receiver,
+        unit_code=plan.steps[to].unit_code, note=c.note)]
+    if c.transfer_by_steps:
+        events += _step_transfer(s, plan, to, now, why="chuyển bước",
+                                 counted_from=c.counted_from, return_by=c.return_by)
+    return events
+
+
+def _step_transfer(s: Dossier, plan: walk.StepPlan, step: int, now: datetime, *, why: str,
+                   counted_from: datetime | None = None,
+                   return_by: datetime | None = None) -> list[ev.Event]:
+    """A transfer made by the procedure's steps (issue 22 item 3): when the dossier moves into
+    a step another unit answers for, that unit holds it (its staff see and act on it, the
+    receiving unit keeps seeing it), as a leader's `TransferDossier` would; nothing when the
+    step's unit already holds it. The reason names the step."""
+    unit = walk.step_unit_code(plan, step, s.unit_code)
+    if unit == s.holding_unit_code:
+        return []
+    return transfer(s, unit, f"Bước {step + 1} ({plan.steps[step].name}): {why}", now,
+                    counted_from=counted_from if counted_from and counted_from > now else None,
+                    return_by=return_by)
 
 
 def _send_back(s: Dossier, c: cmd.SendBackStep, now: datetime) -> list[ev.Event]:
@@ -339,9 +359,13 @@ def _send_back(s: Dossier, c: cmd.SendBackStep, now: datetime) -> list[ev.Event]
     if not 0 <= target < run.step:
         raise InvalidCommand(f"a dossier at step {run.step + 1} can be sent back to an earlier "
                              f"step only, not to step {target + 1}", field="to_step")
-    return [ev.StepSentBack(at=now, from_step=run.step, to_step=target, by=c.actor,
-                            reason=_text(c.reason, "reason"),
-                            unit_code=plan.steps[target].unit_code)]
+    reason = _text(c.reason, "reason")
+    events: list[ev.Event] = [ev.StepSentBack(at=now, from_step=run.step, to_step=target,
+                                              by=c.actor, reason=reason,
+                                              unit_code=plan.steps[target].unit_code)]
+    if c.transfer_by_steps:
+        events += _step_transfer(s, plan, target, now, why=f"trả lại: {reason}")
+    return events
 
 
 def _begin_steps(s: Dossier, c: cmd.BeginSteps, now: datetime) -> list[ev.Event]:

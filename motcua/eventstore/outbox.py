@@ -39,16 +39,27 @@ NOTICES = ("sms", "zalo", "email")
 TIMELINE = (WEBHOOK, *NOTICES)
 BATCH = 500
 
+# A step's own alert (issue 22 item 2): always delivered from here. It exists only since
+# `internal-steps-v1`, after `notify-outbox-v1`, so no workflow ever notified one itself.
+STEP_ALERT = "StepAlertRaised"
+STEP_KINDS = {"due_soon": "step_due_soon", "overdue": "step_overdue"}
+
 # Every committed event after the checkpoint (so the checkpoint moves past the rest too), with
 # its dossier's unit and procedure (from the receipt, position 1) for the alerts the webhook
-# owns.
+# owns, and for a step alert the step's name (from the plan the dossier was received under).
 _FETCH = f"""
 SELECT e.tx_id::text AS tx_text, {store.COLUMNS}, r.alert, r.receipt ->> 'unit_code' AS unit_code,
-       r.receipt ->> 'procedure_code' AS procedure_code
+       r.receipt ->> 'procedure_code' AS procedure_code, r.step_name
 FROM events e
 LEFT JOIN LATERAL (
-    SELECT e.payload::text AS alert, receipt.payload AS receipt FROM events receipt
-    WHERE e.event_type = '{ALERT}' AND e.metadata ->> '{DELIVERY_KEY}' = '{OUTBOX}'
+    SELECT e.payload::text AS alert, receipt.payload AS receipt,
+           CASE WHEN e.event_type = '{STEP_ALERT}' THEN (
+               SELECT plan.payload -> 'steps' -> ((e.payload ->> 'step')::int) ->> 'name'
+               FROM events plan WHERE plan.stream = e.stream AND plan.event_type = 'StepsBegun'
+               LIMIT 1) END AS step_name
+    FROM events receipt
+    WHERE ((e.event_type = '{ALERT}' AND e.metadata ->> '{DELIVERY_KEY}' = '{OUTBOX}')
+           OR e.event_type = '{STEP_ALERT}')
       AND receipt.stream = e.stream AND receipt.position = 1) r ON true
 WHERE {projector.COMMITTED_AFTER}
 ORDER BY e.tx_id, e.global_position
@@ -82,12 +93,22 @@ Router = Callable[[Conn, Sequence[asyncpg.Record]], Awaitable[list[NewDelivery]]
 
 
 async def alerts_router(_conn: Conn, rows: Sequence[asyncpg.Record]) -> list[NewDelivery]:
-    """Deadline alerts marked for the outbox go to the webhook."""
+    """Deadline alerts marked for the outbox go to the webhook, for the dossier's receiving
+    unit; step alerts too, for the step's actor (`step_alert_body`)."""
     new = []
     for r in rows:
-        if r["alert"] is not None:
+        if r["alert"] is None:
+            continue
+        if r["event_type"] == STEP_ALERT:
+            body = step_alert_body(r)
+            actor = body["actor"]
+            assert isinstance(actor, dict)
+            new.append(NewDelivery(r, WEBHOOK, str(body["kind"]), body,
+                                   unit_code=str(actor["unit_code"])))
+        else:
             body = _body(r)
-            new.append(NewDelivery(r, WEBHOOK, str(body["kind"]), body, unit_code=r["unit_code"]))
+            new.append(NewDelivery(r, WEBHOOK, str(body["kind"]), body,
+                                   unit_code=r["unit_code"]))
     return new
 
 
@@ -128,6 +149,24 @@ def _body(row: asyncpg.Record) -> dict[str, object]:
             "unit_code": row["unit_code"], "procedure_code": row["procedure_code"],
             "alert_event_id": row["event_id"], "due_at": alert["due_at"],
             "raised_at": alert["at"], "deadline_version": alert["deadline_version"]}
+
+
+def step_alert_body(row: asyncpg.Record) -> dict[str, object]:
+    """The webhook body of a step alert (`StepAlertRaised`): kind `step_due_soon` or
+    `step_overdue`, and `actor`, whom it is for: the person the step was handed to when the
+    hand-over named one, else the step's role in the step's unit (for a step of another unit,
+    liên thông, that unit; else the receiving unit). `unit_code` stays the receiving unit, as
+    in a deadline alert; the delivery row's unit is the actor's (`alerts_router`). Whom to
+    tell is OUR READING: no rule names the addressee of a step's warning (legal-rules.md)."""
+    alert = json.loads(row["alert"])
+    receiving = row["unit_code"] or ""
+    return {"event_id": row["event_id"], "kind": STEP_KINDS[alert["kind"]],
+            "code": row["stream"], "unit_code": receiving,
+            "procedure_code": row["procedure_code"], "alert_event_id": row["event_id"],
+            "due_at": alert["due_at"], "raised_at": alert["at"], "step": alert["step"],
+            "step_name": row["step_name"] or "",
+            "actor": {"unit_code": alert.get("unit_code") or receiving,
+                      "role": alert["role"], "person": alert.get("receiver")}}
 
 
 async def ingest(conn: Conn, routers: Sequence[Router] = (alerts_router,)) -> int:

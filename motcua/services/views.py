@@ -123,6 +123,10 @@ class DossierView(BaseModel):
     holding_unit_code: str = Field(
         examples=["000.21.39.H39"], description="The unit that holds the dossier now: the "
         "receiving unit unless it was transferred (`POST /v1/dossiers/{code}/transfer`).")
+    transfer_return_by: datetime | None = Field(
+        default=None, description="While another unit holds the dossier: the last moment it "
+        "may return it as unfit (02 working days; Đồng Tháp 138/2025/QĐ-UBND art. 3(4)(a)). "
+        "A later return is accepted and recorded as late.")
     channel: Channel
     applicant_name: str = Field(examples=["Nguyễn Văn An"])
     received_at: datetime | None = Field(description="The receipt (for an online submission: "
@@ -302,7 +306,8 @@ def dossier_view(d: Dossier, events: list[EventEnvelope],
     return DossierView(
         code=d.code, state=d.state, status_code=d.state.status_code,
         procedure_code=d.procedure_code, unit_code=d.unit_code,
-        holding_unit_code=d.holding_unit_code, channel=d.channel,
+        holding_unit_code=d.holding_unit_code, transfer_return_by=d.transfer_return_by,
+        channel=d.channel,
         applicant_name=d.applicant_name, received_at=d.received_at, due_at=d.due_at,
         assignee=d.assignee, submitted_at=d.submitted_at, counted_from=d.counted_from,
         sla=SlaView(status=d.sla_status(now), due_at=d.due_at, due_soon_at=d.due_soon_at,

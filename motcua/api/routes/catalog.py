@@ -41,6 +41,14 @@ class StepView(BaseModel):
     source: str = Field(description="The decision, annex and step it was read from.")
 
 
+class FeeView(BaseModel):
+    """A procedure's fee (phí, lệ phí) as its legal text sets it."""
+
+    amount: int = Field(description="In VND (no minor unit); 0: the text exempts it.",
+                        examples=[50000])
+    source: str = Field(description="The legal text (and article) that sets the fee.")
+
+
 class ProcedureView(BaseModel):
     """An administrative procedure and its processing times."""
 
@@ -63,6 +71,8 @@ class ProcedureView(BaseModel):
                                          "none published (one assignee, one due time).")
     steps_version: str | None = Field(default=None, description="The text that approved the "
                                       "steps.")
+    fee: FeeView | None = Field(default=None, description="The fee collected at the counter "
+                                "(issue 22 item 4); null: none recorded in the catalog.")
 
 
 class UnitView(BaseModel):
@@ -106,7 +116,8 @@ def _procedure(p: Procedure) -> ProcedureView:
         source=p.source, field=p.field, reduced_source=p.reduced_source,
         replaced_by=p.replaced_by,
         steps=None if p.steps is None else [_step(s) for s in p.steps.steps],
-        steps_version=None if p.steps is None else p.steps.version)
+        steps_version=None if p.steps is None else p.steps.version,
+        fee=None if p.fee is None else FeeView(amount=p.fee.amount, source=p.fee.source))
 
 
 def _unit(u: Unit) -> UnitView:
