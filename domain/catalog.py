@@ -208,6 +208,24 @@ class InternalProcedure:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Fee:
+    """The fee (phí, lệ phí) a procedure charges, as its legal text sets it: `amount` in VND
+    (no minor unit; 0 for a procedure the text exempts) and `source`, the text and article
+    that set it. Collected at the counter (`RecordFee`) or online; a fee that varies (per
+    page, per copy) is given as its base amount with the rule in `source`."""
+
+    amount: int
+    source: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 0:
+            raise ValueError(f"fee_amount must be a whole number of VND >= 0, got "
+                             f"{self.amount!r}")
+        if not self.source.strip():
+            raise ValueError("a fee needs fee_source, the legal text that sets it")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Procedure:
     """An administrative procedure with its prescribed time and the time the province applies.
 
@@ -242,6 +260,8 @@ class Procedure:
     # The province's internal procedure, or None: the dossier keeps the single-assignee
     # lifecycle. Its steps add up to the applied time (checked below).
     steps: InternalProcedure | None = None
+    # The fee (issue 22 item 4), or None: none recorded in the catalog (not "free").
+    fee: Fee | None = None
     # Digitisation before assignment (issue 26): every paper listed on the dossier must be on
     # file as a scanned component before a leader assigns it. Decree 118/2025 art. 17(1)(c)
     # has the counter scan what it receives, per Circular 01/2023/TT-VPCP art. 8; making the

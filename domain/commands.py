@@ -187,6 +187,19 @@ class RecordComplaint(Command):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class RecordNoticeDelivery(Command):
+    """The dispatcher reports a citizen's notice delivered (issue 25): recorded once per
+    `delivery_id`, in any state, also after the dossier's life has ended (its refusal or stop
+    notice is often delivered after its workflow has finished)."""
+
+    delivery_id: str
+    source_event_id: str
+    kind: str
+    channel: str  # sms, zalo, email
+    delivered_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class CorrectCalendar(Command):
     """Operator command: recompute the due time under the calendar the worker now holds."""
 
@@ -224,6 +237,13 @@ class HandOverStep(Command):
 
     receiver: str | None = None
     note: str | None = None
+    # A hand-over into a step of another unit (liên thông) hands the dossier to that unit
+    # (issue 22 item 3): set by the workflow under patch `step-transfer-v1`, never by a client.
+    transfer_by_steps: bool = False
+    # That transfer's instants, as for `TransferDossier`: the service fills them from the
+    # office calendar when the next step belongs to another unit (`domain.transfers`).
+    counted_from: datetime | None = None
+    return_by: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -277,6 +297,9 @@ class SendBackStep(Command):
 
     reason: str
     to_step: int | None = None  # 0-based; None: the step before the current one
+    # Back into a step of another unit: the dossier goes back to that unit (patch
+    # `step-transfer-v1`, set by the workflow, as on `HandOverStep`).
+    transfer_by_steps: bool = False
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RecordFee(Command):

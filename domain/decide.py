@@ -24,6 +24,7 @@ from domain.transfers import (
     decide_return_transfer,
     decide_transfer,
     result_sent_back,
+    transfer,
 )
 
 S = DossierState
@@ -55,6 +56,8 @@ ALLOWED: dict[type[cmd.Command], tuple[DossierState, ...]] = {
     cmd.SetDeadline: _OPEN_BEFORE_RESULT,
     cmd.RaiseAlert: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
     cmd.RecordNotification: tuple(DossierState),
+    # A notice delivered (issue 25): whenever it arrives, also once the dossier has ended.
+    cmd.RecordNoticeDelivery: tuple(DossierState),
     # A complaint may come at any time after receipt, also about a finished dossier.
     cmd.RecordComplaint: tuple(DossierState),
     cmd.RequireVerification: (S.RECEIVED, S.ASSIGNED, S.PROCESSING),
@@ -324,9 +327,28 @@ def _hand_over(s: Dossier, c: cmd.HandOverStep, now: datetime) -> list[ev.Event]
     plan, run = _open_run(s)
     to = run.step + 1
     receiver = _text(c.receiver, "receiver") if c.receiver is not None else None
-    return [ev.StepHandedOver(at=now, from_step=run.step, to_step=to, giver=c.actor,
-                              receiver=receiver, unit_code=plan.steps[to].unit_code,
-                              note=c.note)]
+    events: list[ev.Event] = [ev.StepHandedOver(
+        at=now, from_step=run.step, to_step=to, giver=c.actor, receiver=receiver,
+        unit_code=plan.steps[to].unit_code, note=c.note)]
+    if c.transfer_by_steps:
+        events += _step_transfer(s, plan, to, now, why="chuyển bước",
+                                 counted_from=c.counted_from, return_by=c.return_by)
+    return events
+
+
+def _step_transfer(s: Dossier, plan: walk.StepPlan, step: int, now: datetime, *, why: str,
+                   counted_from: datetime | None = None,
+                   return_by: datetime | None = None) -> list[ev.Event]:
+    """A transfer made by the procedure's steps (issue 22 item 3): when the dossier moves into
+    a step another unit answers for, that unit holds it (its staff see and act on it, the
+    receiving unit keeps seeing it), as a leader's `TransferDossier` would; nothing when the
+    step's unit already holds it. The reason names the step."""
+    unit = walk.step_unit_code(plan, step, s.unit_code)
+    if unit == s.holding_unit_code:
+        return []
+    return transfer(s, unit, f"Bước {step + 1} ({plan.steps[step].name}): {why}", now,
+                    counted_from=counted_from if counted_from and counted_from > now else None,
+                    return_by=return_by)
 
 
 def _send_back(s: Dossier, c: cmd.SendBackStep, now: datetime) -> list[ev.Event]:
@@ -337,9 +359,13 @@ def _send_back(s: Dossier, c: cmd.SendBackStep, now: datetime) -> list[ev.Event]
     if not 0 <= target < run.step:
         raise InvalidCommand(f"a dossier at step {run.step + 1} can be sent back to an earlier "
                              f"step only, not to step {target + 1}", field="to_step")
-    return [ev.StepSentBack(at=now, from_step=run.step, to_step=target, by=c.actor,
-                            reason=_text(c.reason, "reason"),
-                            unit_code=plan.steps[target].unit_code)]
+    reason = _text(c.reason, "reason")
+    events: list[ev.Event] = [ev.StepSentBack(at=now, from_step=run.step, to_step=target,
+                                              by=c.actor, reason=reason,
+                                              unit_code=plan.steps[target].unit_code)]
+    if c.transfer_by_steps:
+        events += _step_transfer(s, plan, target, now, why=f"trả lại: {reason}")
+    return events
 
 
 def _begin_steps(s: Dossier, c: cmd.BeginSteps, now: datetime) -> list[ev.Event]:
@@ -490,6 +516,24 @@ def _record_notification(s: Dossier, c: cmd.RecordNotification,
                                   attempts=c.attempts, error=c.error or "unknown")]
 
 
+# The channels a citizen may choose at intake (`notify_by`; motcua/notify/notices.py).
+NOTICE_CHANNELS = ("sms", "zalo", "email")
+
+
+def _record_notice(s: Dossier, c: cmd.RecordNoticeDelivery, now: datetime) -> list[ev.Event]:
+    """Exactly once per delivery: a delivery already recorded (the dispatcher retried after
+    a crash, or two dispatchers raced) stores nothing."""
+    if c.channel not in NOTICE_CHANNELS:
+        raise InvalidCommand(f"channel must be one of {', '.join(NOTICE_CHANNELS)}",
+                             field="channel")
+    if c.delivery_id in s.notices_delivered:
+        return []
+    return [ev.NoticeDelivered(
+        at=now, delivery_id=_text(c.delivery_id, "delivery_id"),
+        source_event_id=_text(c.source_event_id, "source_event_id"),
+        kind=_text(c.kind, "kind"), channel=c.channel, delivered_at=c.delivered_at)]
+
+
 _FILE_KINDS = ("original", "copy")
 _SHA256 = frozenset("0123456789abcdef")
 
@@ -560,6 +604,7 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Dossier, Any, datetime], list[ev.Ev
     cmd.SetDeadline: _set_deadline,
     cmd.RaiseAlert: _raise_alert,
     cmd.RecordNotification: _record_notification,
+    cmd.RecordNoticeDelivery: _record_notice,
     cmd.AttachFile: _attach_file,
     cmd.HandOverStep: _hand_over,
     cmd.SendBackStep: _send_back,

@@ -127,6 +127,22 @@ class Dossier:
     payment_requests: int = 0
     payment_notice: str | None = None
     fees_paid: int = 0
+    # Citizens' notices (issue 25): the channels chosen at intake (none: the citizen declined),
+    # the deliveries recorded (`NoticeDelivered.delivery_id`, so each is recorded once) and
+    # when the apology's notice (kind `extension`) first reached a channel (earliest).
+    notify_by: tuple[str, ...] = ()
+    notices_delivered: tuple[str, ...] = ()
+    apology_delivered_at: datetime | None = None
+
+    @property
+    def apology_reached_citizen(self) -> bool:
+        """The apology counts for the overdue-without-apology alert (docs/portal-and-notices.md,
+        "The apology and the overdue-without-apology alert"): it was recorded
+        (`DeadlineExtended`), and, when the citizen chose a channel at intake, its notice was
+        delivered on one (`NoticeDelivered` of kind `extension`). A citizen who chose none
+        gets the letter by hand or post (form 04), so the recorded apology counts: our
+        reading."""
+        return self.extended and (not self.notify_by or self.apology_delivered_at is not None)
 
     @property
     def state_name(self) -> str:
@@ -282,14 +298,14 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
             return dataclasses.replace(
                 s, code=event.code, state=DossierState.RECEIVED, unit_code=event.unit_code,
                 procedure_code=event.procedure_code, channel=event.channel,
-                applicant_name=event.applicant_name,
+                applicant_name=event.applicant_name, notify_by=tuple(event.notify_by),
                 received_at=event.original_received_at or event.at)
         case ev.DossierSubmitted():
             return dataclasses.replace(
                 s, code=event.code, state=DossierState.SUBMITTED, unit_code=event.unit_code,
                 procedure_code=event.procedure_code, channel=event.channel,
                 applicant_name=event.applicant_name, submitted_at=event.at,
-                counted_from=event.at)
+                counted_from=event.at, notify_by=tuple(event.notify_by))
         case ev.IntakeSupplementRequested():
             return dataclasses.replace(
                 s, state=DossierState.AWAITING_INTAKE_SUPPLEMENT,
@@ -364,6 +380,14 @@ def evolve(state: Dossier, event: ev.Event) -> Dossier:
             return _raise_alert(s, event)
         case ev.NotificationSent() | ev.NotificationFailed() | ev.FileAttached():
             return s
+        case ev.NoticeDelivered():
+            # The apology reached the citizen at its earliest delivery on any channel.
+            first = s.apology_delivered_at
+            if event.kind == "extension" and (first is None or event.delivered_at < first):
+                first = event.delivered_at
+            return dataclasses.replace(
+                s, notices_delivered=(*s.notices_delivered, event.delivery_id),
+                apology_delivered_at=first)
         case ev.StepsBegun() | ev.StepHandedOver() | ev.StepSentBack() | ev.StepDueSet() | \
                 ev.StepAlertRaised():
             return _walk(s, event)

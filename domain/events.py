@@ -424,6 +424,23 @@ class FeeRecorded(Event):
     reference: str | None = None
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NoticeDelivered(Event):
+    """A citizen's notice reached its channel's gateway (issue 25): the SMS gateway or Zalo
+    accepted it, the SMTP server took the mail. Recorded once per delivery (`delivery_id`, the
+    outbox row's key `<source event id>:<channel>:<kind>`); `source_event_id` is the event the
+    notice tells of. No address and no text: what was said is the template of `kind`, sent to
+    the address the citizen gave at intake (motcua/notify/notices.py). `at` is when it was
+    recorded, `delivered_at` when the gateway accepted it."""
+
+    event_type: ClassVar[str] = "NoticeDelivered"
+    delivery_id: str
+    source_event_id: str
+    kind: str
+    channel: str
+    delivered_at: datetime
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.event_type: cls
     for cls in (
@@ -437,6 +454,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         # Transfers between units and the wait for payment (issue 22 items 3 and 4).
         DossierTransferred, TransferReturned, ResultSentBack, PaymentRequested,
         PaymentReceived, FeeRecorded,
+        # Citizens' notices delivered (issue 25 item 2).
+        NoticeDelivered,
     )
 }
 

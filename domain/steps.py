@@ -195,6 +195,30 @@ def overdue(run: StepRun, now: datetime) -> bool:
     return run.is_open and run.due_at is not None and now > run.due_at
 
 
+def scaled_hours(procedure: InternalProcedure, total_hours: int) -> tuple[int | None, ...]:
+    """Each step's allowance in office hours once the applied time becomes `total_hours` (a
+    what-if cut, `motcua.whatif`): every timed step keeps its share of the time, rounded to
+    whole hours by the largest remainder (each gets the whole hours of its exact share, and
+    the hours left go one each to the largest fractions, the earlier step first on a tie), so
+    the steps still add up exactly to the new time; untimed steps stay untimed (None).
+
+    OUR READING: no text says how a cut time is shared between steps (the province publishes
+    a new list with a new time); proportional shares in whole hours are the plan nearest the
+    published one. A deep cut may leave a step 0 hours: shown as is, for the province to
+    decide."""
+    own = [s.allowance.hours(procedure.day_hours) if s.allowance else None
+           for s in procedure.steps]
+    before = sum(h for h in own if h)
+    if before == 0 or total_hours < 0:
+        return tuple(None if h is None else 0 for h in own)
+    exact = {i: h * total_hours / before for i, h in enumerate(own) if h is not None}
+    shares = {i: int(x) for i, x in exact.items()}
+    left = total_hours - sum(shares.values())
+    for i in sorted(exact, key=lambda i: (-(exact[i] - shares[i]), i))[:left]:
+        shares[i] += 1
+    return tuple(shares.get(i) if h is not None else None for i, h in enumerate(own))
+
+
 # -- what the workflow's step activity runs (activities/steps.py) ---------------------------
 
 def plan_for(procedure: InternalProcedure, receiving_unit: str, *,

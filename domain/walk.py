@@ -162,6 +162,18 @@ def raise_alert(runs: tuple[StepRecord, ...], kind: AlertKind) -> tuple[StepReco
     return (*runs[:-1], dataclasses.replace(run, overdue_raised=True))
 
 
+def step_unit_code(plan: StepPlan, step: int, receiving_unit: str) -> str:
+    """The unit answering for `step` (resolved in the plan; the receiving unit when blank)."""
+    return plan.steps[step].unit_code or receiving_unit
+
+
+def receiver_roles(plan: StepPlan, step: int) -> frozenset[str]:
+    """The token roles a person must hold to be handed `step` by name: the step's own role
+    (`STEP_ROLE_SENDERS`) or a leader, who may act for the unit's staff (`may_send`)."""
+    role = STEP_ROLE_SENDERS.get(plan.steps[step].role, "")
+    return frozenset({"leader", role} - {""})
+
+
 def may_send(plan: StepPlan, run: StepRecord, roles: frozenset[str]) -> bool:
     """Whether one holding `roles` may hand the dossier on from `run`: the step's actor role
     (`STEP_ROLE_SENDERS`) or a leader, who may act for the unit's staff (our reading, as for
@@ -172,4 +184,4 @@ def may_send(plan: StepPlan, run: StepRecord, roles: frozenset[str]) -> bool:
 
 __all__ = ["HANDED_OVER", "SENT_BACK", "STEP_ROLE_SENDERS", "PlannedStep", "StepPlan",
            "StepRecord", "current", "current_step", "end", "may_send", "pending_alert",
-           "raise_alert", "set_due", "start", "verdict"]
+           "raise_alert", "receiver_roles", "set_due", "start", "step_unit_code", "verdict"]

@@ -187,6 +187,10 @@ _TABLE = (
     # Files (issue 26): not a JSON route of its own; `POST /v1/dossiers/{code}/files` (multipart,
     # motcua.api.routes.files) stores the bytes first, then sends this through the table.
     Action(name="attach-file", command=cmd.AttachFile, update=DossierWorkflow.attach_file),
+    # The dispatcher only (issue 25): a citizen's notice delivered becomes an event on the
+    # dossier (motcua/notify/recorder.py). No roles: no person sends it.
+    Action(name="record-notice", command=cmd.RecordNoticeDelivery,
+           update=DossierWorkflow.record_notice),
 )
 
 ACTIONS: dict[str, Action] = {action.name: action for action in _TABLE}

@@ -27,6 +27,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from domain.catalog import StepRole
 from domain.states import TERMINAL_STATES, AlertKind, Channel, Timeliness
 from motcua.eventstore.due import next_change_sql, status_sql
 
@@ -59,6 +60,11 @@ NOTIFICATION_OUTCOMES = ("delivered", "failed", "retried")
 DELIVERY_DESTINATIONS = ("webhook", "portal", "sms", "zalo", "email")
 DELIVERY_OUTCOMES = ("delivered", "failed", "retried", "disabled")
 CLOSED_STATES = tuple(sorted(state.value for state in TERMINAL_STATES))
+# A step's own alerts (issue 22 item 2): the two kinds a step raises, the webhook's kind names
+# for them (`motcua.eventstore.outbox.STEP_KINDS`), and the catalog's step roles.
+STEP_ALERT_KINDS = (AlertKind.DUE_SOON.value, AlertKind.OVERDUE.value)
+STEP_NOTIFICATION_KINDS = tuple(f"step_{kind}" for kind in STEP_ALERT_KINDS)
+STEP_ROLES = tuple(role.value for role in StepRole)
 
 
 def _listed(values: Iterable[str]) -> str:
@@ -183,7 +189,8 @@ class OpenDossiersCollector(Collector):
             open_family.add_metric([unit, state, sla], n)
         overdue = GaugeMetricFamily(
             "motcua_dossiers_overdue_without_apology",
-            "Open dossiers past their due time for which no apology letter was sent, by unit.",
+            "Open dossiers past their due time whose citizen has no apology: none recorded, or "
+            "recorded but not yet delivered on a channel the citizen chose, by unit.",
             labels=["unit"],
         )
         for unit, n in sorted(snap.overdue_without_apology.items()):
@@ -203,12 +210,14 @@ class Metrics:
     dossiers_returned: Counter
     sla_breaches: Counter
     sla_alerts: Counter
+    step_alerts: Counter
     notifications: Counter
     notifications_undelivered: Gauge
     deliveries: Counter
     delivery_backlog: Gauge
     delivery_oldest_pending: Gauge
     deliveries_failed: Gauge
+    notice_events_owed: Gauge
     dossier_turnaround: Histogram
     event_store_append: Histogram
     projection_lag: Gauge
@@ -233,13 +242,17 @@ class Metrics:
                 self.sla_breaches.labels(unit, breach.value)
         for kind in AlertKind:
             self.sla_alerts.labels(kind.value)
+        for unit in units:
+            for role in STEP_ROLES:
+                for step_kind in STEP_ALERT_KINDS:
+                    self.step_alerts.labels(unit, role, step_kind)
 
     def prime_notifications(self) -> None:
         """Create at 0 every child of the notification counter (the worker calls it at
         start-up), so the first failures after a restart count in ``rate()``."""
-        for kind in AlertKind:
+        for name in (*(k.value for k in AlertKind), *STEP_NOTIFICATION_KINDS):
             for outcome in NOTIFICATION_OUTCOMES:
-                self.notifications.labels(kind.value, outcome)
+                self.notifications.labels(name, outcome)
         for destination in DELIVERY_DESTINATIONS:
             for result in DELIVERY_OUTCOMES:
                 self.deliveries.labels(destination, result)
@@ -273,6 +286,13 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
             "motcua_sla_alerts",
             f"SLA alerts fired, once per deadline version, by kind ({_listed(AlertKind)}).",
             ["kind"],
+            registry=registry,
+        ),
+        step_alerts=Counter(
+            "motcua_step_alerts",
+            f"Step alerts raised (issue 22 item 2), by the unit and role of the step's actor "
+            f"({_listed(STEP_ROLES)}) and kind ({_listed(STEP_ALERT_KINDS)}).",
+            ["unit", "role", "kind"],
             registry=registry,
         ),
         notifications=Counter(
@@ -314,6 +334,13 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
             "Deliveries recorded as finally failed (kept until resent or purged), by "
             "destination; set by the dispatcher.",
             ["destination"],
+            registry=registry,
+        ),
+        notice_events_owed=Gauge(
+            "motcua_notice_events_oldest_owed_seconds",
+            "Age of the oldest citizen's notice delivered whose NoticeDelivered event is not "
+            "yet on its dossier, in seconds (0 when none); set by the dispatcher. While owed, "
+            "an apology delivered does not yet count for overdue without apology.",
             registry=registry,
         ),
         dossier_turnaround=Histogram(
@@ -364,12 +391,14 @@ DOSSIERS_RECEIVED = METRICS.dossiers_received
 DOSSIERS_RETURNED = METRICS.dossiers_returned
 SLA_BREACHES = METRICS.sla_breaches
 SLA_ALERTS = METRICS.sla_alerts
+STEP_ALERTS = METRICS.step_alerts
 NOTIFICATIONS = METRICS.notifications
 NOTIFICATIONS_UNDELIVERED = METRICS.notifications_undelivered
 DELIVERIES = METRICS.deliveries
 DELIVERY_BACKLOG = METRICS.delivery_backlog
 DELIVERY_OLDEST_PENDING = METRICS.delivery_oldest_pending
 DELIVERIES_FAILED = METRICS.deliveries_failed
+NOTICE_EVENTS_OWED = METRICS.notice_events_owed
 DOSSIER_TURNAROUND = METRICS.dossier_turnaround
 EVENT_STORE_APPEND = METRICS.event_store_append
 PROJECTION_LAG = METRICS.projection_lag

@@ -253,3 +253,31 @@ async def test_bieu06_per_unit_counts_the_legs_each_unit_held(pool: asyncpg.Pool
     assert before
     assert [dict(r) for r in before] == [dict(r) for r in after]
     assert pick((await sla_report(pool, unit=U3, **march)).totals) == (3, 3, 1, 0, 1, 1, 0)
+
+
+def test_a_transfer_back_to_the_receiving_unit_opens_no_leg() -> None:
+    """A dossier of U2 handed to U3 on Tuesday and back to U2 on Wednesday (a leader's
+    transfer back, or a send-back into U2's step under `step-transfer-v1`): U3 held one leg,
+    ended Wednesday before the due date (early); U2, the receiving unit, counts the dossier
+    itself and gets no leg."""
+    tz = load_calendar().tz
+    code = f"{U2}-260302-0009"
+    script: list[tuple[datetime, cmd.Command]] = [
+        (at("2026-03-02", "08:00"), cmd.ReceiveDossier(
+            code=code, unit_code=U2, procedure_code=LEG_PROC, channel=Channel.COUNTER,
+            applicant_name="Hồ sơ D")),
+        (at("2026-03-02", "09:00"), _due(at("2026-03-06", "17:00"))),
+        (at("2026-03-03", "10:00"), cmd.TransferDossier(unit_code=U3, reason="liên thông")),
+        (at("2026-03-04", "10:00"), cmd.TransferDossier(unit_code=U2, reason="trả về xã"))]
+    d, fact, mine = Dossier(), None, tuple[reporting.Leg, ...]()
+    for when, command in script:
+        for event in decide(d, command, when):
+            after = evolve(d, event)
+            applied = reporting.Applied(event, d, after)
+            fact = reporting.advance(fact, applied, tz)
+            if after.transfers > 0:
+                mine = reporting.advance_legs(mine, fact, applied, tz)
+            d = after
+    assert d.holding_unit_code == U2
+    assert [(g.leg, g.unit_code, g.received_day, g.resolved_day, g.timeliness)
+            for g in mine] == [(1, U3, date(2026, 3, 3), date(2026, 3, 4), "early")]

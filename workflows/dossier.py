@@ -100,6 +100,18 @@ FEE_PAYMENT = "fee-payment-v1"
 # memoised for the run, so the alert reads it without a marker. Histories from before it ask at
 # the first alert (tests/replay/histories/*.v6.json and older).
 OUTBOX_AT_START = "outbox-at-start-v1"
+# Patch: citizens' notices delivered become events of the dossier (issue 25 item 2): the
+# dispatcher's `record_notice` update, after the gateway accepted a notice, appends
+# `NoticeDelivered` through the same local-activity append as every other event, so the
+# workflow keeps choosing every position of its stream. A new handler only (no recorded path
+# changes); the marker dates the histories that use it (tests/replay/histories/notices.v7.json).
+NOTICE_EVENTS = "notice-delivered-v1"
+# Patch: transfers made by the procedure's steps (issue 22 item 3): a hand-over into (or a
+# send-back to) a step another unit answers for also hands the dossier to that unit
+# (`DossierTransferred`, `domain.decide._step_transfer`), so its staff see and act on it.
+# Histories from before it (steps.v6.json and older) hand over within the receiving unit only;
+# steps_transfer.v6.json was recorded under it.
+STEP_TRANSFER = "step-transfer-v1"
 # Appends wait for PostgreSQL as long as it takes: an event must never be dropped.
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=10))
@@ -476,9 +488,26 @@ class DossierWorkflow:
     def _validate_attach_file(self, command: cmd.AttachFile) -> None:
         self._validate(command)
 
-    # Internal procedures (issue 22 item 2; patch `internal-steps-v1`): new updates only.
-    hand_over = _command_update("hand_over", cmd.HandOverStep)
-    send_back = _command_update("send_back", cmd.SendBackStep)
+    # Internal procedures (issue 22 item 2; patch `internal-steps-v1`): new updates; since
+    # `step-transfer-v1` a move into another unit's step transfers the dossier to it.
+    @workflow.update
+    async def hand_over(self, command: cmd.HandOverStep) -> Acted:
+        return await self._update(dataclasses.replace(
+            command, transfer_by_steps=workflow.patched(STEP_TRANSFER)))
+
+    @hand_over.validator
+    def _validate_hand_over(self, command: cmd.HandOverStep) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def send_back(self, command: cmd.SendBackStep) -> Acted:
+        return await self._update(dataclasses.replace(
+            command, transfer_by_steps=workflow.patched(STEP_TRANSFER)))
+
+    @send_back.validator
+    def _validate_send_back(self, command: cmd.SendBackStep) -> None:
+        self._validate(command)
+
     # Transfers between units (patch `unit-transfer-v1`) and the wait for payment (patch
     # `fee-payment-v1`): the shared body, each behind its marker.
     @workflow.update
@@ -524,4 +553,15 @@ class DossierWorkflow:
 
     @record_fee.validator
     def _validate_record_fee(self, command: cmd.RecordFee) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_notice(self, command: cmd.RecordNoticeDelivery) -> Acted:
+        """A citizen's notice was delivered (sent by the dispatcher, never over HTTP): one
+        `NoticeDelivered`, or nothing when this delivery is already recorded."""
+        workflow.patched(NOTICE_EVENTS)
+        return await self._update(command)
+
+    @record_notice.validator
+    def _validate_record_notice(self, command: cmd.RecordNoticeDelivery) -> None:
         self._validate(command)

@@ -38,7 +38,9 @@ _MACHINE = frozenset({
     "original_received_at", "counted_from", "version", "due_at", "due_soon_at", "rule",
     "amount", "unit", "calendar_version", "catalog_version", "rule_version", "rule_source",
     "legal_due_at", "officer", "timeliness", "previous_due_at", "new_due_at", "in_time",
-    "satisfaction", "kind", "deadline_version", "alert_event_id", "attempts", "error"})
+    "satisfaction", "kind", "deadline_version", "alert_event_id", "attempts", "error",
+    # A notice delivered (issue 25): its key, source event, channel and instant only.
+    "delivery_id", "source_event_id", "delivered_at"})
 # Where a name above holds free text, or one outside it a fixed value, on one event type:
 # a complaint's channel is typed by staff ("hotline", "thư của ông A"); DeadlineSet's reason
 # names its cause from a fixed list (receipt, supplement_received, extension, ...).

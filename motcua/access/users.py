@@ -203,6 +203,17 @@ async def may_hold(conn: Conn, username: str, unit_code: str) -> bool:
     return bool(found)
 
 
+async def may_receive_step(conn: Conn, username: str, unit_code: str,
+                           roles: frozenset[str]) -> bool:
+    """Whether `username` is an active console user of `unit_code` (or of every unit) with one
+    of `roles`: who may be handed a step by name (`motcua.services.holders`)."""
+    found: bool | None = await conn.fetchval(
+        "SELECT true FROM console_users WHERE username = $1 AND disabled_at IS NULL "
+        "AND (unit_code IS NULL OR unit_code = $2) AND roles && $3::text[]",
+        username, unit_code, sorted(roles))
+    return bool(found)
+
+
 async def _record(conn: Conn, username: str, outcome: Outcome, remote_addr: str | None,
                   user_agent: str | None) -> None:
     await conn.execute(

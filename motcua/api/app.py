@@ -82,7 +82,8 @@ async def _housekeeping(resources: Resources) -> None:
     pool = resources.db()
     refresher = asyncio.create_task(metrics.run_refresher(pool), name="open-dossiers")
     at_risk = asyncio.create_task(  # motcua_dossiers_at_risk and the likely-late list
-        forecast.FORECAST.run_refresher(pool, resources.calendar), name="forecast")
+        forecast.FORECAST.run_refresher(pool, resources.calendar,
+                                        catalog=lambda: resources.catalog), name="forecast")
     try:
         while True:
             try:

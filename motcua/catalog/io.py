@@ -28,6 +28,9 @@ File format (the one `motcua catalog export` writes and `import` reads back):
   retired_source         the text that retired it (required with replaced_by)
   verification_amount    the longer maximum "khi cần xác minh" (with verification_unit), applied
   verification_unit      once an officer records that verification is needed
+  fee_amount             the procedure's fee (phí, lệ phí) in VND, a whole number (``50000``,
+                         ``50.000`` or ``50 000`` read alike; ``0`` for an exemption)
+  fee_source             the legal text that sets the fee (required with fee_amount)
   digitise_before_assign ``yes`` when every paper listed on a dossier must be scanned before it
                          is assigned (Decree 118/2025 art. 17(1)(c); Circular 01/2023/TT-VPCP
                          art. 8); ``no`` or empty otherwise (``có`` / ``không``, ``true`` /
@@ -66,6 +69,7 @@ from domain.catalog import (
     LEVELS,
     Catalog,
     CountingRule,
+    Fee,
     Procedure,
     TimeUnit,
 )
@@ -75,7 +79,7 @@ from motcua.services.text import clean, single_line
 COLUMNS = ("code", "name", "field", "level", "prescribed_amount", "prescribed_unit",
            "reduced_amount", "reduced_unit", "reduced_source", "source", "counting_rule",
            "due_soon_working_days", "replaced_by", "retired_source", "verification_amount",
-           "verification_unit", "digitise_before_assign")
+           "verification_unit", "fee_amount", "fee_source", "digitise_before_assign")
 REQUIRED = ("code", "name", "field", "level", "prescribed_amount", "source")
 
 # Vietnamese unit names as provincial decisions print them (longest first when matching).
@@ -115,7 +119,10 @@ MAX_COLUMNS = 64
 MAX_CELL_CHARS = 2_000
 # Longest text per column (after NFC); other columns are enumerations or numbers.
 TEXT_LIMITS = {"code": 64, "name": 1_000, "field": 200, "reduced_source": 2_000,
-               "source": 2_000, "replaced_by": 64, "retired_source": 2_000}
+               "source": 2_000, "replaced_by": 64, "retired_source": 2_000,
+               "fee_source": 2_000}
+# A VND amount as provinces print it: digits, thousands grouped by dots, commas or spaces.
+_VND = re.compile(r"^\d{1,3}(?:([.,\s])\d{3})?(?:\1\d{3})*$|^\d+$")
 
 
 def _file_error(path: Path, reason: str) -> CatalogFileError:
@@ -332,7 +339,18 @@ def procedure_from_row(row: Mapping[str, str], day_hours: int = DEFAULT_DAY_HOUR
         retired_source=row.get("retired_source", "").strip(),
         digitise_before_assign=_yes_no(row.get("digitise_before_assign", ""),
                                        "digitise_before_assign"),
-        **_verification(row, day_hours))
+        **_verification(row, day_hours), **_fee(row))
+
+
+def _fee(row: Mapping[str, str]) -> dict[str, Any]:
+    amount, source = row.get("fee_amount", "").strip(), row.get("fee_source", "").strip()
+    if not amount and not source:
+        return {}
+    if not amount:
+        raise ValueError("fee_source needs fee_amount beside it")
+    if not _VND.match(amount):
+        raise ValueError(f"fee_amount: not a whole number of VND: {amount!r}")
+    return {"fee": Fee(amount=int(re.sub(r"\D", "", amount)), source=source)}
 
 
 _YES = frozenset({"yes", "y", "true", "1", "có", "x"})
@@ -421,6 +439,8 @@ def row_of(proc: Procedure) -> dict[str, str]:
         "verification_amount": "" if proc.verification_amount is None
         else str(proc.verification_amount),
         "verification_unit": proc.verification_unit.value if proc.verification_unit else "",
+        "fee_amount": "" if proc.fee is None else str(proc.fee.amount),
+        "fee_source": "" if proc.fee is None else proc.fee.source,
         "digitise_before_assign": "yes" if proc.digitise_before_assign else "",
     }
 

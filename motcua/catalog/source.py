@@ -6,7 +6,8 @@ Files (defaults shipped in `motcua/data/`; formats documented in their headers):
   prescribed_unit, source, and optionally field, reduced_amount / reduced_unit / reduced_source
   (a published reduced time and the decision that published it; without them the prescribed
   time applies), due_soon_working_days (default 1), counting_rule (default civil_code), and
-  replaced_by / retired_source for a code a decree retired, and steps_version / steps (the
+  replaced_by / retired_source for a code a decree retired, fee_amount / fee_source (the
+  procedure's fee in VND and the text that sets it), and steps_version / steps (the
   province's internal procedure: a list of steps with name, role, actor, unit_code, allowance
   as published or untimed, produces, source; `motcua.catalog.steps_io`).
 * `units.yaml`: ``units:`` a list of rows with code, name, level, province, and optionally
@@ -37,6 +38,7 @@ from domain.catalog import (
     LEVELS,
     Catalog,
     CountingRule,
+    Fee,
     Level,
     Procedure,
     TimeUnit,
@@ -48,7 +50,7 @@ PROCEDURE_REQUIRED = ("code", "name", "level", "prescribed_amount", "prescribed_
 PROCEDURE_OPTIONAL = ("field", "reduced_amount", "reduced_unit", "reduced_source",
                       "due_soon_working_days", "counting_rule", "replaced_by", "retired_source",
                       "verification_amount", "verification_unit", "steps_version", "steps",
-                      "digitise_before_assign")
+                      "fee_amount", "fee_source", "digitise_before_assign")
 # A step's keys in YAML; `allowance` is the file format's allowance_amount (as published).
 STEP_KEYS = ("name", "role", "actor", "unit_code", "allowance", "untimed", "produces", "source")
 UNIT_REQUIRED = ("code", "name", "level", "province")
@@ -173,6 +175,7 @@ def _procedure(row: dict[str, Any], day_hours: int = DEFAULT_DAY_HOURS) -> Proce
                            if row.get("verification_unit") is not None else None),
         digitise_before_assign=_flag(row, "digitise_before_assign"),
         **_steps(row, day_hours),
+        **_fee(row),
     )
 
 
@@ -181,6 +184,14 @@ def _flag(row: dict[str, Any], key: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{key} must be true or false, got {value!r}")
     return value
+
+
+def _fee(row: dict[str, Any]) -> dict[str, Any]:
+    if row.get("fee_amount") is None and row.get("fee_source") is None:
+        return {}
+    if row.get("fee_amount") is None:
+        raise ValueError("fee_source needs fee_amount beside it")
+    return {"fee": Fee(amount=_int(row, "fee_amount"), source=_opt_text(row, "fee_source"))}
 
 
 def _opt_text(row: dict[str, Any], key: str) -> str:
@@ -234,12 +245,15 @@ def unit_from_row(row: dict[str, Any]) -> Unit:
 def _hashed(proc: Procedure) -> dict[str, Any]:
     # The steps count in the version (a new list is a new catalog version); a procedure
     # without steps hashes as before they existed, so catalogs without any keep their version.
-    row = {k: v for k, v in vars(proc).items() if k != "steps"}
+    # So does the fee; a procedure without one hashes as before fees existed.
+    row = {k: v for k, v in vars(proc).items() if k not in ("steps", "fee")}
     # Likewise the digitisation flag (issue 26) counts only where it is set.
     if not proc.digitise_before_assign:
         row.pop("digitise_before_assign")
     if proc.steps is not None:
         row["steps"] = dataclasses.asdict(proc.steps)
+    if proc.fee is not None:
+        row["fee"] = dataclasses.asdict(proc.fee)
     return row
 
 

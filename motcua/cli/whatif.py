@@ -134,7 +134,7 @@ async def _whatif(settings: Settings, args: argparse.Namespace) -> dict[str, Any
             conn, start=args.start, end=args.end, calendar=cal, baseline=baseline,
             proposed=proposed, proposed_calendar=proposed_cal,
             as_of=args.as_of or _today(cal), unit=args.unit, procedures=args.procedure,
-            verification=whatif.verification_maxima(catalog))
+            verification=whatif.verification_maxima(catalog), catalog=catalog)
         return result
 
     result = await db.connected(settings, work)

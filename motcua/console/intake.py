@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from domain.catalog import Procedure
+from domain.catalog import Fee, Procedure
 from motcua import lookup
 from motcua.access.tokens import Role
 from motcua.access.users import Session
@@ -40,6 +40,7 @@ from motcua.console.web import (
     staff,
     text,
 )
+from motcua.documents.narration import vnd
 from motcua.documents.render import Lookup
 from motcua.services.requests import ReceiveRequest
 
@@ -74,6 +75,15 @@ def search(procedures: list[Procedure], query: str) -> list[Procedure]:
     return sorted(found, key=lambda p: p.code)[:SEARCH_LIMIT]
 
 
+def fee_label(fee: Fee | None) -> str:
+    """A procedure's fee as the picker shows it (issue 22 item 4): the amount the catalog
+    records and its legal text; "" when the catalog records none (not "free")."""
+    if fee is None:
+        return ""
+    amount = "miễn" if fee.amount == 0 else vnd(fee.amount)
+    return f"Phí, lệ phí: {amount} ({fee.source})"
+
+
 def _units(request: Request, current: Session) -> list[tuple[str, str]]:
     units = resources(request).catalog.units.values()
     return sorted((u.code, u.name) for u in units
@@ -83,8 +93,11 @@ def _units(request: Request, current: Session) -> list[tuple[str, str]]:
 def _form(request: Request, current: Session, *, values: dict[str, Any], query: str = "",
           error: str = "", error_fields: list[str] | None = None,
           status: int = 200) -> HTMLResponse:
-    procedures = list(resources(request).catalog.procedures.values())
+    catalog = resources(request).catalog
+    procedures = list(catalog.procedures.values())
+    chosen = catalog.procedures.get(str(values.get("procedure_code") or "").split(" ", 1)[0])
     return page(request, "intake.html", status=status, values=values, query=query,
+                fee_label=fee_label, chosen_fee=fee_label(chosen.fee) if chosen else "",
                 matches=search(procedures, query) if query else [],
                 procedures=sorted(procedures, key=lambda p: p.code),
                 units=_units(request, current), channels=CHANNELS, delivery=DELIVERY,

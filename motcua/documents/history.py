@@ -10,7 +10,7 @@ from datetime import tzinfo
 from typing import TypeVar
 
 from domain import events as ev
-from domain.catalog import Catalog, UnknownProcedure, UnknownUnit
+from domain.catalog import Catalog, Fee, UnknownProcedure, UnknownUnit
 from domain.dossier import Dossier, fold
 from domain.envelope import EventEnvelope
 from motcua.catalog.calendar import office_zone
@@ -54,6 +54,8 @@ class History:
     unit_name: str
     province: str
     tz: tzinfo  # the office time zone the documents print times in (the calendar's)
+    # The procedure's fee as the catalog now states it (issue 22 item 4), or None.
+    procedure_fee: Fee | None = None
     # The names of the units answering for the dossier's steps (issue 22), by code.
     step_units: Mapping[str, str] = field(default_factory=dict)
 
@@ -111,8 +113,10 @@ def load(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
                        steps[0].actor)
     # A catalog that no longer lists the procedure or unit still lets the document be printed,
     # with the code in place of the name, rather than refusing a citizen their paper.
+    fee: Fee | None = None
     try:
-        procedure_name = catalog.procedure(first.procedure_code).name
+        procedure = catalog.procedure(first.procedure_code)
+        procedure_name, fee = procedure.name, procedure.fee
     except UnknownProcedure:
         procedure_name = f"Thủ tục mã {first.procedure_code}"
     try:
@@ -126,4 +130,5 @@ def load(kind: str, events: Sequence[EventEnvelope], catalog: Catalog,
             step_units[planned.unit_code] = catalog.unit(planned.unit_code).name
     return History(steps=steps, state=state, received=first, received_by=received_by,
                    procedure_name=procedure_name, unit_name=unit_name, province=province,
-                   tz=tz or office_zone(), step_units=step_units, people=dict(people or {}))
+                   tz=tz or office_zone(), step_units=step_units, people=dict(people or {}),
+                   procedure_fee=fee)

@@ -200,6 +200,14 @@ def describe(event: ev.Event, tz: tzinfo, people: People | None = None) -> Telli
             return Telling(step="Gửi thông báo không thành công",
                            line=f"Gửi thông báo không thành công: {what}",
                            details=_details(("lỗi", e.error)))
+        case ev.NoticeDelivered() as e:
+            what = NOTICE_LABELS.get(e.kind, e.kind)
+            how = NOTICE_CHANNEL_LABELS.get(e.channel, e.channel)
+            return Telling(step="Thông báo đến công dân",
+                           line=f"Đã gửi thông báo {what} đến công dân qua {how} lúc "
+                           f"{vn_time(e.delivered_at, tz)}",
+                           remarks=("thư xin lỗi đã đến công dân",) if e.kind == "extension"
+                           else ())
         case ev.FileAttached() as e if e.purpose == "result":
             return Telling(step="Ban hành kết quả điện tử", line="Ban hành kết quả điện tử có "
                            "chữ ký số", details=_details(("tệp", e.name)))
@@ -239,6 +247,17 @@ def describe(event: ev.Event, tz: tzinfo, people: People | None = None) -> Telli
     # Every stored type has its telling (a test walks `EVENT_TYPES`); an event type added
     # without one shows its name rather than failing the page.
     return Telling(step=event.event_type, line=event.event_type)
+
+
+# The citizens' notices (issue 25; motcua/notify/notices.py KINDS) and their channels.
+NOTICE_LABELS = {
+    "receipt": "tiếp nhận hồ sơ", "submission_accepted": "tiếp nhận hồ sơ trực tuyến",
+    "submission_refused": "từ chối tiếp nhận hồ sơ trực tuyến",
+    "supplement_request": "yêu cầu bổ sung hồ sơ",
+    "extension": "xin lỗi và hẹn lại ngày trả kết quả", "result_ready": "đã có kết quả",
+    "returned": "đã trả kết quả", "refusal": "từ chối giải quyết", "withdrawal": "rút hồ sơ",
+    "stop": "dừng giải quyết hồ sơ"}
+NOTICE_CHANNEL_LABELS = {"sms": "tin nhắn SMS", "zalo": "Zalo", "email": "thư điện tử"}
 
 
 def vnd(amount: int) -> str:

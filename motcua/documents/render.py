@@ -95,6 +95,11 @@ def _receipt(kind: str, h: History) -> Context:
             "register": register_entry(h.state.code),
             # Fees paid at the counter (issue 22 item 4), as recorded: amount and receipt no.
             "fees": [(vnd(f.amount), f.reference or "") for f in h.all(ev.FeeRecorded)],
+            # The procedure's fee as the catalog states it, with its legal text (issue 22
+            # item 4); none printed when the catalog records none.
+            "fee": None if h.procedure_fee is None else (
+                "Miễn" if h.procedure_fee.amount == 0 else vnd(h.procedure_fee.amount),
+                h.procedure_fee.source),
             # How the appointment was counted, in words, with its texts, so the citizen can
             # check it (the rule's identifier stays in the API: issue 23 item 5).
             "rule_text": rule_sentence(first.rule, first.unit, first.amount,

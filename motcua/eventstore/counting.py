@@ -18,6 +18,7 @@ from motcua.metrics import (
     DOSSIERS_RETURNED,
     SLA_ALERTS,
     SLA_BREACHES,
+    STEP_ALERTS,
 )
 
 
@@ -39,3 +40,8 @@ def count(applied: Iterable[tuple[ev.Event, Dossier]]) -> None:
                 if event.kind is not AlertKind.DUE_SOON:
                     SLA_BREACHES.labels(unit=dossier.holding_unit_code,
                                         kind=event.kind.value).inc()
+            case ev.StepAlertRaised():
+                # By the step's actor: its unit (another unit's, for a liên thông step) and
+                # role, as the webhook routes it (motcua.eventstore.outbox.step_alert_body).
+                STEP_ALERTS.labels(unit=event.unit_code or dossier.unit_code, role=event.role,
+                                   kind=event.kind.value).inc()

@@ -39,16 +39,27 @@ NOTICES = ("sms", "zalo", "email")
 TIMELINE = (WEBHOOK, *NOTICES)
 BATCH = 500
 
+# A step's own alert (issue 22 item 2): always delivered from here. It exists only since
+# `internal-steps-v1`, after `notify-outbox-v1`, so no workflow ever notified one itself.
+STEP_ALERT = "StepAlertRaised"
+STEP_KINDS = {"due_soon": "step_due_soon", "overdue": "step_overdue"}
+
 # Every committed event after the checkpoint (so the checkpoint moves past the rest too), with
 # its dossier's unit and procedure (from the receipt, position 1) for the alerts the webhook
-# owns.
+# owns, and for a step alert the step's name (from the plan the dossier was received under).
 _FETCH = f"""
 SELECT e.tx_id::text AS tx_text, {store.COLUMNS}, r.alert, r.receipt ->> 'unit_code' AS unit_code,
-       r.receipt ->> 'procedure_code' AS procedure_code
+       r.receipt ->> 'procedure_code' AS procedure_code, r.step_name
 FROM events e
 LEFT JOIN LATERAL (
-    SELECT e.payload::text AS alert, receipt.payload AS receipt FROM events receipt
-    WHERE e.event_type = '{ALERT}' AND e.metadata ->> '{DELIVERY_KEY}' = '{OUTBOX}'
+    SELECT e.payload::text AS alert, receipt.payload AS receipt,
+           CASE WHEN e.event_type = '{STEP_ALERT}' THEN (
+               SELECT plan.payload -> 'steps' -> ((e.payload ->> 'step')::int) ->> 'name'
+               FROM events plan WHERE plan.stream = e.stream AND plan.event_type = 'StepsBegun'
+               LIMIT 1) END AS step_name
+    FROM events receipt
+    WHERE ((e.event_type = '{ALERT}' AND e.metadata ->> '{DELIVERY_KEY}' = '{OUTBOX}')
+           OR e.event_type = '{STEP_ALERT}')
       AND receipt.stream = e.stream AND receipt.position = 1) r ON true
 WHERE {projector.COMMITTED_AFTER}
 ORDER BY e.tx_id, e.global_position
@@ -82,12 +93,22 @@ Router = Callable[[Conn, Sequence[asyncpg.Record]], Awaitable[list[NewDelivery]]
 
 
 async def alerts_router(_conn: Conn, rows: Sequence[asyncpg.Record]) -> list[NewDelivery]:
-    """Deadline alerts marked for the outbox go to the webhook."""
+    """Deadline alerts marked for the outbox go to the webhook, for the dossier's receiving
+    unit; step alerts too, for the step's actor (`step_alert_body`)."""
     new = []
     for r in rows:
-        if r["alert"] is not None:
+        if r["alert"] is None:
+            continue
+        if r["event_type"] == STEP_ALERT:
+            body = step_alert_body(r)
+            actor = body["actor"]
+            assert isinstance(actor, dict)
+            new.append(NewDelivery(r, WEBHOOK, str(body["kind"]), body,
+                                   unit_code=str(actor["unit_code"])))
+        else:
             body = _body(r)
-            new.append(NewDelivery(r, WEBHOOK, str(body["kind"]), body, unit_code=r["unit_code"]))
+            new.append(NewDelivery(r, WEBHOOK, str(body["kind"]), body,
+                                   unit_code=r["unit_code"]))
     return new
 
 
@@ -128,6 +149,24 @@ def _body(row: asyncpg.Record) -> dict[str, object]:
             "unit_code": row["unit_code"], "procedure_code": row["procedure_code"],
             "alert_event_id": row["event_id"], "due_at": alert["due_at"],
             "raised_at": alert["at"], "deadline_version": alert["deadline_version"]}
+
+
+def step_alert_body(row: asyncpg.Record) -> dict[str, object]:
+    """The webhook body of a step alert (`StepAlertRaised`): kind `step_due_soon` or
+    `step_overdue`, and `actor`, whom it is for: the person the step was handed to when the
+    hand-over named one, else the step's role in the step's unit (for a step of another unit,
+    liên thông, that unit; else the receiving unit). `unit_code` stays the receiving unit, as
+    in a deadline alert; the delivery row's unit is the actor's (`alerts_router`). Whom to
+    tell is OUR READING: no rule names the addressee of a step's warning (legal-rules.md)."""
+    alert = json.loads(row["alert"])
+    receiving = row["unit_code"] or ""
+    return {"event_id": row["event_id"], "kind": STEP_KINDS[alert["kind"]],
+            "code": row["stream"], "unit_code": receiving,
+            "procedure_code": row["procedure_code"], "alert_event_id": row["event_id"],
+            "due_at": alert["due_at"], "raised_at": alert["at"], "step": alert["step"],
+            "step_name": row["step_name"] or "",
+            "actor": {"unit_code": alert.get("unit_code") or receiving,
+                      "role": alert["role"], "person": alert.get("receiver")}}
 
 
 async def ingest(conn: Conn, routers: Sequence[Router] = (alerts_router,)) -> int:
@@ -196,13 +235,17 @@ async def record(pool: asyncpg.Pool, claimed: Claimed, outcome: str, *,
     status = {"delivered": "delivered", "disabled": "disabled", "failed": "failed",
               "retried": "pending"}[outcome]
     async with pool.acquire() as conn, conn.transaction():
+        # A notice delivered owes its `NoticeDelivered` event (motcua/notify/recorder.py):
+        # the obligation is set in this same UPDATE, so no crash can separate the two.
         await conn.execute(
             "UPDATE deliveries SET status = $3, last_status = $4, last_error = $5, "
             "next_attempt_at = CASE WHEN $3 = 'pending' "
             "    THEN now() + make_interval(secs => $6) ELSE next_attempt_at END, "
-            "finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END "
+            "finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END, "
+            "event_pending = ($3 = 'delivered' AND destination = ANY($7)), "
+            "event_next_at = CASE WHEN $3 = 'delivered' THEN now() END "
             "WHERE id = $1 AND attempts = $2 AND status = 'pending'",
-            claimed.id, claimed.attempt, status, status_code, error, retry_in)
+            claimed.id, claimed.attempt, status, status_code, error, retry_in, list(NOTICES))
         await conn.execute(
             "INSERT INTO delivery_attempts (delivery_id, attempt, outcome, status_code, "
             "error, started_at) VALUES ($1, $2, $3, $4, $5, $6) "
@@ -265,6 +308,17 @@ class Delivery:
     last_error: str | None
     finished_at: datetime | None
     destination: str = WEBHOOK
+    part: str = ""
+
+    @property
+    def key(self) -> str:
+        """The delivery's key, `NoticeDelivered.delivery_id` of its event."""
+        return delivery_key(self.alert_event_id, self.destination, self.part)
+
+
+def delivery_key(event_id: str, destination: str, part: str) -> str:
+    """One delivery's stable key: its row's natural key `(event_id, destination, part)`."""
+    return f"{event_id}:{destination}:{part}"
 
 
 async def deliveries(conn: Conn | asyncpg.Pool, stream: str,
@@ -273,7 +327,68 @@ async def deliveries(conn: Conn | asyncpg.Pool, stream: str,
     notices by default), in the order of the events they come from."""
     rows = await conn.fetch(
         "SELECT event_id::text AS id, position, kind, status, attempts, last_error, "
-        "finished_at, destination FROM deliveries WHERE stream = $1 "
+        "finished_at, destination, part FROM deliveries WHERE stream = $1 "
         "AND destination = ANY($2) ORDER BY position, id", stream, list(destinations))
     return [Delivery(r["id"], r["position"], r["kind"], r["status"], r["attempts"],
-                     r["last_error"], r["finished_at"], r["destination"]) for r in rows]
+                     r["last_error"], r["finished_at"], r["destination"], r["part"])
+            for r in rows]
+
+
+# -- The events of delivered notices (issue 25; motcua/notify/recorder.py) ------------------
+
+@dataclass(frozen=True)
+class OwedEvent:
+    """A delivered notice whose `NoticeDelivered` is not yet recorded, taken for one try."""
+
+    id: int
+    event_id: str
+    destination: str
+    part: str
+    stream: str
+    kind: str
+    delivered_at: datetime
+    attempt: int
+
+    @property
+    def key(self) -> str:
+        return delivery_key(self.event_id, self.destination, self.part)
+
+
+async def claim_events(conn: Conn | asyncpg.Pool, limit: int,
+                       lease_seconds: float) -> list[OwedEvent]:
+    """Take up to `limit` delivered notices whose event is owed and due, pushing each one
+    lease ahead (a recorder that dies mid-way leaves it due again then), oldest first."""
+    rows = await conn.fetch(
+        "UPDATE deliveries d SET event_attempts = d.event_attempts + 1, "
+        "event_next_at = now() + make_interval(secs => $2) "
+        "FROM (SELECT id FROM deliveries WHERE event_pending AND event_next_at <= now() "
+        "      ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) due "
+        "WHERE d.id = due.id "
+        "RETURNING d.id, d.event_id::text AS event_id, d.destination, d.part, d.stream, "
+        "d.kind, d.finished_at, d.event_attempts", limit, lease_seconds)
+    return sorted((OwedEvent(r["id"], r["event_id"], r["destination"], r["part"], r["stream"],
+                             r["kind"], r["finished_at"], r["event_attempts"]) for r in rows),
+                  key=lambda o: o.id)
+
+
+async def event_recorded(conn: Conn | asyncpg.Pool, owed: OwedEvent) -> None:
+    """The notice's event is stored (or was already): nothing more is owed."""
+    await conn.execute("UPDATE deliveries SET event_pending = false, event_error = NULL, "
+                       "event_recorded_at = now() WHERE id = $1", owed.id)
+
+
+async def event_failed(conn: Conn | asyncpg.Pool, owed: OwedEvent, error: str,
+                       retry_in: float) -> None:
+    """The event could not be recorded now: due again in `retry_in` seconds."""
+    await conn.execute("UPDATE deliveries SET event_error = $2, "
+                       "event_next_at = now() + make_interval(secs => $3) "
+                       "WHERE id = $1 AND event_pending", owed.id, error[:1000], retry_in)
+
+
+async def events_owed(conn: Conn | asyncpg.Pool) -> tuple[int, float]:
+    """How many delivered notices still owe their event, and the oldest one's age (s)."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(finished_at)), 0) "
+        "AS oldest FROM deliveries WHERE event_pending")
+    assert row is not None
+    return int(row["n"]), max(0.0, float(row["oldest"]))

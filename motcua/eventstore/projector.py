@@ -124,7 +124,10 @@ def _row(d: Dossier, updated_at: datetime) -> tuple[object, ...]:
     return (d.code, d.unit_code, d.procedure_code, d.state.value, d.state.status_code,
             d.recorded_sla_status().value, d.channel.value, d.assignee, start, d.due_at,
             d.due_soon_at, d.original_due_at, d.deadline_version, d.calendar_version,
-            d.catalog_version, d.extended,
+            # `apology_sent`: the apology counts once it reached the citizen (recorded, and
+            # delivered on a chosen channel: `Dossier.apology_reached_citizen`, issue 25); the
+            # overdue-without-apology gauge reads it (motcua.metrics).
+            d.catalog_version, d.apology_reached_citizen,
             d.overdue_without_apology_raised_for > 0 and not d.extended,
             d.supplement_requests, paused, d.finished_at, d.closed_at,
             d.timeliness.value if d.timeliness else None,

@@ -247,6 +247,11 @@ def advance_legs(legs: tuple[Leg, ...], fact: Fact | None, a: Applied,
         legs = (*legs[:-1], closed(held, event.at, timeliness_at(a.before, event.at).value))
         held = None
     if isinstance(event, ev.DossierTransferred):
+        if event.to_unit == s.unit_code:
+            # Back to the receiving unit (a step of its own after another unit's, patch
+            # `step-transfer-v1`, or a leader's transfer back): it counts the dossier itself,
+            # never as a leg.
+            return legs
         return (*legs, opened(event.to_unit, event.counted_from))
     if isinstance(event, ev.TransferReturned) and event.to_unit != s.unit_code:
         return (*legs, opened(event.to_unit, event.at))  # back to an intermediate unit

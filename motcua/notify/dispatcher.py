@@ -32,11 +32,13 @@ from motcua.metrics import (
     DELIVERIES_FAILED,
     DELIVERY_BACKLOG,
     DELIVERY_OLDEST_PENDING,
+    NOTICE_EVENTS_OWED,
     NOTIFICATIONS,
     NOTIFICATIONS_UNDELIVERED,
 )
 from motcua.notify import webhook
 from motcua.notify.delivery import Adapter, Sent
+from motcua.notify.recorder import NoticeRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -122,8 +124,14 @@ class Dispatcher:
                  secret: bytes | None, policy: Policy | None = None, *,
                  adapters: Mapping[str, Adapter] | None = None,
                  policies: Mapping[str, Policy] | None = None,
-                 routers: Sequence[outbox.Router] = (outbox.alerts_router,)) -> None:
+                 routers: Sequence[outbox.Router] = (outbox.alerts_router,),
+                 recorder: NoticeRecorder | None = None) -> None:
         self._pool = pool
+        # Records each delivered notice as an event on its dossier (issue 25;
+        # motcua/notify/recorder.py); None: the rows keep their mark until a dispatcher
+        # with a Temporal client records them.
+        self._recorder = recorder
+        self._sweep: asyncio.Task[int] | None = None
         self.policy = policy or Policy()
         self._adapters: dict[str, Adapter] = {
             outbox.WEBHOOK: WebhookAdapter(http, url, secret, self.policy.timeout),
@@ -164,6 +172,8 @@ class Dispatcher:
         if self._inflight:
             log.info("dispatcher.draining", in_flight=len(self._inflight))
             await asyncio.gather(*self._inflight, return_exceptions=True)
+        if self._sweep is not None:
+            await asyncio.gather(self._sweep, return_exceptions=True)
 
     async def step(self) -> int:
         """Ingest the new events and start as many due deliveries as there is room for;
@@ -176,6 +186,10 @@ class Dispatcher:
             if now - self._gauged_at >= self.policy.gauge_interval:
                 self._gauged_at = now
                 await self._gauge(conn)
+        if self._recorder is not None and (self._sweep is None or self._sweep.done()):
+            # One sweep at a time, beside the deliveries (a Temporal update per event).
+            self._sweep = asyncio.create_task(self._recorder.sweep())
+            self._sweep.add_done_callback(self._swept)
         room = self.policy.concurrency - len(self._inflight)
         if room <= 0:
             return 0
@@ -195,6 +209,17 @@ class Dispatcher:
             DELIVERIES_FAILED.labels(b.destination).set(b.failed)
             if b.destination == outbox.WEBHOOK:
                 NOTIFICATIONS_UNDELIVERED.set(b.oldest_pending_seconds)
+        _owed, oldest = await outbox.events_owed(conn)
+        NOTICE_EVENTS_OWED.set(oldest)
+
+    def _swept(self, task: asyncio.Task[int]) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            # The database went away mid-sweep: the leases bring the rows back.
+            log.warning("dispatcher.sweep_failed", error=str(task.exception()))
+        elif task.result():
+            self._wake.set()  # a full batch may have more behind it
 
     def _notified(self, *_args: object) -> None:
         self._new_events = True

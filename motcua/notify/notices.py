@@ -52,7 +52,8 @@ from motcua.payload_codec import Keyring
 
 CHANNELS = ("sms", "zalo", "email")
 KINDS = ("receipt", "submission_accepted", "submission_refused", "supplement_request",
-         "extension", "result_ready", "returned", "refusal", "withdrawal", "stop")
+         "extension", "result_ready", "returned", "refusal", "withdrawal", "stop",
+         "transfer_returned")
 SEALED = "sealed"
 
 
@@ -151,6 +152,13 @@ def notice_of(event: ev.Event, first: ev.Event, tz: tzinfo, public_url: str,
             kind = "withdrawal"
         case ev.ProcessingStopped():
             kind, ctx["reason"] = "stop", event.reason
+        case ev.TransferReturned(to_unit=to_unit) if to_unit == getattr(first, "unit_code",
+                                                                        None):
+            # Back at the one-stop shop that received it as unfit: the shop tells the citizen
+            # within 01 working day (Đồng Tháp 138/2025/QĐ-UBND art. 3(4)(a)); this notice,
+            # sent at once on the channels the citizen chose, is how (our reading). A return
+            # between two other units is theirs to settle: no notice.
+            kind, ctx["reason"] = "transfer_returned", event.reason
         case _:
             return None
     return kind, ctx
@@ -248,4 +256,4 @@ class NoticeRouter:
 _NOTICE_EVENTS = (ev.DeadlineSet, ev.SubmissionRefused, ev.SupplementRequested,
                   ev.IntakeSupplementRequested, ev.DeadlineExtended, ev.ResultReady,
                   ev.ResultReturned, ev.DossierRefused, ev.DossierWithdrawn,
-                  ev.ProcessingStopped)
+                  ev.ProcessingStopped, ev.TransferReturned)

@@ -19,8 +19,10 @@ from motcua.notify.dispatcher import Dispatcher, Policy, retry_policy
 from motcua.notify.notices import NoticeRouter
 from motcua.notify.portal import PORTAL, PortalRouter
 from motcua.notify.portal_http import PortalAdapter
+from motcua.notify.recorder import NoticeRecorder
 from motcua.payload_codec import Keyring
 from motcua.runtime import calendar_for, catalog_for, create_pool
+from motcua.temporal import connect
 
 log = structlog.get_logger("motcua.notify.dispatcher")
 
@@ -95,8 +97,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             log.info("dispatcher.started", metrics_port=settings.metrics_port,
                      webhook=bool(settings.webhook_url), destinations=sorted(adapters),
                      concurrency=policy.concurrency)
+            # Each notice delivered becomes an event on its dossier (issue 25), through the
+            # dossier's workflow while it runs: a Temporal client, connected when first needed.
+            recorder = NoticeRecorder(pool, lambda: connect(settings)) \
+                if {"sms", "zalo", "email"} & set(adapters) else None
             await Dispatcher(pool, http, settings.webhook_url, secret, policy,
-                             adapters=adapters, policies=policies, routers=routers).run(stop)
+                             adapters=adapters, policies=policies, routers=routers,
+                             recorder=recorder).run(stop)
     finally:
         await pool.close()
     log.info("dispatcher.stopped")

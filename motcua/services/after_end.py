@@ -33,6 +33,9 @@ from motcua.services import engine
 from workflows import Acted
 
 AFTER_END = permits.AFTER_END  # the commands accepted once the dossier's life has ended
+# Recorded by the system after the end, never offered to a person: a citizen's notice
+# delivered after the workflow finished (issue 25; motcua/notify/recorder.py).
+SYSTEM_AFTER_END: frozenset[type[cmd.Command]] = frozenset({cmd.RecordNoticeDelivery})
 CAUSATION = "after-end"
 _ATTEMPTS = 5
 
@@ -41,14 +44,14 @@ async def record(pool: asyncpg.Pool, code: str, command: cmd.Command) -> Acted:
     """Decide `command` on the ended dossier `code` and append its events after the last
     stored one; the dossier after it and the events stored. Refused (409) when the dossier's
     life has not ended (its workflow was stopped by other means: nothing may write beside
-    it) or the command is not one of `AFTER_END`."""
+    it) or the command is not one of `AFTER_END` (or `SYSTEM_AFTER_END`)."""
     for _ in range(_ATTEMPTS):
         events = await store.read_stream(pool, code)
         if not events:
             raise engine.not_found()
         before = folded(events)
         now = datetime.now(UTC)
-        if type(command) not in AFTER_END or not before.ended(now):
+        if type(command) not in AFTER_END | SYSTEM_AFTER_END or not before.ended(now):
             refusal = no_more_commands(before)
             raise Problem(INVALID_TRANSITION, refusal.message, state=before.state_name)
         try:
@@ -56,6 +59,8 @@ async def record(pool: asyncpg.Pool, code: str, command: cmd.Command) -> Acted:
         except DomainError as err:
             raise engine.rejection(CommandRejected(
                 err.type, err.message, {"state": before.state_name, **err.details})) from err
+        if not decided:  # already recorded (a delivery reported again): nothing to append
+            return Acted(state=before, appended=[])
         metadata = {"actor": command.actor, "causation": CAUSATION,
                     "command": type(command).__name__}
         if command.correlation_id:

@@ -235,6 +235,9 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
                 check_assignee(principal, action.name, current.assignee)
             check_step(principal, action.name, current)
             await holders.check_holder_change(pool, principal, action.name, current, body)
+            await holders.check_step_receiver(pool, action.name, current, body)
+            if action.name in STEP_ACTIONS:
+                fill = transfers.for_step(res, current, fill)
             if action.name == "assign" and holders.accepts(current, cmd.AssignOfficer):
                 # Issue 26: a procedure may require every paper scanned first (409 naming
                 # the missing ones); the state's own refusal comes first.

@@ -23,11 +23,12 @@ refusal (409, with the state) comes first, as for every other field of a command
 from __future__ import annotations
 
 from domain import commands as cmd
+from domain import walk
 from domain.decide import check_allowed
 from domain.dossier import Dossier
 from domain.errors import DomainError
 from motcua.access.tokens import Principal, Role
-from motcua.access.users import Conn, may_hold
+from motcua.access.users import Conn, may_hold, may_receive_step
 from motcua.problems import FORBIDDEN, Problem, invalid_input
 from motcua.services.requests import ActionBody
 
@@ -64,3 +65,26 @@ async def check_holder_change(conn: Conn, principal: Principal, action: str, dos
     if not await may_hold(conn, officer, dossier.holding_unit_code):
         raise invalid_input("officer", f"not an active officer or leader of unit "
                             f"{dossier.holding_unit_code}")
+
+
+async def check_step_receiver(conn: Conn, action: str, dossier: Dossier,
+                              body: ActionBody) -> None:
+    """422 on `receiver` when a hand-over names a person who cannot take the next step: not an
+    active console user of the unit answering for that step (the receiving unit, or another
+    unit's for a liên thông step) with the step's role or the leader role
+    (`domain.walk.receiver_roles`). One answer for unknown, disabled, other-unit and
+    wrong-role names, as for `officer` above. Nothing when no one is named or the dossier is
+    at no step that hands on (the engine answers that)."""
+    receiver = getattr(body, "receiver", None)
+    run = walk.current(dossier.step_runs)
+    plan = dossier.step_plan
+    if (action != "hand-over" or receiver is None or plan is None or run is None
+            or run.step + 1 >= len(plan.steps)):
+        return
+    step = run.step + 1
+    unit = walk.step_unit_code(plan, step, dossier.unit_code)
+    roles = walk.receiver_roles(plan, step)
+    if not await may_receive_step(conn, receiver, unit, roles):
+        raise invalid_input("receiver", f"not an active user of unit {unit} who may take step "
+                            f"{step + 1} ({plan.steps[step].actor}): one of the roles "
+                            f"{', '.join(sorted(roles))}")

@@ -422,3 +422,19 @@ class RecordFeeBody(ActionBody):
     command_type = cmd.RecordFee
     amount: Amount = Field(gt=0, le=10**13, description="VND.")
     reference: Short | None = Field(default=None, max_length=64)
+
+
+class PortalPaymentRequest(Inbound):
+    """A payment the national portal reports for a dossier waiting for fees or taxes (code 6;
+    issue 25 item 1). Not an `ActionBody`: it becomes the counter's `payment-received`
+    (`motcua.services.payments`), keyed by the portal's transaction number."""
+
+    model_config = _example(reference="DVCQG-TT-20261207-000123", amount=1500000,
+                            paid_at="2026-12-07T09:15:00+07:00")
+    reference: Code = Field(
+        description="The portal's payment transaction number (one per payment): the same "
+        "number reported again answers the dossier as it is, nothing recorded twice.")
+    amount: Amount | None = Field(default=None, gt=0, le=10**13, description="VND.")
+    paid_at: Instant | None = Field(
+        default=None, description="When the citizen paid, as the portal says (recorded in the "
+        "event's note; the clock resumes when the report arrives, the proof of payment).")

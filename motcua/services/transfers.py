@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from domain import commands as cmd
-from domain import transfers
+from domain import transfers, walk
+from domain.dossier import Dossier
 from motcua.problems import invalid_input
 from motcua.services.requests import ActionBody, ReturnTransferBody, TransferBody
 from motcua.services.resources import Resources
@@ -50,3 +51,27 @@ def prepare(res: Resources, body: ActionBody, now: datetime | None = None) -> Fi
             return dataclasses.replace(c, citizen_notice_by=notice_by)
         return fill_return
     return _same
+
+
+def for_step(res: Resources, dossier: Dossier, fill: Fill, now: datetime | None = None) -> Fill:
+    """`fill`, and for a hand-over into a step another unit answers for (the workflow then
+    transfers the dossier to it: patch `step-transfer-v1`) the transfer's instants, as for a
+    leader's transfer: when that unit's share starts and its 02 working days to return an
+    unfit dossier (Đồng Tháp 138/2025/QĐ-UBND art. 3(4)(a))."""
+    run = walk.current(dossier.step_runs)
+    plan = dossier.step_plan
+    if plan is None or run is None or run.step + 1 >= len(plan.steps):
+        return fill
+    unit = walk.step_unit_code(plan, run.step + 1, dossier.unit_code)
+    if unit == dossier.holding_unit_code:
+        return fill
+    counted_from, return_by = transfers.transfer_terms(
+        res.calendar, now or datetime.now(UTC),
+        transfers.Forwarding(res.settings.transfer_forwarding))
+
+    def fill_step(c: cmd.Command) -> cmd.Command:
+        c = fill(c)
+        if not isinstance(c, cmd.HandOverStep):
+            return c
+        return dataclasses.replace(c, counted_from=counted_from, return_by=return_by)
+    return fill_step

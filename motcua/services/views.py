@@ -56,6 +56,9 @@ class SlaView(BaseModel):
     apology_in_time: bool | None = Field(
         default=None, description="Whether the apology was sent by one working day before the "
         "due time; false: accepted, flagged late; null without one.")
+    apology_delivered_at: datetime | None = Field(
+        default=None, description="When the apology's notice first reached a channel the "
+        "citizen chose (its NoticeDelivered event); null before, or without a channel.")
     rule_name: str = Field(default="", description="The counting rule with its unit and "
                            "version, e.g. civil_code/working_days@v2.")
     rule_source: str = Field(default="", description="The legal texts the counting rule "
@@ -120,6 +123,10 @@ class DossierView(BaseModel):
     holding_unit_code: str = Field(
         examples=["000.21.39.H39"], description="The unit that holds the dossier now: the "
         "receiving unit unless it was transferred (`POST /v1/dossiers/{code}/transfer`).")
+    transfer_return_by: datetime | None = Field(
+        default=None, description="While another unit holds the dossier: the last moment it "
+        "may return it as unfit (02 working days; Đồng Tháp 138/2025/QĐ-UBND art. 3(4)(a)). "
+        "A later return is accepted and recorded as late.")
     channel: Channel
     applicant_name: str = Field(examples=["Nguyễn Văn An"])
     received_at: datetime | None = Field(description="The receipt (for an online submission: "
@@ -248,7 +255,12 @@ def timeline(events: list[EventEnvelope],
                              actor=e.metadata.get("actor"),
                              correlation_id=e.metadata.get("correlation_id"), data=e.payload)
                for e in events]
-    finished = [d for d in deliveries if d.finished_at is not None]
+    # A notice whose delivery is recorded as a `NoticeDelivered` event (issue 25) shows as
+    # that event, not twice; failed, skipped and not yet recorded ones show from the table.
+    recorded = {e.payload.get("delivery_id") for e in events
+                if e.event_type == "NoticeDelivered"}
+    finished = [d for d in deliveries if d.finished_at is not None and (
+        d.destination == "webhook" or d.key not in recorded)]
     if not finished:
         return entries
     entries += [_delivery_entry(d) for d in finished]
@@ -294,7 +306,8 @@ def dossier_view(d: Dossier, events: list[EventEnvelope],
     return DossierView(
         code=d.code, state=d.state, status_code=d.state.status_code,
         procedure_code=d.procedure_code, unit_code=d.unit_code,
-        holding_unit_code=d.holding_unit_code, channel=d.channel,
+        holding_unit_code=d.holding_unit_code, transfer_return_by=d.transfer_return_by,
+        channel=d.channel,
         applicant_name=d.applicant_name, received_at=d.received_at, due_at=d.due_at,
         assignee=d.assignee, submitted_at=d.submitted_at, counted_from=d.counted_from,
         sla=SlaView(status=d.sla_status(now), due_at=d.due_at, due_soon_at=d.due_soon_at,
@@ -304,7 +317,8 @@ def dossier_view(d: Dossier, events: list[EventEnvelope],
                     catalog_version=d.catalog_version, rule=d.deadline_rule,
                     rule_name=d.counting_rule[0], rule_source=d.counting_rule[1],
                     legal_due_at=d.judged_due_at, appointment_at=d.appointment_at,
-                    apology_in_time=d.apology_in_time),
+                    apology_in_time=d.apology_in_time,
+                    apology_delivered_at=d.apology_delivered_at),
         timeliness=d.timeliness, satisfaction=d.satisfaction, outcome_reason=d.outcome_reason,
         version=d.version, timeline=timeline(events, deliveries),
         steps=step_views(d), current_step=d.current_step,

@@ -42,4 +42,4 @@ async def run_cut(resources: Resources, pool: asyncpg.Pool, *, start: date, end:
         return await whatif.run(
             conn, start=start, end=end, calendar=cal, baseline=baseline, proposed=proposed,
             as_of=as_of or datetime.now(cal.tz).date(), unit=unit, procedures=procedures,
-            verification=whatif.verification_maxima(catalog))
+            verification=whatif.verification_maxima(catalog), catalog=catalog)

@@ -18,6 +18,17 @@ or all procedures. The state conditions it too: a dossier already overdue, or fl
 a second supplement request, or paused after its due time, has P = 1; one waiting for the
 citizen's papers is judged on the time it had used when the clock stopped.
 
+A dossier walking its procedure's internal steps (issue 22 item 5) is also judged on its
+steps: the open step ends at its own due instant at the earliest if it has not ended yet (or
+now, if that instant has passed), and each later timed step takes its published allowance of
+office time; when that plan ends on a later office date than the legal due time, the
+published steps can no longer be kept and the forecast is P = 1 (basis `steps`). OUR READING:
+no text says how a forecast should use the steps; this is the plan the province published,
+taken at its word (staff may still finish steps early). The later steps' allowances come from
+the dossier's own plan where the dossier is at hand (`dossier_risk`), else from the catalog
+in force (`assess`: the read model keeps no plan; a dossier received under an older list of
+steps is judged on the current one).
+
 `run_refresher` rebuilds the model and scores the open dossiers every few minutes for the
 gauge `motcua_dossiers_at_risk{unit}` (P >= `AT_RISK`) and the "likely late" list; `backtest`
 measures the calibration on history (of the dossiers given 80% or more, how many were late).
@@ -29,14 +40,17 @@ import asyncio
 import bisect
 import dataclasses
 import time as clock
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import structlog
 
+from domain import walk
 from domain.calendar import Calendar, DateOutsideCalendar
+from domain.catalog import Catalog
+from domain.clock import add_working_time
 from domain.dossier import Dossier
 from domain.due import is_overdue, paused_within_time
 from motcua.metrics import DOSSIERS_AT_RISK
@@ -163,6 +177,19 @@ class Open:
     pauses: tuple[tuple[datetime, datetime], ...] = ()
     paused_at: datetime | None = None
     late_by_supplement: bool = False
+    # Internal steps (module docstring): the open step's due instant, and the office hours
+    # the later timed steps are allowed; None for a dossier without steps.
+    step_due_at: datetime | None = None
+    steps_left_hours: int | None = None
+
+
+def steps_finish(cal: Calendar, d: Open, now: datetime) -> datetime | None:
+    """When the dossier's published steps end if the open step ends at its due instant (or
+    now, once that has passed) and every later timed step takes its allowance; None without
+    steps or while the clock is stopped."""
+    if d.step_due_at is None or d.steps_left_hours is None or d.paused_at is not None:
+        return None
+    return add_working_time(cal, max(now, d.step_due_at), timedelta(hours=d.steps_left_hours))
 
 
 def score(model: Model, index: WorkdayIndex, cal: Calendar, d: Open, now: datetime) -> Risk | None:
@@ -179,6 +206,9 @@ def score(model: Model, index: WorkdayIndex, cal: Calendar, d: Open, now: dateti
         return Risk(1.0, "overdue", 0)
     else:
         upto = now
+    finish = steps_finish(cal, d, now)
+    if finish is not None and cal.local(finish).date() > cal.local(d.due_at).date():
+        return Risk(1.0, "steps", 0)  # judged by office date, as the dossier's verdict is
     tz = cal.tz
     try:
         start = index(d.received_at.astimezone(tz).date())
@@ -191,19 +221,34 @@ def score(model: Model, index: WorkdayIndex, cal: Calendar, d: Open, now: dateti
     return model.risk(d.procedure_code, d.unit_code, spent, budget)
 
 
-def open_from_record(r: asyncpg.Record) -> Open:
+def steps_left(catalog: Catalog | None, procedure_code: str, step: int | None) -> int | None:
+    """The office hours the catalog's steps after `step` are allowed (None: no steps)."""
+    proc = catalog.procedures.get(procedure_code) if catalog is not None else None
+    if proc is None or proc.steps is None or step is None:
+        return None
+    day = proc.steps.day_hours
+    return sum(s.allowance.hours(day) for s in proc.steps.steps[step + 1:] if s.allowance)
+
+
+def open_from_record(r: asyncpg.Record, catalog: Catalog | None = None) -> Open:
     starts, ends = r["pause_starts"] or [], r["pause_ends"] or []
     return Open(code=r["code"], unit_code=r["unit_code"], procedure_code=r["procedure_code"],
                 state=r["state"], received_at=r["received_at"], due_at=r["due_at"],
                 pauses=tuple(zip(starts, ends, strict=True)), paused_at=r["paused_at"],
-                late_by_supplement=r["late_by_supplement"])
+                late_by_supplement=r["late_by_supplement"], step_due_at=r.get("step_due_at"),
+                steps_left_hours=steps_left(catalog, r["procedure_code"], r.get("open_step")))
 
 
+# With the open run of its internal steps, if any (`step_runs`, migration 0017).
 _OPEN = """
-SELECT code, unit_code, procedure_code, state, received_at,
-       judged_due_at AS due_at, pause_starts, pause_ends, paused_at,
-       late_by_supplement
-FROM dossiers WHERE state = ANY($1::text[])
+SELECT d.code, d.unit_code, d.procedure_code, d.state, d.received_at,
+       d.judged_due_at AS due_at, d.pause_starts, d.pause_ends, d.paused_at,
+       d.late_by_supplement, s.step AS open_step, s.due_at AS step_due_at
+FROM dossiers d
+LEFT JOIN LATERAL (SELECT r.step, r.due_at FROM step_runs r
+                   WHERE r.code = d.code AND r.ended_at IS NULL
+                   ORDER BY r.run DESC LIMIT 1) s ON true
+WHERE d.state = ANY($1::text[])
 """
 
 
@@ -218,21 +263,23 @@ class Snapshot:
 
 
 async def assess(db: asyncpg.Pool | asyncpg.Connection, cal: Calendar,
-                 now: datetime | None = None, model: Model | None = None) -> Snapshot:
-    """Score every open dossier (learning from the last year unless `model` is given)."""
+                 now: datetime | None = None, model: Model | None = None,
+                 catalog: Catalog | None = None) -> Snapshot:
+    """Score every open dossier (learning from the last year unless `model` is given); with
+    `catalog`, dossiers walking steps are judged on them too (module docstring)."""
     now = now or datetime.now(cal.tz)
     model = model or await learn(db, cal, now)
     rows = await db.fetch(_OPEN, list(OPEN_STATES))
-    return await asyncio.to_thread(_assess, rows, cal, now, model)
+    return await asyncio.to_thread(_assess, rows, cal, now, model, catalog)
 
 
 def _assess(rows: Sequence[asyncpg.Record], cal: Calendar, now: datetime,
-            model: Model) -> Snapshot:
+            model: Model, catalog: Catalog | None = None) -> Snapshot:
     index = WorkdayIndex(cal)
     at_risk: dict[str, int] = {}
     likely: list[dict[str, Any]] = []
     for r in rows:
-        d = open_from_record(r)
+        d = open_from_record(r, catalog)
         risk = score(model, index, cal, d, now)
         if risk is not None and risk.probability >= AT_RISK:
             at_risk[d.unit_code] = at_risk.get(d.unit_code, 0) + 1
@@ -252,10 +299,11 @@ class ForecastCache:
         self.model: Model | None = None
         self.index: WorkdayIndex | None = None
 
-    async def refresh(self, db: asyncpg.Pool | asyncpg.Connection, cal: Calendar) -> Snapshot:
+    async def refresh(self, db: asyncpg.Pool | asyncpg.Connection, cal: Calendar,
+                      catalog: Catalog | None = None) -> Snapshot:
         now = datetime.now(cal.tz)
         model = await learn(db, cal, now)
-        snapshot = await assess(db, cal, now, model)
+        snapshot = await assess(db, cal, now, model, catalog)
         # Units no longer at risk go to 0 rather than vanish (an alert sees them resolve).
         for unit in set(self.snapshot.at_risk) - set(snapshot.at_risk):
             DOSSIERS_AT_RISK.labels(unit).set(0)
@@ -271,11 +319,13 @@ class ForecastCache:
         return score(self.model, self.index, cal, d, now)
 
     async def run_refresher(self, pool: asyncpg.Pool, cal: Calendar,
-                            interval: float = REFRESH_SECONDS) -> None:
-        """Refresh forever; a failed refresh keeps the previous snapshot."""
+                            interval: float = REFRESH_SECONDS,
+                            catalog: Callable[[], Catalog] | None = None) -> None:
+        """Refresh forever (with the catalog `catalog` gives at each turn, for the steps); a
+        failed refresh keeps the previous snapshot."""
         while True:
             try:
-                await self.refresh(pool, cal)
+                await self.refresh(pool, cal, catalog() if catalog is not None else None)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -291,11 +341,22 @@ def dossier_risk(cal: Calendar, d: Dossier, now: datetime) -> Risk | None:
     once its result is ready or it is closed, or before the model's first refresh."""
     if d.state is None or d.state.value not in OPEN_STATES or d.received_at is None:
         return None
-    return FORECAST.risk_of(cal, Open(
+    return FORECAST.risk_of(cal, open_of(d), now)
+
+
+def open_of(d: Dossier) -> Open:
+    """A folded dossier as the forecast scores it, its steps from its own plan."""
+    assert d.state is not None and d.received_at is not None
+    run = walk.current(d.step_runs)
+    plan = d.step_plan
+    left = None if plan is None or run is None else sum(
+        s.allowance_hours or 0 for s in plan.steps[run.step + 1:])
+    return Open(
         code=d.code, unit_code=d.unit_code, procedure_code=d.procedure_code,
         state=d.state.value, received_at=d.received_at, due_at=d.judged_due_at,
         pauses=tuple((p.start, p.end) for p in d.pauses), paused_at=d.paused_at,
-        late_by_supplement=d.late_by_supplement), now)
+        late_by_supplement=d.late_by_supplement,
+        step_due_at=run.due_at if run is not None else None, steps_left_hours=left)
 
 
 # -- backtest --------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from typing import Any
 import asyncpg
 
 from domain.calendar import Calendar, DateOutsideCalendar
-from domain.catalog import Catalog, CountingRule, TimeUnit, check_amount
+from domain.catalog import Catalog, CountingRule, InternalProcedure, TimeUnit, check_amount
 from domain.clock import (
     RULE_VERSION,
     due_at,
@@ -58,6 +58,7 @@ from domain.clock import (
     working_time_between,
 )
 from domain.due import overdue_on
+from domain.steps import scaled_hours
 from motcua.eventstore.store import Conn
 
 BATCH = 20_000
@@ -544,21 +545,48 @@ async def fold(batches: AsyncGenerator[list[asyncpg.Record], None],
 
 
 def describe_policy(baseline: Mapping[str, Clock], proposed: Mapping[str, Clock],
-                    only: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """The procedures whose time the proposal changes (or those asked for), both clocks."""
+                    only: Iterable[str] = (), catalog: Catalog | None = None
+                    ) -> list[dict[str, Any]]:
+    """The procedures whose time the proposal changes (or those asked for), both clocks; for
+    a procedure with internal steps in `catalog`, each step's allowance in office hours before
+    and under the proposal (`steps_under`)."""
     chosen = set(only)
-    return [{"procedure_code": code, "baseline": baseline[code].label(),
-             "proposed": proposed[code].label()}
-            for code in sorted(baseline)
-            if code in proposed and (proposed[code] != baseline[code] or code in chosen)]
+    out = []
+    for code in sorted(baseline):
+        if code not in proposed or (proposed[code] == baseline[code] and code not in chosen):
+            continue
+        row: dict[str, Any] = {"procedure_code": code, "baseline": baseline[code].label(),
+                               "proposed": proposed[code].label()}
+        proc = catalog.procedures.get(code) if catalog is not None else None
+        if proc is not None and proc.steps is not None:
+            row["steps"] = steps_under(proc.steps, proposed[code])
+        out.append(row)
+    return out
+
+
+def steps_under(steps: InternalProcedure, clock: Clock) -> list[dict[str, Any]]:
+    """Each step's allowance (office hours) now and under `clock`: the proposed time shared
+    between the timed steps in proportion, whole hours by the largest remainder
+    (`domain.steps.scaled_hours`, our reading); empty under a time in calendar days or
+    months, which steps cannot divide (`InternalProcedure.applied_hours`)."""
+    try:
+        total = steps.applied_hours(clock.amount, clock.unit)
+    except ValueError:
+        return []
+    after = scaled_hours(steps, total)
+    return [{"name": s.name, "baseline_hours": s.allowance.hours(steps.day_hours)
+             if s.allowance else None, "proposed_hours": h}
+            for s, h in zip(steps.steps, after, strict=True)]
 
 
 async def run(conn: Conn, *, start: date, end: date, calendar: Calendar,
               baseline: Mapping[str, Clock], proposed: Mapping[str, Clock],
               proposed_calendar: Calendar | None = None, as_of: date,
               unit: str | None = None, procedures: Sequence[str] = (),
-              verification: Mapping[str, Clock] | None = None) -> Result:
-    """The what-if over the dossiers received in `[start, end]` (see the module docstring)."""
+              verification: Mapping[str, Clock] | None = None,
+              catalog: Catalog | None = None) -> Result:
+    """The what-if over the dossiers received in `[start, end]` (see the module docstring);
+    `catalog` (the one in force) adds the steps' shares under the proposal to the policy."""
     unknown = sorted(set(procedures) - set(baseline))
     if unknown:
         raise WhatIfError(f"unknown procedure code(s): {', '.join(unknown)}")
@@ -569,7 +597,8 @@ async def run(conn: Conn, *, start: date, end: date, calendar: Calendar,
                compare.add)
     return Result(
         period_start=start, period_end=end, as_of=as_of, unit=unit,
-        policy=describe_policy(baseline, proposed, procedures), groups=compare.groups,
+        policy=describe_policy(baseline, proposed, procedures, catalog),
+        groups=compare.groups,
         flips=compare.flips, flip_count=compare.flip_count, differs=compare.differs,
         differs_count=compare.differs_count, skipped=compare.skipped,
         skipped_count=compare.skipped_count, computations=base.computed + sim.computed,

@@ -84,3 +84,20 @@ async def test_likely_late_list_and_risk_on_the_dossier(
     assert risk["basis"] in ("procedure_unit", "procedure", "all") and risk["sample"] >= 1
     closed = await http.get(f"/v1/dossiers/{done['code']}", headers=bearer(leader))
     assert closed.json()["sla"]["risk"] is None  # result ready: nothing to forecast
+
+
+async def test_a_cut_of_a_stepped_procedure_shows_each_step_s_share(
+        http: httpx.AsyncClient, make_token: MakeToken) -> None:
+    """Issue 22 item 5: Cao Bằng 2022's 1.004944 (5 working days in seven steps) cut by 40 %
+    to 3 working days: the policy gives each step's hours now and under the cut, adding up
+    to the new time (largest remainder, our reading; tests/test_whatif_steps.py)."""
+    leader = await make_token("leader")
+    today = datetime.now(OFFICE_TZ).date()
+    params = {"from": str(today), "to": str(today), "procedure": "1.004944", "unit": UNIT,
+              "cut": "40"}
+    answer = await http.get("/v1/reports/whatif", params=params, headers=bearer(leader))
+    assert answer.status_code == 200, answer.text
+    [policy] = answer.json()["policy"]
+    assert (policy["procedure_code"], policy["proposed"]) == ("1.004944", "3 working_days")
+    assert [s["proposed_hours"] for s in policy["steps"]] == [3, 2, 10, 2, 5, 2, None]
+    assert sum(s["proposed_hours"] or 0 for s in policy["steps"]) == 3 * 8

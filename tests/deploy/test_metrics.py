@@ -33,6 +33,7 @@ def populated_registry() -> tuple[CollectorRegistry, m.Metrics]:
         mx.dossiers_returned.labels("000.00.15.H35", t.value).inc()
     mx.sla_breaches.labels("000.00.15.H35", "overdue").inc()
     mx.sla_alerts.labels("due_soon").inc()
+    mx.step_alerts.labels("000.00.15.H35", "officer", "overdue").inc()
     mx.notifications.labels("overdue", "delivered").inc()
     mx.dossier_turnaround.observe(3 * m.DAY)
     mx.event_store_append.observe(0.004)
@@ -71,6 +72,8 @@ def test_contract_metric_names_and_labels() -> None:
         "motcua_dossiers_returned_total": {"unit", "timeliness"},
         "motcua_sla_breaches_total": {"unit", "kind"},
         "motcua_sla_alerts_total": {"kind"},
+        # A step's own alerts, by the step's actor (issue 22 item 2).
+        "motcua_step_alerts_total": {"unit", "role", "kind"},
         "motcua_notifications_total": {"kind", "outcome"},
         "motcua_notifications_oldest_undelivered_seconds": set(),
         "motcua_dossier_turnaround_seconds_bucket": {"le"},
@@ -111,6 +114,7 @@ def test_help_text_names_the_label_values_the_domain_uses() -> None:
         # A breach is an alert at or past a due time: every kind but the due-soon warning.
         "motcua_sla_breaches": {k.value for k in AlertKind if k is not AlertKind.DUE_SOON},
         "motcua_sla_alerts": {k.value for k in AlertKind},
+        "motcua_step_alerts": {AlertKind.DUE_SOON.value, AlertKind.OVERDUE.value},
     }
     for name, values in expected.items():
         match = listed[name]
@@ -194,7 +198,8 @@ def test_prime_notifications_covers_every_kind_and_outcome() -> None:
     mx.prime_notifications()
     seen = {(s.labels["kind"], s.labels["outcome"]) for f in registry.collect()
             for s in f.samples if s.name == "motcua_notifications_total"}
-    assert seen == {(k.value, o) for k in AlertKind for o in ("delivered", "failed", "retried")}
+    kinds = {*(k.value for k in AlertKind), "step_due_soon", "step_overdue"}  # + step alerts
+    assert seen == {(k, o) for k in kinds for o in ("delivered", "failed", "retried")}
     assert {s.value for f in registry.collect() for s in f.samples
             if s.name == "motcua_notifications_total"} == {0}
 
@@ -266,7 +271,10 @@ async def test_refresh_sql_runs_against_the_real_read_model(pool: Any) -> None:
     SLA status comes from the due instants and the refresh's instant, not from the stored
     `sla_status` (issue 27 item 1), and the snapshot knows when it next changes."""
     _, mx = m.fresh_registry()
-    at = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    # Far past every other test's dossiers (the database is shared): their due instants are
+    # all behind `at`, so the next change is this test's own (a 2026 instant met other tests'
+    # due-soon instants on the day it was run).
+    at = datetime(2090, 12, 7, 10, 0, tzinfo=UTC)
     insert = """
         INSERT INTO dossiers (code, unit_code, procedure_code, state, status_code, sla_status,
                               channel, received_at, due_at, due_soon_at, judged_due_at,

@@ -172,3 +172,73 @@ def test_amounts_must_be_positive(cal: Calendar, catalog: Catalog) -> None:
         assert refused.value.details["field"] == "amount"
     fee = run(cal, catalog, d, cmd.RecordFee(amount=50_000, reference="BL-1"), at(7, 10, 0))
     assert fee.fees_paid == 50_000
+
+
+# -- transfers made by the procedure's steps (patch `step-transfer-v1`) ----------------------
+
+NGHE_AN = "2.002755"  # steps 7-15: the provincial department's share (000.00.30.H40)
+DEPARTMENT = "000.00.30.H40"
+
+
+def _walked_to_step_6(catalog: Catalog, now: datetime) -> Dossier:
+    from domain import steps
+
+    d = fold(decide(Dossier(), cmd.ReceiveDossier(
+        code=f"{HOME}-250707-0002", unit_code=HOME, procedure_code=NGHE_AN,
+        channel=Channel.COUNTER, applicant_name="Nguyễn Văn An"), now))
+    proc = catalog.procedure(NGHE_AN)
+    assert proc.steps is not None
+    d = fold(decide(d, cmd.BeginSteps(plan=steps.plan_for(proc.steps, HOME, carry_over=False)),
+                    now), d)
+    for _ in range(5):
+        d = fold(decide(d, cmd.HandOverStep(transfer_by_steps=True), now), d)
+    assert d.current_step == 5 and d.holding_unit_code == HOME
+    return d
+
+
+def test_a_hand_over_into_another_unit_s_step_transfers_on_known_dates(
+        cal: Calendar, catalog: Catalog) -> None:
+    """Friday 11 Jul 2025 16:00, the commune's records clerk hands step 6 on to step 7 (the
+    department's) under next_morning forwarding: the department holds the dossier, its share
+    counts from Monday 07:30 and its return limit is Wednesday 16 Jul, 17:00."""
+    now = at(11, 16, 0)
+    d = _walked_to_step_6(catalog, at(11, 8, 0))
+    counted_from, return_by = transfer_terms(cal, now, Forwarding.NEXT_MORNING)
+    events = decide(d, cmd.HandOverStep(transfer_by_steps=True, counted_from=counted_from,
+                                        return_by=return_by), now)
+    assert [type(e).__name__ for e in events] == ["StepHandedOver", "DossierTransferred"]
+    moved = events[1]
+    assert isinstance(moved, ev.DossierTransferred)
+    assert (moved.from_unit, moved.to_unit) == (HOME, DEPARTMENT)
+    assert (moved.counted_from, moved.return_by) == (at(14, 7, 30), at(16, 17, 0))
+    assert moved.reason.startswith("Bước 7 (Kiểm tra, hướng dẫn")
+    after = fold(events, d)
+    assert (after.unit_code, after.holding_unit_code) == (HOME, DEPARTMENT)
+    # Within the department (step 7 -> 8): no further transfer.
+    assert [type(e).__name__ for e in decide(after, cmd.HandOverStep(transfer_by_steps=True),
+                                              at(14, 9, 0))] == ["StepHandedOver"]
+    # A return on Thursday 17 Jul is after the limit: accepted, recorded as late (our reading).
+    late = decide(after, cmd.ReturnTransfer(reason="thiếu"), at(17, 8, 0))
+    assert isinstance(late[0], ev.TransferReturned) and late[0].in_time is False
+    on_time = decide(after, cmd.ReturnTransfer(reason="thiếu"), at(16, 17, 0))
+    assert isinstance(on_time[0], ev.TransferReturned) and on_time[0].in_time is True
+
+
+def test_a_send_back_into_the_commune_s_step_brings_the_dossier_back(
+        catalog: Catalog) -> None:
+    d = _walked_to_step_6(catalog, at(11, 8, 0))
+    d = fold(decide(d, cmd.HandOverStep(transfer_by_steps=True), at(11, 9, 0)), d)
+    assert d.holding_unit_code == DEPARTMENT
+    events = decide(d, cmd.SendBackStep(reason="chưa đóng dấu", transfer_by_steps=True),
+                    at(11, 10, 0))
+    assert [type(e).__name__ for e in events] == ["StepSentBack", "DossierTransferred"]
+    back = fold(events, d)
+    assert back.holding_unit_code == HOME and back.current_step == 5
+
+
+def test_without_the_patch_the_steps_transfer_nothing(catalog: Catalog) -> None:
+    """Histories recorded before `step-transfer-v1` decide as they did."""
+    d = _walked_to_step_6(catalog, at(11, 8, 0))
+    events = decide(d, cmd.HandOverStep(), at(11, 9, 0))
+    assert [type(e).__name__ for e in events] == ["StepHandedOver"]
+    assert fold(events, d).holding_unit_code == HOME

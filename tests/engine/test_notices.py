@@ -122,6 +122,10 @@ async def _run_dossiers(client: Client, receive: Receive) -> dict[str, str]:
     d = await receive(**chosen)
     await act(d.code, "assign", cmd.AssignOfficer(officer="o1"))
     await act(d.code, "start", cmd.StartProcessing())
+    # Transferred and returned as unfit: the one-stop shop tells the citizen (issue 22 item 3).
+    await act(d.code, "transfer", cmd.TransferDossier(unit_code="000.22.39.H39",
+                                                      reason="liên thông"))
+    await act(d.code, "return-transfer", cmd.ReturnTransfer(reason="Thiếu văn bản thẩm định"))
     await act(d.code, "stop", cmd.StopProcessing(reason="Hồ sơ giả mạo"))
     online = {"unit_code": UNIT, "procedure_code": PROCEDURE, "applicant_name": "Lê Thị Cúc",
               "applicant_phone": PHONE, "applicant_email": MAIL,
@@ -134,7 +138,8 @@ async def _run_dossiers(client: Client, receive: Receive) -> dict[str, str]:
     await act(f.code, "refuse-intake", cmd.RefuseAtIntake(reason="Sai thủ tục"))
     return {"receipt": a.code, "supplement_request": a.code, "extension": a.code,
             "result_ready": a.code, "returned": a.code, "refusal": b.code,
-            "withdrawal": c.code, "stop": d.code, "submission_accepted": e.code,
+            "withdrawal": c.code, "stop": d.code, "transfer_returned": d.code,
+            "submission_accepted": e.code,
             "submission_refused": f.code}
 
 
@@ -174,7 +179,7 @@ async def test_a_notice_per_event_kind_reaches_sms_zalo_and_email(
     for kind, code in by_kind.items():
         for channel in outbox.NOTICES:
             assert (code, kind, channel) in sent, (kind, channel)
-    # Once each: the 10 kinds, plus the receipts of the refused, withdrawn and stopped
+    # Once each: the 11 kinds, plus the receipts of the refused, withdrawn and stopped
     # dossiers; the withdrawal's stop notice is folded into it.
     assert len(rows) == len(sent) == (len(by_kind) + 3) * 3
     sim = gateway.sim

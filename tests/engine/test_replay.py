@@ -31,14 +31,19 @@ pytestmark = pytest.mark.engine
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
 # Histories are named <scenario>.<tag>.json; record anew under a new tag after each patch, and
 # keep the old ones: running dossiers started on old code must still replay.
-TAG = "v6"  # v1: before the `local-appends-v2` patch; v2: before `apology-legal-due-v1`;
+TAG = "v7"  # v1: before the `local-appends-v2` patch; v2: before `apology-legal-due-v1`;
 # v3: before `notify-outbox-v1`; v4: before `online-intake-v1`. `dossier-files-v1` added a
 # handler only (no recorded path changed): files.v5.json was recorded under it; so did
 # `unit-transfer-v1` and `fee-payment-v1` (transfer.v5.json, payment.v5.json). v5: before
-# `internal-steps-v1` (every receipt now asks for the procedure's steps).
+# `internal-steps-v1` (every receipt now asks for the procedure's steps). `step-transfer-v1`
+# changed the hand-over and the send-back only for steps of another unit, which no earlier
+# history has: steps_transfer.v6.json was recorded under it. `notice-delivered-v1` added a
+# handler only: notices.v7.json was recorded under it. v6: before `outbox-at-start-v1` (every
+# receipt now asks `notify-outbox-v1` in its first workflow task).
 OLD_TAGS = ("v1", "v2")  # recorded before the `extension_alerts` scenario existed
 OLDER_FULL_TAGS = ("v3", "v4")  # recorded before the `online_intake` scenario existed
 BEFORE_STEPS_TAGS = ("v5",)  # recorded before the `steps` scenario existed
+V6_TAGS = ("v6",)  # recorded before `outbox-at-start-v1`
 
 
 async def _happy(client: Client, skipper: TimeSkipper) -> str:
@@ -199,12 +204,62 @@ async def _payment(client: Client, skipper: TimeSkipper) -> str:
     return d.code
 
 
+async def _notices(client: Client, skipper: TimeSkipper) -> str:
+    # Issue 25 item 2 (patch `notice-delivered-v1`): the dispatcher reports the receipt's and
+    # the apology's notices delivered (one reported twice: recorded once), then the end.
+    d = await dossiers.receive(client, receipt(notify_by=("sms",), applicant_phone="0912345678"),
+                               task_queue=TASK_QUEUE)
+    assert d.due_at is not None and d.received_at is not None
+
+    def delivered(kind: str) -> cmd.RecordNoticeDelivery:
+        source = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{d.code}/{kind}"))
+        return cmd.RecordNoticeDelivery(delivery_id=f"{source}:sms:{kind}",
+                                        source_event_id=source, kind=kind, channel="sms",
+                                        delivered_at=d.received_at, actor="dispatcher")
+
+    for action, command in [
+            ("record-notice", delivered("receipt")),
+            ("assign", cmd.AssignOfficer(officer="o-1")),
+            ("start", cmd.StartProcessing()),
+            ("extend", cmd.ExtendDeadline(reason="xác minh",
+                                          new_due_at=d.due_at + timedelta(days=5))),
+            ("record-notice", delivered("extension")),
+            ("record-notice", delivered("extension")),
+            ("complete", cmd.CompleteProcessing(summary="xong")),
+            ("return", cmd.ReturnResult()),
+            ("rate", cmd.RateService(satisfaction=Satisfaction.SATISFIED))]:
+        await dossiers.act(client, d.code, action, command)
+    await client.get_workflow_handle(d.code).result()
+    return d.code
+
+
+async def _steps_transfer(client: Client, skipper: TimeSkipper) -> str:
+    # Issue 22 item 3 (patch `step-transfer-v1`): Nghệ An 3854's 2.002755, whose steps 7-15
+    # are the provincial department's: the hand-over into step 7 transfers the dossier, a
+    # send-back into step 6 brings it back, the hand-over again, then the department returns
+    # it as unfit.
+    d = await dossiers.receive(client, receipt(procedure_code="2.002755"),
+                               task_queue=TASK_QUEUE)
+    steps = [("hand-over", cmd.HandOverStep(actor="leader-1"))] * 6
+    for action, command in [
+            *steps,
+            ("hand-over", cmd.HandOverStep(receiver="ld-so", actor="clerk-so")),
+            ("send-back", cmd.SendBackStep(reason="chưa đóng dấu", to_step=5, actor="ld-so")),
+            ("hand-over", cmd.HandOverStep(actor="clerk-1")),
+            ("return-transfer", cmd.ReturnTransfer(reason="thiếu xác nhận")),
+            ("withdraw", cmd.WithdrawDossier(reason="công dân rút"))]:
+        await dossiers.act(client, d.code, action, command)
+    await client.get_workflow_handle(d.code).result()
+    return d.code
+
+
 OLD_SCENARIOS = {"happy_path": _happy, "supplement_extension_refusal": _supplement_and_extension,
                  "alerts_then_withdrawal": _alerts}
 BEFORE_ONLINE_SCENARIOS = {**OLD_SCENARIOS, "extension_alerts": _extension_alerts}
 BEFORE_STEPS_SCENARIOS = {**BEFORE_ONLINE_SCENARIOS, "online_intake": _online_intake,
                           "files": _files, "transfer": _transfer, "payment": _payment}
-SCENARIOS = {**BEFORE_STEPS_SCENARIOS, "steps": _steps}
+BEFORE_V7_SCENARIOS = {**BEFORE_STEPS_SCENARIOS, "steps": _steps}
+SCENARIOS = {**BEFORE_V7_SCENARIOS, "steps_transfer": _steps_transfer, "notices": _notices}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -234,6 +289,9 @@ def test_histories_are_recorded() -> None:
         assert {f"{name}.{tag}" for name in BEFORE_ONLINE_SCENARIOS} <= recorded
     for tag in BEFORE_STEPS_TAGS:
         assert {f"{name}.{tag}" for name in BEFORE_STEPS_SCENARIOS} <= recorded
+    for tag in V6_TAGS:
+        assert {f"{name}.{tag}" for name in BEFORE_V7_SCENARIOS} <= recorded
+    assert "steps_transfer.v6" in recorded  # the first history under `step-transfer-v1`
     assert {f"{name}.{TAG}" for name in SCENARIOS} <= recorded
 
 

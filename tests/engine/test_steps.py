@@ -6,6 +6,7 @@ rule, and the control slip names that step's person and unit."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from motcua.catalog.calendar import load_calendar
 from motcua.devstack.postgres import EmbeddedPostgres
 from motcua.devstack.temporal_server import TemporalDevServer
 from motcua.documents.control import late_steps
+from motcua.eventstore import outbox
 from tests.conftest import UNIT, new_code, receipt, settings_for
 from tests.engine.helpers import assert_stream_sound, stored_events
 from worker import build_worker
@@ -99,6 +101,8 @@ async def test_the_middle_step_overruns(client: Client, step_worker: None,
                            cmd.HandOverStep(receiver="cv-so", actor="clerk-1"))
     middle = d.step_runs[1]
     assert (middle.step, middle.receiver) == (1, "cv-so")
+    # The department's step: the steps handed the dossier to it (patch `step-transfer-v1`).
+    assert (d.unit_code, d.holding_unit_code) == (UNIT, OTHER_UNIT)
     expected = run_due(cal, StepDueRequest(started_at=middle.started_at, allowance_hours=24))
     assert (middle.due_at, middle.due_soon_at) == (expected.due_at, expected.due_soon_at)
     assert middle.due_at is not None and middle.due_soon_at is not None
@@ -111,6 +115,17 @@ async def test_the_middle_step_overruns(client: Client, step_worker: None,
         ("due_soon", 1, OTHER_UNIT, "cv-so"), ("overdue", 1, OTHER_UNIT, "cv-so")]
     assert abs(alerts[0].at - middle.due_soon_at) < timedelta(seconds=5)
     assert abs(alerts[1].at - middle.due_at) < timedelta(seconds=5)
+    # Delivered to the step's actor: the department, the person the step was handed to.
+    async with pool.acquire() as conn:
+        await outbox.ingest(conn)
+        rows = await conn.fetch("SELECT kind, unit_code, body::text AS body FROM deliveries "
+                                "WHERE stream = $1 AND destination = 'webhook' ORDER BY id",
+                                d.code)
+    assert [(r["kind"], r["unit_code"]) for r in rows] == [
+        ("step_due_soon", OTHER_UNIT), ("step_overdue", OTHER_UNIT)]
+    assert {json.dumps(json.loads(r["body"])["actor"], sort_keys=True) for r in rows} == {
+        json.dumps({"person": "cv-so", "role": "officer", "unit_code": OTHER_UNIT},
+                   sort_keys=True)}
 
     for action, command in [("assign", cmd.AssignOfficer(officer="cv-so", actor="lanh-dao")),
                             ("start", cmd.StartProcessing(actor="cv-so")),

@@ -41,6 +41,14 @@ class StepView(BaseModel):
     source: str = Field(description="The decision, annex and step it was read from.")
 
 
+class FeeView(BaseModel):
+    """A procedure's fee (phí, lệ phí) as its legal text sets it."""
+
+    amount: int = Field(description="In VND (no minor unit); 0: the text exempts it.",
+                        examples=[50000])
+    source: str = Field(description="The legal text (and article) that sets the fee.")
+
+
 class ProcedureView(BaseModel):
     """An administrative procedure and its processing times."""
 
@@ -63,6 +71,8 @@ class ProcedureView(BaseModel):
                                          "none published (one assignee, one due time).")
     steps_version: str | None = Field(default=None, description="The text that approved the "
                                       "steps.")
+    fee: FeeView | None = Field(default=None, description="The fee collected at the counter "
+                                "(issue 22 item 4); null: none recorded in the catalog.")
     digitise_before_assign: bool = Field(
         default=False, description="Every paper listed on a dossier must be scanned before it "
         "is assigned (issue 26; Decree 118/2025 art. 17(1)(c)); assign answers 409 "
@@ -111,6 +121,7 @@ def _procedure(p: Procedure) -> ProcedureView:
         replaced_by=p.replaced_by,
         steps=None if p.steps is None else [_step(s) for s in p.steps.steps],
         steps_version=None if p.steps is None else p.steps.version,
+        fee=None if p.fee is None else FeeView(amount=p.fee.amount, source=p.fee.source),
         digitise_before_assign=p.digitise_before_assign)
 
 

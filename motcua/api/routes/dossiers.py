@@ -15,8 +15,8 @@ from motcua.api import problems
 from motcua.api.auth import Reader, require
 from motcua.api.context import PostCtx, respond
 from motcua.api.resources import PoolDep, ResourcesDep
-from motcua.services import dossiers, listing
-from motcua.services.requests import ReceiveRequest, SubmitOnlineRequest
+from motcua.services import dossiers, listing, payments
+from motcua.services.requests import PortalPaymentRequest, ReceiveRequest, SubmitOnlineRequest
 from motcua.services.text import Instant, Short
 from motcua.services.views import CODE_EXAMPLE, DossierPage, DossierView, ReceiptView
 
@@ -51,6 +51,24 @@ async def submit_online(
     counts from the complete submission (this one, or the intake supplement that completed
     it: Decree 297/2025 art. 3(5), 6(4)(a))."""
     return respond(await dossiers.submit_online(ctx.resources, ctx.caller(principal), body))
+
+
+@router.post("/{code}/payment", response_model=DossierView, operation_id="portalPayment",
+             summary="A payment the national portal reports",
+             responses=problems.responses(400, 401, 403, 404, 409, 413, 415, 422, 503))
+async def portal_payment(
+        code: DossierCode, body: PortalPaymentRequest, ctx: PostCtx,
+        principal: Annotated[Principal, Depends(require("payment-received"))]) -> JSONResponse:
+    """For the portal integration (its clerk token, as for `POST /v1/dossiers/online`): the
+    citizen paid the fees or taxes of a dossier waiting for them (national code 6) on the
+    national portal. The dossier resumes and its due time moves by the office time waited
+    (Đồng Tháp 138/2025/QĐ-UBND art. 5(3): the second appointment counts from proof of
+    payment; Hà Nội 1610/QĐ-TTPVHCC). `reference`, the portal's transaction number, keys the
+    payment: reported again, it answers the dossier as it is (200, `Idempotent-Replayed`)
+    and records nothing twice. 409 when the dossier is not waiting for payment, 404 when
+    there is no such dossier (or not in the token's unit)."""
+    return respond(await payments.portal_payment(ctx.resources, ctx.caller(principal), code,
+                                                 body))
 
 
 @router.get("/{code}", response_model=DossierView, operation_id="getDossier",

@@ -133,7 +133,8 @@ async def likely_late(
     snap = forecast.FORECAST.snapshot
     if not snap.taken_at:
         try:
-            snap = await forecast.FORECAST.refresh(pool, resources.calendar)
+            snap = await forecast.FORECAST.refresh(pool, resources.calendar,
+                                                   resources.catalog)
         except DB_ERRORS as err:
             raise unavailable("postgresql", f"the forecast could not be read: "
                               f"{type(err).__name__}") from err
