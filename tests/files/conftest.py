@@ -53,9 +53,13 @@ def moto_s3() -> Iterator[FileSettings]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                     aws_access_key_id="test", aws_secret_access_key="test"
-                     ).create_bucket(Bucket=BUCKET)
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+        s3.create_bucket(Bucket=BUCKET)
+        # moto keeps its buckets in the process, across servers: an earlier test's bucket
+        # policy (tests/files/test_s3_store.py puts deploy/s3's, which denies this test user)
+        # would refuse the next test's uploads in the same session.
+        s3.delete_bucket_policy(Bucket=BUCKET)
         yield FileSettings(files_s3_bucket=BUCKET, files_s3_endpoint=endpoint,
                            files_s3_access_key="test",  # type: ignore[arg-type]
                            files_s3_secret_key="test")  # type: ignore[arg-type]
