@@ -151,4 +151,3 @@ def source_for(settings: Settings, pool: asyncpg.Pool, seed: Catalog) -> Catalog
     if settings.procedures_file is not None or settings.units_file is not None:
         return None
     return CatalogSource(pool, seed, refresh=settings.catalog_refresh_seconds)
-
