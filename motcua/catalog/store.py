@@ -151,10 +151,3 @@ def source_for(settings: Settings, pool: asyncpg.Pool, seed: Catalog) -> Catalog
     if settings.procedures_file is not None or settings.units_file is not None:
         return None
     return CatalogSource(pool, seed, refresh=settings.catalog_refresh_seconds)
-
-    async def version(self, version: str) -> Catalog:
-        """A given stored version (cached), e.g. the one a dossier's deadline recorded."""
-        if version not in self._cache:
-            async with self._pool.acquire() as conn:
-                self._cache[version] = await load(conn, version)
-        return self._cache[version]

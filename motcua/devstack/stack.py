@@ -164,9 +164,13 @@ class Stack:
         win); returns the settings added."""
         self.simulator_port = port
         base = f"http://127.0.0.1:{port}"
+        # The console's own address as the public one, so the notices' lookup links work on
+        # this machine (a real deployment sets MOTCUA_PUBLIC_URL to its public address).
         added = {k: v for k, v in {"MOTCUA_PORTAL_URL": base,
                                    "MOTCUA_PORTAL_TOKEN": "portal-token",
-                                   "MOTCUA_SMS_URL": f"{base}/sms"}.items()
+                                   "MOTCUA_SMS_URL": f"{base}/sms",
+                                   "MOTCUA_PUBLIC_URL": f"http://127.0.0.1:{self.ports.api}",
+                                   }.items()
                  if k not in os.environ}
         self.env.update(added)
         return added
