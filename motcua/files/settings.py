@@ -43,6 +43,7 @@ class FileSettings(BaseSettings):
     signing_service_key_id: str = ""
     signing_service_token: SecretStr | None = None
     signing_chain_pem: Path | None = None
-    # Where DejaVuSans.ttf and DejaVuSans-Bold.ttf are (the rendered result embeds them: PDF/A
-    # with Vietnamese text). Default: Debian's fonts-dejavu-core.
-    result_font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
+    # The rendered result embeds its font (PDF/A with Vietnamese text). Unset: Noto Sans from
+    # the `pymupdf-fonts` package (installed with motcua); set: a folder holding
+    # DejaVuSans.ttf and DejaVuSans-Bold.ttf (e.g. Debian's /usr/share/fonts/truetype/dejavu).
+    result_font_dir: Path | None = None

@@ -14,8 +14,10 @@ signing service and keeps only the certificate chain here (deploy/FILES.md, "Sig
 PDF/A (`render`): the rendered result is PDF/A-2u (ISO 19005-2, level U: every glyph maps to
 Unicode, so its text can be searched and copied), written by fpdf2 (a maintained pure-Python
 PDF writer with PDF/A output: XMP identification, an sRGB output intent, embedded TrueType
-subsets with ToUnicode maps). The font is DejaVu Sans (Debian `fonts-dejavu-core`; free
-licence, covers Vietnamese), embedded, so accents survive in every reader. Signing is an
+subsets with ToUnicode maps). The font is Noto Sans (SIL Open Font Licence, covers
+Vietnamese) from the PyPI package `pymupdf-fonts`, so no system font is needed; a deployment
+may name a folder with DejaVu Sans instead (`MOTCUA_RESULT_FONT_DIR`). Either is embedded, so
+accents survive in every reader. Signing is an
 incremental update, which PDF/A-2 allows, so the signed file keeps the identification. How it
 is checked: `tests/files/test_result_pdfa.py` reads back the XMP identification, the output
 intent, the embedded font files and the text, accents intact, with pypdf, before and after
@@ -26,9 +28,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import io
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
@@ -127,8 +133,7 @@ class ResultText:
     signed_by: str
 
 
-# Debian's fonts-dejavu-core (CI: .ci/apt-packages; the image: deploy/Dockerfile).
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+# A folder named by MOTCUA_RESULT_FONT_DIR holds DejaVu Sans (e.g. Debian's fonts-dejavu-core).
 FONT, FONT_BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
 PDFA = "PDFA_2U"  # fpdf2's name for PDF/A-2u (ISO 19005-2, level U)
 
@@ -137,28 +142,52 @@ class FontMissing(RuntimeError):
     """The font the result is rendered with is not installed."""
 
 
-def render(result: ResultText, font_dir: Path = FONT_DIR) -> bytes:
-    """A one-page A4 PDF/A-2u stating the result, in Vietnamese, with DejaVu Sans embedded
+def _packaged_fonts() -> tuple[Path, Path]:
+    """Noto Sans regular and bold from `pymupdf-fonts` (the package keeps each font as
+    compressed bytes in a module), written once per version to the temporary folder, since
+    fpdf2 reads fonts from files."""
+    folder = Path(tempfile.gettempdir()) / f"motcua-fonts-{metadata.version('pymupdf-fonts')}"
+    paths = folder / "NotoSans-Regular.ttf", folder / "NotoSans-Bold.ttf"
+    for path, module in zip(paths, ("NotoSans_Regular", "NotoSans_Bold"), strict=True):
+        if path.is_file():
+            continue
+        try:
+            data: bytes = importlib.import_module(f"pymupdf_fonts.{module}").fontbuffer
+        except ImportError as err:
+            raise FontMissing("the pymupdf-fonts package is missing: reinstall motcua or set "
+                              "MOTCUA_RESULT_FONT_DIR") from err
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(data)
+        partial.replace(path)  # atomic: another process may be writing the same file
+    return paths
+
+
+def render(result: ResultText, font_dir: Path | None = None) -> bytes:
+    """A one-page A4 PDF/A-2u stating the result, in Vietnamese, with its font embedded
     (see the module docstring)."""
-    regular, bold = font_dir / FONT, font_dir / FONT_BOLD
-    for path in (regular, bold):
-        if not path.is_file():
-            raise FontMissing(f"{path} is missing: install fonts-dejavu-core or set "
-                              "MOTCUA_RESULT_FONT_DIR")
+    if font_dir is None:
+        regular, bold = _packaged_fonts()
+    else:
+        regular, bold = font_dir / FONT, font_dir / FONT_BOLD
+        for path in (regular, bold):
+            if not path.is_file():
+                raise FontMissing(f"{path} is missing: install fonts-dejavu-core there or "
+                                  "unset MOTCUA_RESULT_FONT_DIR (the packaged Noto Sans)")
     pdf = FPDF(format="A4", enforce_compliance=PDFA)
     pdf.set_lang("vi")
     pdf.set_title(f"Kết quả giải quyết hồ sơ {result.code}")
     pdf.set_author(result.unit)
     pdf.set_creator("motcua")
     pdf.set_creation_date(result.issued_at)
-    pdf.add_font("DejaVu", "", str(regular))
-    pdf.add_font("DejaVu", "B", str(bold))
+    pdf.add_font("Sans", "", str(regular))
+    pdf.add_font("Sans", "B", str(bold))
     pdf.add_page()
-    pdf.set_font("DejaVu", "B", 15)
+    pdf.set_font("Sans", "B", 15)
     pdf.multi_cell(0, 10, "KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH", align="C",
                    new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    pdf.set_font("DejaVu", "", 11)
+    pdf.set_font("Sans", "", 11)
     for label, value in (
             ("Mã hồ sơ", result.code), ("Thủ tục", result.procedure), ("Cơ quan", result.unit),
             ("Người nộp", result.applicant), ("Kết quả", result.summary),

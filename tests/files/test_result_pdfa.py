@@ -1,4 +1,5 @@
-"""The rendered result is PDF/A-2u with DejaVu Sans embedded (issue 26): read back with pypdf
+"""The rendered result is PDF/A-2u with its font embedded (issue 26; Noto Sans from PyPI by
+default, DejaVu Sans from a folder by setting): read back with pypdf
 before and after the PAdES signature, the XMP says PDF/A-2u, the sRGB output intent is there,
 every font is embedded, and the text comes out with its Vietnamese accents. A structural check
 (what the file declares and holds), not a full PDF/A validation (veraPDF is not run here)."""
@@ -6,6 +7,7 @@ every font is embedded, and the text comes out with its Vietnamese accents. A st
 from __future__ import annotations
 
 import io
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +51,7 @@ def fonts(data: bytes) -> list[DictionaryObject]:
     return found
 
 
-def check_pdfa(data: bytes) -> None:
+def check_pdfa(data: bytes, font: str = "NotoSans") -> None:
     assert pdfa_identification(data) == ("2", "U")
     assert data.startswith(b"%PDF-1.7")  # PDF/A-2 is based on PDF 1.7
     trailer = PdfReader(io.BytesIO(data)).trailer
@@ -60,10 +62,10 @@ def check_pdfa(data: bytes) -> None:
     assert "sRGB" in str(intent["/OutputConditionIdentifier"])
     found = fonts(data)
     assert found, "no font on the page"
-    for font in found:
-        descriptor = font["/FontDescriptor"].get_object()
-        assert "/FontFile2" in descriptor, f"{font['/BaseFont']} is not embedded"
-        assert "DejaVuSans" in str(font["/BaseFont"])
+    for each in found:
+        descriptor = each["/FontDescriptor"].get_object()
+        assert "/FontFile2" in descriptor, f"{each['/BaseFont']} is not embedded"
+        assert font in str(each["/BaseFont"])
     text = PdfReader(io.BytesIO(data)).pages[0].extract_text()
     for words in ("KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH", "Đăng ký thường trú",
                   "Ủy ban nhân dân xã Bắc Hà", "Nguyễn Thị Hằng", "Trần Đức Lượng",
@@ -89,7 +91,21 @@ async def test_rendered_result_is_pdfa_with_vietnamese_before_and_after_signing(
     assert (status.intact, status.valid, status.trusted) == (True, True, True)
 
 
+DEBIAN_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def test_a_font_folder_by_setting_is_embedded_instead() -> None:
+    """MOTCUA_RESULT_FONT_DIR: DejaVu Sans from a folder, embedded, accents intact."""
+    if not (DEBIAN_DEJAVU / "DejaVuSans.ttf").is_file():
+        if os.environ.get("CI"):
+            pytest.fail("fonts-dejavu-core is not installed; CI installs it from .ci/apt-packages")
+        pytest.skip("no DejaVu Sans here (apt-get install fonts-dejavu-core); the default font "
+                    "needs none")
+    check_pdfa(render(RESULT, DEBIAN_DEJAVU), font="DejaVuSans")
+
+
 def test_missing_font_is_said(tmp_path: Path) -> None:
-    """Without the font the result is not rendered (no PDF/A without an embedded font)."""
+    """A folder without the font: the result is not rendered (no PDF/A without an embedded
+    font), and the message says what to do."""
     with pytest.raises(FontMissing, match="fonts-dejavu-core"):
         render(RESULT, tmp_path)
