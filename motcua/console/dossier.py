@@ -220,11 +220,13 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
     actions = [a for a in offered if a != "rate"]
     # Issue 26: a procedure that requires its papers scanned before assignment keeps assign
     # off the page until they are, and says which are missing (the service refuses the same).
-    unscanned = (digitisation.missing(events) if "assign" in actions
+    gate = next((a for a in ("assign", "hand-over")
+                 if a in actions and digitisation.gated(a, d)), None)
+    unscanned = (digitisation.missing(events) if gate is not None
                  and digitisation.required(res.catalog, d.procedure_code) else [])
     next_step = _next_step(d, users, shown)
-    if unscanned:
-        actions.remove("assign")
+    if gate is not None and unscanned:
+        actions.remove(gate)
         next_step = "Số hóa giấy tờ còn thiếu — Bộ phận một cửa" + (
             f"; sau đó {next_step}" if next_step else "")
     leads = current.user.roles & SENDERS.get(cmd.ExtendDeadline, frozenset())

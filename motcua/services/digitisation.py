@@ -15,9 +15,11 @@ papers has nothing to scan. Circular 03/2025/TT-VPCP art. 5(2) exempts papers on
 few others from scanning; a clerk leaves such papers off the list (the catalog has no per-paper
 exemption yet).
 
-One place: `services.dossiers.act` calls `check_assign` before the engine for `assign`, so the
-API and the console refuse alike; the console's dossier page calls `missing` to say why assign
-is not offered.
+One place: `services.dossiers.act` calls `check_assign` before the engine for the action that
+hands the dossier from the counter to its processors (`gated`): `assign`, or for a procedure with
+an internal procedure the hand-over out of its first step (the counter's "receive and digitise"
+step in every published list, docs/legal-rules.md), so the API and the console refuse alike;
+the console's dossier page calls `missing` to say why that action is not offered.
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
+from domain import commands as cmd
 from domain import events as ev
 from domain.catalog import Catalog
+from domain.decide import check_allowed
+from domain.dossier import Dossier
 from domain.envelope import EventEnvelope
+from domain.errors import DomainError
 from motcua.problems import DIGITISATION_REQUIRED, Problem
 
 SOURCE = "Decree 118/2025/NĐ-CP art. 17(1)(c); Circular 01/2023/TT-VPCP art. 8"
@@ -54,6 +60,23 @@ def missing(events: Sequence[EventEnvelope]) -> list[str]:
     scanned = {_key(e.event.name) for e in events
                if isinstance(e.event, ev.FileAttached) and e.event.purpose == "component"}
     return [p for p in papers(events) if _key(p) not in scanned]
+
+
+def gated(action: str, dossier: Dossier) -> bool:
+    """Whether `action` is the one that waits for the scans on `dossier` now: `assign`, or the
+    hand-over out of the first step of an internal procedure, when the state accepts it (the
+    state's own refusal comes first)."""
+    if action == "assign":
+        command: type[cmd.Command] = cmd.AssignOfficer
+    elif action == "hand-over" and dossier.step_plan is not None and dossier.current_step == 0:
+        command = cmd.HandOverStep
+    else:
+        return False
+    try:
+        check_allowed(dossier, command)
+    except DomainError:
+        return False
+    return True
 
 
 def required(catalog: Catalog, procedure_code: str) -> bool:

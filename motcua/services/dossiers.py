@@ -238,7 +238,7 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
             await holders.check_step_receiver(pool, action.name, current, body)
             if action.name in STEP_ACTIONS:
                 fill = transfers.for_step(res, current, fill)
-            if action.name == "assign" and holders.accepts(current, cmd.AssignOfficer):
+            if digitisation.gated(action.name, current):
                 # Issue 26: a procedure may require every paper scanned first (409 naming
                 # the missing ones); the state's own refusal comes first.
                 digitisation.check_assign(res.catalog, current.procedure_code, before)

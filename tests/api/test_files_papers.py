@@ -77,6 +77,24 @@ async def test_assign_waits_for_every_paper_scanned(
         assert assigned.json()["assignee"] == officer
 
 
+async def test_the_counter_step_waits_for_the_scans_under_an_internal_procedure(
+        files_app: FastAPI, http: httpx.AsyncClient, dev_token: str,
+        pool: asyncpg.Pool) -> None:
+    """A procedure with an internal procedure is not assigned at the counter: its first
+    hand-over (out of the counter's receive-and-digitise step) is what waits for the scans,
+    409 naming the missing paper, nothing recorded; then it goes through."""
+    async with digitise_first(pool, base="1.004944", code="L.so-hoa-theo-buoc") as procedure:
+        code = (await _receive_when_known(http, dev_token, procedure, ["Tờ khai"]))["code"]
+        refused = await act(http, dev_token, code, "hand-over", {"note": "đủ hồ sơ"})
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["missing"] == ["Tờ khai"]
+        assert "StepHandedOver" not in [e.event_type for e in await read_stream(pool, code)]
+        assert (await upload(http, dev_token, code, pdf(1), name="Tờ khai")).status_code == 201
+        handed = await act(http, dev_token, code, "hand-over", {"note": "đủ hồ sơ"})
+        assert handed.status_code == 200, handed.text
+        assert handed.json()["current_step"] == 1
+
+
 async def test_an_upload_retried_with_its_key_is_stored_once(
         files_app: FastAPI, http: httpx.AsyncClient, dev_token: str,
         pool: asyncpg.Pool) -> None:

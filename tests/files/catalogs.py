@@ -18,21 +18,23 @@ FLAGGED = "L.so-hoa-truoc-phan-cong"
 
 
 @contextlib.asynccontextmanager
-async def digitise_first(pool: asyncpg.Pool) -> AsyncIterator[str]:
-    """The shipped catalog plus `FLAGGED` (the permanent-residence procedure's times, the flag
-    set), active while the block runs; yields the code. The processes follow the active
+async def digitise_first(pool: asyncpg.Pool, base: str = PROCEDURE,
+                         code: str = FLAGGED) -> AsyncIterator[str]:
+    """The shipped catalog plus `code` (procedure `base`'s times and internal procedure, by
+    default the permanent-residence one's, the flag set), active while the block runs; yields
+    the code. The processes follow the active
     version within `catalog_refresh_seconds` (0.2 s in the tests): poll, do not sleep."""
     shipped = load_catalog()
-    flagged = dataclasses.replace(shipped.procedure(PROCEDURE), code=FLAGGED,
+    flagged = dataclasses.replace(shipped.procedure(base), code=code,
                                   name="Thủ tục thử: số hóa trước khi phân công",
                                   digitise_before_assign=True)
-    new = catalog_of({**shipped.procedures, FLAGGED: flagged}, dict(shipped.units))
+    new = catalog_of({**shipped.procedures, code: flagged}, dict(shipped.units))
     async with pool.acquire() as conn:
         before = await catalog_store.ensure_seeded(conn, shipped)
         await catalog_store.import_version(conn, new, origin="test", actor="tester")
         await catalog_store.activate(conn, new.version, actor="tester")
     try:
-        yield FLAGGED
+        yield code
     finally:
         async with pool.acquire() as conn:
             await catalog_store.activate(conn, before, actor="tester")
