@@ -20,6 +20,7 @@ from domain.catalog import Procedure
 from motcua import lookup
 from motcua.access.tokens import Role
 from motcua.access.users import Session
+from motcua.catalog.guides import guides
 from motcua.console import acting, slots
 from motcua.console.acting import ActionFailed
 from motcua.console.dossier import DOCUMENT_HEADERS, dossier_events, printable
@@ -41,6 +42,7 @@ from motcua.console.web import (
     text,
 )
 from motcua.documents.render import Lookup
+from motcua.documents.timefmt import vn_duration
 from motcua.services.requests import ReceiveRequest
 
 router = APIRouter(include_in_schema=False)
@@ -74,6 +76,18 @@ def search(procedures: list[Procedure], query: str) -> list[Procedure]:
     return sorted(found, key=lambda p: p.code)[:SEARCH_LIMIT]
 
 
+def picked(procedure: Procedure) -> dict[str, Any]:
+    """What the picker shows of a match (issue 23 item 15): name, the time that applies, and
+    the fee and the papers to hand in with their legal texts when the guide has them
+    (`motcua.catalog.guides`; None: not in the catalog, said so on screen). The time's source
+    stays off the screen: the catalog writes it in English (issue 23 item 5)."""
+    guide = guides().get(procedure.code)
+    return {"code": procedure.code, "name": procedure.name, "field": procedure.field,
+            "time": vn_duration(procedure.reduced_amount, procedure.reduced_unit),
+            "retired": procedure.is_retired,
+            "guide": guide}
+
+
 def _units(request: Request, current: Session) -> list[tuple[str, str]]:
     units = resources(request).catalog.units.values()
     return sorted((u.code, u.name) for u in units
@@ -85,7 +99,7 @@ def _form(request: Request, current: Session, *, values: dict[str, Any], query: 
           status: int = 200) -> HTMLResponse:
     procedures = list(resources(request).catalog.procedures.values())
     return page(request, "intake.html", status=status, values=values, query=query,
-                matches=search(procedures, query) if query else [],
+                matches=[picked(p) for p in search(procedures, query)] if query else [],
                 procedures=sorted(procedures, key=lambda p: p.code),
                 units=_units(request, current), channels=CHANNELS, delivery=DELIVERY,
                 notices=NOTICES, paper_forms=PAPER_FORMS,

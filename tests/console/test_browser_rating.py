@@ -205,3 +205,36 @@ async def test_one_word_for_the_secret_on_the_receipt_and_the_lookup_page(
         assert "bí mật" not in (await page.locator("body").inner_text()).lower()
     finally:
         await page.context.close()
+
+
+async def test_the_procedure_picker_shows_time_fee_and_papers_after_a_search(
+        browser: Any, console_url: str, make_user: MakeUser) -> None:
+    """Item 15: a search lists each match with its name, time (and source), fee and papers
+    (with their texts), or says the catalog has none; choosing one fills the form."""
+    clerk = await make_user("clerk", unit=UNIT)
+    page = await signed_in(browser, console_url, clerk, DESKTOP)
+    try:
+        await page.goto("/tiep-nhan")
+        await page.fill("input[name=tim]", "khai sinh")
+        await page.press("input[name=tim]", "Enter")
+        match = page.locator(".match[data-code='1.001193']")
+        await match.wait_for()
+        assert "Thủ tục đăng ký khai sinh" in await match.locator(".match-name").inner_text()
+        assert "Trong ngày" in await match.locator("[data-testid=match-time]").inner_text()
+        fee = await match.locator("[data-testid=match-fee]").inner_text()
+        assert "Miễn lệ phí" in fee and "Luật Hộ tịch 2014 Điều 11" in fee
+        papers = await match.locator("[data-testid=match-papers] li").all_inner_texts()
+        assert any("Giấy chứng sinh" in p for p in papers) and len(papers) == 2
+        await shot(page, "23-15-chon-thu-tuc")
+
+        await page.fill("input[name=tim]", "thường trú")
+        await page.press("input[name=tim]", "Enter")
+        other = page.locator(".match[data-code='1.004222']")
+        await other.wait_for()
+        assert "ngày làm việc" in await other.locator("[data-testid=match-time]").inner_text()
+        assert "Chưa có" in await other.locator("[data-testid=match-fee]").inner_text()
+        await other.locator("a.button", has_text="Chọn thủ tục này").click()
+        await page.wait_for_url("**thu_tuc=1.004222")
+        assert await page.locator("[data-testid=procedure]").input_value() == "1.004222"
+    finally:
+        await page.context.close()
