@@ -47,6 +47,17 @@ router = APIRouter(include_in_schema=False)
 _NOT_FOUND = "Không tìm thấy hồ sơ. Vui lòng kiểm tra mã hồ sơ và mã tra cứu trên giấy biên nhận."
 
 
+_REASON_NEEDED = "Vui lòng cho biết lý do ông/bà không hài lòng."
+
+
+def _for_citizen(failed: ActionFailed) -> ActionFailed:
+    """The refusal as the citizen reads it: a missing reason is asked for plainly (not
+    "Thông tin nhập chưa hợp lệ" first)."""
+    if failed.fields == ["comment"]:
+        return ActionFailed(_REASON_NEEDED, failed.fields, failed.status)
+    return failed
+
+
 def _choices() -> list[tuple[str, str]]:
     return [(s.value, SATISFACTION_LABELS[s.value]) for s in Satisfaction]
 
@@ -114,7 +125,7 @@ async def lookup_rate(request: Request) -> HTMLResponse:
             wait = problem.headers.get("Retry-After", "")
             raise ConsoleError(429, "Quý khách thao tác quá nhiều lần; vui lòng thử lại sau "
                                f"{wait} giây.") from None
-        failed = explain(problem, "rate")
+        failed = _for_citizen(explain(problem, "rate"))
     found = await lookup.find(request, code, secret)
     if found is None:
         return _lookup_page(request, code=code, error=_NOT_FOUND, status=404)
@@ -196,7 +207,8 @@ async def rate(request: Request, code: str) -> Response:
         await acting.act(request, current, "rate", code,
                          {"satisfaction": choice if isinstance(choice, str) else "",
                           "comment": comment or None}, form)
-    except ActionFailed as failed:
+    except ActionFailed as refused:
+        failed = _for_citizen(refused)
         # Still the dossier on offer and not rated (a missing reason): ask again, nothing
         # recorded; otherwise only the message and the way back.
         offered = failed.status == 422 and code == await _offer(request, current, code)

@@ -130,6 +130,15 @@ async def test_the_kiosk_offers_only_what_its_counter_just_returned(
         assert await _ratings(pool, other) == []
     finally:
         await kiosk.context.close()
+    # A kiosk user of no counter offers nothing, and says so.
+    unbound = await signed_in(browser, console_url, await make_user("kiosk", unit=UNIT),
+                              DESKTOP)
+    try:
+        await unbound.goto(f"/danh-gia?ma={other}")
+        assert await unbound.locator("[data-testid=kiosk-unbound]").count() == 1
+        assert await unbound.locator("button.rate").count() == 0
+    finally:
+        await unbound.context.close()
 
 
 async def test_the_citizen_rates_from_the_lookup_page_once(
