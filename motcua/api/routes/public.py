@@ -46,7 +46,7 @@ async def public_dossier(
 
 @router.post("/dossiers/{code}/rating", response_model=PublicDossierView,
              operation_id="publicRating", summary="Rate a returned dossier (citizens)",
-             responses=problems.responses(404, 409, 422, 429, 503))
+             responses=problems.responses(400, 404, 409, 413, 415, 422, 429, 503))
 async def public_rating(
         code: DossierCode, body: RateBody, request: Request, resources: ResourcesDep,
         secret: Annotated[str | None, Header(
