@@ -135,9 +135,14 @@ async def test_a_kiosk_rates_only_the_dossier_just_returned_at_its_counter(
                    "forbidden")
     assert_problem(await act(http, tokens["kiosk"], first, "rate", NO_REASON), 422,
                    "invalid-input")
-    response = await act(http, tokens["kiosk"], first, "rate", SATISFIED)
+    key = {"Idempotency-Key": f"kiosk-{tag}-form"}
+    response = await act(http, tokens["kiosk"], first, "rate", SATISFIED, **key)
     assert response.status_code == 200, response.text
     assert await counters.offered(pool, names["kiosk"]) is None  # rated: offered no more
+    # The same form sent again (a double tap) answers the first rating, not a refusal.
+    again = await act(http, tokens["kiosk"], first, "rate", SATISFIED, **key)
+    assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
+    assert len(await _ratings(pool, first)) == 1
     # A kiosk token without a counter (no console user of its name) rates nothing.
     stray = await make_token("kiosk", unit=UNIT)
     assert_problem(await act(http, stray, second, "rate", SATISFIED), 403, "forbidden")
