@@ -244,7 +244,7 @@ async def test_citizen_opens_the_qr_url_and_rates_at_the_kiosk(
     assert await kiosk.locator("button.rate").count() == 0
     token = await kiosk.locator("meta[name=csrf-token]").get_attribute("content")
     again = await kiosk.request.post(f"/danh-gia/{story.code}", form={
-        "csrf_token": token or "", "satisfaction": "not_satisfied"})
+        "csrf_token": token or "", "satisfaction": "satisfied"})
     assert again.status == 403  # no longer on offer at its counter
     # The kiosk credential can do nothing else.
     await kiosk.goto("/ho-so")
