@@ -189,6 +189,15 @@ async def test_the_citizen_rates_from_the_lookup_page_once(
         assert await citizen.locator("#lookup-form").count() == 1
     finally:
         await phone.close()
+    # The counter sees it in the dossier's history: who rated (in words), how, and why.
+    staff = await signed_in(browser, console_url, desk.clerk, DESKTOP)
+    try:
+        await staff.goto(f"/ho-so/{code}")
+        history = await staff.locator("main").inner_text()
+        assert "Công dân (trang tra cứu)" in history and REASON in history
+        assert "citizen-lookup" not in history
+    finally:
+        await staff.context.close()
 
 
 async def test_one_word_for_the_secret_on_the_receipt_and_the_lookup_page(
