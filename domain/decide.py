@@ -14,7 +14,13 @@ from domain import events as ev
 from domain import walk
 from domain.codes import is_valid_code
 from domain.dossier import Dossier, evolve
-from domain.errors import AlreadyExtended, AlreadyRated, InvalidCommand, InvalidTransition
+from domain.errors import (
+    AlreadyExtended,
+    AlreadyRated,
+    DomainError,
+    InvalidCommand,
+    InvalidTransition,
+)
 from domain.states import DossierState, Timeliness
 from domain.transfers import (
     check_transferred,
@@ -225,6 +231,17 @@ def no_more_commands(state: Dossier) -> InvalidTransition:
     its workflow is gone, so the API answers with this from the stored events."""
     return InvalidTransition(f"the dossier is {state.state_name}; it accepts no more commands",
                              state=state.state_name)
+
+
+def refusal_after_end(state: Dossier, command: type[cmd.Command]) -> DomainError:
+    """Why a command of type `command` is refused once the dossier's life has ended: the
+    domain's own refusal when it has one (a second rating is `AlreadyRated`, so the citizen
+    reads "already rated", issue 23 item 12), else `no_more_commands`."""
+    try:
+        check_allowed(state, command)
+    except DomainError as err:
+        return err
+    return no_more_commands(state)
 
 
 def _assign(s: Dossier, c: cmd.AssignOfficer, now: datetime) -> list[ev.Event]:

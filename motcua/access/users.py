@@ -132,24 +132,30 @@ def new_password() -> str:
 
 
 async def create_user(conn: Conn, *, username: str, password: str, roles: list[str],
-                      unit_code: str | None, full_name: str = "",
+                      unit_code: str | None, full_name: str = "", counter: str | None = None,
                       replace: bool = False) -> None:
-    """Create a user. A kiosk must belong to a unit. `replace` overwrites an existing user
-    (used by `motcua dev` for its `dev` user)."""
+    """Create a user. A kiosk must belong to a unit. `counter` (quầy): the counter a clerk
+    serves at, or whose screen a kiosk is; the kiosk offers the dossier just returned at its
+    counter (`motcua.services.ratings`). `replace` overwrites an existing user (used by
+    `motcua dev` for its `dev` user)."""
     if not NAME_PATTERN.match(username):
         raise UserError("username must be 1-64 letters, digits, '.', '_', '@' or '-'")
     parsed = parse_roles(roles)
     if Role.KIOSK in parsed and unit_code is None:
         raise UserError("a kiosk user must belong to a unit (--unit)")
+    counter = (counter or "").strip() or None
+    if counter is not None and (len(counter) > 32 or unit_code is None):
+        raise UserError("a counter is at most 32 characters and needs a unit (--unit)")
     check_password(password)
-    conflict = ("DO UPDATE SET full_name = excluded.full_name, "
+    conflict = ("DO UPDATE SET full_name = excluded.full_name, counter = excluded.counter, "
                 "password_hash = excluded.password_hash, roles = excluded.roles, "
                 "unit_code = excluded.unit_code, "
                 "disabled_at = NULL, password_changed_at = now()") if replace else "DO NOTHING"
     row = await conn.fetchrow(
-        "INSERT INTO console_users (username, full_name, password_hash, roles, unit_code) "
-        f"VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) {conflict} RETURNING username",
-        username, full_name.strip(), _hasher.hash(password), parsed, unit_code)
+        "INSERT INTO console_users (username, full_name, password_hash, roles, unit_code, "
+        f"counter) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) {conflict} "
+        "RETURNING username",
+        username, full_name.strip(), _hasher.hash(password), parsed, unit_code, counter)
     if row is None:
         raise UserError(f"a user named {username!r} already exists")
 

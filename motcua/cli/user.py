@@ -1,6 +1,7 @@
 """`motcua user create|disable|reset-password|list`: manage the console's users.
 
     motcua user create --name lan --role clerk [--role leader] --unit U [--full-name "Trần Thị Lan"]
+                       [--counter 1]
     motcua user disable --name lan
     motcua user reset-password --name lan
     motcua user list
@@ -46,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                         "comma-separate for several")
     create.add_argument("--unit", help="the user's unit (required for kiosk; none = all units)")
     create.add_argument("--full-name", default="", help="shown in the console")
+    create.add_argument("--counter", help="the counter (quầy) a clerk serves at or a kiosk "
+                        "stands at: the kiosk offers the dossier just returned there")
     disable = sub.add_parser("disable", help="disable a user and end its sessions")
     disable.add_argument("--name", required=True)
     reset = sub.add_parser("reset-password", help="set a new password and print it")
@@ -70,7 +73,8 @@ def main(argv: list[str]) -> int:
         _check_unit(args.unit, settings)
         roles = [r.strip() for value in args.role for r in value.split(",") if r.strip()]
         await create_user(conn, username=args.name, password=password, roles=roles,
-                          unit_code=args.unit, full_name=args.full_name)
+                          unit_code=args.unit, full_name=args.full_name,
+                          counter=args.counter)
         print(password)
         return 0
 

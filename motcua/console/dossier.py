@@ -58,6 +58,7 @@ from motcua.documents.timefmt import rule_sentence, vn_duration
 from motcua.eventstore.store import read_stream
 from motcua.problems import Problem
 from motcua.services import digitisation
+from motcua.services.ratings import CITIZEN
 from motcua.services.views import step_views
 
 router = APIRouter(include_in_schema=False)
@@ -234,6 +235,8 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
     def who(username: str | None) -> str:
         if not username:
             return "hệ thống"
+        if username == CITIZEN.name:  # rated on the lookup page (issue 23 item 12)
+            return "Công dân (trang tra cứu)"
         name = shown.get(username)
         return f"{name} ({username})" if name and name != username else username
 

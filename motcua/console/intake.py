@@ -20,6 +20,7 @@ from domain.catalog import Fee, Procedure
 from motcua import lookup
 from motcua.access.tokens import Role
 from motcua.access.users import Session
+from motcua.catalog.guides import guides
 from motcua.console import acting, slots
 from motcua.console.acting import ActionFailed
 from motcua.console.dossier import DOCUMENT_HEADERS, dossier_events, printable
@@ -42,6 +43,7 @@ from motcua.console.web import (
 )
 from motcua.documents.narration import vnd
 from motcua.documents.render import Lookup
+from motcua.documents.timefmt import vn_duration
 from motcua.services.requests import ReceiveRequest
 
 router = APIRouter(include_in_schema=False)
@@ -84,6 +86,19 @@ def fee_label(fee: Fee | None) -> str:
     return f"Phí, lệ phí: {amount} ({fee.source})"
 
 
+def picked(procedure: Procedure) -> dict[str, Any]:
+    """What the picker shows of a match (issue 23 item 15): name, the time that applies, and
+    the fee the catalog records (else the guide's), and the papers to hand in with their legal
+    texts when the guide has them
+    (`motcua.catalog.guides`; None: not in the catalog, said so on screen). The time's source
+    stays off the screen: the catalog writes it in English (issue 23 item 5)."""
+    guide = guides().get(procedure.code)
+    return {"code": procedure.code, "name": procedure.name, "field": procedure.field,
+            "time": vn_duration(procedure.reduced_amount, procedure.reduced_unit),
+            "retired": procedure.is_retired,
+            "guide": guide, "fee_label": fee_label(procedure.fee)}
+
+
 def _units(request: Request, current: Session) -> list[tuple[str, str]]:
     units = resources(request).catalog.units.values()
     return sorted((u.code, u.name) for u in units
@@ -97,8 +112,8 @@ def _form(request: Request, current: Session, *, values: dict[str, Any], query: 
     procedures = list(catalog.procedures.values())
     chosen = catalog.procedures.get(str(values.get("procedure_code") or "").split(" ", 1)[0])
     return page(request, "intake.html", status=status, values=values, query=query,
-                fee_label=fee_label, chosen_fee=fee_label(chosen.fee) if chosen else "",
-                matches=search(procedures, query) if query else [],
+                chosen_fee=fee_label(chosen.fee) if chosen else "",
+                matches=[picked(p) for p in search(procedures, query)] if query else [],
                 procedures=sorted(procedures, key=lambda p: p.code),
                 units=_units(request, current), channels=CHANNELS, delivery=DELIVERY,
                 notices=NOTICES, paper_forms=PAPER_FORMS,

@@ -34,6 +34,8 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"must be within office hours.*"), "Thời điểm phải trong giờ làm việc."),
     (re.compile(r"(\d{4})-(\d{2})-(\d{2}) is not a working day"),
      r"Ngày \3/\2/\1 không phải ngày làm việc."),
+    (re.compile(r"a reason is required when not satisfied"),
+     "Vui lòng cho biết lý do ông/bà không hài lòng."),
     (re.compile(r"(the day is|its deadline falls) outside.*"),
      "Ngày nằm ngoài lịch làm việc đã nạp."),
 )

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 
 from domain import commands as cmd
 from domain.catalog import Procedure
-from domain.decide import check_original_receipt, no_more_commands
+from domain.decide import check_original_receipt, refusal_after_end
 from domain.dossier import Dossier, folded
 from domain.envelope import EventEnvelope
 from domain.errors import InvalidCommand
@@ -41,12 +41,21 @@ from motcua.access.permissions import (
 )
 from motcua.access.tokens import Principal
 from motcua.actions import Action
+from motcua.dossiers import CommandRejected
 from motcua.eventstore import outbox
 from motcua.eventstore.store import Conn, read_stream
 from motcua.notify import notices
 from motcua.problems import INVALID_TRANSITION, TOO_MANY_REQUESTS, Problem, invalid_input
 from motcua.reports import register
-from motcua.services import after_end, digitisation, engine, holders, idempotency, transfers
+from motcua.services import (
+    after_end,
+    counters,
+    digitisation,
+    engine,
+    holders,
+    idempotency,
+    transfers,
+)
 from motcua.services.checks import check_receipt_time
 from motcua.services.idempotency import Answer
 from motcua.services.requests import (
@@ -70,6 +79,9 @@ class Caller:
     principal: Principal
     correlation_id: str
     idempotency_key: str | None = None
+    # The citizen proved the receipt's lookup secret (`motcua.services.ratings`): a rating
+    # then needs no kiosk's counter (`motcua.services.counters`).
+    lookup_proven: bool = False
 
 
 async def receive(res: Resources, caller: Caller, request: ReceiveRequest) -> Answer:
@@ -248,6 +260,10 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
                                    keyring=res.keyring) as attempt:
         if attempt.replay is not None:
             return attempt.replay
+        if action.name == "rate" and counters.is_kiosk(principal) and not caller.lookup_proven:
+            # After the replay: a form sent twice by the kiosk answers its first rating,
+            # though the dossier is offered no more (issue 23 item 12).
+            await counters.check_kiosk(pool, principal, code)
         command = fill(body.command(actor=principal.name, correlation_id=caller.correlation_id))
         secret = None
         if accepting and before and holders.accepts(folded(before), cmd.AcceptSubmission):
@@ -267,9 +283,12 @@ async def act(res: Resources, caller: Caller, action: Action, code: str,
             closed = folded(events)
             check_visible(principal, closed)
             if action.command not in after_end.AFTER_END:
-                refusal = no_more_commands(closed)  # its workflow has ended
-                raise Problem(INVALID_TRANSITION, refusal.message,
-                              state=closed.state_name) from None
+                # The precise refusal when the domain has one (a second rating: already
+                # rated), else that its workflow has ended.
+                refusal = refusal_after_end(closed, action.command)
+                raise engine.rejection(CommandRejected(
+                    refusal.type, refusal.message,
+                    {"state": closed.state_name, **refusal.details})) from None
             # A complaint after the end (issue 23 item 1): appended beside no workflow.
             acted = await after_end.record(pool, code, command)
         except BaseException:

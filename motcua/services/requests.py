@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain import commands as cmd
 from domain.calendar import Calendar
 from domain.states import Channel, Satisfaction
+from motcua.problems import invalid_input
 from motcua.services.checks import check_due_time
 from motcua.services.text import Code, Document, Instant, Name, Note, Reason, Short
 
@@ -338,7 +339,16 @@ class RateBody(ActionBody):
     model_config = _example(satisfaction="very_satisfied", comment="Nhanh chóng")
     command_type = cmd.RateService
     satisfaction: Satisfaction
-    comment: Note | None = None
+    comment: Note | None = Field(default=None, description="Required (the reason) when "
+                                 "`satisfaction` is `not_satisfied`.")
+
+    def check(self, calendar: Calendar) -> None:
+        # "Không hài lòng" asks why (issue 23 item 12): a rating the unit cannot act on is
+        # of no use to it. Our reading; Decision 766 counts the ratings, it sets no form.
+        # Checked here, before the engine, so a refused rating records nothing; the workflow
+        # does not check it, so histories rated before the rule replay unchanged.
+        if self.satisfaction is Satisfaction.NOT_SATISFIED and not (self.comment or "").strip():
+            raise invalid_input("comment", "a reason is required when not satisfied")
 
 
 class ReissueLookupRequest(Inbound):

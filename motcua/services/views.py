@@ -222,6 +222,9 @@ class PublicDossierView(BaseModel):
     rule_name: str = Field(default="", description="How the due time was counted, e.g. "
                            "civil_code/working_days@v2.")
     rule_source: str = Field(default="", description="The legal texts of that rule.")
+    rated: bool = Field(default=False, description="The citizen has rated the service.")
+    may_rate: bool = Field(default=False, description="Returned, not rated, and within the "
+                           "rating window: `POST /v1/public/dossiers/{code}/rating` is open.")
 
 
 NEXT_STEP: dict[DossierState, str] = {
@@ -355,15 +358,22 @@ def public_view(d: Dossier, catalog: Catalog, now: datetime | None = None,
     assert d.state is not None, "a public view needs a received dossier"
     procedure = catalog.procedures.get(d.procedure_code)
     unit = catalog.units.get(d.unit_code)
+    now = now or datetime.now(UTC)
+    may_rate = d.state is DossierState.RETURNED and not d.ended(now)
+    next_step = NEXT_STEP[d.state]
+    if d.state is DossierState.RETURNED and not may_rate:  # rated, or the window has passed
+        next_step = ("Đã trả kết quả. Cảm ơn ông/bà đã đánh giá." if d.satisfaction
+                     else "Đã trả kết quả.")
     return PublicDossierView(
         code=d.code, state=d.state, status_code=d.state.status_code,
         procedure_code=d.procedure_code, procedure_name=procedure.name if procedure else None,
         unit_name=unit.name if unit else None,
         received_on=d.received_at.astimezone(tz).date() if d.received_at else None,
         due_at=d.due_at,
-        sla_status=d.sla_status(now or datetime.now(UTC)), next_step=NEXT_STEP[d.state],
+        sla_status=d.sla_status(now), next_step=next_step,
         rule_name=d.counting_rule[0], rule_source=d.counting_rule[1],
-        legal_due_at=d.judged_due_at, appointment_at=d.appointment_at)
+        legal_due_at=d.judged_due_at, appointment_at=d.appointment_at,
+        rated=d.satisfaction is not None, may_rate=may_rate)
 
 
 def summary(row: Any) -> DossierSummary:

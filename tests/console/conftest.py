@@ -90,10 +90,10 @@ def make_user(pool: asyncpg.Pool) -> MakeUser:
     """Create a console user with these roles (and unit); returns the username."""
 
     async def _make(*roles: str, unit: str | None, name: str | None = None,
-                    full_name: str = "") -> str:
+                    full_name: str = "", counter: str | None = None) -> str:
         username = name or f"{'-'.join(roles)}-{uuid.uuid4().hex[:6]}"
         await create_user(pool, username=username, password=PASSWORD, roles=list(roles),
-                          unit_code=unit, full_name=full_name)
+                          unit_code=unit, full_name=full_name, counter=counter)
         return username
 
     return _make

@@ -86,3 +86,18 @@ async def test_dev_user_has_every_staff_role(database: str, pool: asyncpg.Pool) 
     assert row is not None and row["unit_code"] is None
     assert sorted(row["roles"]) == ["clerk", "leader", "officer", "ops"]
     assert (await users.login(pool, "dev", password))[0] is users.Outcome.SUCCESS
+
+
+async def test_a_kiosk_and_a_clerk_name_their_counter(
+        database: str, pool: asyncpg.Pool, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--counter` binds a kiosk (and a clerk) to a counter of its unit (issue 23 item 12);
+    a counter without a unit is refused."""
+    assert await run(["create", "--name", "cli-quay3", "--role", "kiosk", "--unit", UNIT,
+                      "--counter", " 3 "]) == 0
+    assert await pool.fetchval(
+        "SELECT counter FROM console_users WHERE username = 'cli-quay3'") == "3"
+    assert await run(["create", "--name", "cli-q-none", "--role", "clerk",
+                      "--counter", "3"]) == 1
+    assert "needs a unit" in capsys.readouterr().err
+    assert await pool.fetchval(
+        "SELECT count(*) FROM console_users WHERE username = 'cli-q-none'") == 0

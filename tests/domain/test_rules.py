@@ -16,9 +16,9 @@ from domain.calendar import Calendar
 from domain.catalog import Catalog, UnknownProcedure
 from domain.clock import due_at, pause_extension, working_time_between
 from domain.contracts import DeadlineRequest, Pause
-from domain.decide import check_original_receipt, no_more_commands
+from domain.decide import check_original_receipt, no_more_commands, refusal_after_end
 from domain.dossier import RATING_WINDOW, Dossier
-from domain.errors import InvalidCommand, InvalidTransition
+from domain.errors import AlreadyRated, InvalidCommand, InvalidTransition
 from domain.states import Channel, DossierState, Satisfaction, SlaStatus
 from motcua.catalog.source import load_catalog
 
@@ -86,6 +86,12 @@ def test_a_dossier_ends_when_closed_or_rated_or_after_the_rating_window() -> Non
     refusal = no_more_commands(Dossier(state=DossierState.WITHDRAWN))
     assert isinstance(refusal, InvalidTransition)
     assert refusal.details == {"state": "withdrawn"} and "no more commands" in refusal.message
+    # After the end, the precise refusal when the domain has one (issue 23 item 12): a
+    # second rating is "already rated"; a rating past the window, no more commands.
+    rated = dataclasses.replace(returned, satisfaction=Satisfaction.SATISFIED)
+    assert isinstance(refusal_after_end(rated, cmd.RateService), AlreadyRated)
+    late = refusal_after_end(returned, cmd.RateService)
+    assert isinstance(late, InvalidTransition) and "no more commands" in late.message
 
 
 def test_recorded_sla_status_follows_the_alerts_raised() -> None:
