@@ -73,7 +73,7 @@ def test_import_reads_vnd_as_printed_and_export_carries_it(tmp_path: Path) -> No
         assert back[PROCEDURE].fee == FEE
         assert diff(catalog.procedures, back).empty
     text = (tmp_path / "catalog.csv").read_text(encoding="utf-8")
-    assert text.splitlines()[0].endswith("fee_amount,fee_source")
+    assert ",fee_amount,fee_source" in text.splitlines()[0]
     printed = text.replace(",50000,", ",50.000,")  # as a decision prints it
     assert printed != text
     (tmp_path / "printed.csv").write_text(printed, encoding="utf-8")
@@ -136,7 +136,8 @@ def test_the_intake_page_shows_the_fee_of_the_procedures_found_and_chosen() -> N
     found = _form(request, clerk, values={"procedure_code": "1.004222"}, query="1.004222")
     html = bytes(found.body).decode()
     label = f"Phí, lệ phí: 50.000 đồng ({FEE.source})"
-    assert f'<span class="fee muted">{label}</span>' in html  # beside the match
+    # beside the match, under the picker's own "Phí, lệ phí" heading (issue 23 item 15)
+    assert f'<span class="fee">50.000 đồng ({FEE.source})</span>' in html
     assert f'<p class="fee" data-testid="fee">{label}</p>' in html  # under the chosen one
     plain = _form(request, clerk, values={"procedure_code": PROCEDURE}, query=PROCEDURE)
     assert "Phí, lệ phí:" not in bytes(plain.body).decode()
