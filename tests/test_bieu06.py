@@ -127,3 +127,10 @@ def test_console_xlsx_reads_back_as_the_form() -> None:
     rate = line[2 + rate_col]
     assert rate.value == 0.8 and rate.number_format == "0.0%"
     assert line[2].value == 10 and line[2].data_type == "n"
+
+
+def test_footnote_says_the_time_zone_in_words() -> None:
+    """A leader reads "giờ Việt Nam", not the IANA identifier (walk of issue 23)."""
+    note = bieu06.footnote(_report())
+    assert "giờ Việt Nam, UTC+7" in note and "Asia/Ho_Chi_Minh" not in note
+    assert DEFINITION_VERSION in note

@@ -18,6 +18,7 @@ from domain.envelope import EventEnvelope
 from domain.states import Channel
 from motcua.catalog.source import load_catalog
 from motcua.documents import KINDS, DocumentUnavailable, UnknownDocument, render
+from motcua.documents.render import Lookup
 from motcua.documents.timefmt import vn_date, vn_time
 
 VN = timezone(timedelta(hours=7))
@@ -362,3 +363,12 @@ def test_receipt_shows_the_fees_paid_at_the_counter(catalog: Catalog) -> None:
                                         actor="clerk-1"), at(8, 9))
     html = render("receipt", story.stored, catalog)
     assert "Phí, lệ phí đã nộp: 1.500.000 đồng (biên lai số BL-0042)" in html
+
+
+def test_receipt_calls_the_secret_as_the_lookup_page_does(catalog: Catalog) -> None:
+    """One word for the lookup secret: the receipt says "mã tra cứu", as the citizen's lookup
+    page labels its field (issue 23 item 15), with the secret printed and without it."""
+    lookup = Lookup(secret="3KTZ-NQWG-FMTP", url="https://example.vn/tra-cuu")
+    for html in (render("receipt", received().stored, catalog, lookup=lookup),
+                 render("receipt", received().stored, catalog)):
+        assert "mã tra cứu" in html and "mã bí mật" not in html

@@ -245,8 +245,7 @@ max-width:800px;display:flex;gap:16px;flex-wrap:wrap" aria-label="Biên nhận">
 <style>@media print {{ .console-toolbar {{ display: none }} }}</style>
 <strong>Đã tiếp nhận hồ sơ {code}.</strong>
 <a href="/ho-so/{code}">Xem hồ sơ</a> <a href="/tiep-nhan">Tiếp nhận hồ sơ khác</a>
-{lookup}
-<span>Dùng lệnh In của trình duyệt (Ctrl+P) để in biên nhận.</span></nav>"""
+{lookup}</nav>"""
 _LOOKUP_LINK = """<a href="{url}" data-testid="lookup-url" rel="noreferrer">Trang tra cứu của
 công dân (mã QR)</a>"""
 # Later views: no secret; a new one only by this explicit form (a reason, a confirmation).

@@ -169,7 +169,15 @@ def footnote(report: Report) -> str:
             "là đã giải quyết: Đúng hạn nếu kết thúc không muộn hơn ngày hẹn, Quá hạn nếu muộn "
             "hơn, không bao giờ là Trước hạn; số hồ sơ này được nêu riêng ở cột "
             f"({FORM_COLUMNS + 3}). Định nghĩa báo cáo phiên bản "
-            f"{report.definition['version']} (múi giờ {report.definition.get('timezone', '')}).")
+            f"{report.definition['version']} ({_zone_words(report.definition.get('timezone'))}).")
+
+
+# The report's time zone as a reader says it; an IANA name only for a zone not listed here.
+_ZONE_WORDS = {"Asia/Ho_Chi_Minh": "giờ Việt Nam, UTC+7"}
+
+
+def _zone_words(zone: object) -> str:
+    return _ZONE_WORDS.get(str(zone), f"múi giờ {zone}")
 
 
 def _cell(column: Column, values: Mapping[str, Any]) -> Any:

@@ -220,6 +220,10 @@ async def test_board_reads_as_bieu_06_and_its_files_read_back(
     align = await page.locator("[data-testid=bieu06] thead th").nth(3).evaluate(
         "e => getComputedStyle(e).textAlign")
     assert align == "center"
+    # The officers' unit is a name: left, as its cells (the walk of issue 23).
+    unit_head = page.locator("[data-testid=steps-by-officer] thead th").nth(1)
+    assert await unit_head.inner_text() == "Đơn vị"
+    assert await unit_head.evaluate("e => getComputedStyle(e).textAlign") == "left"
     await shot(page, "papers-board-bieu06")
 
     async with page.expect_download() as csv_download:

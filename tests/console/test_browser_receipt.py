@@ -48,6 +48,9 @@ async def test_the_intake_receipt_shows_the_secret_once(
         await page.wait_for_url("**/bien-nhan")
         secret = await _shown_secret(page)
         assert secret is not None and await page.locator(".qr svg").count() == 1
+        # The Print button prints; no "Ctrl+P" sentence beside it (issue 23 item 15).
+        assert await page.locator("[data-testid=print]").is_visible()
+        assert "Ctrl+P" not in await page.locator("body").inner_text()
         url = await page.locator("[data-testid=lookup-url]").get_attribute("href") or ""
         code = url.split("#", 1)[1].rsplit(".", 1)[0]
         assert await _opens(console_url, code, secret)

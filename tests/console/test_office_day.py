@@ -247,6 +247,11 @@ async def test_item13_online_submissions_first_with_the_time_left_to_check_them(
     left = await block.locator("[data-testid=intake-left]").inner_text()
     assert "làm việc" in left and left != "—"
     await shot(page, "23-13-truc-tuyen-truoc")
+    # Its page has no empty table of due versions: it says the time starts at acceptance.
+    await page.goto(f"/ho-so/{online}")
+    assert await page.locator("[data-testid=due-versions]").count() == 0
+    assert "khi hồ sơ được tiếp nhận" in await page.locator(
+        "[data-testid=no-due-yet]").inner_text()
 
 
 async def test_item14_dates_are_typed_dd_mm_yyyy_in_an_english_browser(
