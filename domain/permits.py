@@ -19,7 +19,13 @@ from domain import commands as cmd
 from domain import walk
 from domain.decide import check_allowed, no_more_commands
 from domain.dossier import Dossier
-from domain.errors import DomainError, InvalidCommand, NotPermitted, NotVisible
+from domain.errors import (
+    DomainError,
+    InvalidCommand,
+    InvalidTransition,
+    NotPermitted,
+    NotVisible,
+)
 from domain.states import DossierState
 
 LEADER = "leader"
@@ -110,12 +116,32 @@ def assignee_refusal(command: type[cmd.Command], assignee: str | None,
 STEP_COMMANDS: frozenset[type[cmd.Command]] = frozenset({cmd.HandOverStep})
 
 
-def step_refusal(d: Dossier, command: type[cmd.Command], actor: Actor) -> NotPermitted | None:
+def step_refusal(d: Dossier, command: type[cmd.Command],
+                 actor: Actor) -> NotPermitted | InvalidTransition | None:
     """Refused when `command` hands on the step the dossier is at and `actor` is neither of
     that step's role (`domain.walk.may_send`) nor a leader; a step handed to a named person
-    (the assigned officer) is theirs, or a leader's (as `ASSIGNEE_STEPS`)."""
+    (the assigned officer) is theirs, or a leader's (as `ASSIGNEE_STEPS`); and a completion
+    before the walk has reached its last step."""
     run = walk.current(d.step_runs)
-    if command not in STEP_COMMANDS or d.step_plan is None or run is None:
+    if d.step_plan is None or run is None:
+        return None
+    if command is cmd.CompleteProcessing:
+        steps = d.step_plan.steps
+        # The result exists once signed: a dossier walking steps is completed only after its
+        # last leader's step (the approval and signature; then the records clerk enters and
+        # seals it and the counter returns it, in every published list: docs/legal-rules.md,
+        # "Internal procedures"). OUR READING: no text says when the result is "ready" within
+        # an internal procedure; the office day of issue 23 found an officer completing at
+        # step 3 and the result returned with steps 4-7 never done. `decide` is unchanged,
+        # so recorded histories replay; the API and the console refuse alike (409).
+        signed = max((i for i, st in enumerate(steps) if st.role == LEADER),
+                     default=len(steps) - 2)
+        if run.step <= signed:
+            return InvalidTransition(
+                f"the dossier is at step {run.step + 1} of {len(steps)} "
+                f"({steps[run.step].actor}); it is completed after step {signed + 1} "
+                f"({steps[signed].actor})")
+    if command not in STEP_COMMANDS:
         return None
     step = d.step_plan.steps[run.step]
     if not walk.may_send(d.step_plan, run, actor.roles):

@@ -32,6 +32,7 @@ from datetime import datetime, tzinfo
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from domain import events as ev
 from domain.catalog import Catalog
 from domain.codes import CODE_PATTERN
 from domain.dossier import folded
@@ -122,4 +123,7 @@ async def find(pool: asyncpg.Pool, code: str, secret: str, catalog: Catalog, tz:
     events = await read_stream(pool, code)
     if not events:
         return None
-    return public_view(folded(events), catalog, now, tz)
+    # The download is offered only when a signed result is on file (the office day of issue
+    # 23 found the button on a paper-only result, leading to an error page).
+    return public_view(folded(events), catalog, now, tz, electronic_result=any(
+        isinstance(e.event, ev.FileAttached) and e.event.purpose == "result" for e in events))

@@ -22,11 +22,11 @@ import asyncpg
 from domain import permits
 from domain.codes import CODE_PATTERN
 from domain.dossier import Dossier
-from domain.errors import NotVisible
+from domain.errors import InvalidTransition, NotVisible
 from motcua.access.tokens import Principal, Role
 from motcua.actions import ACTIONS, HTTP_ACTIONS
 from motcua.eventstore.store import dossier_units
-from motcua.problems import FORBIDDEN, NOT_FOUND, Problem
+from motcua.problems import FORBIDDEN, INVALID_TRANSITION, NOT_FOUND, Problem
 
 CLERK, OFFICER, LEADER, OPS = Role.CLERK, Role.OFFICER, Role.LEADER, Role.OPS
 
@@ -129,5 +129,8 @@ def check_step(principal: Principal, action: str, dossier: Dossier) -> None:
     """403 when `action` hands on a step that is not `principal`'s (its role, the person it
     was handed to, or a leader): `domain.permits.step_refusal`, which the console uses too."""
     refused = permits.step_refusal(dossier, ACTIONS[action].command, principal)
+    if isinstance(refused, InvalidTransition):  # a completion before the last step: 409
+        raise Problem(INVALID_TRANSITION, f"{action}: {refused.message}",
+                      state=dossier.state_name)
     if refused is not None:
         raise Problem(FORBIDDEN, f"{action}: {refused.message}")

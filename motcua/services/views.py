@@ -223,6 +223,9 @@ class PublicDossierView(BaseModel):
                            "civil_code/working_days@v2.")
     rule_source: str = Field(default="", description="The legal texts of that rule.")
     rated: bool = Field(default=False, description="The citizen has rated the service.")
+    electronic_result: bool = Field(
+        default=False, description="A signed electronic result is on file: "
+        "`GET /v1/public/dossiers/{code}/result` returns it (issue 26).")
     may_rate: bool = Field(default=False, description="Returned, not rated, and within the "
                            "rating window: `POST /v1/public/dossiers/{code}/rating` is open.")
 
@@ -351,7 +354,7 @@ def step_views(d: Dossier) -> list[StepView]:
 
 
 def public_view(d: Dossier, catalog: Catalog, now: datetime | None = None,
-                tz: tzinfo | None = None) -> PublicDossierView:
+                tz: tzinfo | None = None, *, electronic_result: bool = False) -> PublicDossierView:
     """The citizen's view of `d`, with the receipt date in the office time zone `tz`
     (`calendar.tz`; default: the domain's default office zone)."""
     tz = tz or office_zone()
@@ -373,7 +376,9 @@ def public_view(d: Dossier, catalog: Catalog, now: datetime | None = None,
         sla_status=d.sla_status(now), next_step=next_step,
         rule_name=d.counting_rule[0], rule_source=d.counting_rule[1],
         legal_due_at=d.judged_due_at, appointment_at=d.appointment_at,
-        rated=d.satisfaction is not None, may_rate=may_rate)
+        rated=d.satisfaction is not None, may_rate=may_rate,
+        electronic_result=electronic_result and d.state in (DossierState.READY,
+                                                            DossierState.RETURNED))
 
 
 def summary(row: Any) -> DossierSummary:

@@ -56,6 +56,13 @@ async def test_steps_and_their_hand_overs(http: httpx.AsyncClient, dev_token: st
     assert body["step_runs"][-2]["sent_back_reason"] == "Sửa lại dự thảo"
     assert (await act(http, clerk, d["code"], "send-back",
                       {"reason": "x"})).status_code == 403
+    # Issue 23's office day: no completion before the approvals and the signature (step 5,
+    # the commune's leader): 409, nothing recorded.
+    assert (await act(http, officer, d["code"], "start", {})).status_code == 200
+    early = await act(http, officer, d["code"], "complete", {"summary": "xong"})
+    assert early.status_code == 409 and "after step 5" in early.json()["detail"], early.text
+    got = (await http.get(f"/v1/dossiers/{d['code']}", headers=bearer(dev_token))).json()
+    assert got["state"] == "processing"
 
 
 async def test_a_procedure_without_steps_keeps_its_lifecycle(http: httpx.AsyncClient,

@@ -224,6 +224,9 @@ async def test_citizen_opens_the_qr_url_and_rates_at_the_kiosk(
     assert "Đã trả kết quả" in await citizen.locator("[data-testid=lookup-state]").inner_text()
     assert APPLICANT not in await citizen.locator("body").inner_text()
     assert "#" not in citizen.url  # the secret left the address bar
+    # Returned with a paper result only: no electronic download is offered (the office day
+    # found the button leading to an error page).
+    assert await citizen.locator("[data-testid=result-download]").count() == 0
     await shot(citizen, "07-tra-cuu-dien-thoai")
     wrong = await phone.new_page()
     closing.append(wrong)

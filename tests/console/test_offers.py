@@ -178,7 +178,9 @@ def engine_accepts(engine: Engine, d: Dossier, action: str, who: Principal,
         return False  # 404 outside both units, 403 to the receiving unit (issue 22 item 3)
     try:
         check_assignee(who, action, d.assignee)
-        if action in STEP_ACTIONS:
+        # The step rules: who hands on a step, and (issue 23's office day) no completion
+        # before the walk has passed its last leader's step (`permits.step_refusal`).
+        if action in STEP_ACTIONS or action == "complete":
             check_step(who, action, d)
     except Problem:
         return False

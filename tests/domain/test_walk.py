@@ -222,3 +222,29 @@ def test_assigning_hands_over_only_from_a_leaders_step_to_an_officers(cal: Calen
     assert [type(e) for e in events] == [ev.OfficerAssigned]
     assert w.d.current_step == 0
     assert w.d.step_runs[0].due_at == at("2026-03-02", "14:00")  # 0,5 day from 08:00
+
+
+def test_a_stepped_dossier_is_completed_only_after_its_last_leaders_step(
+        cal: Calendar) -> None:
+    """Issue 23's office day: an officer completed 1.004944 at step 3 and the result was
+    returned with the approvals, the signature and the seal never done. `permits` now refuses
+    a completion until the walk has passed the last leader's step (step 5, the signature: our
+    reading), as the API and the console do; `decide` itself is unchanged (replay)."""
+    from types import SimpleNamespace
+
+    from domain import permits
+
+    officer = SimpleNamespace(name="cv-1", roles=frozenset({"officer"}), unit_code=UNIT)
+    w = Walk(cal, "1.004944", at("2026-03-02", "08:00"))
+    for clock_time in ("09:00", "10:00"):
+        w.hand_over(at("2026-03-02", clock_time))
+    w.run(cmd.AssignOfficer(officer="cv-1"), at("2026-03-02", "10:30"))
+    w.run(cmd.StartProcessing(), at("2026-03-02", "10:31"))
+    refused = permits.step_refusal(w.d, cmd.CompleteProcessing, officer)
+    assert isinstance(refused, InvalidTransition) and "after step 5" in refused.message
+    for clock_time in ("11:00", "14:00"):  # the department's leader, then the commune's
+        w.hand_over(at("2026-03-02", clock_time))
+        assert permits.step_refusal(w.d, cmd.CompleteProcessing, officer) is not None
+    w.hand_over(at("2026-03-02", "15:00"))  # signed: at the records clerk's step
+    assert w.d.current_step == 5
+    assert permits.step_refusal(w.d, cmd.CompleteProcessing, officer) is None

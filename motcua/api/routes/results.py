@@ -22,7 +22,7 @@ from domain.catalog import UnknownProcedure, UnknownUnit
 from domain.dossier import folded
 from domain.states import DossierState
 from motcua import lookup
-from motcua.access.permissions import check_assignee
+from motcua.access.permissions import check_assignee, check_step
 from motcua.access.tokens import Principal
 from motcua.api.auth import require
 from motcua.api.context import correlation_id
@@ -126,6 +126,8 @@ async def issue_result(
         raise engine.not_found()
     dossier = folded(events)
     check_assignee(principal, "complete", dossier.assignee)
+    if dossier.state is DossierState.PROCESSING:
+        check_step(principal, "complete", dossier)  # a walk not at its last step: 403
     if dossier.state not in (DossierState.PROCESSING, DossierState.READY):
         raise Problem(INVALID_TRANSITION, "a result is issued while processing or once ready",
                       state=dossier.state_name)
