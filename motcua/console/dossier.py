@@ -218,7 +218,9 @@ async def show(request: Request, current: Session, code: str, *, error: str = ""
     contacts = _contacts(events) if private else []
     if contacts:  # the contact details are a read of their own, audited as such
         await privacy.record_read(res.db(), current.user.principal, code, "console:contacts")
-    actions = [a for a in offered if a != "rate"]
+    # A complaint may be recorded at any stage (issue 23 item 1) but is never the usual next
+    # step: it goes last, so it is not the first card when the usual step is someone else's.
+    actions = sorted((a for a in offered if a != "rate"), key=lambda a: a == "complaint")
     # Issue 26: a procedure that requires its papers scanned before assignment keeps assign
     # off the page until they are, and says which are missing (the service refuses the same).
     gate = next((a for a in ("assign", "hand-over")

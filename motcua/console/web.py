@@ -50,7 +50,9 @@ SLA_LABELS: dict[str, str] = {
     SlaStatus.DUE_SOON: "Sắp đến hạn",
     SlaStatus.OVERDUE: "Quá hạn",
     SlaStatus.PAUSED: "Tạm dừng (chờ bổ sung)",
-    SlaStatus.CLOSED: "Đã kết thúc",
+    # The deadline clock has stopped: the result is ready (not yet returned) or the dossier
+    # ended; "Đã kết thúc" read as "returned" on a dossier still waiting at the counter.
+    SlaStatus.CLOSED: "Đã xử lý xong",
 }
 ROLE_LABELS: dict[str, str] = {
     Role.CLERK: "Một cửa", Role.OFFICER: "Chuyên viên", Role.LEADER: "Lãnh đạo",

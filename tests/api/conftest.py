@@ -4,7 +4,7 @@ httpx over ASGI; tokens per role and unit made directly in the database."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import asyncpg
@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from motcua.access.limiter import RateLimiter
 from motcua.access.tokens import create_token
 from motcua.access.users import create_user
 from motcua.app import create_app
@@ -49,6 +50,21 @@ async def api(client: Client, pool: asyncpg.Pool, worker: None, postgres: Embedd
     app = create_app(settings_for(postgres, temporal_server), client=client, pool=pool)
     async with app.router.lifespan_context(app):
         yield app
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lookup_budget(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test that uses the app gets a full lookup budget (the in-process client is one
+    address for the whole session: the lookups, ratings and downloads of earlier tests would
+    otherwise drain a later test's bucket), and a test that swaps the limiter gets it back."""
+    if "api" not in request.fixturenames:
+        yield
+        return
+    resources = request.getfixturevalue("api").state.resources
+    saved = resources.lookup_limiter
+    resources.lookup_limiter = RateLimiter(per_minute=resources.settings.lookup_per_minute)
+    yield
+    resources.lookup_limiter = saved
 
 
 @pytest.fixture(scope="session")

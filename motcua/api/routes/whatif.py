@@ -31,6 +31,26 @@ EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 Reporter = Annotated[Principal, Depends(require("report"))]
 
 
+
+class StepShare(BaseModel):
+    """One internal-procedure step's allowance in office hours now and under the proposal
+    (issue 22 item 5; `motcua.whatif.simulate.steps_under`, our reading of the rounding)."""
+
+    name: str
+    baseline_hours: int | None = Field(description="None: the step is untimed.")
+    proposed_hours: int | None = Field(description="None: the step is untimed.")
+
+
+class PolicyRow(BaseModel):
+    """A procedure whose time the proposal changes: both clocks, and its steps' shares when
+    it has an internal procedure."""
+
+    procedure_code: str
+    baseline: str
+    proposed: str
+    steps: list[StepShare] | None = None
+
+
 class WhatIfReport(BaseModel):
     """Baseline against simulation per procedure and unit (see `definition`)."""
 
@@ -40,7 +60,7 @@ class WhatIfReport(BaseModel):
     filters: dict[str, str | None]
     calendar_version: str
     proposed_calendar_version: str
-    policy: list[dict[str, str]] = Field(description="Procedures whose time changes.")
+    policy: list[PolicyRow] = Field(description="Procedures whose time changes.")
     definition: dict[str, str]
     rows: list[dict[str, Any]] = Field(description="Per procedure and unit: received, "
                                        "baseline and simulated on-time rates and counts, "
