@@ -30,11 +30,10 @@ from collections.abc import Sequence
 from domain import commands as cmd
 from domain import events as ev
 from domain.catalog import Catalog
-from domain.decide import check_allowed
 from domain.dossier import Dossier
 from domain.envelope import EventEnvelope
-from domain.errors import DomainError
 from motcua.problems import DIGITISATION_REQUIRED, Problem
+from motcua.services import holders
 
 SOURCE = "Decree 118/2025/NĐ-CP art. 17(1)(c); Circular 01/2023/TT-VPCP art. 8"
 SOURCE_VI = "Nghị định 118/2025/NĐ-CP điều 17 khoản 1 điểm c; Thông tư 01/2023/TT-VPCP điều 8"
@@ -72,11 +71,7 @@ def gated(action: str, dossier: Dossier) -> bool:
         command = cmd.HandOverStep
     else:
         return False
-    try:
-        check_allowed(dossier, command)
-    except DomainError:
-        return False
-    return True
+    return holders.accepts(dossier, command)
 
 
 def required(catalog: Catalog, procedure_code: str) -> bool:
