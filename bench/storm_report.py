@@ -150,6 +150,12 @@ def instant(result: Result, storm: Storm, bare: bare_storm.StormRun,
                target=f"exactly {n}, one alert each",
                met=storm.webhooks["dossiers"] == n
                and storm.webhooks["alerts_more_than_one_per_dossier"] == 0)
+    # What motcua's own processes burn while only bare workflows run (they should idle): an
+    # idle dispatcher polling in a tight loop took ~120 CPU s here per bare storm before the
+    # fix of 7 Dec (issue 27), CPU the bare storm then lacked.
+    idle = sum(bare_cpu.get(k, 0.0) for k in ("worker", "projector", "dispatcher", "api",
+                                               "postgres"))
+    result.add("motcua CPU while idle, during the same-instant bare storm", idle, "s")
     result.params.update({"same_instant": _storm_params(storm),
                           "bare_same_instant": _bare_params(bare, bare_cpu, n, 0.0)})
     _notes(result, storm, bare, "same-instant")

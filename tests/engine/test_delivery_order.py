@@ -61,3 +61,23 @@ async def test_a_later_change_waits_for_the_earlier_one_of_its_dossier(
     # Both attempts are on record (the late one did reach the portal: at least once).
     assert [(r["attempt"], r["outcome"]) for r in attempts] == [(1, "delivered"),
                                                                  (2, "delivered")]
+
+
+async def test_nothing_pending_is_not_due_now(pool: asyncpg.Pool) -> None:
+    """With no pending delivery the next due time is None (the dispatcher then sleeps its poll
+    interval), not 0: PostgreSQL's GREATEST skips NULLs, and `greatest(0, NULL)` made an idle
+    dispatcher poll in a tight loop. A pending row due later answers its wait; one due
+    earlier answers 0."""
+    # No row can have this destination (the table's CHECK): certainly nothing pending.
+    assert await outbox.seconds_to_next_due(pool, ("nowhere",)) is None
+    code = new_code()
+    later = await _row(pool, code, "zalo", 1)
+    await pool.execute("UPDATE deliveries SET next_attempt_at = now() + interval '1 hour' "
+                       "WHERE id = $1", later)
+    wait = await outbox.seconds_to_next_due(pool, ("zalo",))
+    assert wait is not None and 0.0 <= wait <= 3600.0
+    await pool.execute("UPDATE deliveries SET next_attempt_at = now() - interval '1 hour' "
+                       "WHERE id = $1", later)
+    assert await outbox.seconds_to_next_due(pool, ("zalo",)) == 0.0
+    await pool.execute("UPDATE deliveries SET status = 'delivered' WHERE id = $1", later)
+
