@@ -18,7 +18,8 @@ Decoder = Callable[[Any], Any]
 
 def to_dict(obj: Any) -> dict[str, Any]:
     """A dataclass instance's fields as JSON-safe values (datetimes ISO 8601 with offset)."""
-    return {name: _encode(getattr(obj, name)) for name in _field_names(type(obj))}
+    cls: Any = type(obj)  # classes are hashable; mypy's Hashable check misses type[T]
+    return {name: _encode(getattr(obj, name)) for name in _field_names(cls)}
 
 
 # `dataclasses.fields` builds a new tuple on every call; the projector encodes a whole dossier
