@@ -121,11 +121,15 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 # PostgreSQL unreachable once the pool exists: refused connections (OSError), a server shutting
 # down or starting up, a connection lost mid-query, or a pooled connection found closed after a
-# restart (asyncpg's InterfaceError "connection is closed"). Anything else stays a 500.
+# restart (asyncpg's InterfaceError "connection is closed"), or a pooled connection left
+# mid-operation by a query cut off by that fault (asyncpg's InternalClientError "cannot switch
+# to state 12; another operation is in progress", seen once in the fault-injection test on
+# 7 Dec, in the token lookup before any change). Anything else stays a 500.
 DATABASE_DOWN: tuple[type[Exception], ...] = (
     OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
-    asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.InterfaceError)
+    asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.InterfaceError,
+    asyncpg.exceptions._base.InternalClientError)
 
 
 async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
