@@ -129,7 +129,7 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
     OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
     asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.InterfaceError,
-    asyncpg.exceptions._base.InternalClientError)
+    asyncpg.InternalClientError)
 
 
 async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
